@@ -1,0 +1,3 @@
+module github.com/lvsdoctor/lvsdoctor
+
+go 1.26.8

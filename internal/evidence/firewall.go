@@ -1,0 +1,304 @@
+package evidence
+
+import (
+	"net/netip"
+	"strings"
+)
+
+// Firewall holds the rules of every tool and table, normalised so that a
+// rule can ask "could this drop VIP traffic?" whatever printed it.
+type Firewall struct {
+	Rules  []FirewallRule
+	Chains []Chain
+}
+
+// Chain is a chain with its policy (base chains only have one).
+type Chain struct {
+	Tool     string // "iptables", "ip6tables", "nft", "ebtables"
+	Family   string // nft family: ip, ip6, inet, bridge, arp, netdev; "ip" for iptables
+	Table    string
+	Name     string
+	Hook     string // prerouting, input, forward, output, postrouting; "" for user chains
+	Policy   string // ACCEPT/DROP (upper case); "" for user chains
+	Pkts     uint64
+	Bytes    uint64
+	Counters bool
+	Ref      Ref
+}
+
+// FirewallRule is one rule. Matches the parser did not understand are kept
+// in Extra so that a rule is never taken to match more than it does.
+type FirewallRule struct {
+	Tool   string
+	Family string
+	Table  string
+	Chain  string
+	Hook   string // the base chain hook this rule's chain is (or "")
+	Num    int    // 1-based position in its chain
+
+	Proto    string // "tcp", "udp", "icmp", "all", "112", ...; "!tcp" when negated
+	Src      AddrMatch
+	Dst      AddrMatch
+	InIface  string // "!" prefix when negated
+	OutIface string
+	SPorts   []PortRange
+	DPorts   []PortRange
+	CtState  []string // upper case: INVALID, NEW, ESTABLISHED, RELATED, UNTRACKED
+	Mark     string   // mark match as printed (0x8000/0x8000)
+	SrcMAC   string
+	Comment  string
+	Extra    []string // match text not understood
+
+	Verdict string // ACCEPT, DROP, REJECT, RETURN, JUMP, GOTO, MARK, NOTRACK, CT, DNAT, SNAT, MASQUERADE, LOG, COUNTER, ...
+	Target  string // jump/goto target chain, mark value, reject-with...
+
+	Pkts     uint64
+	Bytes    uint64
+	Counters bool
+	Ref      Ref
+}
+
+// AddrMatch is an address match: a set of prefixes, possibly negated.
+// An empty set matches every address.
+type AddrMatch struct {
+	Prefixes []netip.Prefix
+	Negate   bool
+}
+
+// Any reports whether the match places no restriction.
+func (m AddrMatch) Any() bool { return len(m.Prefixes) == 0 && !m.Negate }
+
+// Matches reports whether a matches; an invalid a (unknown address) only
+// matches an unrestricted AddrMatch.
+func (m AddrMatch) Matches(a netip.Addr) bool {
+	if len(m.Prefixes) == 0 {
+		return !m.Negate
+	}
+	if !a.IsValid() {
+		return false
+	}
+	in := false
+	for _, p := range m.Prefixes {
+		if p.Contains(a) {
+			in = true
+			break
+		}
+	}
+	return in != m.Negate
+}
+
+// PortRange is an inclusive port range; a single port has From == To.
+type PortRange struct{ From, To uint16 }
+
+// Packet is what a firewall rule is matched against.
+type Packet struct {
+	Proto   string // "tcp", "udp", "112"
+	Src     netip.Addr
+	Dst     netip.Addr
+	SPort   uint16
+	DPort   uint16
+	InIface string
+	CtState string // "NEW", "INVALID", ... or "" when any
+}
+
+// Match is how surely a rule matches a packet.
+type Match int
+
+const (
+	NoMatch Match = iota
+	MayMatch
+	Matches
+)
+
+// MatchPacket decides whether r applies to p. It answers MayMatch when the
+// rule has conditions that cannot be decided from the packet alone (marks,
+// unparsed matches, an interface when the packet's is unknown).
+func (r *FirewallRule) MatchPacket(p Packet) Match {
+	sure := true
+	if r.Proto != "" && r.Proto != "all" && p.Proto != "" {
+		neg := strings.HasPrefix(r.Proto, "!")
+		proto := strings.TrimPrefix(r.Proto, "!")
+		if (protoEqual(proto, p.Proto)) == neg {
+			return NoMatch
+		}
+	}
+	if !r.Src.Any() {
+		if !p.Src.IsValid() {
+			sure = false
+		} else if !r.Src.Matches(p.Src) {
+			return NoMatch
+		}
+	}
+	if !r.Dst.Any() {
+		if !p.Dst.IsValid() {
+			sure = false
+		} else if !r.Dst.Matches(p.Dst) {
+			return NoMatch
+		}
+	}
+	if len(r.DPorts) > 0 {
+		if p.DPort == 0 {
+			sure = false
+		} else if !inRanges(r.DPorts, p.DPort) {
+			return NoMatch
+		}
+	}
+	if len(r.SPorts) > 0 {
+		if p.SPort == 0 {
+			sure = false
+		} else if !inRanges(r.SPorts, p.SPort) {
+			return NoMatch
+		}
+	}
+	if r.InIface != "" && r.InIface != "*" && r.InIface != "any" {
+		if p.InIface == "" {
+			sure = false
+		} else if !ifaceMatch(r.InIface, p.InIface) {
+			return NoMatch
+		}
+	}
+	if len(r.CtState) > 0 {
+		if p.CtState == "" {
+			sure = false
+		} else {
+			found := false
+			for _, s := range r.CtState {
+				if strings.EqualFold(s, p.CtState) {
+					found = true
+				}
+			}
+			if !found {
+				return NoMatch
+			}
+		}
+	}
+	if r.Mark != "" || r.SrcMAC != "" || len(r.Extra) > 0 {
+		sure = false
+	}
+	if sure {
+		return Matches
+	}
+	return MayMatch
+}
+
+// Drops reports whether the rule's verdict discards the packet.
+func (r *FirewallRule) Drops() bool {
+	switch strings.ToUpper(r.Verdict) {
+	case "DROP", "REJECT":
+		return true
+	}
+	return false
+}
+
+func protoEqual(a, b string) bool {
+	a, b = strings.ToLower(a), strings.ToLower(b)
+	if a == b {
+		return true
+	}
+	num := map[string]string{"tcp": "6", "udp": "17", "icmp": "1", "vrrp": "112", "ipip": "4", "ipencap": "4", "sctp": "132"}
+	return num[a] == b || num[b] == a
+}
+
+func inRanges(rs []PortRange, p uint16) bool {
+	for _, r := range rs {
+		if p >= r.From && p <= r.To {
+			return true
+		}
+	}
+	return false
+}
+
+// ifaceMatch implements iptables interface matching: a trailing "+" is a
+// prefix wildcard, a leading "!" negates.
+func ifaceMatch(pattern, iface string) bool {
+	neg := strings.HasPrefix(pattern, "!")
+	pattern = strings.TrimPrefix(pattern, "!")
+	var m bool
+	if strings.HasSuffix(pattern, "+") {
+		m = strings.HasPrefix(iface, strings.TrimSuffix(pattern, "+"))
+	} else {
+		m = pattern == iface
+	}
+	return m != neg
+}
+
+// Listener is a listening socket.
+type Listener struct {
+	Proto   string // "tcp", "udp", "tcp6", "udp6" normalised to tcp/udp
+	Addr    netip.Addr
+	Any     bool // bound to the wildcard (0.0.0.0, ::, *)
+	Port    uint16
+	Process string
+	Ref     Ref
+}
+
+// Accepts reports whether the listener would take a connection to dst:port.
+func (l Listener) Accepts(proto string, dst netip.Addr, port uint16) bool {
+	if !strings.EqualFold(l.Proto, proto) || l.Port != port {
+		return false
+	}
+	return l.Any || l.Addr == dst
+}
+
+// Libvirt is what a hypervisor showed about its domains and filters.
+type Libvirt struct {
+	Interfaces []DomainInterface
+	Filters    []NWFilter
+}
+
+// DomainInterface is one <interface> of a domain (virsh dumpxml).
+type DomainInterface struct {
+	Domain       string
+	MAC          string
+	Bridge       string
+	Target       string // vnetN
+	FilterRef    string
+	FilterParams map[string]string
+	Ref          Ref // the <filterref> line when present, else the <interface> line
+}
+
+// NWFilter is one libvirt network filter (virsh nwfilter-dumpxml).
+type NWFilter struct {
+	Name       string
+	Chain      string
+	FilterRefs []string
+	Rules      []NWFilterRule
+	Ref        Ref
+}
+
+// NWFilterRule is one <rule>.
+type NWFilterRule struct {
+	Action    string
+	Direction string
+	Priority  int
+	Protocol  string            // the element name: ip, mac, arp, ...
+	Attrs     map[string]string // srcipaddr, protocol, ...
+	Ref       Ref
+}
+
+// Frame is one packet as a capture or tcpdump text showed it.
+type Frame struct {
+	Time    string // as printed, or RFC3339Nano for pcaps
+	Iface   string
+	SrcMAC  string
+	DstMAC  string
+	Type    string // "ipv4", "arp", "ipv6", "vlan", ...
+	Src     netip.Addr
+	Dst     netip.Addr
+	Proto   string // "tcp", "udp", "icmp", "ipip", "vrrp", "arp", or a number
+	SPort   uint16
+	DPort   uint16
+	IPID    int // -1 when unknown
+	TTL     int
+	DF      bool
+	Flags   string // TCP flags as tcpdump prints them: S, S., P., R, F.
+	Seq     uint32
+	HasSeq  bool
+	Length  int
+	ICMP    string // "echo request", "host 192.0.2.1 unreachable", ...
+	ARPOp   string // "request", "reply"
+	ARPIP   netip.Addr
+	ARPMAC  string
+	Inner   *Frame // IPIP inner packet
+	Ref     Ref
+}

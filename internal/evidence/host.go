@@ -1,0 +1,324 @@
+package evidence
+
+import (
+	"net/netip"
+	"sort"
+	"strings"
+)
+
+// Role is what a host does in the cluster.
+type Role string
+
+const (
+	RoleUnknown    Role = ""
+	RoleDirector   Role = "director"
+	RoleRealServer Role = "realserver"
+	RoleHypervisor Role = "hypervisor"
+	RoleClient     Role = "client"
+	RoleRouter     Role = "router"
+)
+
+// ParseRole accepts the words people write in a role file.
+func ParseRole(s string) (Role, bool) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "director", "lb", "ds", "lvs", "balancer", "loadbalancer":
+		return RoleDirector, true
+	case "realserver", "real-server", "rs", "backend", "real_server":
+		return RoleRealServer, true
+	case "hypervisor", "host", "kvm", "bridge":
+		return RoleHypervisor, true
+	case "client":
+		return RoleClient, true
+	case "router", "gateway", "switch":
+		return RoleRouter, true
+	}
+	return RoleUnknown, false
+}
+
+// Case is everything known about one incident.
+type Case struct {
+	Root     string   // case directory, or "" for loose transcripts
+	Service  Service  // what the user says is broken (case.yaml, flags)
+	Symptom  string   // free text from case.yaml
+	Client   Endpoint // the client the failing test ran from, when known
+	Hosts    []*Host
+	Problems []Problem
+}
+
+// Endpoint is an address with its provenance.
+type Endpoint struct {
+	Addr netip.Addr
+	Ref  Ref
+}
+
+// Service identifies the virtual service under diagnosis.
+type Service struct {
+	VIP   netip.Addr
+	Port  uint16
+	Proto string // "tcp", "udp", "sctp"; empty when unknown
+	Mode  string // "dr", "tun", "nat", "fnat"; empty when unknown
+	Ref   Ref    // where the hint came from (case.yaml, flag, inferred)
+}
+
+// Host returns the host with that name, creating it if needed.
+func (c *Case) Host(name string) *Host {
+	for _, h := range c.Hosts {
+		if h.Name == name {
+			return h
+		}
+	}
+	h := NewHost(name)
+	c.Hosts = append(c.Hosts, h)
+	return h
+}
+
+// Lookup returns the host with that name, or nil.
+func (c *Case) Lookup(name string) *Host {
+	for _, h := range c.Hosts {
+		if h.Name == name {
+			return h
+		}
+	}
+	return nil
+}
+
+// HostsWithRole lists the hosts that have role r, in case order.
+func (c *Case) HostsWithRole(r Role) []*Host {
+	var out []*Host
+	for _, h := range c.Hosts {
+		if h.Role == r {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// Kind names a kind of evidence ("ip-addr", "sysctl", ...). Rules ask
+// whether a kind was seen on a host to tell "absent" from "not collected".
+type Kind string
+
+// Host is everything one host showed.
+type Host struct {
+	Name    string
+	Role    Role
+	RoleRef Ref
+
+	// Seen records which kinds of evidence were collected on this host,
+	// each with the source that held it.
+	Seen map[Kind][]Ref
+
+	Links     []Link
+	Addrs     []Addr
+	Routes    []Route
+	RouteRule []IPRule
+	Neighbors []Neighbor
+	Sysctls   map[string]Sysctl
+
+	IPVS       *IPVS
+	Firewall   Firewall
+	Listeners  []Listener
+	Keepalived *KeepalivedConfig
+	Logs       []LogEvent
+
+	Kernel   Kernel
+	Platform Platform
+	Libvirt  Libvirt
+
+	Frames    []Frame
+	Counters  map[string]Counter
+	Conntrack Conntrack
+	// Observations are results of test commands seen in transcripts
+	// (curl errors, ping/arping results) that say what the user saw.
+	Observations []Observation
+}
+
+// NewHost returns an empty host.
+func NewHost(name string) *Host {
+	return &Host{Name: name, Seen: map[Kind][]Ref{}, Sysctls: map[string]Sysctl{}, Counters: map[string]Counter{}}
+}
+
+// MarkSeen records that evidence of kind k came from ref's source.
+func (h *Host) MarkSeen(k Kind, ref Ref) {
+	for _, r := range h.Seen[k] {
+		if r.Source == ref.Source && r.Line == ref.Line {
+			return
+		}
+	}
+	h.Seen[k] = append(h.Seen[k], ref)
+}
+
+// Has reports whether evidence of kind k was collected on the host.
+func (h *Host) Has(k Kind) bool { return len(h.Seen[k]) > 0 }
+
+// SeenKinds lists the kinds collected on the host, sorted.
+func (h *Host) SeenKinds() []Kind {
+	out := make([]Kind, 0, len(h.Seen))
+	for k := range h.Seen {
+		out = append(out, k)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+// Kinds of evidence, one per thing a rule may need.
+const (
+	KindAddrs      Kind = "ip-addr"
+	KindLinks      Kind = "ip-link"
+	KindRoutes     Kind = "ip-route"
+	KindLocalTable Kind = "ip-route-local"
+	KindRules      Kind = "ip-rule"
+	KindNeighbors  Kind = "neighbors"
+	KindSysctl     Kind = "sysctl"
+	KindIPVS       Kind = "ipvs"
+	KindIPVSStats  Kind = "ipvs-stats"
+	KindIPVSConns  Kind = "ipvs-conns"
+	KindFirewall   Kind = "firewall"
+	KindIPTables   Kind = "iptables"
+	KindNFT        Kind = "nft"
+	KindEbtables   Kind = "ebtables"
+	KindListeners  Kind = "listeners"
+	KindKeepalived Kind = "keepalived-conf"
+	KindLogs       Kind = "logs"
+	KindUname      Kind = "uname"
+	KindKernels    Kind = "installed-kernels"
+	KindModules    Kind = "lsmod"
+	KindOSRelease  Kind = "os-release"
+	KindDMI        Kind = "dmi"
+	KindLibvirt    Kind = "libvirt-domain"
+	KindNWFilter   Kind = "libvirt-nwfilter"
+	KindFrames     Kind = "packets"
+	KindCounters   Kind = "counters"
+	KindConntrack  Kind = "conntrack"
+	KindObserved   Kind = "observations"
+)
+
+// Link is a network interface.
+type Link struct {
+	Index   int
+	Name    string
+	Kind    string // "loopback", "ether", "ipip", "dummy", "bridge", "veth", "vlan", "vxlan", ...
+	MTU     int
+	Up      bool // administratively up (the UP flag)
+	LowerUp bool
+	State   string // operstate as printed: UP, DOWN, UNKNOWN
+	MAC     string // lower-case colon form
+	Master  string
+	Ref     Ref
+}
+
+// Addr is an address assigned to an interface.
+type Addr struct {
+	Iface     string
+	Label     string // e.g. "lo:0", "ens33:0"
+	Prefix    netip.Prefix
+	Scope     string // "global", "host", "link"
+	Secondary bool
+	Ref       Ref
+}
+
+// Route is one route of any table.
+type Route struct {
+	Table   string // "main", "local", or a number/name
+	Type    string // "unicast", "local", "broadcast", "blackhole", "unreachable", "prohibit", ...
+	Dst     netip.Prefix
+	Gateway netip.Addr
+	Dev     string
+	Src     netip.Addr
+	Proto   string
+	Scope   string
+	Metric  int
+	Ref     Ref
+}
+
+// IPRule is a policy routing rule.
+type IPRule struct {
+	Priority int
+	Selector string // everything between the priority and "lookup"
+	Table    string
+	Ref      Ref
+}
+
+// Neighbor is an ARP/neighbour table entry.
+type Neighbor struct {
+	IP    netip.Addr
+	MAC   string
+	Dev   string
+	State string // REACHABLE, STALE, FAILED, INCOMPLETE, PERMANENT, ...
+	Ref   Ref
+}
+
+// Sysctl is one kernel parameter as shown.
+type Sysctl struct {
+	Key   string // dotted: net.ipv4.conf.all.rp_filter
+	Value string
+	Ref   Ref
+}
+
+// Counter is a named counter (nstat, netstat -s, ethtool -S, /proc/net/snmp).
+type Counter struct {
+	Name  string
+	Value int64
+	Ref   Ref
+}
+
+// Conntrack is the connection tracking table's fill level.
+type Conntrack struct {
+	Count, Max       int64
+	CountRef, MaxRef Ref
+}
+
+// Observation is something a test command showed (curl: No route to host).
+type Observation struct {
+	Kind string // "curl-error", "connect-refused", "timeout", "ping-ok", ...
+	Ref  Ref
+}
+
+// Platform is what the host runs on.
+type Platform struct {
+	Manufacturer, Product string
+	OSID, OSVersion       string
+	Ref                   Ref
+}
+
+// Kernel is the running and installed kernels and modules.
+type Kernel struct {
+	Release   string // uname -r
+	Version   string // the #1 SMP ... build string, when shown
+	Machine   string
+	Ref       Ref
+	Installed []InstalledKernel
+	Modules   map[string]Ref // loaded modules (lsmod); nil when not collected
+}
+
+// InstalledKernel is one boot entry or installed kernel package.
+type InstalledKernel struct {
+	Version string
+	Path    string
+	Title   string
+	Default bool
+	Ref     Ref
+}
+
+// AddrsOf returns the host's addresses equal to a (any interface).
+func (h *Host) AddrsOf(a netip.Addr) []Addr {
+	var out []Addr
+	for _, x := range h.Addrs {
+		if x.Prefix.Addr() == a {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// Link returns the interface named name.
+func (h *Host) Link(name string) (Link, bool) {
+	for _, l := range h.Links {
+		if l.Name == name {
+			return l, true
+		}
+	}
+	return Link{}, false
+}
+
+// IsLocal reports whether a is one of the host's addresses.
+func (h *Host) IsLocal(a netip.Addr) bool { return len(h.AddrsOf(a)) > 0 }

@@ -1,0 +1,227 @@
+package evidence
+
+import (
+	"net/netip"
+	"strconv"
+)
+
+// IPVS is the director's IPVS state, from ipvsadm or /proc/net/ip_vs*.
+type IPVS struct {
+	Version  string // "1.2.1"
+	TableRef Ref    // the header line, when present
+	Services []*VirtualService
+	// Connections are grouped: a million-entry `ipvsadm -Lnc` must not
+	// cost a million structs. Each group keeps its first line as evidence.
+	Conns      []*ConnGroup
+	TotalConns int
+}
+
+// VirtualService is one IPVS virtual service.
+type VirtualService struct {
+	Proto      string // "TCP", "UDP", "SCTP", "FWM"
+	Addr       netip.Addr
+	Port       uint16
+	FWMark     uint32
+	Scheduler  string
+	Flags      []string // e.g. "persistent", "ops"
+	Persistent int      // persistence timeout in seconds, 0 when not persistent
+	Stats      *Stats
+	Rate       *Rate
+	Dests      []*RealServer
+	Ref        Ref
+}
+
+// Key is "TCP 192.0.2.10:80" or "FWM 7".
+func (s *VirtualService) Key() string {
+	if s.Proto == "FWM" {
+		return "FWM " + strconv.FormatUint(uint64(s.FWMark), 10)
+	}
+	return s.Proto + " " + netip.AddrPortFrom(s.Addr, s.Port).String()
+}
+
+// RealServer is one destination of a virtual service.
+type RealServer struct {
+	Addr       netip.Addr
+	Port       uint16
+	Method     string // "Route" (DR), "Tunnel", "Masq" (NAT), "FullNat", "Local"
+	Weight     int
+	ActiveConn int
+	InActConn  int
+	Stats      *Stats
+	Rate       *Rate
+	Ref        Ref
+}
+
+// Stats are cumulative counters (ipvsadm --stats).
+type Stats struct {
+	Conns, InPkts, OutPkts, InBytes, OutBytes uint64
+}
+
+// Rate are per-second rates (ipvsadm --rate).
+type Rate struct {
+	CPS, InPPS, OutPPS, InBPS, OutBPS uint64
+}
+
+// ConnGroup counts IPVS connection entries that share protocol, virtual
+// address and destination.
+type ConnGroup struct {
+	Proto    string
+	Virtual  netip.AddrPort
+	Dest     netip.AddrPort
+	Template bool // persistence template (client port 0 / state NONE)
+	States   map[string]int
+	Count    int
+	First    Ref
+}
+
+// Forwarding methods as ipvsadm prints them.
+const (
+	MethodRoute   = "Route"
+	MethodTunnel  = "Tunnel"
+	MethodMasq    = "Masq"
+	MethodFullNat = "FullNat"
+	MethodLocal   = "Local"
+)
+
+// ModeOfMethod maps an ipvsadm forwarding method to a mode name.
+func ModeOfMethod(m string) string {
+	switch m {
+	case MethodRoute:
+		return "dr"
+	case MethodTunnel:
+		return "tun"
+	case MethodMasq:
+		return "nat"
+	case MethodFullNat:
+		return "fnat"
+	}
+	return ""
+}
+
+// KeepalivedConfig is a parsed keepalived.conf with its includes.
+type KeepalivedConfig struct {
+	Ref             Ref // the file
+	RouterID        string
+	VRRPStrict      *Ref // set when vrrp_strict is present
+	VRRPInstances   []*VRRPInstance
+	VirtualServers  []*KVirtualServer
+	LocalAddrGroups map[string][]KAddrRange
+	VSGroups        map[string][]KVSGroupEntry
+	// Issues are keyword-level problems the parser saw (unknown or
+	// deprecated keywords, bad values), with their lines.
+	Issues []KeepalivedIssue
+}
+
+// KeepalivedIssue is a config problem found while parsing.
+type KeepalivedIssue struct {
+	Keyword string
+	Message string
+	Ref     Ref
+}
+
+// VRRPInstance is a vrrp_instance block.
+type VRRPInstance struct {
+	Name         string
+	State        string // MASTER/BACKUP as configured
+	Interface    string
+	VRID         int
+	Priority     int
+	AdvertInt    float64
+	Nopreempt    bool
+	AuthType     string
+	UnicastSrc   netip.Addr
+	UnicastPeers []netip.Addr
+	VIPs         []KVIP
+	Ref          Ref
+}
+
+// KVIP is one virtual_ipaddress entry.
+type KVIP struct {
+	Prefix netip.Prefix
+	Dev    string
+	Label  string
+	Ref    Ref
+}
+
+// KVirtualServer is a virtual_server block.
+type KVirtualServer struct {
+	Addr        netip.Addr
+	Port        uint16
+	FWMark      uint32
+	Group       string // virtual_server group NAME
+	Proto       string // "TCP", "UDP", "SCTP"
+	LbAlgo      string
+	LbKind      string // "DR", "NAT", "TUN", "FNAT" (from lb_kind or lvs_method)
+	LbKindRef   Ref
+	Persistence int
+	LaddrGroup  string // laddr_group_name (FNAT fork)
+	LaddrRef    Ref
+	DelayLoop   int
+	RealServers []*KRealServer
+	Ref         Ref
+}
+
+// KRealServer is a real_server block.
+type KRealServer struct {
+	Addr             netip.Addr
+	Port             uint16
+	Weight           int
+	InhibitOnFailure bool
+	Check            *KCheck
+	Ref              Ref
+}
+
+// KCheck is a health checker of a real server.
+type KCheck struct {
+	Type        string // TCP_CHECK, HTTP_GET, SSL_GET, MISC_CHECK, SMTP_CHECK, DNS_CHECK, ...
+	ConnectIP   netip.Addr
+	ConnectPort uint16
+	URLs        []string
+	Ref         Ref
+}
+
+// KAddrRange is one local_address_group entry: an address or a range
+// such as 10.0.0.1-20.
+type KAddrRange struct {
+	From, To netip.Addr
+	Ref      Ref
+}
+
+// Contains reports whether a is within the range.
+func (r KAddrRange) Contains(a netip.Addr) bool {
+	return r.From.Compare(a) <= 0 && a.Compare(r.To) <= 0
+}
+
+// KVSGroupEntry is one virtual_server_group entry.
+type KVSGroupEntry struct {
+	Addr   netip.Addr
+	Port   uint16
+	FWMark uint32
+	Ref    Ref
+}
+
+// LogEvent is a log line that matters (keepalived, kernel).
+type LogEvent struct {
+	Kind    string // one of the LogXxx constants
+	Time    string // as printed
+	Subject string // VRRP instance, real server "ip:port", interface...
+	Detail  string
+	Ref     Ref
+}
+
+// Log event kinds.
+const (
+	LogVRRPMaster       = "vrrp-master"
+	LogVRRPBackup       = "vrrp-backup"
+	LogVRRPFault        = "vrrp-fault"
+	LogRSRemoved        = "rs-removed"
+	LogRSAdded          = "rs-added"
+	LogCheckFailed      = "check-failed"
+	LogIPVSInitFailed   = "ipvs-init-failed"
+	LogConntrackFull    = "conntrack-full"
+	LogMartianSource    = "martian-source"
+	LogConfigError      = "config-error"
+	LogVRRPPeerPriority = "vrrp-higher-prio-advert"
+	LogVRRPBadAuth      = "vrrp-auth-mismatch"
+	LogGARPSent         = "garp-sent"
+)
