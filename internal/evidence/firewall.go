@@ -278,27 +278,27 @@ type NWFilterRule struct {
 
 // Frame is one packet as a capture or tcpdump text showed it.
 type Frame struct {
-	Time    string // as printed, or RFC3339Nano for pcaps
-	Iface   string
-	SrcMAC  string
-	DstMAC  string
-	Type    string // "ipv4", "arp", "ipv6", "vlan", ...
-	Src     netip.Addr
-	Dst     netip.Addr
-	Proto   string // "tcp", "udp", "icmp", "ipip", "vrrp", "arp", or a number
-	SPort   uint16
-	DPort   uint16
-	IPID    int // -1 when unknown
-	TTL     int
-	DF      bool
-	Flags   string // TCP flags as tcpdump prints them: S, S., P., R, F.
-	Seq     uint32
-	HasSeq  bool
-	Length  int
-	ICMP    string // "echo request", "host 192.0.2.1 unreachable", ...
-	ARPOp   string // "request", "reply"
-	ARPIP   netip.Addr
-	ARPMAC  string
-	Inner   *Frame // IPIP inner packet
-	Ref     Ref
+	Time   string // as printed, or RFC3339Nano for pcaps
+	Iface  string
+	SrcMAC string
+	DstMAC string
+	Type   string // "ipv4", "arp", "ipv6", "vlan", ...
+	Src    netip.Addr
+	Dst    netip.Addr
+	Proto  string // "tcp", "udp", "icmp", "ipip", "vrrp", "arp", or a number
+	SPort  uint16
+	DPort  uint16
+	IPID   int // -1 when unknown
+	TTL    int
+	DF     bool
+	Flags  string // TCP flags as tcpdump prints them: S, S., P., R, F.
+	Seq    uint32
+	HasSeq bool
+	Length int
+	ICMP   string // "echo request", "host 192.0.2.1 unreachable", ...
+	ARPOp  string // "request", "reply"
+	ARPIP  netip.Addr
+	ARPMAC string
+	Inner  *Frame // IPIP inner packet
+	Ref    Ref
 }
