@@ -237,7 +237,13 @@ func (l Listener) Accepts(proto string, dst netip.Addr, port uint16) bool {
 	if !strings.EqualFold(l.Proto, proto) || l.Port != port {
 		return false
 	}
-	return l.Any || l.Addr == dst
+	if l.Any {
+		// A wildcard shown with its family (0.0.0.0, or ss's [::] which it
+		// prints only for IPV6_V6ONLY sockets) takes that family only; an
+		// invalid Addr (ss's "*", netstat's ":::") may take both.
+		return !l.Addr.IsValid() || !dst.IsValid() || l.Addr.Is4() == dst.Unmap().Is4()
+	}
+	return l.Addr == dst.Unmap() || l.Addr == dst
 }
 
 // Libvirt is what a hypervisor showed about its domains and filters.

@@ -166,6 +166,8 @@ const (
 	KindLinks      Kind = "ip-link"
 	KindRoutes     Kind = "ip-route"
 	KindLocalTable Kind = "ip-route-local"
+	// KindRouteGet is `ip route get` output: lookup answers, not a table.
+	KindRouteGet Kind = "ip-route-get"
 	KindRules      Kind = "ip-rule"
 	KindNeighbors  Kind = "neighbors"
 	KindSysctl     Kind = "sysctl"
