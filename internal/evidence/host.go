@@ -167,7 +167,7 @@ const (
 	KindRoutes     Kind = "ip-route"
 	KindLocalTable Kind = "ip-route-local"
 	// KindRouteGet is `ip route get` output: lookup answers, not a table.
-	KindRouteGet Kind = "ip-route-get"
+	KindRouteGet   Kind = "ip-route-get"
 	KindRules      Kind = "ip-rule"
 	KindNeighbors  Kind = "neighbors"
 	KindSysctl     Kind = "sysctl"
