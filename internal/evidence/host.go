@@ -273,6 +273,11 @@ type Conntrack struct {
 type Observation struct {
 	Kind string // "curl-error", "connect-refused", "timeout", "ping-ok", ...
 	Ref  Ref
+	// Target is the address the test was aimed at (from the output or the
+	// command line); Port is 0 for ping/arping. MAC is set for ARP replies.
+	Target netip.Addr
+	Port   uint16
+	MAC    string
 }
 
 // Platform is what the host runs on.
