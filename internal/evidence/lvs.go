@@ -14,6 +14,10 @@ type IPVS struct {
 	// cost a million structs. Each group keeps its first line as evidence.
 	Conns      []*ConnGroup
 	TotalConns int
+	// Totals are the table-wide counters of /proc/net/ip_vs_stats.
+	Totals     *Stats
+	TotalsRate *Rate
+	TotalsRef  Ref
 }
 
 // VirtualService is one IPVS virtual service.
@@ -24,7 +28,7 @@ type VirtualService struct {
 	FWMark     uint32
 	Scheduler  string
 	Flags      []string // e.g. "persistent", "ops"
-	Persistent int      // persistence timeout in seconds, 0 when not persistent
+	Persistent int      // persistence timeout in seconds, 0 when not persistent, -1 when persistent with an unknown timeout (/proc/net/ip_vs prints jiffies)
 	Stats      *Stats
 	Rate       *Rate
 	Dests      []*RealServer
