@@ -1,0 +1,152 @@
+package cli
+
+import (
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lvsdoctor/lvsdoctor/internal/engine"
+	"github.com/lvsdoctor/lvsdoctor/internal/intake"
+	"github.com/lvsdoctor/lvsdoctor/internal/report"
+	"github.com/lvsdoctor/lvsdoctor/internal/rules"
+	"github.com/lvsdoctor/lvsdoctor/internal/topology"
+)
+
+type diagnoseOpts struct {
+	format  string
+	vip     string
+	port    int
+	proto   string
+	mode    string
+	noColor bool
+	verbose bool
+}
+
+func newDiagnoseCmd() *cobra.Command {
+	o := &diagnoseOpts{}
+	cmd := &cobra.Command{
+		Use:   "diagnose PATH...",
+		Short: "Name the root cause from a case directory or pasted transcripts",
+		Long: `Diagnose reads evidence and reports findings, root cause first.
+
+PATH is a case directory or a transcript file; several may be given.
+
+A case directory holds an optional case.yaml (vip, port, proto, client,
+symptom) and one folder per host. Each host folder holds raw command
+outputs and config files; a file's first line may name the command
+("$ ipvsadm -Ln" or a prompt like "[root@ds1 ~]# ip addr"), else the file
+name or the content tells what it is. An optional "role" file says
+director, realserver, hypervisor, client or router.
+
+A transcript is a pasted terminal session: prompts such as
+"[root@ds1 ~]# cmd" or "root@rs1:~# cmd" split it into commands and say
+which host printed what.
+
+Exit status: 0 no critical finding, 1 critical finding(s), 2 usage or
+input error.`,
+		Example: `  lvsdoctor diagnose examples/kvm-dr-nwfilter
+  lvsdoctor diagnose ticket-4711.txt --vip 192.0.2.10:80
+  lvsdoctor diagnose ./case -o json | jq '.findings[0].id'`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usageErr("diagnose needs a case directory or transcript file\nSee 'lvsdoctor diagnose --help'.")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error { return runDiagnose(cmd, o, args) },
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.format, "format", "o", "text", "output format: "+strings.Join(report.Formats, ", "))
+	f.StringVar(&o.vip, "vip", "", "virtual IP to diagnose (also VIP:PORT)")
+	f.IntVar(&o.port, "port", 0, "virtual port")
+	f.StringVar(&o.proto, "proto", "", "protocol: tcp, udp or sctp")
+	f.StringVar(&o.mode, "mode", "", "forwarding method if the evidence does not show it: dr, tun, nat, fnat")
+	f.BoolVar(&o.noColor, "no-color", false, "no ANSI colours in text output")
+	f.BoolVarP(&o.verbose, "verbose", "v", false, "list every input problem")
+	_ = cmd.RegisterFlagCompletionFunc("format", fixedCompletion(report.Formats...))
+	_ = cmd.RegisterFlagCompletionFunc("proto", fixedCompletion("tcp", "udp", "sctp"))
+	_ = cmd.RegisterFlagCompletionFunc("mode", fixedCompletion("dr", "tun", "nat", "fnat"))
+	return cmd
+}
+
+func fixedCompletion(vals ...string) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	return func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return vals, cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
+func (o *diagnoseOpts) hints() (topology.Hints, error) {
+	var h topology.Hints
+	if o.vip != "" {
+		vip, port, err := intake.ParseVIP(o.vip)
+		if err != nil {
+			return h, usageErr("--vip: %v", err)
+		}
+		h.VIP, h.Port = vip, port
+	}
+	if o.port != 0 {
+		if o.port < 0 || o.port > 65535 {
+			return h, usageErr("--port %d: not a port number", o.port)
+		}
+		h.Port = uint16(o.port)
+	}
+	switch p := strings.ToLower(o.proto); p {
+	case "", "tcp", "udp", "sctp":
+		h.Proto = p
+	default:
+		return h, usageErr("--proto %q: want tcp, udp or sctp", o.proto)
+	}
+	if o.mode != "" {
+		h.Mode = intake.NormalizeMode(o.mode)
+		switch h.Mode {
+		case "dr", "tun", "nat", "fnat":
+		default:
+			return h, usageErr("--mode %q: want dr, tun, nat or fnat", o.mode)
+		}
+	}
+	return h, nil
+}
+
+func runDiagnose(cmd *cobra.Command, o *diagnoseOpts, args []string) error {
+	valid := false
+	for _, f := range report.Formats {
+		valid = valid || f == o.format
+	}
+	if !valid && o.format != "md" {
+		return usageErr("--format %q: want %s", o.format, strings.Join(report.Formats, ", "))
+	}
+	hints, err := o.hints()
+	if err != nil {
+		return err
+	}
+	c, err := intake.Load(args...)
+	if err != nil {
+		return &exitError{code: ExitUsage, err: err}
+	}
+	if len(c.Hosts) == 0 {
+		return usageErr("no evidence found in %s", strings.Join(args, ", "))
+	}
+	d := engine.Run(c, hints, rules.All())
+	err = report.Write(cmd.OutOrStdout(), o.format, d, report.Options{
+		Color:   !o.noColor && isTerminal(cmd.OutOrStdout()) && os.Getenv("NO_COLOR") == "",
+		Verbose: o.verbose,
+	})
+	if err != nil {
+		return &exitError{code: ExitUsage, err: err}
+	}
+	if d.HasCritical() {
+		return &exitError{code: ExitCritical}
+	}
+	return nil
+}
+
+func isTerminal(w any) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+

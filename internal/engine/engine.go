@@ -1,0 +1,183 @@
+// Package engine runs the rules over a case and ranks what they find:
+// the root cause first, its consequences after it and linked to it.
+package engine
+
+import (
+	"fmt"
+	"runtime/debug"
+	"sort"
+	"strings"
+
+	"github.com/lvsdoctor/lvsdoctor/internal/diagnosis"
+	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
+	"github.com/lvsdoctor/lvsdoctor/internal/rules"
+	"github.com/lvsdoctor/lvsdoctor/internal/topology"
+)
+
+// Run diagnoses c with the given rules (rules.All() in production).
+func Run(c *evidence.Case, hints topology.Hints, rs []*rules.Rule) *diagnosis.Diagnosis {
+	t := topology.Resolve(c, hints)
+	d := &diagnosis.Diagnosis{Schema: diagnosis.Schema, Findings: []diagnosis.Finding{}, Notes: []string{}}
+	missing := newMissing()
+	for _, r := range rs {
+		p := rules.NewPass(r, t)
+		if err := runSafely(r, p); err != nil {
+			d.Notes = append(d.Notes, err.Error())
+			continue
+		}
+		d.Findings = append(d.Findings, p.Findings()...)
+		d.Notes = append(d.Notes, p.Notes()...)
+		if len(p.Findings()) == 0 {
+			missing.check(t, r)
+		}
+	}
+	d.Findings = Rank(d.Findings, rs)
+	d.Notes = append(serviceNotes(t), append(d.Notes, missing.notes()...)...)
+	d.Notes = dedupe(d.Notes)
+	d.Problems = c.Problems
+	if len(t.Services) > 0 {
+		s := t.Services[0]
+		d.Service = diagnosis.Service{Proto: s.Proto, Port: s.Port, Mode: s.Mode}
+		if s.VIP.IsValid() {
+			d.Service.VIP = s.VIP.String()
+		}
+	}
+	for _, h := range c.Hosts {
+		role := string(h.Role)
+		if role == "" {
+			role = "unknown"
+		}
+		d.Hosts = append(d.Hosts, diagnosis.Host{Name: h.Name, Role: role})
+	}
+	if d.Hosts == nil {
+		d.Hosts = []diagnosis.Host{}
+	}
+	return d
+}
+
+// runSafely keeps one broken rule from costing the user the others.
+func runSafely(r *rules.Rule, p *rules.Pass) (err error) {
+	defer func() {
+		if x := recover(); x != nil {
+			err = fmt.Errorf("internal error in rule %s (%v); other rules still ran. Please report this with the case: %s",
+				r.ID, x, firstFrames(debug.Stack()))
+		}
+	}()
+	r.Run(p)
+	return nil
+}
+
+func firstFrames(stack []byte) string {
+	lines := strings.Split(string(stack), "\n")
+	for i, l := range lines {
+		if strings.Contains(l, "/internal/rules/") && i+1 < len(lines) {
+			return strings.TrimSpace(lines[i+1])
+		}
+	}
+	return ""
+}
+
+func serviceNotes(t *topology.Topology) []string {
+	var out []string
+	if len(t.Services) == 0 {
+		out = append(out, "no virtual service identified: give --vip/--port/--proto, or add `ipvsadm -Ln` or keepalived.conf from a director")
+	} else if len(t.Services) > 1 {
+		var names []string
+		for _, s := range t.Services {
+			names = append(names, s.String())
+		}
+		out = append(out, fmt.Sprintf("%d virtual services checked (%s); give --vip/--port to focus on one", len(t.Services), strings.Join(names, ", ")))
+	}
+	if len(t.RoleInferred) > 0 {
+		var names []string
+		for n := range t.RoleInferred {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			h := t.Case.Lookup(n)
+			out = append(out, fmt.Sprintf("%s taken as %s because %s (write the role in %s/role to say otherwise)", n, h.Role, t.RoleInferred[n], n))
+		}
+	}
+	return out
+}
+
+// missing gathers, per host, the evidence that would have let rules decide.
+type missing struct {
+	byHost map[string]map[string][]string // host → command → rule IDs
+	byRole map[evidence.Role][]string     // role with no host → rule IDs
+}
+
+func newMissing() *missing {
+	return &missing{byHost: map[string]map[string][]string{}, byRole: map[evidence.Role][]string{}}
+}
+
+func (m *missing) check(t *topology.Topology, r *rules.Rule) {
+	for _, n := range r.Needs {
+		hosts := t.Case.HostsWithRole(n.Role)
+		if len(hosts) == 0 {
+			m.byRole[n.Role] = appendOnce(m.byRole[n.Role], r.ID)
+			continue
+		}
+		for _, h := range hosts {
+			if h.Has(n.Kind) {
+				continue
+			}
+			if m.byHost[h.Name] == nil {
+				m.byHost[h.Name] = map[string][]string{}
+			}
+			m.byHost[h.Name][n.Command] = appendOnce(m.byHost[h.Name][n.Command], r.ID)
+		}
+	}
+}
+
+func (m *missing) notes() []string {
+	var out []string
+	roles := make([]string, 0, len(m.byRole))
+	for r := range m.byRole {
+		roles = append(roles, string(r))
+	}
+	sort.Strings(roles)
+	for _, r := range roles {
+		ids := m.byRole[evidence.Role(r)]
+		out = append(out, fmt.Sprintf("no %s in the case: add its evidence (a folder with a `role` file saying %s) to check %s",
+			r, r, strings.Join(ids, ", ")))
+	}
+	hosts := make([]string, 0, len(m.byHost))
+	for h := range m.byHost {
+		hosts = append(hosts, h)
+	}
+	sort.Strings(hosts)
+	for _, h := range hosts {
+		cmds := make([]string, 0, len(m.byHost[h]))
+		for c := range m.byHost[h] {
+			cmds = append(cmds, c)
+		}
+		sort.Strings(cmds)
+		for _, c := range cmds {
+			out = append(out, fmt.Sprintf("run `%s` on %s: it would settle %s", c, h, strings.Join(m.byHost[h][c], ", ")))
+		}
+	}
+	return out
+}
+
+func appendOnce(s []string, v string) []string {
+	for _, x := range s {
+		if x == v {
+			return s
+		}
+	}
+	return append(s, v)
+}
+
+func dedupe(s []string) []string {
+	seen := map[string]bool{}
+	out := s[:0]
+	for _, x := range s {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	return out
+}

@@ -1,0 +1,99 @@
+package engine
+
+import (
+	"sort"
+
+	"github.com/lvsdoctor/lvsdoctor/internal/diagnosis"
+	"github.com/lvsdoctor/lvsdoctor/internal/rules"
+)
+
+// Rank orders findings root cause first. A finding whose cause explains
+// another present finding leads a group; the consequences follow it, are
+// linked to it by CausedBy, and the group is as severe as its most severe
+// member (a warning-level cause of a critical symptom still comes first).
+// Between groups: severity, then the rules' Rank (deeper causes first),
+// then host and ID for a stable order.
+func Rank(fs []diagnosis.Finding, rs []*rules.Rule) []diagnosis.Finding {
+	explains := map[string]map[string]bool{}
+	for _, r := range rs {
+		for _, id := range r.Explains {
+			if explains[r.ID] == nil {
+				explains[r.ID] = map[string]bool{}
+			}
+			explains[r.ID][id] = true
+		}
+	}
+	for i := range fs {
+		fs[i].CausedBy = nil
+		for j := range fs {
+			if i != j && explains[fs[j].ID][fs[i].ID] && !explains[fs[i].ID][fs[j].ID] {
+				fs[i].CausedBy = append(fs[i].CausedBy, fs[j].Key())
+			}
+		}
+		sort.Strings(fs[i].CausedBy)
+	}
+	byKey := map[string]int{}
+	for i, f := range fs {
+		byKey[f.Key()] = i
+	}
+	// root follows CausedBy to a finding that nothing explains.
+	root := make([]int, len(fs))
+	for i := range fs {
+		cur, hops := i, 0
+		for len(fs[cur].CausedBy) > 0 && hops < len(fs) {
+			cur = byKey[fs[cur].CausedBy[0]]
+			hops++
+		}
+		root[i] = cur
+	}
+	groupSev := make([]int, len(fs))
+	for i := range fs {
+		groupSev[i] = fs[i].Severity.Rank()
+	}
+	for i := range fs {
+		r := root[i]
+		if s := fs[i].Severity.Rank(); s < groupSev[r] {
+			groupSev[r] = s
+		}
+	}
+	idx := make([]int, len(fs))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool {
+		ia, ib := idx[a], idx[b]
+		ra, rb := root[ia], root[ib]
+		if ra != rb {
+			if groupSev[ra] != groupSev[rb] {
+				return groupSev[ra] < groupSev[rb]
+			}
+			if fs[ra].Rank != fs[rb].Rank {
+				return fs[ra].Rank < fs[rb].Rank
+			}
+			return less(fs[ra], fs[rb])
+		}
+		// Same group: the cause, then its consequences.
+		if (ia == ra) != (ib == rb) {
+			return ia == ra
+		}
+		if fs[ia].Severity != fs[ib].Severity {
+			return fs[ia].Severity.Rank() < fs[ib].Severity.Rank()
+		}
+		if fs[ia].Rank != fs[ib].Rank {
+			return fs[ia].Rank < fs[ib].Rank
+		}
+		return less(fs[ia], fs[ib])
+	})
+	out := make([]diagnosis.Finding, len(fs))
+	for i, j := range idx {
+		out[i] = fs[j]
+	}
+	return out
+}
+
+func less(a, b diagnosis.Finding) bool {
+	if a.Host != b.Host {
+		return a.Host < b.Host
+	}
+	return a.ID < b.ID
+}

@@ -1,0 +1,75 @@
+package intake
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
+)
+
+// sniffBytes is how much of a block the sniffers see.
+const sniffBytes = 4096
+
+// kinds is built once; Kinds() allocates.
+var kinds = Kinds()
+
+// Detect names the kind of a block: by its command line, then (for a file
+// that is one block) by the file name, then by content.
+func Detect(command, base string, wholeFile bool, text string) (*Kind, string) {
+	if command != "" {
+		for i := range kinds {
+			for _, re := range kinds[i].Commands {
+				if re.MatchString(command) {
+					return &kinds[i], "command"
+				}
+			}
+		}
+	}
+	if wholeFile && command == "" {
+		for i := range kinds {
+			for _, re := range kinds[i].Files {
+				if re.MatchString(base) {
+					return &kinds[i], "file name"
+				}
+			}
+		}
+	}
+	head := text
+	if len(head) > sniffBytes {
+		head = head[:sniffBytes]
+	}
+	if strings.TrimSpace(head) == "" {
+		return nil, ""
+	}
+	for i := range kinds {
+		if kinds[i].Sniff != nil && kinds[i].Sniff(head) {
+			return &kinds[i], "content"
+		}
+	}
+	return nil, ""
+}
+
+// dispatch parses one block into h, turning a panic of a parser into a
+// Problem: one broken parser must not cost the user the rest of the case.
+func dispatch(c *evidence.Case, h *evidence.Host, doc evidence.Doc, base string, wholeFile bool) {
+	k, _ := Detect(doc.Command, base, wholeFile, doc.Text)
+	if k == nil {
+		if strings.TrimSpace(doc.Text) == "" {
+			return // a command with no output says nothing
+		}
+		what := "content"
+		if doc.Command != "" {
+			what = fmt.Sprintf("output of %q", clipWord(doc.Command))
+		}
+		c.Problems = append(c.Problems, evidence.Problem{Host: h.Name, Source: doc.Source, Line: doc.Start,
+			Message: "unrecognised " + what + ": not used"})
+		return
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			c.Problems = append(c.Problems, evidence.Problem{Host: h.Name, Source: doc.Source, Line: doc.Start,
+				Message: fmt.Sprintf("%s parser failed (%v): block skipped, please report this input", k.Name, r)})
+		}
+	}()
+	c.Problems = append(c.Problems, k.Apply(doc, h)...)
+}

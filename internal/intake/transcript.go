@@ -1,0 +1,196 @@
+package intake
+
+import (
+	"regexp"
+	"strings"
+)
+
+// Block is one command's output cut out of a file.
+type Block struct {
+	Host    string // host named by the prompt, "" when the prompt names none
+	Command string // command line without prompt and sudo; "" when unknown
+	Start   int    // 1-based line of the block's first output line
+	Lines   []string
+}
+
+var (
+	// [root@Director1 ~]# cmd   [admin@rs-1 /etc]$ cmd
+	bracketPrompt = regexp.MustCompile(`^\[([A-Za-z0-9_.-]+)@([A-Za-z0-9_.-]+)(?: [^\]]*)?\][#$] ?(.*)$`)
+	// root@rs1:~# cmd   admin@ds1:/etc$ cmd
+	colonPrompt = regexp.MustCompile(`^([A-Za-z0-9_.-]+)@([A-Za-z0-9_.-]+):[^\s#$]*[#$] ?(.*)$`)
+	// $ cmd   # cmd   ds1# cmd   ds1> cmd — only trusted when cmd starts with a known command.
+	barePrompt = regexp.MustCompile(`^(?:([A-Za-z0-9_.-]+)\s?)?[#$>] +(\S.*)$`)
+	// A prompt glued to the end of the previous output line by a paste that
+	// lost its line breaks: "...arp_ignore = 1# sysctl -ar arp_announce".
+	gluedPrompt = regexp.MustCompile(`([#$]) ?((?:sudo )?(?:` + knownCommandAlt + `)\b)`)
+)
+
+// knownCommands are the first words of commands whose output lvsdoctor
+// reads or that commonly appear in incident transcripts. A bare "# word"
+// line counts as a prompt only when word is one of these, because "#" also
+// starts comments in iptables-save, nft and keepalived.conf.
+var knownCommands = []string{
+	"ipvsadm", "ip", "ifconfig", "sysctl", "iptables", "iptables-save", "ip6tables", "ip6tables-save",
+	"iptables-legacy", "iptables-legacy-save", "iptables-nft", "iptables-nft-save", "nft", "ebtables", "ebtables-save",
+	"ss", "netstat", "nstat", "conntrack", "ethtool", "uname", "lsmod", "modinfo", "grubby", "rpm", "dpkg", "cat", "dmidecode",
+	"keepalived", "journalctl", "dmesg", "virsh", "arp", "arping", "tcpdump", "tshark", "curl", "ping", "nc", "ncat", "telnet",
+	"systemctl", "service", "ps", "route", "bridge", "brctl", "grep", "tail", "head", "less", "more", "ls", "echo", "getenforce",
+	"setenforce", "watch", "traceroute", "mtr", "wget", "hostname", "ipset", "firewall-cmd", "lsb_release", "modprobe",
+}
+
+var knownCommandAlt = func() string {
+	// Longest first so that "iptables-save" wins over "iptables".
+	cmds := append([]string(nil), knownCommands...)
+	for i := 1; i < len(cmds); i++ {
+		for j := i; j > 0 && len(cmds[j]) > len(cmds[j-1]); j-- {
+			cmds[j], cmds[j-1] = cmds[j-1], cmds[j]
+		}
+	}
+	for i, c := range cmds {
+		cmds[i] = regexp.QuoteMeta(c)
+	}
+	return strings.Join(cmds, "|")
+}()
+
+var knownCommandSet = func() map[string]bool {
+	m := map[string]bool{}
+	for _, c := range knownCommands {
+		m[c] = true
+	}
+	return m
+}()
+
+// promptOf recognises a prompt line and returns the host it names (may be
+// empty) and the command it runs.
+func promptOf(line string) (host, cmd string, ok bool) {
+	if m := bracketPrompt.FindStringSubmatch(line); m != nil {
+		return m[2], cleanCommand(m[3]), true
+	}
+	if m := colonPrompt.FindStringSubmatch(line); m != nil {
+		return m[2], cleanCommand(m[3]), true
+	}
+	if m := barePrompt.FindStringSubmatch(line); m != nil {
+		c := cleanCommand(m[2])
+		if knownCommandSet[firstWord(c)] {
+			return m[1], c, true
+		}
+	}
+	return "", "", false
+}
+
+// cleanCommand strips what does not change which output a command prints:
+// sudo, "ip netns exec NS", leading/trailing blanks.
+func cleanCommand(c string) string {
+	c = strings.TrimSpace(c)
+	for {
+		switch {
+		case strings.HasPrefix(c, "sudo "):
+			c = strings.TrimSpace(strings.TrimPrefix(c, "sudo "))
+			for strings.HasPrefix(c, "-") { // sudo -i, sudo -u root
+				f := strings.Fields(c)
+				if len(f) > 1 && (f[0] == "-u" || f[0] == "-g") && len(f) > 2 {
+					c = strings.Join(f[2:], " ")
+				} else if len(f) > 1 {
+					c = strings.Join(f[1:], " ")
+				} else {
+					return ""
+				}
+			}
+		case strings.HasPrefix(c, "ip netns exec "), strings.HasPrefix(c, "ip -n "):
+			f := strings.Fields(c)
+			if f[1] == "-n" && len(f) > 3 { // ip -n NS addr → ip addr
+				c = "ip " + strings.Join(f[3:], " ")
+				return c
+			}
+			if len(f) > 4 {
+				c = strings.Join(f[4:], " ")
+			} else {
+				return c
+			}
+		default:
+			return c
+		}
+	}
+}
+
+func firstWord(s string) string {
+	if i := strings.IndexAny(s, " \t|;"); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// SplitTranscript cuts a file into command blocks at prompt lines. Text
+// before the first prompt becomes a block with no command. Prompts glued to
+// the end of an output line (lost line breaks) are split off first.
+func SplitTranscript(lines []string) []Block {
+	var blocks []Block
+	cur := Block{Start: 1}
+	flush := func() {
+		if cur.Command != "" || len(nonEmpty(cur.Lines)) > 0 {
+			blocks = append(blocks, cur)
+		}
+	}
+	for i, line := range lines {
+		head, glued := splitGlued(line)
+		if glued != "" {
+			// The output line keeps its own line number; the glued prompt
+			// starts a block whose output begins on the next line.
+			if head != "" {
+				cur.Lines = append(cur.Lines, head)
+			}
+			line = glued
+		}
+		if host, cmd, ok := promptOf(line); ok {
+			flush()
+			cur = Block{Host: host, Command: cmd, Start: i + 2}
+			continue
+		}
+		if len(cur.Lines) == 0 && cur.Command == "" {
+			cur.Start = i + 1
+		}
+		cur.Lines = append(cur.Lines, line)
+	}
+	flush()
+	return blocks
+}
+
+// splitGlued finds "# cmd" glued after other text on one line and returns
+// the text before it and the prompt part; glued is "" when there is none.
+func splitGlued(line string) (head, glued string) {
+	if len(line) < 4 || !strings.ContainsAny(line, "#$") {
+		return line, ""
+	}
+	// A line that is itself a prompt is not glued.
+	if _, _, ok := promptOf(line); ok {
+		return line, ""
+	}
+	locs := gluedPrompt.FindAllStringSubmatchIndex(line, -1)
+	for _, loc := range locs {
+		start := loc[0]
+		if start == 0 {
+			continue
+		}
+		prev := line[start-1]
+		// Glued prompts follow output text directly ("= 1# sysctl"), not a
+		// space-separated comment ("x # ip addr is ..."), and the command
+		// must look like a command line, not prose.
+		if prev == ' ' || prev == '\t' {
+			continue
+		}
+		rest := line[start:]
+		if _, cmd, ok := promptOf(rest); ok && cmd != "" {
+			return strings.TrimRight(line[:start], " \t"), rest
+		}
+	}
+	return line, ""
+}
+
+func nonEmpty(lines []string) []string {
+	for i, l := range lines {
+		if strings.TrimSpace(l) != "" {
+			return lines[i:]
+		}
+	}
+	return nil
+}

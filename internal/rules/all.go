@@ -1,0 +1,6 @@
+package rules
+
+// All returns every rule, in catalog order.
+func All() []*Rule {
+	return []*Rule{}
+}

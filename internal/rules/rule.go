@@ -1,0 +1,134 @@
+// Package rules holds one small unit per root cause. Like an analyzer of
+// golang.org/x/tools/go/analysis, a Rule declares its cause ID, what it
+// checks, the evidence it needs and the causes it explains; Run reads the
+// resolved topology and reports findings that cite their evidence.
+package rules
+
+import (
+	"fmt"
+	"net/netip"
+
+	"github.com/lvsdoctor/lvsdoctor/internal/diagnosis"
+	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
+	"github.com/lvsdoctor/lvsdoctor/internal/topology"
+)
+
+// Rule is one root cause's detector.
+type Rule struct {
+	// ID is the cause ID from the catalog that the findings carry.
+	ID string
+	// Doc says in one sentence what the rule checks.
+	Doc string
+	// Needs declares the evidence the rule reads. When a host of the role
+	// lacks it, the engine says in the notes which command would settle it.
+	Needs []Need
+	// Explains lists causes that this one, when found, is the reason for:
+	// they are ranked after it and linked to it.
+	Explains []string
+	// Rank orders causes when several are found: lower is deeper (a
+	// configuration fault before the packet symptom it produces).
+	Rank int
+	Run  func(*Pass)
+}
+
+// Need is one kind of evidence on hosts of one role.
+type Need struct {
+	Role evidence.Role
+	Kind evidence.Kind
+	// Command is what the user should run to provide it.
+	Command string
+}
+
+// Pass is one rule's run over a case.
+type Pass struct {
+	Topo     *topology.Topology
+	Case     *evidence.Case
+	rule     *Rule
+	findings []diagnosis.Finding
+	notes    []string
+}
+
+// NewPass prepares a run of r.
+func NewPass(r *Rule, t *topology.Topology) *Pass {
+	return &Pass{Topo: t, Case: t.Case, rule: r}
+}
+
+// Findings returns what the run reported.
+func (p *Pass) Findings() []diagnosis.Finding { return p.findings }
+
+// Notes returns what the run could not decide.
+func (p *Pass) Notes() []string { return p.notes }
+
+// Report records a finding of the rule's cause. Findings without evidence
+// are a bug in the rule: they are turned into a note instead, so that the
+// report never claims what it cannot show.
+func (p *Pass) Report(f diagnosis.Finding) {
+	f.ID = p.rule.ID
+	f.Rank = p.rule.Rank
+	var ev []evidence.Ref
+	seen := map[evidence.Ref]bool{}
+	for _, r := range f.Evidence {
+		if r.IsZero() || seen[r] {
+			continue
+		}
+		seen[r] = true
+		ev = append(ev, r)
+	}
+	f.Evidence = ev
+	if len(f.Evidence) == 0 {
+		p.notes = append(p.notes, fmt.Sprintf("%s: %s (suspected on %s, but no line of evidence shows it)", f.ID, f.Title, f.Host))
+		return
+	}
+	if f.Fix == nil {
+		f.Fix = []string{}
+	}
+	p.findings = append(p.findings, f)
+}
+
+// Notef records what the rule could not decide and what would settle it.
+func (p *Pass) Notef(format string, args ...any) {
+	p.notes = append(p.notes, p.rule.ID+": "+fmt.Sprintf(format, args...))
+}
+
+// Services are the services under diagnosis.
+func (p *Pass) Services() []*topology.Service { return p.Topo.Services }
+
+// Directors lists the directors.
+func (p *Pass) Directors() []*evidence.Host { return p.Topo.Directors() }
+
+// RealServers lists the real servers.
+func (p *Pass) RealServers() []*evidence.Host { return p.Topo.RealServers() }
+
+// RealServersOf lists the real-server hosts of s: hosts owning one of its
+// RIPs, else every real server of the case.
+func (p *Pass) RealServersOf(s *topology.Service) []*evidence.Host {
+	var out []*evidence.Host
+	seen := map[string]bool{}
+	for _, rip := range s.RIPs {
+		if h := p.Topo.HostOwning(rip); h != nil && !seen[h.Name] && h.Role != evidence.RoleDirector {
+			seen[h.Name] = true
+			out = append(out, h)
+		}
+	}
+	if len(out) == 0 {
+		return p.RealServers()
+	}
+	for _, h := range p.RealServers() {
+		if !seen[h.Name] {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// RIPOf returns the real-server address of host h within service s.
+func (p *Pass) RIPOf(s *topology.Service, h *evidence.Host) (netip.Addr, bool) {
+	for _, rip := range s.RIPs {
+		for _, a := range h.AddrsOf(rip) {
+			if a.Iface != "lo" {
+				return rip, true
+			}
+		}
+	}
+	return netip.Addr{}, false
+}

@@ -1,0 +1,333 @@
+// Package topology works out, from the evidence, who is who in the case
+// (directors, real servers, hypervisors, the client), which virtual
+// service is being diagnosed and how it forwards. Rules read this view
+// instead of each re-deriving it.
+package topology
+
+import (
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
+)
+
+// Hints are what the user told us on the command line; they win over
+// case.yaml, which wins over what the tables imply.
+type Hints struct {
+	VIP   netip.Addr
+	Port  uint16
+	Proto string
+	Mode  string
+}
+
+// Topology is the resolved view of a case.
+type Topology struct {
+	Case     *evidence.Case
+	Services []*Service
+	// RoleInferred says, for hosts whose role was not given, why lvsdoctor
+	// took them to have the role they have.
+	RoleInferred map[string]string
+}
+
+// Service is one virtual service under diagnosis, as every director and
+// keepalived.conf shows it.
+type Service struct {
+	VIP    netip.Addr
+	Port   uint16
+	Proto  string // lower case: tcp, udp, sctp
+	FWMark uint32
+	Mode   string // dr, tun, nat, fnat, or "" when unknown
+	// ModeRef is where the mode was read.
+	ModeRef evidence.Ref
+	// IPVS maps a director's name to its matching IPVS service (absent
+	// when the director's table has none).
+	IPVS map[string]*evidence.VirtualService
+	// Config maps a director's name to its keepalived virtual_server.
+	Config map[string]*evidence.KVirtualServer
+	RIPs   []netip.Addr
+	// Given is true when the user named this service (flag or case.yaml).
+	Given bool
+	Ref   evidence.Ref
+}
+
+// String is "tcp 192.0.2.10:80".
+func (s *Service) String() string {
+	if s.FWMark != 0 && !s.VIP.IsValid() {
+		return "fwmark " + strconv.Itoa(int(s.FWMark))
+	}
+	if s.Port == 0 {
+		return strings.TrimSpace(s.Proto + " " + s.VIP.String())
+	}
+	return strings.TrimSpace(s.Proto + " " + netip.AddrPortFrom(s.VIP, s.Port).String())
+}
+
+// Resolve builds the topology. It fills in roles that were not given.
+func Resolve(c *evidence.Case, h Hints) *Topology {
+	t := &Topology{Case: c, RoleInferred: map[string]string{}}
+	hint := c.Service
+	if h.VIP.IsValid() {
+		hint.VIP, hint.Ref = h.VIP, evidence.Ref{Source: "command line", Text: "--vip " + h.VIP.String()}
+	}
+	if h.Port != 0 {
+		hint.Port = h.Port
+	}
+	if h.Proto != "" {
+		hint.Proto = strings.ToLower(h.Proto)
+	}
+	if h.Mode != "" {
+		hint.Mode = h.Mode
+	}
+	t.inferDirectors()
+	t.resolveServices(hint)
+	t.inferOthers()
+	return t
+}
+
+func (t *Topology) inferDirectors() {
+	for _, h := range t.Case.Hosts {
+		if h.Role != evidence.RoleUnknown {
+			continue
+		}
+		switch {
+		case h.IPVS != nil && len(h.IPVS.Services) > 0:
+			h.Role = evidence.RoleDirector
+			t.RoleInferred[h.Name] = "it has IPVS virtual services"
+		case h.Keepalived != nil && len(h.Keepalived.VirtualServers) > 0:
+			h.Role = evidence.RoleDirector
+			t.RoleInferred[h.Name] = "its keepalived.conf defines virtual servers"
+		case len(h.Libvirt.Interfaces) > 0 || len(h.Libvirt.Filters) > 0:
+			h.Role = evidence.RoleHypervisor
+			t.RoleInferred[h.Name] = "it shows libvirt domains or filters"
+		}
+	}
+}
+
+func (t *Topology) inferOthers() {
+	rips := map[netip.Addr]bool{}
+	vips := map[netip.Addr]bool{}
+	for _, s := range t.Services {
+		for _, r := range s.RIPs {
+			rips[r] = true
+		}
+		if s.VIP.IsValid() {
+			vips[s.VIP] = true
+		}
+	}
+	for _, h := range t.Case.Hosts {
+		if h.Role != evidence.RoleUnknown {
+			continue
+		}
+		for _, a := range h.Addrs {
+			if rips[a.Prefix.Addr()] {
+				h.Role = evidence.RoleRealServer
+				t.RoleInferred[h.Name] = "it owns real server address " + a.Prefix.Addr().String()
+				break
+			}
+		}
+		if h.Role != evidence.RoleUnknown {
+			continue
+		}
+		for _, a := range h.Addrs {
+			if vips[a.Prefix.Addr()] && (a.Iface == "lo" || strings.HasPrefix(a.Iface, "tunl") || strings.HasPrefix(a.Iface, "dummy")) {
+				h.Role = evidence.RoleRealServer
+				t.RoleInferred[h.Name] = "it holds the VIP on " + a.Iface
+				break
+			}
+		}
+		if h.Role != evidence.RoleUnknown {
+			continue
+		}
+		if t.Case.Client.Addr.IsValid() && h.IsLocal(t.Case.Client.Addr) {
+			h.Role = evidence.RoleClient
+			t.RoleInferred[h.Name] = "it owns the client address"
+		} else if len(h.Observations) > 0 && len(h.Addrs) == 0 && h.IPVS == nil {
+			h.Role = evidence.RoleClient
+			t.RoleInferred[h.Name] = "it only shows test commands"
+		}
+	}
+}
+
+func (t *Topology) resolveServices(hint evidence.Service) {
+	byKey := map[string]*Service{}
+	var order []string
+	add := func(proto string, vip netip.Addr, port uint16, mark uint32) *Service {
+		proto = strings.ToLower(proto)
+		if proto == "fwm" {
+			proto = ""
+		}
+		key := proto + " " + vip.String() + ":" + strconv.Itoa(int(port)) + " " + strconv.Itoa(int(mark))
+		if s, ok := byKey[key]; ok {
+			return s
+		}
+		s := &Service{VIP: vip, Port: port, Proto: proto, FWMark: mark,
+			IPVS: map[string]*evidence.VirtualService{}, Config: map[string]*evidence.KVirtualServer{}}
+		byKey[key] = s
+		order = append(order, key)
+		return s
+	}
+	for _, h := range t.Case.HostsWithRole(evidence.RoleDirector) {
+		if h.IPVS != nil {
+			for _, vs := range h.IPVS.Services {
+				s := add(vs.Proto, vs.Addr, vs.Port, vs.FWMark)
+				s.IPVS[h.Name] = vs
+				if s.Ref.IsZero() {
+					s.Ref = vs.Ref
+				}
+			}
+		}
+		if h.Keepalived != nil {
+			for _, kv := range h.Keepalived.VirtualServers {
+				s := add(kv.Proto, kv.Addr, kv.Port, kv.FWMark)
+				s.Config[h.Name] = kv
+				if s.Ref.IsZero() {
+					s.Ref = kv.Ref
+				}
+			}
+		}
+	}
+	var all []*Service
+	for _, k := range order {
+		all = append(all, byKey[k])
+	}
+	if hint.VIP.IsValid() {
+		var picked []*Service
+		for _, s := range all {
+			if s.VIP != hint.VIP {
+				continue
+			}
+			if hint.Port != 0 && s.Port != hint.Port && s.Port != 0 {
+				continue
+			}
+			if hint.Proto != "" && s.Proto != "" && s.Proto != hint.Proto {
+				continue
+			}
+			picked = append(picked, s)
+		}
+		if len(picked) == 0 {
+			// The user's service exists nowhere: keep it, so that rules can
+			// say so (director.no-virtual-service).
+			s := &Service{VIP: hint.VIP, Port: hint.Port, Proto: hint.Proto,
+				IPVS: map[string]*evidence.VirtualService{}, Config: map[string]*evidence.KVirtualServer{}}
+			picked = append(picked, s)
+		}
+		for _, s := range picked {
+			s.Given = true
+			s.Ref = hint.Ref
+		}
+		all = picked
+	}
+	for _, s := range all {
+		t.fillService(s, hint)
+	}
+	t.Services = all
+}
+
+func (t *Topology) fillService(s *Service, hint evidence.Service) {
+	seen := map[netip.Addr]bool{}
+	methods := map[string]int{}
+	var methodRef evidence.Ref
+	for _, name := range sortedKeys(s.IPVS) {
+		for _, d := range s.IPVS[name].Dests {
+			if !seen[d.Addr] {
+				seen[d.Addr] = true
+				s.RIPs = append(s.RIPs, d.Addr)
+			}
+			if m := evidence.ModeOfMethod(d.Method); m != "" {
+				methods[m]++
+				if methodRef.IsZero() {
+					methodRef = d.Ref
+				}
+			}
+		}
+	}
+	for _, name := range sortedKeys(s.Config) {
+		kv := s.Config[name]
+		for _, r := range kv.RealServers {
+			if !seen[r.Addr] {
+				seen[r.Addr] = true
+				s.RIPs = append(s.RIPs, r.Addr)
+			}
+		}
+		if len(methods) == 0 && kv.LbKind != "" {
+			methods[strings.ToLower(kv.LbKind)]++
+			methodRef = kv.LbKindRef
+		}
+	}
+	best, n := "", 0
+	for m, c := range methods {
+		if c > n || (c == n && m < best) {
+			best, n = m, c
+		}
+	}
+	switch {
+	case hint.Mode != "":
+		s.Mode, s.ModeRef = hint.Mode, hint.Ref
+	case best != "":
+		s.Mode, s.ModeRef = best, methodRef
+	}
+}
+
+// Directors, RealServers, Hypervisors and Clients list hosts by role.
+func (t *Topology) Directors() []*evidence.Host { return t.Case.HostsWithRole(evidence.RoleDirector) }
+
+// RealServers lists the real servers.
+func (t *Topology) RealServers() []*evidence.Host {
+	return t.Case.HostsWithRole(evidence.RoleRealServer)
+}
+
+// Hypervisors lists the hypervisors.
+func (t *Topology) Hypervisors() []*evidence.Host {
+	return t.Case.HostsWithRole(evidence.RoleHypervisor)
+}
+
+// Clients lists the clients.
+func (t *Topology) Clients() []*evidence.Host { return t.Case.HostsWithRole(evidence.RoleClient) }
+
+// HostOwning returns the host that has a as one of its own addresses,
+// skipping VIPs shared by real servers (a VIP on lo does not identify a
+// host).
+func (t *Topology) HostOwning(a netip.Addr) *evidence.Host {
+	for _, h := range t.Case.Hosts {
+		for _, x := range h.AddrsOf(a) {
+			if x.Iface == "lo" && !a.IsLoopback() {
+				continue
+			}
+			return h
+		}
+	}
+	return nil
+}
+
+// VIPs lists the distinct VIPs of the services under diagnosis.
+func (t *Topology) VIPs() []netip.Addr {
+	var out []netip.Addr
+	seen := map[netip.Addr]bool{}
+	for _, s := range t.Services {
+		if s.VIP.IsValid() && !seen[s.VIP] {
+			seen[s.VIP] = true
+			out = append(out, s.VIP)
+		}
+	}
+	return out
+}
+
+// IsVIP reports whether a is the VIP of a service under diagnosis.
+func (t *Topology) IsVIP(a netip.Addr) bool {
+	for _, s := range t.Services {
+		if s.VIP == a {
+			return true
+		}
+	}
+	return false
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
