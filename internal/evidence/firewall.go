@@ -10,6 +10,10 @@ import (
 type Firewall struct {
 	Rules  []FirewallRule
 	Chains []Chain
+	// Warnings are lines in which a tool said the listing is incomplete,
+	// e.g. iptables-nft's "# Warning: iptables-legacy tables present":
+	// rules exist that this evidence does not show.
+	Warnings []Ref
 }
 
 // Chain is a chain with its policy (base chains only have one).
@@ -46,7 +50,12 @@ type FirewallRule struct {
 	CtState  []string // upper case: INVALID, NEW, ESTABLISHED, RELATED, UNTRACKED
 	Mark     string   // mark match as printed (0x8000/0x8000)
 	SrcMAC   string
-	Comment  string
+	// EtherType is the link-layer protocol an ebtables (-p) or nft bridge
+	// (ether type) rule matches: "IPv4", "IPv6", "ARP", "0x0835"; "!" prefix
+	// when negated; "" for any. A Packet is always IP, so ARP rules never
+	// match it.
+	EtherType string
+	Comment   string
 	Extra    []string // match text not understood
 
 	Verdict string // ACCEPT, DROP, REJECT, RETURN, JUMP, GOTO, MARK, NOTRACK, CT, DNAT, SNAT, MASQUERADE, LOG, COUNTER, ...
@@ -172,6 +181,9 @@ func (r *FirewallRule) MatchPacket(p Packet) Match {
 			}
 		}
 	}
+	if r.EtherType != "" && !etherTypeMatch(r.EtherType, p) {
+		return NoMatch
+	}
 	if r.Mark != "" || r.SrcMAC != "" || len(r.Extra) > 0 {
 		sure = false
 	}
@@ -188,6 +200,33 @@ func (r *FirewallRule) Drops() bool {
 		return true
 	}
 	return false
+}
+
+// etherTypeMatch reports whether an IP packet can carry ethertype et; a
+// packet of unknown family may be either IPv4 or IPv6.
+func etherTypeMatch(et string, p Packet) bool {
+	neg := strings.HasPrefix(et, "!")
+	et = strings.ToLower(strings.TrimPrefix(et, "!"))
+	v4 := p.Src.Is4() || p.Dst.Is4()
+	v6 := (p.Src.IsValid() && !p.Src.Is4()) || (p.Dst.IsValid() && !p.Dst.Is4())
+	var m bool
+	switch et {
+	case "ipv4", "ip", "0x0800", "0x800":
+		m = !v6
+	case "ipv6", "ip6", "0x86dd":
+		m = !v4
+	default:
+		m = false
+	}
+	if neg {
+		// "not ARP" surely holds for an IP packet; "not IPv4" holds for
+		// it unless the packet is known to be IPv4.
+		if !v4 && !v6 && m {
+			return true
+		}
+		return !m
+	}
+	return m
 }
 
 func protoEqual(a, b string) bool {
