@@ -56,7 +56,7 @@ type FirewallRule struct {
 	// match it.
 	EtherType string
 	Comment   string
-	Extra    []string // match text not understood
+	Extra     []string // match text not understood
 
 	Verdict string // ACCEPT, DROP, REJECT, RETURN, JUMP, GOTO, MARK, NOTRACK, CT, DNAT, SNAT, MASQUERADE, LOG, COUNTER, ...
 	Target  string // jump/goto target chain, mark value, reject-with...
@@ -181,8 +181,13 @@ func (r *FirewallRule) MatchPacket(p Packet) Match {
 			}
 		}
 	}
-	if r.EtherType != "" && !etherTypeMatch(r.EtherType, p) {
-		return NoMatch
+	if r.EtherType != "" {
+		switch etherTypeMatch(r.EtherType, p) {
+		case NoMatch:
+			return NoMatch
+		case MayMatch:
+			sure = false
+		}
 	}
 	if r.Mark != "" || r.SrcMAC != "" || len(r.Extra) > 0 {
 		sure = false
@@ -202,29 +207,36 @@ func (r *FirewallRule) Drops() bool {
 	return false
 }
 
-// etherTypeMatch reports whether an IP packet can carry ethertype et; a
-// packet of unknown family may be either IPv4 or IPv6.
-func etherTypeMatch(et string, p Packet) bool {
+// etherTypeMatch says whether an IP packet can carry ethertype et. A
+// packet whose family is unknown may be IPv4 or IPv6.
+func etherTypeMatch(et string, p Packet) Match {
 	neg := strings.HasPrefix(et, "!")
 	et = strings.ToLower(strings.TrimPrefix(et, "!"))
 	v4 := p.Src.Is4() || p.Dst.Is4()
 	v6 := (p.Src.IsValid() && !p.Src.Is4()) || (p.Dst.IsValid() && !p.Dst.Is4())
-	var m bool
+	var fam string
 	switch et {
 	case "ipv4", "ip", "0x0800", "0x800":
-		m = !v6
+		fam = "4"
 	case "ipv6", "ip6", "0x86dd":
-		m = !v4
-	default:
-		m = false
+		fam = "6"
+	}
+	var m Match
+	switch {
+	case fam == "":
+		m = NoMatch // ARP, RARP, VLAN, ...: not an IP packet
+	case !v4 && !v6:
+		m = MayMatch
+	case (fam == "4") == v4:
+		m = Matches
 	}
 	if neg {
-		// "not ARP" surely holds for an IP packet; "not IPv4" holds for
-		// it unless the packet is known to be IPv4.
-		if !v4 && !v6 && m {
-			return true
+		switch m {
+		case Matches:
+			return NoMatch
+		case NoMatch:
+			return Matches
 		}
-		return !m
 	}
 	return m
 }
