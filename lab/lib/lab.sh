@@ -1,0 +1,589 @@
+# shellcheck shell=bash
+# lib/lab.sh - builds an LVS cluster out of network namespaces INSIDE the lab
+# guest, drives real client traffic through it and gathers evidence the way
+# an engineer would. Sourced by the scenarios (which run as root in the guest).
+#
+# Hosts (each a network namespace plus a UTS namespace, so that `uname -a`,
+# keepalived and the prompts show the host's own name):
+#
+#   flat (DR, TUN)  br0: client 192.0.2.10  director 192.0.2.2  director2 192.0.2.3
+#                        rs1 192.0.2.11  rs2 192.0.2.12         VIP 192.0.2.100:80
+#   nat             br0: client 192.0.2.10  director/director2 eth0 192.0.2.2/.3 (+VIP)
+#                   br1: director/director2 eth1 198.51.100.2/.3 (+ floating gateway .1)
+#                        rs1 198.51.100.11  rs2 198.51.100.12 (default via .1)
+#
+# The guest's root netns is the "hypervisor": it holds the bridges, whose
+# ports are named like libvirt's tap devices (vnet0 = client, vnet1 = director,
+# vnet2 = director2, vnet3 = rs1, vnet4 = rs2; NAT: vnet5/vnet6 = the
+# directors' eth1). MACs are fixed (52:54:00:00:00:NN, libvirt's prefix) so
+# the gathered cases are stable from run to run.
+#
+# Addresses are documentation ranges (RFC 5737) and exist only inside the
+# guest, which has no network device at all.
+#
+# Speed: under TCG every exec of a dynamically linked binary costs 30-250 ms,
+# static busybox ~10 ms. Hence busybox nsenter instead of "ip netns exec",
+# "ip -n NS -b -" batches, one busybox sysctl per netns, busybox nc as the
+# HTTP client (busybox-static's wget segfaults on Debian 12) and one shell per
+# host when gathering evidence.
+
+VIP=192.0.2.100
+PORT=80
+CLIENT_IP=192.0.2.10
+DIR_IP=192.0.2.2
+DIR2_IP=192.0.2.3
+RS1_IP=192.0.2.11
+RS2_IP=192.0.2.12
+NAT_GW=198.51.100.1      # floating (VRRP) gateway of the real servers in NAT mode
+DIR_NIP=198.51.100.2
+DIR2_NIP=198.51.100.3
+RS1_NIP=198.51.100.11
+RS2_NIP=198.51.100.12
+HOSTS="client director director2 rs1 rs2"
+DIRECTORS="director director2"
+REALSERVERS="rs1 rs2"
+AUTH_PASS=Lv5-s3cr  # VRRP PASS auth (8 chars max); lvsdoctor must redact it from reports
+LABRUN=/run/lvslab
+LAB_OUT=${LAB_OUT:-/lvsout}
+HTTP_TMO=${HTTP_TMO:-2}
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+# the pyenv shim on the host is a bash script: 0.5 s more per python start under TCG
+PY=/usr/bin/python3
+LAB=${LAB:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+SCENARIO=${SCENARIO:-$(basename "$0" .sh)}
+mkdir -p $LABRUN/uts $LABRUN/www
+
+# ---------------------------------------------------------------- reporting
+PASS=0; FAIL=0; SKIP=0
+_t0=$EPOCHREALTIME
+elapsed() { awk -v a="${1:-$_t0}" -v e="$EPOCHREALTIME" 'BEGIN{printf "%.2f", e-a}'; }
+say() { echo "[$(elapsed)s] $*"; }
+pass() { PASS=$((PASS+1)); echo "PASS: $SCENARIO: $*"; }
+fail() { FAIL=$((FAIL+1)); echo "FAIL: $SCENARIO: $*"; }
+skip() { SKIP=$((SKIP+1)); echo "SKIP: $SCENARIO: $*"; }
+check() { local d=$1; shift; if "$@"; then pass "$d"; else fail "$d"; fi; }
+summary() { echo "$PASS passed, $FAIL failed"; [ "$FAIL" = 0 ]; }
+
+# ---------------------------------------------------------------- namespaces
+# ns HOST CMD... : run CMD on HOST (its netns and UTS ns)
+ns() { local n=$1; shift; busybox nsenter --net=/run/netns/"$n" --uts=$LABRUN/uts/"$n" "$@"; }
+# ns_bg HOST PIDFILE CMD... : start CMD on HOST in the background and record
+# the daemon's own PID ($! after "func &" would be a subshell's)
+ns_bg() {
+    local n=$1 p=$2; shift 2
+    (exec busybox nsenter --net=/run/netns/"$n" --uts=$LABRUN/uts/"$n" "$@") &
+    echo $! >"$p"
+}
+sc() { local n=$1; shift; ns "$n" busybox sysctl -q -w "$@" >/dev/null; }   # sc HOST k=v...
+ipvs() { ns "${IPVS_HOST:-director}" ipvsadm "$@"; }
+# wait_for TIMEOUT_S CMD... : poll CMD every 0.2 s; prints the seconds waited
+wait_for() {
+    local a=$EPOCHREALTIME tmo=$1; shift
+    while :; do
+        "$@" && { elapsed "$a"; return 0; }
+        awk -v a="$a" -v e="$EPOCHREALTIME" -v t="$tmo" 'BEGIN{exit !(e-a>t)}' && { elapsed "$a"; return 1; }
+        sleep 0.2
+    done
+}
+
+# mkhost NAME... : a netns and a persistent UTS namespace whose hostname is NAME
+mkhost() {
+    local n
+    for n in "$@"; do
+        ip netns add "$n"
+        : >$LABRUN/uts/"$n"
+        unshare --uts=$LABRUN/uts/"$n" hostname "$n"
+        echo "$n" >>$LABRUN/hosts
+    done
+}
+
+# mac HOST-INDEX IFACE-INDEX : fixed, libvirt-style MACs
+mac() { printf '52:54:00:00:%02x:%02x' "$2" "$1"; }
+
+# topo_flat : one L2 segment for everybody (DR and TUN)
+topo_flat() {
+    TOPO=flat
+    mkhost $HOSTS
+    ip -b - <<EOF
+link add br0 type bridge stp_state 0 forward_delay 0
+link set br0 up
+link add vnet0 type veth peer name eth0 address $(mac 10 0) netns client
+link add vnet1 type veth peer name eth0 address $(mac 2 0) netns director
+link add vnet2 type veth peer name eth0 address $(mac 3 0) netns director2
+link add vnet3 type veth peer name eth0 address $(mac 11 0) netns rs1
+link add vnet4 type veth peer name eth0 address $(mac 12 0) netns rs2
+link set vnet0 master br0 up
+link set vnet1 master br0 up
+link set vnet2 master br0 up
+link set vnet3 master br0 up
+link set vnet4 master br0 up
+EOF
+    _addr client $CLIENT_IP; _addr director $DIR_IP; _addr director2 $DIR2_IP
+    _addr rs1 $RS1_IP; _addr rs2 $RS2_IP
+}
+
+# topo_nat : client and VIP on br0, real servers on a private br1 behind the
+# directors, default route via the floating gateway address
+topo_nat() {
+    TOPO=nat
+    mkhost $HOSTS
+    ip -b - <<EOF
+link add br0 type bridge stp_state 0 forward_delay 0
+link add br1 type bridge stp_state 0 forward_delay 0
+link set br0 up
+link set br1 up
+link add vnet0 type veth peer name eth0 address $(mac 10 0) netns client
+link add vnet1 type veth peer name eth0 address $(mac 2 0) netns director
+link add vnet2 type veth peer name eth0 address $(mac 3 0) netns director2
+link add vnet3 type veth peer name eth0 address $(mac 11 1) netns rs1
+link add vnet4 type veth peer name eth0 address $(mac 12 1) netns rs2
+link add vnet5 type veth peer name eth1 address $(mac 2 1) netns director
+link add vnet6 type veth peer name eth1 address $(mac 3 1) netns director2
+link set vnet0 master br0 up
+link set vnet1 master br0 up
+link set vnet2 master br0 up
+link set vnet3 master br1 up
+link set vnet4 master br1 up
+link set vnet5 master br1 up
+link set vnet6 master br1 up
+EOF
+    _addr client $CLIENT_IP
+    _addr director $DIR_IP "link set eth1 up
+addr add $DIR_NIP/24 dev eth1"
+    _addr director2 $DIR2_IP "link set eth1 up
+addr add $DIR2_NIP/24 dev eth1"
+    _addr rs1 $RS1_NIP "route add default via $NAT_GW"
+    _addr rs2 $RS2_NIP "route add default via $NAT_GW"
+    sc director net.ipv4.ip_forward=1
+    sc director2 net.ipv4.ip_forward=1
+}
+
+_addr() {   # _addr HOST IP [MORE ip -b LINES]
+    printf 'link set lo up\nlink set eth0 up\naddr add %s/24 dev eth0\n%s\n' "$2" "${3:-}" |
+        ip -n "$1" -b -
+}
+mac_of() { ip -n "$1" -br link show "${2:-eth0}" | awk '{print $3}'; }
+
+# ---------------------------------------------------------------- real servers
+# web_start RS : busybox httpd on :80 answering its own name; /healthz for
+# keepalived's HTTP_GET
+web_start() {
+    mkdir -p $LABRUN/www/"$1"
+    echo "$1" >$LABRUN/www/"$1"/index.html
+    echo ok >$LABRUN/www/"$1"/healthz
+    ns_bg "$1" $LABRUN/web-"$1".pid busybox httpd -f -p $PORT -h $LABRUN/www/"$1" </dev/null >/dev/null 2>&1
+}
+web_stop() {
+    local p; [ -f $LABRUN/web-"$1".pid ] || return 0
+    p=$(cat $LABRUN/web-"$1".pid); kill "$p" 2>/dev/null
+    while kill -0 "$p" 2>/dev/null; do sleep 0.05; done; rm -f $LABRUN/web-"$1".pid
+}
+rs_vip_lo() {     # DR real server: VIP/32 on lo, and no ARP for it on eth0
+    ip -n "$1" addr add $VIP/32 dev lo
+    sc "$1" net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.eth0.arp_ignore=1 \
+            net.ipv4.conf.all.arp_announce=2 net.ipv4.conf.eth0.arp_announce=2
+}
+rs_vip_tun() {    # TUN real server: VIP on tunl0 (ipip), rp_filter off, no ARP for the VIP
+    [ -d /sys/module/ipip ] || modprobe ipip      # creates tunl0 in every netns
+    printf 'link set tunl0 up\naddr add %s/32 dev tunl0\n' $VIP | ip -n "$1" -b -
+    sc "$1" net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
+            net.ipv4.conf.tunl0.rp_filter=0 net.ipv4.conf.eth0.rp_filter=0 \
+            net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.eth0.arp_ignore=1 \
+            net.ipv4.conf.all.arp_announce=2 net.ipv4.conf.eth0.arp_announce=2
+}
+wait_tcp() {  # wait_tcp HOST IP PORT [TRIES of 0.1 s]
+    local i
+    for i in $(seq 1 "${4:-50}"); do
+        ns "$1" busybox nc -w 1 "$2" "$3" </dev/null >/dev/null 2>&1 && return 0; sleep 0.1
+    done
+    return 1
+}
+
+# ---------------------------------------------------------------- keepalived
+# ka_conf HOST STATE PRIORITY : prints a keepalived.conf for a director.
+# Knobs (set by the scenario): LB_KIND=DR|TUN|NAT, CHECK=TCP_CHECK|HTTP_GET,
+# VRRP=multicast|unicast.
+ka_conf() {
+    local h=$1 state=$2 prio=$3 me peer rip1=$RS1_IP rip2=$RS2_IP
+    if [ "$h" = director ]; then me=$DIR_IP; peer=$DIR2_IP; else me=$DIR2_IP; peer=$DIR_IP; fi
+    [ "$LB_KIND" = NAT ] && { rip1=$RS1_NIP; rip2=$RS2_NIP; }
+    cat <<EOF
+! keepalived.conf of $h (lvslab scenario $SCENARIO)
+global_defs {
+    router_id $h
+}
+
+EOF
+    if [ "$LB_KIND" = NAT ]; then
+        cat <<EOF
+# the VIP and the real servers' gateway must move together
+vrrp_sync_group VG_LVS {
+    group {
+        VI_VIP
+        VI_GW
+    }
+}
+
+EOF
+    fi
+    cat <<EOF
+vrrp_instance VI_VIP {
+    state $state
+    interface eth0
+    virtual_router_id 51
+    priority $prio
+    advert_int 1
+    authentication {
+        auth_type PASS
+        auth_pass $AUTH_PASS
+    }
+EOF
+    if [ "${VRRP:-multicast}" = unicast ]; then
+        printf '    unicast_src_ip %s\n    unicast_peer {\n        %s\n    }\n' "$me" "$peer"
+    fi
+    cat <<EOF
+    virtual_ipaddress {
+        $VIP
+    }
+}
+EOF
+    if [ "$LB_KIND" = NAT ]; then
+        cat <<EOF
+
+vrrp_instance VI_GW {
+    state $state
+    interface eth1
+    virtual_router_id 52
+    priority $prio
+    advert_int 1
+    authentication {
+        auth_type PASS
+        auth_pass $AUTH_PASS
+    }
+    virtual_ipaddress {
+        $NAT_GW/24
+    }
+}
+EOF
+    fi
+    cat <<EOF
+
+virtual_server $VIP $PORT {
+    delay_loop 1
+    lb_algo rr
+    lb_kind $LB_KIND
+    protocol TCP
+
+EOF
+    local rip
+    for rip in $rip1 $rip2; do
+        echo "    real_server $rip $PORT {"
+        echo "        weight 1"
+        if [ "${CHECK:-TCP_CHECK}" = HTTP_GET ]; then
+            cat <<EOF
+        HTTP_GET {
+            url {
+                path /healthz
+                status_code 200
+            }
+            connect_timeout 2
+            retry 2
+            delay_before_retry 1
+        }
+EOF
+        else
+            cat <<EOF
+        TCP_CHECK {
+            connect_timeout 2
+            retry 2
+            delay_before_retry 1
+        }
+EOF
+        fi
+        echo "    }"
+    done
+    echo "}"
+}
+
+# ka_start HOST [CONF] : keepalived in HOST's namespaces, config under /run.
+# It logs to syslog with its own facility (local1 = director, local2 =
+# director2), which ka_journal turns into that host's journal.
+ka_start() {
+    local h=$1 conf=${2:-$LABRUN/$1/keepalived.conf} fac=1
+    [ "$h" = director2 ] && fac=2
+    mkdir -p $LABRUN/"$h"
+    ns_bg "$h" $LABRUN/"$h"/keepalived.pid keepalived --dont-fork --log-detail -S "$fac" \
+        -f "$conf" -p $LABRUN/"$h"/ka.pid -r $LABRUN/"$h"/ka-vrrp.pid -c $LABRUN/"$h"/ka-check.pid \
+        </dev/null >$LABRUN/"$h"/keepalived.stderr 2>&1
+}
+ka_stop() {
+    local p; p=$(cat $LABRUN/"$1"/keepalived.pid 2>/dev/null) || return 0
+    kill "$p" 2>/dev/null; while kill -0 "$p" 2>/dev/null; do sleep 0.1; done
+}
+# ka_journal HOST : HOST's keepalived lines from the guest's shared syslog,
+# as `journalctl -u keepalived` on that host would print them. busybox
+# syslogd runs in the root UTS ns, so it writes "hypervisor local1.info"
+# where the host's own journal has the host name: that field is replaced.
+ka_journal() {
+    local fac=local1; [ "$1" = director2 ] && fac=local2
+    awk -v f="$fac." -v h="$1" 'index($5, f) == 1 {
+        msg = $0; sub(/^[A-Z][a-z]+ +[0-9]+ [0-9:]+ [^ ]+ [^ ]+ /, "", msg)
+        print substr($0, 1, 16) h " " msg }' /var/log/syslog
+}
+# vip_owner : which director has the VIP on eth0 right now
+vip_owner() {
+    local d
+    for d in $DIRECTORS; do
+        ip -n "$d" -4 -o addr show dev eth0 | grep -q " $VIP/" && echo "$d"
+    done
+}
+ipvs_rs_list() { ipvs -Ln | awk '/->/ && $2 ~ /:'$PORT'$/ {print $2}' | tr '\n' ' '; }
+
+# ---------------------------------------------------------------- client traffic
+# get IP [HOST] : HTTP GET / from the client; prints the body ("rs1") or
+# ERR(timeout|refused|unreach|reset|rc)
+get() {
+    local out rc
+    # Debian's busybox nc: -w is the connect timeout only, so wrap it in timeout
+    out=$(printf 'GET / HTTP/1.0\r\n\r\n' | ns "${2:-client}" busybox timeout $((HTTP_TMO+1)) \
+          busybox nc -w "$HTTP_TMO" "$1" $PORT 2>$LABRUN/.nc.err); rc=$?
+    case $out in "HTTP/1."?" 200"*) out=${out##*$'\n'};; *) [ $rc = 0 ] && rc=99;; esac
+    if [ $rc != 0 ]; then
+        case $(cat $LABRUN/.nc.err) in
+            *imed\ out*|*imeout*) rc=timeout;; *efused*) rc=refused;;
+            *nreachable*) rc=unreach;; *eset*) rc=reset;; *) [ $rc = 143 ] && rc=timeout;;
+        esac
+    fi
+    if [ $rc = 0 ]; then echo "$out"; else echo "ERR($rc)"; fi
+}
+vip_seq() { local i r=""; for i in $(seq 1 "$1"); do r="$r $(get "${2:-$VIP}")"; done; echo $r; }
+both_answer() {   # no error, and both rs1 and rs2 answered
+    local s=" $* "
+    [[ $s != *ERR* && $s == *" rs1 "* && $s == *" rs2 "* ]]
+}
+all_err() { local x; for x in "$@"; do [[ $x == ERR* ]] || return 1; done; return 0; }
+
+# ---------------------------------------------------------------- captures
+# cap_start : tcpdump on every host's ethN and on the hypervisor's bridges,
+# into $LABRUN/cap/HOST/IFACE.pcap; returns once all of them listen.
+# Small snaplen and the short traffic window keep each pcap at a few KB.
+cap_start() {
+    local h i n=0
+    mkdir -p $LABRUN/cap
+    : >$LABRUN/cap/list
+    for h in $(cat $LABRUN/hosts) hypervisor; do
+        mkdir -p $LABRUN/cap/"$h"
+        for i in $(cap_ifaces "$h"); do
+            if [ "$h" = hypervisor ]; then
+                (exec tcpdump -i "$i" -U -s 128 -w $LABRUN/cap/"$h"/"$i".pcap 2>$LABRUN/cap/"$h"/"$i".err) &
+                echo $! >$LABRUN/cap/"$h"/"$i".pid
+            else
+                ns_bg "$h" $LABRUN/cap/"$h"/"$i".pid tcpdump -i "$i" -U -s 128 \
+                    -w $LABRUN/cap/"$h"/"$i".pcap 2>$LABRUN/cap/"$h"/"$i".err
+            fi
+            echo "$h $i" >>$LABRUN/cap/list; n=$((n+1))
+        done
+    done
+    wait_for 30 _caps_listening "$n" >/dev/null
+}
+_caps_listening() { [ "$(cat $LABRUN/cap/*/*.err 2>/dev/null | grep -c 'listening on')" -ge "$1" ]; }
+cap_ifaces() {
+    if [ "$1" = hypervisor ]; then ls -d /sys/class/net/br* | sed 's#.*/##'
+    else ip -n "$1" -o link show | awk -F': ' '$2 ~ /^eth[0-9]/ {sub(/@.*/, "", $2); print $2}'; fi
+}
+cap_stop() {
+    local f p
+    sleep 0.3    # let the last replies land
+    for f in $LABRUN/cap/*/*.pid; do kill -INT "$(cat "$f")" 2>/dev/null; done
+    for f in $LABRUN/cap/*/*.pid; do
+        p=$(cat "$f"); while kill -0 "$p" 2>/dev/null; do sleep 0.05; done
+    done
+}
+
+# ---------------------------------------------------------------- evidence
+# host_role HOST
+host_role() {
+    case $1 in
+        director*) echo director;; rs*) echo realserver;; client) echo client;;
+        hypervisor) echo hypervisor;; *) echo unknown;;
+    esac
+}
+
+# gather_case CASEDIR : what an engineer would paste from every host: one
+# file per command, its first line "$ <command line>", then the raw output
+# (stdout and stderr). One bash per host runs them all, because every exec
+# costs under TCG. Not busybox sh: Debian's busybox prefers its own applets,
+# so "ip" or "sysctl" in it would be busybox's, not the real tools.
+gather_case() {
+    local dir=$1 h role script
+    mkdir -p "$dir"
+    for h in $(cat $LABRUN/hosts) hypervisor; do
+        role=$(host_role "$h")
+        mkdir -p "$dir/$h"
+        echo "$role" >"$dir/$h/role"
+        script=$(_gather_script "$role")
+        if [ "$h" = hypervisor ]; then
+            (cd "$dir/$h" && NSTAT_HISTORY=$LABRUN/nstat.$h bash -c "$script")
+        else
+            (cd "$dir/$h" && NSTAT_HISTORY=$LABRUN/nstat.$h ns "$h" bash -c "$script")
+        fi
+        if [ "$role" = director ] && [ -f $LABRUN/"$h"/keepalived.conf ]; then
+            cp $LABRUN/"$h"/keepalived.conf "$dir/$h/keepalived.conf"
+            ka_journal "$h" >"$dir/$h/keepalived.log"
+        fi
+        _gather_captures "$dir" "$h"
+        say "  gathered $h"
+    done
+    _case_yaml >"$dir/case.yaml"
+}
+
+# _gather_script ROLE : the shell script that captures one host.
+# Order matters: nft/iptables-save before "iptables -t X -L", because
+# listing a table with iptables-nft creates it.
+_gather_script() {
+    local role=$1
+    cat <<'EOF'
+run() { f=$1; shift; { echo "\$ $*"; "$@" 2>&1; } >"$f"; }
+EOF
+    if [ "$role" = director ]; then
+        cat <<'EOF'
+run ipvsadm-Ln.txt ipvsadm -Ln
+run ipvsadm-Ln-stats.txt ipvsadm -Ln --stats
+run ipvsadm-Ln-rate.txt ipvsadm -Ln --rate
+run ipvsadm-Lnc.txt ipvsadm -Lnc
+run ipvsadm-Sn.txt ipvsadm -Sn
+run proc-net-ip_vs.txt cat /proc/net/ip_vs
+run proc-net-ip_vs_conn.txt cat /proc/net/ip_vs_conn
+EOF
+    fi
+    cat <<'EOF'
+run ip-addr.txt ip addr
+run ip-d-link.txt ip -d link
+run ip-route.txt ip route
+run ip-route-table-local.txt ip route show table local
+run ip-rule.txt ip rule
+run ip-neigh.txt ip neigh
+{ echo '$ sysctl -a'; sysctl -a 2>/dev/null; } >sysctl-a.txt
+run nft-list-ruleset.txt nft list ruleset
+run iptables-save-c.txt iptables-save -c
+for t in raw mangle nat filter; do
+    run iptables-t-$t-L.txt iptables -t $t -L -n -v --line-numbers
+done
+run ss-lntup.txt ss -lntup
+command -v netstat >/dev/null && run netstat-lntup.txt netstat -lntup
+run uname-a.txt uname -a
+run lsmod.txt lsmod
+run nstat-az.txt nstat -az
+if [ -e /proc/sys/net/netfilter/nf_conntrack_count ]; then
+    run conntrack-S.txt conntrack -S
+    run nf_conntrack_count.txt cat /proc/sys/net/netfilter/nf_conntrack_count
+    run nf_conntrack_max.txt cat /proc/sys/net/netfilter/nf_conntrack_max
+fi
+EOF
+    if [ "$role" = hypervisor ]; then
+        cat <<'EOF'
+run ebtables-t-nat-L.txt ebtables -t nat -L
+run ebtables-t-filter-L.txt ebtables -t filter -L
+run bridge-link.txt bridge link
+EOF
+    fi
+}
+
+_gather_captures() {   # _gather_captures CASEDIR HOST
+    local dir=$1 h=$2 p i
+    for p in $LABRUN/cap/"$h"/*.pcap; do
+        [ -f "$p" ] || continue
+        i=$(basename "$p" .pcap)
+        cp "$p" "$dir/$h/$i.pcap"
+        # from inside the case folder, so that tcpdump names the file as the case does
+        (cd "$dir/$h" && { echo "\$ tcpdump -e -n -r $i.pcap"; tcpdump -e -n -r "$i.pcap" 2>&1; } >"tcpdump-$i.txt")
+    done
+}
+
+_case_yaml() {
+    cat <<EOF
+# lvslab scenario $SCENARIO: gathered by lab/lib/lab.sh gather_case
+vip: $VIP
+port: $PORT
+proto: tcp
+client: $CLIENT_IP
+mode: ${LB_KIND:-}
+symptom: ${SYMPTOM:-none, the cluster is healthy}
+EOF
+}
+
+# ---------------------------------------------------------------- diagnosis
+# diagnose CASEDIR EXPECT : run lvsdoctor on the gathered case and check it.
+# EXPECT=healthy: no finding with severity critical (exit status 0);
+# EXPECT=<cause id>: findings[0].id is that cause and cites evidence.
+diagnose() {
+    local dir=$1 want=$2 rc
+    if [ -z "${LVSDOCTOR:-}" ] || [ ! -x "${LVSDOCTOR:-}" ]; then
+        skip "diagnosis ($want): no lvsdoctor binary (LVSDOCTOR unset or not built)"
+        return 0
+    fi
+    "$LVSDOCTOR" diagnose "$dir" --format json >$LABRUN/diag.json 2>$LABRUN/diag.err; rc=$?
+    cp $LABRUN/diag.json "$LAB_OUT/diagnosis.json" 2>/dev/null
+    local verdict
+    verdict=$($PY - "$want" "$rc" $LABRUN/diag.json <<'PY'
+import json, sys
+want, rc, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+try:
+    doc = json.load(open(path))
+except Exception as e:
+    print(f"BAD output is not JSON ({e}); exit {rc}"); sys.exit()
+f = doc.get("findings") or []
+first = f[0]["id"] if f else "-"
+if want == "healthy":
+    crit = [x["id"] for x in f if x.get("severity") == "critical"]
+    ok = not crit and rc == 0
+    print(("OK" if ok else "BAD") + f" exit {rc}, critical: {crit or 'none'}, first: {first}")
+else:
+    ok = bool(f) and f[0].get("id") == want and bool(f[0].get("evidence")) and rc == 1
+    print(("OK" if ok else "BAD") + f" exit {rc}, first: {first}, evidence: {len(f[0].get('evidence') or []) if f else 0}")
+PY
+)
+    echo "  lvsdoctor: $verdict"
+    echo "$verdict" >"$LAB_OUT/diagnosis.verdict"
+    check "lvsdoctor diagnosis is $want" [ "${verdict%% *}" = OK ]
+}
+
+# ---------------------------------------------------------------- scenario driver
+# A scenario defines setup (build the cluster) and prove (real traffic through
+# the VIP, with PASS/FAIL checks); EXPECT is "healthy" or the injected cause
+# ID. lab_main runs setup, then prove under captures, then gathers the case
+# and checks the diagnosis. With LAB_SHELL=1 it stops after setup so a person
+# can poke at the cluster.
+lab_main() {
+    say "$SCENARIO: setup"
+    setup
+    say "$SCENARIO: ready"
+    [ "${LAB_SHELL:-0}" = 1 ] && return 0
+    cap_start
+    say "$SCENARIO: captures running"
+    prove
+    cap_stop
+    say "$SCENARIO: gathering evidence"
+    local casedir=$LAB_OUT/testdata/$SCENARIO
+    rm -rf "$casedir"
+    gather_case "$casedir"
+    say "$SCENARIO: case gathered ($(du -sk "$casedir" | cut -f1) KB)"
+    diagnose "$casedir" "$EXPECT"
+    say "$SCENARIO: done"
+    summary
+}
+
+# ---------------------------------------------------------------- common checks
+# ka_wait_ready : director is VRRP MASTER (owns the VIP) and keepalived's
+# checkers put both real servers into its IPVS table.
+ka_wait_ready() {
+    local t n=2
+    t=$(wait_for 30 _ka_ready "$n"); local rc=$?
+    say "keepalived ready after ${t}s: VIP on $(vip_owner | tr '\n' ' ')"
+    check "keepalived: director is MASTER and programs $n real servers" [ $rc = 0 ]
+}
+_ka_ready() { [ "$(vip_owner)" = director ] && [ "$(ipvs_rs_list | wc -w)" = "$1" ]; }
+client_vip_mac() {
+    ip -n client neigh show $VIP | awk '{for (i = 1; i < NF; i++) if ($i == "lladdr") print $(i+1)}'
+}
+tunl0_rx() { ip -n "$1" -s link show tunl0 | awk '/RX:/ {getline; print $2; exit}'; }

@@ -1,0 +1,31 @@
+#!/bin/bash
+# NAT (masquerading) cluster, healthy: two keepalived directors with a sync
+# group moving the VIP (eth0) and the real servers' gateway (eth1, multicast
+# VRRP) together, TCP_CHECK health checks; real servers on a private network
+# with their default route via the floating gateway. Both answer through the VIP.
+. "$(dirname "$0")/../lib/lab.sh"
+EXPECT=healthy
+LB_KIND=NAT CHECK=TCP_CHECK VRRP=multicast
+
+setup() {
+    topo_nat
+    web_start rs1; web_start rs2
+    mkdir -p $LABRUN/director $LABRUN/director2
+    ka_conf director MASTER 150 >$LABRUN/director/keepalived.conf
+    ka_conf director2 BACKUP 100 >$LABRUN/director2/keepalived.conf
+    ka_start director; ka_start director2
+    ka_wait_ready
+    wait_for 10 _gw_on_director >/dev/null
+}
+_gw_on_director() { ip -n director -4 -o addr show dev eth1 | grep -q " $NAT_GW/"; }
+
+prove() {
+    local r
+    r=$(vip_seq 4); echo "  client -> VIP x4: $r"
+    check "NAT: both real servers answer through the VIP" both_answer $r
+    check "NAT: the real servers' gateway $NAT_GW is on director" _gw_on_director
+    r=$(HTTP_TMO=1 get $RS1_NIP); echo "  client -> rs1 private address directly: $r"
+    check "NAT: the private network is not reachable from the client" all_err $r
+}
+
+lab_main
