@@ -1,6 +1,18 @@
 package rules
 
-// All returns every rule, in catalog order.
+// All returns every rule. Order does not matter for the result (the
+// engine ranks findings) but keeps reports stable.
 func All() []*Rule {
-	return []*Rule{}
+	return []*Rule{
+		nwfilterRule,
+		vpcAntispoof,
+		fnatLaddrNotLocal,
+		kernelSuspect,
+		directorFirewall,
+		rsFirewall,
+		rpFilterStrict,
+		returnPathMissing,
+		directorNotForwarding,
+		lostInTransitRule,
+	}
 }
