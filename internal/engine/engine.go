@@ -116,7 +116,11 @@ func (m *missing) check(t *topology.Topology, r *rules.Rule) {
 	for _, n := range r.Needs {
 		hosts := t.Case.HostsWithRole(n.Role)
 		if len(hosts) == 0 {
-			m.byRole[n.Role] = appendOnce(m.byRole[n.Role], r.ID)
+			// Every cluster has directors and real servers; hypervisors
+			// and clients are only worth asking for when they exist.
+			if n.Role == evidence.RoleDirector || n.Role == evidence.RoleRealServer {
+				m.byRole[n.Role] = appendOnce(m.byRole[n.Role], r.ID)
+			}
 			continue
 		}
 		for _, h := range hosts {
