@@ -9,6 +9,7 @@ package iproute
 import (
 	"net/netip"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -94,20 +95,24 @@ func splitLogical(lines []string) []logical {
 }
 
 func unglue(s string) []string {
-	if m := gluedHeaderRe.FindStringSubmatchIndex(s); m != nil {
-		cut := m[2]
-		return append(unglue(s[:cut]), unglue(s[cut:])...)
+	var cuts []int
+	for _, m := range gluedHeaderRe.FindAllStringSubmatchIndex(s, -1) {
+		cuts = append(cuts, m[2])
 	}
-	locs := gluedRe.FindAllStringIndex(s, -1)
-	if locs == nil {
+	for _, l := range gluedRe.FindAllStringIndex(s, -1) {
+		cuts = append(cuts, l[0]+1) // the glued-to character stays behind
+	}
+	if cuts == nil {
 		return []string{s}
 	}
-	var out []string
+	sort.Ints(cuts)
+	out := make([]string, 0, len(cuts)+1)
 	prev := 0
-	for _, l := range locs {
-		cut := l[0] + 1 // keep the glued-to character with the previous line
-		out = append(out, s[prev:cut])
-		prev = cut
+	for _, c := range cuts {
+		if c > prev {
+			out = append(out, s[prev:c])
+			prev = c
+		}
 	}
 	return append(out, s[prev:])
 }

@@ -355,3 +355,12 @@ func FuzzParseRoute(f *testing.F) {
 		checkRefs(t, doc, refs, probs)
 	})
 }
+
+func TestHugeInput(t *testing.T) {
+	line := strings.Repeat("forever1: a: <UP> mtu 1qlen 1inet 1.2.3.4/32 scope host a", 20000)
+	doc := evidence.Doc{Source: "x", Text: line + "\n" + strings.Repeat("default via 1.2.3.4 dev eth0 ", 50000)}
+	ParseAddr(doc)
+	ParseRoute(doc)
+	ParseRule(doc)
+	ParseNeigh(doc)
+}
