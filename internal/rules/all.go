@@ -4,14 +4,35 @@ package rules
 // engine ranks findings) but keeps reports stable.
 func All() []*Rule {
 	return []*Rule{
+		// director
+		noVirtualService,
+		noAvailableRS,
+		vipNotLocal,
+		vipOwnedTwice,
+		drPortRemap,
+		ipForwardOff,
+		fnatLaddrNotLocal,
+		returnPathMissing,
+		directorFirewall,
+		conntrackInvalidDrop,
+		kernelSuspect,
+		testingFromDirector,
+		vrrpStrict,
+		// real servers
+		rsVIPMissing,
+		rsVIPOnPhysical,
+		rsARPNotSuppressed,
+		rpFilterStrict,
+		rsTunnelNotReady,
+		rsAppNotListening,
+		rsAppBoundWrong,
+		rsFirewall,
+		rsNATGatewayWrong,
+		rsNoReturnRoute,
+		// network, hypervisor, cloud
 		nwfilterRule,
 		vpcAntispoof,
-		fnatLaddrNotLocal,
-		kernelSuspect,
-		directorFirewall,
-		rsFirewall,
-		rpFilterStrict,
-		returnPathMissing,
+		// packet path
 		directorNotForwarding,
 		lostInTransitRule,
 	}
