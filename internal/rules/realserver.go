@@ -90,10 +90,10 @@ var rsVIPMissing = &Rule{
 }
 
 var rsVIPOnPhysical = &Rule{
-	ID:    "rs.vip-on-physical-interface",
-	Doc:   "A DR/TUN real server holds the VIP on a physical interface, where it answers ARP for it and fights the director.",
-	Rank:  12,
-	Needs: []Need{{Role: evidence.RoleRealServer, Kind: evidence.KindAddrs, Command: "ip addr"}},
+	ID:       "rs.vip-on-physical-interface",
+	Doc:      "A DR/TUN real server holds the VIP on a physical interface, where it answers ARP for it and fights the director.",
+	Rank:     12,
+	Needs:    []Need{{Role: evidence.RoleRealServer, Kind: evidence.KindAddrs, Command: "ip addr"}},
 	Explains: []string{"net.arp-conflict", "rs.arp-not-suppressed"},
 	Run: func(p *Pass) {
 		for _, s := range p.Services() {
