@@ -278,7 +278,9 @@ func has(s string, subs ...string) bool {
 var clouds = []cloud{
 	{"Huawei Cloud", func(m, p string) bool { return has(m+" "+p, "huawei cloud", "huaweicloud", "huawei-cloud") }},
 	{"Alibaba Cloud", func(m, p string) bool { return has(m+" "+p, "alibaba cloud", "aliyun") }},
-	{"Amazon EC2", func(m, p string) bool { return has(m, "amazon ec2") || (has(m, "xen") && has(p, "amazon")) || has(m, "amazon") }},
+	{"Amazon EC2", func(m, p string) bool {
+		return has(m, "amazon ec2") || (has(m, "xen") && has(p, "amazon")) || has(m, "amazon")
+	}},
 	{"Google Cloud", func(m, p string) bool { return m == "google" || has(p, "google compute engine") }},
 	{"Tencent Cloud", func(m, p string) bool { return has(m+" "+p, "tencent cloud") }},
 	{"Baidu Cloud", func(m, p string) bool { return has(m, "baidu cloud") }},
@@ -295,7 +297,9 @@ var clouds = []cloud{
 // hypervisors are virtual platforms that do not filter by source address
 // unless configured to (libvirt nwfilter is checked on its own).
 var hypervisors = []cloud{
-	{"QEMU/KVM", func(m, p string) bool { return has(m, "qemu") || has(p, "kvm", "standard pc", "rhev") || has(m, "red hat") }},
+	{"QEMU/KVM", func(m, p string) bool {
+		return has(m, "qemu") || has(p, "kvm", "standard pc", "rhev") || has(m, "red hat")
+	}},
 	{"VMware", func(m, p string) bool { return has(m, "vmware") }},
 	{"VirtualBox", func(m, p string) bool { return has(m, "innotek") || has(p, "virtualbox") }},
 	{"Xen", func(m, p string) bool { return has(m, "xen") }},
