@@ -33,6 +33,7 @@ func Run(c *evidence.Case, hints topology.Hints, rs []*rules.Rule) *diagnosis.Di
 	}
 	d.Findings = Rank(d.Findings, rs)
 	d.Notes = append(serviceNotes(t), append(d.Notes, missing.notes()...)...)
+	d.Notes = append(d.Notes, c.Notes...)
 	d.Notes = dedupe(d.Notes)
 	d.Problems = c.Problems
 	if len(t.Services) > 0 {

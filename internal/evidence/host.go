@@ -43,6 +43,8 @@ type Case struct {
 	Client   Endpoint // the client the failing test ran from, when known
 	Hosts    []*Host
 	Problems []Problem
+	// Notes are remarks about the input that are not problems with it.
+	Notes []string
 }
 
 // Endpoint is an address with its provenance.

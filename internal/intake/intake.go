@@ -71,7 +71,7 @@ func loadDir(c *evidence.Case, root string) error {
 		case strings.HasPrefix(name, "."):
 		case e.IsDir():
 			hostDirs++
-			loadHostDir(c, root, name)
+			loadHostFiles(c, root, name)
 		case name == "case.yaml" || name == "case.yml":
 			readCaseYAML(c, filepath.Join(root, name), name)
 		}
@@ -82,10 +82,6 @@ func loadDir(c *evidence.Case, root string) error {
 		loadHostFiles(c, filepath.Dir(root), filepath.Base(root))
 	}
 	return nil
-}
-
-func loadHostDir(c *evidence.Case, root, name string) {
-	loadHostFiles(c, root, name)
 }
 
 func loadHostFiles(c *evidence.Case, root, name string) {
@@ -133,9 +129,9 @@ func loadHostFiles(c *evidence.Case, root, name string) {
 			continue
 		}
 		if isCapture(base) {
-			h.MarkSeen(evidence.KindFrames, evidence.Ref{Host: name, Source: rel})
-			c.Problems = append(c.Problems, evidence.Problem{Host: name, Source: rel,
-				Message: "packet capture not analysed by this version; its tcpdump -e -n text output is read instead"})
+			// Captures are correlated packet by packet in a later version;
+			// until then their `tcpdump -e -n -r` text is what is read.
+			c.Notes = append(c.Notes, fmt.Sprintf("%s: packet captures are not read yet; add `tcpdump -e -n -vvv -r %s` output as a text file", rel, base))
 			continue
 		}
 		data, err := readBounded(p)
