@@ -13,9 +13,41 @@ import (
 const maxConnGroups = 10000
 
 type connKey struct {
-	proto string
 	v, d  netip.AddrPort
+	proto uint8
 	tmpl  bool
+}
+
+// groupAcc counts states in an array while streaming; the States map is
+// built once at the end (a map update per line is most of the cost).
+type groupAcc struct {
+	g      *evidence.ConnGroup
+	known  [len(knownStates)]int
+	others map[string]int
+}
+
+var knownStates = [...]string{"ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT", "TIME_WAIT", "CLOSE",
+	"CLOSE_WAIT", "LAST_ACK", "LISTEN", "SYNACK", "NONE", "UDP", "ERR!", "ESP", "AH", "INIT", "COOKIE_WAIT",
+	"COOKIE_ECHOED", "SHUTDOWN_SENT", "SHUTDOWN_RECEIVED", "SHUTDOWN_ACK_SENT", "REJECTED"}
+
+func stateIndex(s string) int {
+	for i, k := range knownStates {
+		if k == s {
+			return i
+		}
+	}
+	return -1
+}
+
+var protoNames = [...]string{"", "TCP", "UDP", "SCTP", "AH", "ESP"}
+
+func protoID(p string) uint8 {
+	for i, n := range protoNames {
+		if n == p {
+			return uint8(i)
+		}
+	}
+	return 0
 }
 
 // connLayout is where the columns of a connection line are.
@@ -34,7 +66,7 @@ type connLayout struct {
 func ParseConns(doc evidence.Doc) (*evidence.IPVS, []evidence.Problem) {
 	ipvs := &evidence.IPVS{}
 	probs := problems{doc: doc}
-	groups := make(map[connKey]*evidence.ConnGroup)
+	groups := make(map[connKey]*groupAcc)
 	var layout connLayout
 	f := parseCommand(doc.Command)
 	layout.hex = strings.Contains(f.procFile, "ip_vs_conn")
@@ -82,25 +114,45 @@ func ParseConns(doc evidence.Doc) (*evidence.IPVS, []evidence.Problem) {
 			continue
 		}
 		ipvs.TotalConns++
-		grp := groups[connKey{g.proto, g.v, g.d, tmpl}]
-		if grp == nil {
+		k := connKey{g.v, g.d, protoID(g.proto), tmpl}
+		acc := groups[k]
+		if acc == nil {
 			if len(groups) >= maxConnGroups {
 				dropped++
 				continue
 			}
-			grp = &evidence.ConnGroup{
+			acc = &groupAcc{g: &evidence.ConnGroup{
 				Proto:    g.proto,
 				Virtual:  g.v,
 				Dest:     g.d,
 				Template: tmpl,
-				States:   map[string]int{},
 				First:    doc.Ref(i, line),
-			}
-			groups[connKey{g.proto, g.v, g.d, tmpl}] = grp
-			ipvs.Conns = append(ipvs.Conns, grp)
+			}}
+			groups[k] = acc
+			ipvs.Conns = append(ipvs.Conns, acc.g)
 		}
-		grp.Count++
-		grp.States[internState(state)]++
+		acc.g.Count++
+		if si := stateIndex(state); si >= 0 {
+			acc.known[si]++
+		} else {
+			if acc.others == nil {
+				acc.others = map[string]int{}
+			}
+			if len(acc.others) < 32 {
+				acc.others[internState(state)]++
+			}
+		}
+	}
+	for _, acc := range groups {
+		acc.g.States = make(map[string]int, 4)
+		for si, n := range acc.known {
+			if n > 0 {
+				acc.g.States[knownStates[si]] = n
+			}
+		}
+		for st, n := range acc.others {
+			acc.g.States[st] += n
+		}
 	}
 	if dropped > 0 {
 		probs.add(-1, "%d connections to more than %d distinct destinations were counted but not grouped", dropped, maxConnGroups)
