@@ -50,7 +50,7 @@ export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 # the pyenv shim on the host is a bash script: 0.5 s more per python start under TCG
 PY=/usr/bin/python3
 LAB=${LAB:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
-SCENARIO=${SCENARIO:-$(basename "$0" .sh)}
+SCENARIO=${SCENARIO:-$(basename "${BASH_SOURCE[1]:-$0}" .sh)}
 mkdir -p $LABRUN/uts $LABRUN/www
 
 # ---------------------------------------------------------------- reporting
@@ -269,7 +269,7 @@ EOF
     cat <<EOF
 
 virtual_server $VIP $PORT {
-    delay_loop 1
+    delay_loop 6
     lb_algo rr
     lb_kind $LB_KIND
     protocol TCP
@@ -587,3 +587,17 @@ client_vip_mac() {
     ip -n client neigh show $VIP | awk '{for (i = 1; i < NF; i++) if ($i == "lladdr") print $(i+1)}'
 }
 tunl0_rx() { ip -n "$1" -s link show tunl0 | awk '/RX:/ {getline; print $2; exit}'; }
+
+# lab_help : printed by `lab/run --shell`
+lab_help() {
+    cat <<EOF
+
+lvslab: scenario $SCENARIO is set up. Hosts: $(tr '\n' ' ' <$LABRUN/hosts)+ hypervisor (the root netns).
+  ns HOST CMD...            run CMD on HOST          e.g.  ns director ipvsadm -Ln
+  get IP, vip_seq N         HTTP GET(s) from client  e.g.  vip_seq 4
+  prove                     this scenario's traffic checks
+  gather_case DIR           gather the evidence      e.g.  gather_case /lvsout/case
+  \$LVSDOCTOR diagnose DIR   lvsdoctor (/lvsout is the host's ${LAB_OUT_HOST:-run folder})
+  poweroff -f               leave (or Ctrl-A x)
+EOF
+}

@@ -2,7 +2,7 @@
 # DR (direct routing) cluster, healthy: two keepalived directors (VRRP over
 # multicast on the shared bridge, TCP_CHECK health checks), VIP on the real
 # servers' lo with ARP suppressed. Both real servers answer through the VIP.
-. "$(dirname "$0")/../lib/lab.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/lab.sh"
 EXPECT=healthy
 LB_KIND=DR CHECK=TCP_CHECK VRRP=multicast
 

@@ -3,7 +3,7 @@
 # group moving the VIP (eth0) and the real servers' gateway (eth1, multicast
 # VRRP) together, TCP_CHECK health checks; real servers on a private network
 # with their default route via the floating gateway. Both answer through the VIP.
-. "$(dirname "$0")/../lib/lab.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/lab.sh"
 EXPECT=healthy
 LB_KIND=NAT CHECK=TCP_CHECK VRRP=multicast
 

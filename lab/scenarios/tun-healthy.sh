@@ -2,7 +2,7 @@
 # TUN (IPIP) cluster, healthy: two keepalived directors (VRRP over unicast
 # peers, HTTP_GET health checks), VIP on the real servers' tunl0 with
 # rp_filter off and ARP suppressed. Both real servers answer through the VIP.
-. "$(dirname "$0")/../lib/lab.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/lab.sh"
 EXPECT=healthy
 LB_KIND=TUN CHECK=HTTP_GET VRRP=unicast
 
