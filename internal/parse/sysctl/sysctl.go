@@ -177,3 +177,47 @@ func clip(s string) string {
 	}
 	return s
 }
+
+var (
+	catProcSysRe = regexp.MustCompile(`^cat\s+(/proc/sys/[\w./-]+)\s*$`)
+	// "/proc/sys/net/ipv4/conf/all/rp_filter:1" from `grep . /proc/sys/...`.
+	procSysLineRe = regexp.MustCompile(`^(/proc/sys/[\w./-]+):(.*)$`)
+)
+
+// ParseProcSys reads values read straight from /proc/sys: `cat
+// /proc/sys/KEY` (the key comes from the command line, or from a file named
+// after the key such as nf_conntrack_count.txt) and `grep . /proc/sys/...`
+// ("path:value" lines). Keys are returned in sysctl's dotted form. cat's
+// own errors (no such file) are skipped.
+func ParseProcSys(doc evidence.Doc) ([]evidence.Sysctl, []evidence.Problem) {
+	key := ""
+	if m := catProcSysRe.FindStringSubmatch(doc.Command); m != nil {
+		key = NormKey(m[1])
+	} else if doc.Command == "" {
+		switch b := strings.TrimSuffix(path.Base(doc.Source), ".txt"); b {
+		case "nf_conntrack_count", "nf_conntrack_max":
+			key = "net.netfilter." + b
+		}
+	}
+	var out []evidence.Sysctl
+	var probs []evidence.Problem
+	for i, line := range doc.Lines() {
+		t := strings.TrimSpace(line)
+		if t == "" || strings.HasPrefix(t, "cat: ") || strings.HasPrefix(t, "grep: ") {
+			continue
+		}
+		if m := procSysLineRe.FindStringSubmatch(t); m != nil {
+			if k := NormKey(m[1]); IsKey(k) {
+				out = append(out, evidence.Sysctl{Key: k, Value: cleanValue(m[2]), Ref: doc.Ref(i, line)})
+			}
+			continue
+		}
+		if key != "" && IsKey(key) {
+			out = append(out, evidence.Sysctl{Key: key, Value: cleanValue(t), Ref: doc.Ref(i, line)})
+			key = "" // one value per file
+			continue
+		}
+		probs = append(probs, doc.Problemf(i, "/proc/sys: line not understood: %q", clip(t)))
+	}
+	return out, probs
+}
