@@ -42,12 +42,12 @@ func TestRepair(t *testing.T) {
 
 func TestParseDomain(t *testing.T) {
 	tests := []struct {
-		file, cmd        string
-		n                int
-		domain, mac, br  string
-		target, filter   string
-		ip               string
-		line, problems   int
+		file, cmd       string
+		n               int
+		domain, mac, br string
+		target, filter  string
+		ip              string
+		line, problems  int
 	}{
 		{"dumpxml-director1.txt", "virsh dumpxml director1", 2, "director1", "52:54:00:6b:3c:58", "br0", "vnet0", "clean-traffic", "192.0.2.200", 5 + 46, 0},
 		{"dumpxml-one-line.txt", "", 2, "director1", "52:54:00:6b:3c:58", "br0", "vnet0", "clean-traffic", "192.0.2.200", 5, 0},
@@ -80,12 +80,12 @@ func TestParseDomain(t *testing.T) {
 
 func TestParseNWFilter(t *testing.T) {
 	tests := []struct {
-		file     string
-		name     string
-		chain    string
-		refs     string
-		rules    int
-		check    func(t *testing.T, f evidence.NWFilter)
+		file  string
+		name  string
+		chain string
+		refs  string
+		rules int
+		check func(t *testing.T, f evidence.NWFilter)
 	}{
 		{file: "nwfilter-dumpxml-clean-traffic.txt", name: "clean-traffic", chain: "root",
 			refs: "no-mac-spoofing,no-ip-spoofing,allow-incoming-ipv4,no-arp-spoofing,no-other-l2-traffic,qemu-announce-self", rules: 2,
