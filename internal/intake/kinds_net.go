@@ -412,6 +412,9 @@ func netListensAll(doc evidence.Doc, tool string, found int) bool {
 		return found > 0
 	}
 	f := strings.Fields(cmd)
+	if len(f) < 2 {
+		return false
+	}
 	ok := false
 	for _, w := range f[1:] {
 		switch {
@@ -594,7 +597,7 @@ var (
 	sniffRuleRe    = regexp.MustCompile(`^\d+:\s+(?:not\s+)?from\s+\S+`)
 	sniffNeighRe   = regexp.MustCompile(`^[0-9a-fA-F:.]+\s+dev\s+\S+(?:\s+lladdr\s+\S+)?(?:\s+\S+)*?\s+(?:REACHABLE|STALE|DELAY|PROBE|FAILED|INCOMPLETE|PERMANENT|NOARP|NONE)$`)
 	sniffArpARe    = regexp.MustCompile(`^\S+ \([0-9a-fA-F.:]+\) at \S+`)
-	sniffSysctlRe  = regexp.MustCompile(`^(?:abi|crypto|debug|dev|fs|kernel|net|sunrpc|user|vm)(?:\.[\w/@:+-]+)+ = `)
+	sniffSysctlRe  = regexp.MustCompile(`^(?:abi|crypto|debug|dev|fs|kernel|net|sunrpc|user|vm)(?:\.[\w/@:+-]+)+ =(?: |$)`)
 	sniffIfNewRe   = regexp.MustCompile(`^\S+: flags=\d+<[A-Z0-9_,]*>\s+mtu \d+`)
 	sniffIfOldRe   = regexp.MustCompile(`^\S+\s+Link encap:`)
 	sniffCtSRe     = regexp.MustCompile(`^cpu=\d+\s+\w+=\d+`)

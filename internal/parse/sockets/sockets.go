@@ -224,6 +224,9 @@ func protoFromCommand(cmd string) string {
 		return ""
 	}
 	f := strings.Fields(cmd)
+	if len(f) < 2 {
+		return ""
+	}
 	tcp, udp := false, false
 	for _, w := range f[1:] {
 		switch {
