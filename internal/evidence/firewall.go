@@ -351,11 +351,16 @@ type Frame struct {
 	Flags  string // TCP flags as tcpdump prints them: S, S., P., R, F.
 	Seq    uint32
 	HasSeq bool
-	Length int
+	Length int // the protocol payload's length, as tcpdump prints it last ("length 0" for a bare SYN)
 	ICMP   string // "echo request", "host 192.0.2.1 unreachable", ...
 	ARPOp  string // "request", "reply"
 	ARPIP  netip.Addr
 	ARPMAC string
 	Inner  *Frame // IPIP inner packet
 	Ref    Ref
+	// Dir is the direction a Linux cooked capture (tcpdump -i any) shows:
+	// "in", "out", "broadcast", "multicast", "other" (to another host); ""
+	// when the capture does not say. In DR mode the forwarded copy differs
+	// from the received packet only by this (or by its MACs).
+	Dir string
 }
