@@ -351,7 +351,7 @@ type Frame struct {
 	Flags  string // TCP flags as tcpdump prints them: S, S., P., R, F.
 	Seq    uint32
 	HasSeq bool
-	Length int // the protocol payload's length, as tcpdump prints it last ("length 0" for a bare SYN)
+	Length int    // the protocol payload's length, as tcpdump prints it last ("length 0" for a bare SYN)
 	ICMP   string // "echo request", "host 192.0.2.1 unreachable", ...
 	ARPOp  string // "request", "reply"
 	ARPIP  netip.Addr
