@@ -1,6 +1,7 @@
 package intake
 
 import (
+	"fmt"
 	"net/netip"
 	"path"
 	"regexp"
@@ -53,35 +54,35 @@ func netKinds() []Kind {
 			Commands: []*regexp.Regexp{ipCommand(ipAddrObj, ipShow)},
 			Files:    []*regexp.Regexp{ipFile(ipAddrObj)},
 			Sniff:    sniffIPAddr,
-			Apply:    applyIPAddr,
+			Apply:    netLimit(applyIPAddr),
 		},
 		{
 			Name:     "ip-link",
 			Commands: []*regexp.Regexp{ipCommand(ipLinkObj, ipShow)},
 			Files:    []*regexp.Regexp{ipFile(ipLinkObj)},
 			Sniff:    sniffIPLink,
-			Apply:    applyIPLink,
+			Apply:    netLimit(applyIPLink),
 		},
 		{
 			Name:     "ip-rule",
 			Commands: []*regexp.Regexp{ipCommand(ipRuleObj, ipShow)},
 			Files:    []*regexp.Regexp{ipFile(ipRuleObj)},
 			Sniff:    sniffIPRule,
-			Apply:    applyIPRule,
+			Apply:    netLimit(applyIPRule),
 		},
 		{
 			Name:     "ip-neigh",
 			Commands: []*regexp.Regexp{ipCommand(ipNeighObj, ipShow)},
 			Files:    []*regexp.Regexp{ipFile(ipNeighObj)},
 			Sniff:    sniffIPNeigh,
-			Apply:    applyIPNeigh,
+			Apply:    netLimit(applyIPNeigh),
 		},
 		{
 			Name:     "ip-route",
 			Commands: []*regexp.Regexp{ipCommand(ipRouteObj, ipShow+`|g|ge|get`)},
 			Files:    []*regexp.Regexp{ipFile(ipRouteObj)},
 			Sniff:    sniffIPRoute,
-			Apply:    applyIPRoute,
+			Apply:    netLimit(applyIPRoute),
 		},
 		{
 			Name: "ifconfig",
@@ -90,35 +91,35 @@ func netKinds() []Kind {
 			Commands: re(`^ifconfig(?:\s+-[av]+)*(?:\s+[A-Za-z0-9_.:@-]+)?\s*(?:\|.*)?$`),
 			Files:    re(`(?i)^ifconfig` + netFileTail),
 			Sniff:    sniffIfconfig,
-			Apply:    applyIfconfig,
+			Apply:    netLimit(applyIfconfig),
 		},
 		{
 			Name:     "arp",
 			Commands: re(`^arp(?:\s+(?:-[anve]+|-i\s+\S+|-H\s+\S+|--numeric|--all|--verbose|[0-9A-Za-z_][\w.:-]*))*\s*(?:\|.*)?$`),
 			Files:    re(`(?i)^arp` + netFileTail),
 			Sniff:    sniffArp,
-			Apply:    applyArp,
+			Apply:    netLimit(applyArp),
 		},
 		{
 			Name:     "sysctl",
 			Commands: re(`^sysctl\b`),
 			Files:    re(`(?i)^sysctl` + netFileTail),
 			Sniff:    sniffSysctl,
-			Apply:    applySysctl,
+			Apply:    netLimit(applySysctl),
 		},
 		{
 			// cat /proc/sys/net/ipv4/conf/all/rp_filter, and grep . /proc/sys/...
 			Name:     "proc-sys",
 			Commands: re(`^cat\s+/proc/sys/[\w./-]+\s*$`, `^grep\s+(?:-\S+\s+)*\.\s+(?:/proc/sys/\S+\s*)+$`),
 			Files:    re(`^nf_conntrack_(?:count|max)(?:\.txt)?$`),
-			Apply:    applyProcSys,
+			Apply:    netLimit(applyProcSys),
 		},
 		{
 			Name:     "ss",
 			Commands: re(`^ss\b`),
 			Files:    re(`(?i)^ss` + netFileTail),
 			Sniff:    sniffSS,
-			Apply:    applySS,
+			Apply:    netLimit(applySS),
 		},
 		{
 			Name: "netstat-s",
@@ -126,48 +127,65 @@ func netKinds() []Kind {
 			Commands: re(`^netstat(?:\s+-[a-zA-Z]*s[a-zA-Z]*|\s+--statistics)(?:\s+-\S+)*\s*(?:\|.*)?$`),
 			Files:    re(`^netstat[-_]+-?[a-z]*s[a-z]*` + netFileTail),
 			Sniff:    sniffNetstatS,
-			Apply:    applyNetstatS,
+			Apply:    netLimit(applyNetstatS),
 		},
 		{
 			Name:     "netstat-listen",
 			Commands: re(`^netstat\s+(?:-[a-rt-zA-Z]*[la][a-rt-zA-Z]*|--listening|--all)(?:\s+-\S+)*\s*(?:\|.*)?$`),
 			Files:    re(`^netstat[-_]+-?[a-rt-z]*[la][a-rt-z]*` + netFileTail),
 			Sniff:    sniffNetstatListen,
-			Apply:    applyNetstatListen,
+			Apply:    netLimit(applyNetstatListen),
 		},
 		{
 			Name:     "nstat",
 			Commands: re(`^nstat\b`, `^cat\s+/proc/net/snmp6\s*$`),
 			Files:    re(`^nstat`+netFileTail, `^(?:proc[-_.]net[-_.])?snmp6(?:\.txt)?$`),
 			Sniff:    sniffNstat,
-			Apply:    netApplyCounters(counters.ParseNstat),
+			Apply:    netLimit(netApplyCounters(counters.ParseNstat)),
 		},
 		{
 			Name:     "proc-net-snmp",
 			Commands: re(`^cat\s+/proc/net/(?:snmp|netstat)(?:\s+/proc/net/(?:snmp|netstat))?\s*$`),
 			Files:    re(`^proc[-_.]net[-_.](?:snmp|netstat)(?:\.txt)?$`, `^snmp(?:\.txt)?$`),
 			Sniff:    sniffProcNetSNMP,
-			Apply:    netApplyCounters(counters.ParseProcNet),
+			Apply:    netLimit(netApplyCounters(counters.ParseProcNet)),
 		},
 		{
 			Name:     "ethtool-S",
 			Commands: re(`^ethtool\s+(?:-S|--statistics)\b`),
 			Files:    re(`^ethtool[-_]+(?:-?S|stats|statistics)` + netFileTail),
 			Sniff:    func(head string) bool { return netFirstLine(head) == "NIC statistics:" },
-			Apply:    netApplyCounters(counters.ParseEthtool),
+			Apply:    netLimit(netApplyCounters(counters.ParseEthtool)),
 		},
 		{
 			Name:     "conntrack-S",
 			Commands: re(`^conntrack\s+(?:-S|--stats)\s*(?:\|.*)?$`, `^cat\s+/proc/net/stat/nf_conntrack\s*$`),
 			Files:    re(`^conntrack[-_]+-?S`+netFileTail, `^(?:proc[-_.]net[-_.])?stat[-_.]nf_conntrack(?:\.txt)?$`),
 			Sniff:    sniffConntrackS,
-			Apply:    applyConntrackS,
+			Apply:    netLimit(applyConntrackS),
 		},
 		{
 			Name:     "conntrack-count",
 			Commands: re(`^conntrack\s+(?:-C|--count)\s*$`),
-			Apply:    applyConntrackCount,
+			Apply:    netLimit(applyConntrackCount),
 		},
+	}
+}
+
+// netMaxProblems is how many unparsable lines of one block are reported
+// one by one; prose pasted after an output (transcripts, tickets) would
+// otherwise bury the report in a problem per line.
+const netMaxProblems = 3
+
+func netLimit(apply func(evidence.Doc, *evidence.Host) []evidence.Problem) func(evidence.Doc, *evidence.Host) []evidence.Problem {
+	return func(doc evidence.Doc, h *evidence.Host) []evidence.Problem {
+		probs := apply(doc, h)
+		if len(probs) <= netMaxProblems+1 {
+			return probs
+		}
+		rest := probs[netMaxProblems]
+		rest.Message = fmt.Sprintf("%d more lines from here on not understood (text pasted after the output?)", len(probs)-netMaxProblems)
+		return append(probs[:netMaxProblems:netMaxProblems], rest)
 	}
 }
 

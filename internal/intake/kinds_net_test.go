@@ -248,3 +248,15 @@ func TestNetApplySeedPastes(t *testing.T) {
 		t.Errorf("glued ethtool: %v %+v", p, h.Counters)
 	}
 }
+
+func TestNetLimitProblems(t *testing.T) {
+	h := evidence.NewHost("rs1")
+	text := "net.ipv4.ip_forward = 1\nprose one\nprose two\nprose three\nprose four\nprose five\n"
+	p := applyNet(t, h, "sysctl net.ipv4.ip_forward", "t.txt", text)
+	if len(p) != 4 || p[3].Line != 6 {
+		t.Fatalf("%v", p)
+	}
+	if _, ok := h.Sysctl("net.ipv4.ip_forward"); !ok {
+		t.Errorf("value lost")
+	}
+}
