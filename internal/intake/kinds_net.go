@@ -179,6 +179,10 @@ const netMaxProblems = 3
 
 func netLimit(apply func(evidence.Doc, *evidence.Host) []evidence.Problem) func(evidence.Doc, *evidence.Host) []evidence.Problem {
 	return func(doc evidence.Doc, h *evidence.Host) []evidence.Problem {
+		// A markdown fence closes the output pasted into a ticket or wiki.
+		if i := strings.Index(doc.Text, "```"); i >= 0 && (i == 0 || doc.Text[i-1] == '\n') {
+			doc.Text = doc.Text[:i]
+		}
 		probs := apply(doc, h)
 		if len(probs) <= netMaxProblems+1 {
 			return probs

@@ -260,3 +260,11 @@ func TestNetLimitProblems(t *testing.T) {
 		t.Errorf("value lost")
 	}
 }
+
+func TestNetMarkdownFence(t *testing.T) {
+	h := evidence.NewHost("rs1")
+	p := applyNet(t, h, "ip route", "t.txt", "default via 192.0.2.1 dev eth0\n```\n# 5. next step\n```bash\n")
+	if len(p) != 0 || len(h.Routes) != 1 {
+		t.Fatalf("%v %v", p, h.Routes)
+	}
+}
