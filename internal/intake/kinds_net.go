@@ -124,14 +124,14 @@ func netKinds() []Kind {
 		{
 			Name: "netstat-s",
 			// netstat -s, -st, -su, --statistics
-			Commands: re(`^netstat(?:\s+-[a-zA-Z]*s[a-zA-Z]*|\s+--statistics)(?:\s+-\S+)*\s*(?:\|.*)?$`),
+			Commands: re(`^netstat(?:\s+[-–][a-zA-Z]*s[a-zA-Z]*|\s+--statistics)(?:\s+[-–]\S+)*\s*(?:\|.*)?$`),
 			Files:    re(`^netstat[-_]+-?[a-z]*s[a-z]*` + netFileTail),
 			Sniff:    sniffNetstatS,
 			Apply:    netLimit(applyNetstatS),
 		},
 		{
 			Name:     "netstat-listen",
-			Commands: re(`^netstat\s+(?:-[a-rt-zA-Z]*[la][a-rt-zA-Z]*|--listening|--all)(?:\s+-\S+)*\s*(?:\|.*)?$`),
+			Commands: re(`^netstat\s+(?:[-–][a-rt-zA-Z]*[la][a-rt-zA-Z]*|--listening|--all)(?:\s+[-–]\S+)*\s*(?:\|.*)?$`),
 			Files:    re(`^netstat[-_]+-?[a-rt-z]*[la][a-rt-z]*` + netFileTail),
 			Sniff:    sniffNetstatListen,
 			Apply:    netLimit(applyNetstatListen),
@@ -433,7 +433,8 @@ func netListensAll(doc evidence.Doc, tool string, found int) bool {
 		}
 		return found > 0
 	}
-	f := strings.Fields(cmd)
+	// Pastes from word processors turn "-lnp" into "–lnp".
+	f := strings.Fields(strings.ReplaceAll(cmd, "–", "-"))
 	if len(f) < 2 {
 		return false
 	}

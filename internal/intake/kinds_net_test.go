@@ -268,3 +268,43 @@ func TestNetMarkdownFence(t *testing.T) {
 		t.Fatalf("%v %v", p, h.Routes)
 	}
 }
+
+func TestNetEnDash(t *testing.T) {
+	k, _ := Detect("netstat –lnp", "", false, "")
+	if k == nil || k.Name != "netstat-listen" {
+		t.Fatalf("%v", k)
+	}
+	h := evidence.NewHost("rs1")
+	applyNet(t, h, "netstat –lnp", "t.txt", netFixture(t, "sockets", "netstat-lnp.txt"))
+	if !h.Has(evidence.KindListeners) {
+		t.Errorf("not marked")
+	}
+}
+
+// FuzzNetKinds feeds any text to every net kind's sniffer and Apply.
+func FuzzNetKinds(f *testing.F) {
+	for _, pkg := range []string{"iproute", "sysctl", "sockets", "ifconfig", "arp", "counters"} {
+		files, _ := filepath.Glob(filepath.Join("..", "parse", pkg, "testdata", "*.txt"))
+		for _, name := range files {
+			b, err := os.ReadFile(name)
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(string(b), "")
+		}
+	}
+	f.Add("", "ethtool -S eth0 | grep dropdropped: 1")
+	f.Fuzz(func(t *testing.T, text, cmd string) {
+		for _, k := range netKinds() {
+			if k.Sniff != nil {
+				head := text
+				if len(head) > sniffBytes {
+					head = head[:sniffBytes]
+				}
+				k.Sniff(head)
+			}
+			h := evidence.NewHost("h")
+			k.Apply(evidence.Doc{Host: "h", Source: "f", Start: 2, Command: cmd, Text: text}, h)
+		}
+	})
+}
