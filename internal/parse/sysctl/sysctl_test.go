@@ -105,9 +105,13 @@ func FuzzParse(f *testing.F) {
 		f.Add(string(b), "")
 	}
 	f.Add("0\n1\n", "sysctl -n net.ipv4.ip_forward net.ipv4.conf.all.rp_filter")
+	f.Add("1\n", "cat /proc/sys/net/ipv4/conf/all/rp_filter")
+	f.Add("/proc/sys/net/ipv4/conf/all/rp_filter:1\n/proc/sys/net/ipv4/conf/eth0.100/rp_filter:2\n", "grep . /proc/sys/net/ipv4/conf/*/rp_filter")
 	f.Fuzz(func(t *testing.T, text, cmd string) {
 		doc := evidence.Doc{Source: "f", Text: text, Command: cmd}
 		got, probs := Parse(doc)
+		more, moreProbs := ParseProcSys(doc)
+		got, probs = append(got, more...), append(probs, moreProbs...)
 		n := len(doc.Lines())
 		for _, s := range got {
 			if s.Ref.Line < 1 || s.Ref.Line > n || !IsKey(s.Key) {
@@ -120,4 +124,24 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestParseProcSys(t *testing.T) {
+	got, probs := ParseProcSys(evidence.Doc{Source: "x", Start: 3, Command: "cat /proc/sys/net/ipv4/conf/tunl0/rp_filter", Text: "1\n"})
+	if len(probs) != 0 || len(got) != 1 || got[0].Key != "net.ipv4.conf.tunl0.rp_filter" || got[0].Value != "1" || got[0].Ref.Line != 3 {
+		t.Errorf("cat: %+v %v", got, probs)
+	}
+	got, probs = ParseProcSys(evidence.Doc{Source: "x", Command: "grep . /proc/sys/net/ipv4/conf/*/rp_filter",
+		Text: "/proc/sys/net/ipv4/conf/all/rp_filter:1\n/proc/sys/net/ipv4/conf/eth0.100/rp_filter:2\n"})
+	if len(probs) != 0 || len(got) != 2 || got[1].Key != "net.ipv4.conf.eth0/100.rp_filter" || got[1].Value != "2" {
+		t.Errorf("grep: %+v %v", got, probs)
+	}
+	got, _ = ParseProcSys(evidence.Doc{Source: "rs1/nf_conntrack_count.txt", Text: "65536\n"})
+	if len(got) != 1 || got[0].Key != "net.netfilter.nf_conntrack_count" {
+		t.Errorf("file: %+v", got)
+	}
+	got, probs = ParseProcSys(evidence.Doc{Source: "x", Command: "cat /proc/sys/net/ipv4/vs/backup_only", Text: "cat: /proc/sys/net/ipv4/vs/backup_only: No such file or directory\n"})
+	if len(got) != 0 || len(probs) != 0 {
+		t.Errorf("missing file: %+v %v", got, probs)
+	}
 }
