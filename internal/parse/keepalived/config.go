@@ -1,0 +1,450 @@
+// Package keepalived parses keepalived.conf (1.2, 1.3, 2.x and the Alibaba
+// FULLNAT fork) with its includes into evidence.KeepalivedConfig.
+//
+// The tokenizer follows keepalived's own parser: "{" and "}" are tokens
+// wherever they stand, "!" and "#" start a comment anywhere outside double
+// quotes, a trailing "\" continues a line, `include` splices files in at
+// any level. Keyword problems (unknown, misplaced, removed in the version
+// the file is written for, bad values) become Issues with their line;
+// the VRRP password is never kept, and lines citing it are redacted.
+package keepalived
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
+)
+
+type parser struct {
+	docs  []evidence.Doc
+	seen  map[string]bool
+	cfg   *evidence.KeepalivedConfig
+	probs []evidence.Problem
+	lines map[int][]string // doc index -> lines, for citing
+	// what the file says about the version it is written for
+	v2Hints, v1Hints, forkHints []evidence.Ref
+	deferred                    []deferredIssue
+	instances                   map[string]bool
+	scripts                     map[string]bool
+	scriptRefs                  []nameRef
+	groupRefs                   []nameRef
+	laddrRefs                   []nameRef
+	vsgRefs                     []nameRef
+}
+
+type deferredIssue struct {
+	kw, msg string
+	ref     evidence.Ref
+	when    string // "v2": only when the file is for 2.x; "stock": only when it is not for the fork
+}
+
+type nameRef struct {
+	name string
+	ref  evidence.Ref
+	what string
+}
+
+// ParseConfig parses a keepalived.conf and, through doc.Include, the files
+// it includes.
+func ParseConfig(doc evidence.Doc) (*evidence.KeepalivedConfig, []evidence.Problem) {
+	p := &parser{
+		docs:      []evidence.Doc{doc},
+		seen:      map[string]bool{doc.Source: true},
+		lines:     map[int][]string{},
+		instances: map[string]bool{},
+		scripts:   map[string]bool{},
+		cfg: &evidence.KeepalivedConfig{
+			Ref:             evidence.Ref{Host: doc.Host, Source: doc.Source},
+			LocalAddrGroups: map[string][]evidence.KAddrRange{},
+			VSGroups:        map[string][]evidence.KVSGroupEntry{},
+		},
+	}
+	lx := &lexer{p: p}
+	var top []*stmt
+	stack := lx.build(0, []frame{{list: &top}}, 0)
+	if len(stack) > 1 {
+		open := stack[len(stack)-1].owner
+		p.issue(open.kw, fmt.Sprintf("block %q opened here is never closed", open.kw), open.doc, open.line, "")
+	}
+	for _, st := range top {
+		p.topLevel(st)
+	}
+	p.finish()
+	return p.cfg, p.probs
+}
+
+func (p *parser) lineText(di, line int) string {
+	ls, ok := p.lines[di]
+	if !ok {
+		ls = p.docs[di].Lines()
+		p.lines[di] = ls
+	}
+	if line < 0 || line >= len(ls) {
+		return ""
+	}
+	return ls[line]
+}
+
+// ref cites a statement's line, with any password redacted.
+func (p *parser) ref(di, line int) evidence.Ref {
+	r := p.docs[di].Ref(line, p.lineText(di, line))
+	r.Text = redact(r.Text)
+	return r
+}
+
+func (p *parser) sref(st *stmt) evidence.Ref { return p.ref(st.doc, st.line) }
+
+func (p *parser) problem(di, line int, format string, args ...any) {
+	if len(p.probs) > 200 {
+		return
+	}
+	p.probs = append(p.probs, p.docs[di].Problemf(line, format, args...))
+}
+
+func (p *parser) issue(kw, msg string, di, line int, _ string) {
+	p.addIssue(kw, msg, p.ref(di, line))
+}
+
+func (p *parser) addIssue(kw, msg string, ref evidence.Ref) {
+	if len(p.cfg.Issues) > 500 {
+		return
+	}
+	p.cfg.Issues = append(p.cfg.Issues, evidence.KeepalivedIssue{Keyword: clip(kw), Message: msg, Ref: ref})
+}
+
+func (p *parser) stIssue(st *stmt, msg string) { p.addIssue(st.kw, msg, p.sref(st)) }
+
+func clip(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
+}
+
+// arg returns the n-th argument or "".
+func arg(st *stmt, n int) string {
+	if n < len(st.args) {
+		return st.args[n]
+	}
+	return ""
+}
+
+func (p *parser) topLevel(st *stmt) {
+	switch st.kw {
+	case "global_defs":
+		p.globalDefs(st)
+	case "vrrp_instance":
+		p.vrrpInstance(st)
+	case "vrrp_sync_group":
+		p.syncGroup(st)
+	case "vrrp_script":
+		if name := arg(st, 0); name != "" {
+			p.scripts[name] = true
+		}
+		p.checkBlock(st, "vrrp_script")
+	case "virtual_server":
+		p.virtualServer(st)
+	case "virtual_server_group":
+		p.vsGroup(st)
+	case "local_address_group":
+		p.forkHint(st)
+		p.laddrGroup(st)
+	case "static_ipaddress", "static_routes", "static_rules", "linkbeat_interfaces", "vrrp_track_process", "vrrp_track_file", "track_file", "bfd_instance", "net_namespace", "net_namespace_ipvs", "instance", "use_pid_dir", "use_namespace_pid_dir", "linkbeat_use_polling", "garp_group", "track_process":
+		p.knownBlock(st, "top")
+	default:
+		p.unknownOrMisplaced(st, "top")
+	}
+}
+
+// knownBlock accepts a keyword whose contents lvsdoctor does not need,
+// still checking that the 2.x-only ones are noted.
+func (p *parser) knownBlock(st *stmt, where string) {
+	if v2Only[st.kw] {
+		p.v2Hints = append(p.v2Hints, p.sref(st))
+	}
+}
+
+func (p *parser) forkHint(st *stmt) { p.forkHints = append(p.forkHints, p.sref(st)) }
+
+// unknownOrMisplaced records a keyword keepalived would ignore with
+// "Unknown keyword"; removed and fork keywords get a precise message, and
+// keywords the file's version would accept are let through.
+func (p *parser) unknownOrMisplaced(st *stmt, where string) {
+	kw := st.kw
+	if kw == "" {
+		return
+	}
+	if forkOnly[kw] {
+		p.forkHint(st)
+		p.deferred = append(p.deferred, deferredIssue{kw: kw, ref: p.sref(st), when: "stock",
+			msg: fmt.Sprintf("%q exists only in the FULLNAT keepalived fork (Alibaba LVS); stock keepalived ignores it", kw)})
+		return
+	}
+	if msg, ok := removedInV2[kw]; ok {
+		p.v1Hints = append(p.v1Hints, p.sref(st))
+		p.deferred = append(p.deferred, deferredIssue{kw: kw, ref: p.sref(st), when: "v2", msg: msg})
+		return
+	}
+	if v1Only[kw] {
+		p.v1Hints = append(p.v1Hints, p.sref(st))
+		return
+	}
+	if known(where, kw) {
+		if v2Only[kw] {
+			p.v2Hints = append(p.v2Hints, p.sref(st))
+		}
+		return
+	}
+	if elsewhere := placesOf(kw); elsewhere != "" {
+		p.stIssue(st, fmt.Sprintf("%q is not valid in %s (it belongs in %s); keepalived ignores it here", kw, blockName(where), elsewhere))
+		return
+	}
+	if near := nearMiss(where, kw); near != "" {
+		p.stIssue(st, fmt.Sprintf("unknown keyword %q in %s (a typo of %q?); keepalived ignores it", kw, blockName(where), near))
+		return
+	}
+	p.stIssue(st, fmt.Sprintf("unknown keyword %q in %s; keepalived ignores it", kw, blockName(where)))
+}
+
+func blockName(where string) string {
+	if where == "top" {
+		return "the top level"
+	}
+	return where
+}
+
+// checkBlock runs unknownOrMisplaced over a block whose values lvsdoctor
+// does not use.
+func (p *parser) checkBlock(st *stmt, where string) {
+	for _, s := range st.block {
+		if where == "vrrp_script" || known(where, s.kw) || s.hasBlock {
+			if v2Only[s.kw] {
+				p.v2Hints = append(p.v2Hints, p.sref(s))
+			}
+			continue
+		}
+		p.unknownOrMisplaced(s, where)
+	}
+}
+
+func (p *parser) globalDefs(st *stmt) {
+	for _, s := range st.block {
+		switch s.kw {
+		case "router_id":
+			p.cfg.RouterID = strings.Clone(arg(s, 0))
+		case "lvs_id":
+			// 1.x's name for router_id
+			if p.cfg.RouterID == "" {
+				p.cfg.RouterID = strings.Clone(arg(s, 0))
+			}
+			p.unknownOrMisplaced(s, "global_defs")
+		case "vrrp_strict":
+			r := p.sref(s)
+			p.cfg.VRRPStrict = &r
+		case "notification_email", "vrrp_garp_interval", "vrrp_gna_interval":
+		default:
+			if !s.hasBlock {
+				p.unknownOrMisplaced(s, "global_defs")
+			}
+		}
+	}
+}
+
+func (p *parser) syncGroup(st *stmt) {
+	for _, s := range st.block {
+		switch s.kw {
+		case "group":
+			for _, g := range s.block {
+				p.groupRefs = append(p.groupRefs, nameRef{g.kw, p.sref(g), "vrrp_sync_group"})
+				for _, a := range g.args {
+					p.groupRefs = append(p.groupRefs, nameRef{a, p.sref(g), "vrrp_sync_group"})
+				}
+			}
+		case "track_script":
+			p.trackScripts(s)
+		default:
+			if !s.hasBlock {
+				p.unknownOrMisplaced(s, "vrrp_sync_group")
+			}
+		}
+	}
+}
+
+func (p *parser) trackScripts(s *stmt) {
+	for _, t := range s.block {
+		p.scriptRefs = append(p.scriptRefs, nameRef{t.kw, p.sref(t), "track_script"})
+	}
+}
+
+func (p *parser) vrrpInstance(st *stmt) {
+	vi := &evidence.VRRPInstance{Name: strings.Clone(arg(st, 0)), Ref: p.sref(st)}
+	if vi.Name == "" {
+		p.stIssue(st, "vrrp_instance without a name")
+	}
+	p.instances[vi.Name] = true
+	for _, s := range st.block {
+		switch s.kw {
+		case "state":
+			vi.State = strings.ToUpper(arg(s, 0))
+			if vi.State != "MASTER" && vi.State != "BACKUP" {
+				p.stIssue(s, fmt.Sprintf("state %q is neither MASTER nor BACKUP", clip(arg(s, 0))))
+			}
+		case "interface":
+			vi.Interface = strings.Clone(arg(s, 0))
+		case "virtual_router_id":
+			n, err := strconv.Atoi(arg(s, 0))
+			if err != nil || n < 1 || n > 255 {
+				p.stIssue(s, "virtual_router_id must be 1-255")
+			}
+			vi.VRID = n
+		case "priority":
+			n, err := strconv.Atoi(arg(s, 0))
+			if err != nil || n < 1 || n > 255 {
+				p.stIssue(s, "priority must be 1-255")
+			}
+			vi.Priority = n
+		case "advert_int":
+			f, err := strconv.ParseFloat(arg(s, 0), 64)
+			if err != nil || f <= 0 {
+				p.stIssue(s, "advert_int must be a positive number of seconds")
+			}
+			vi.AdvertInt = f
+		case "nopreempt":
+			vi.Nopreempt = true
+		case "authentication":
+			for _, a := range s.block {
+				switch a.kw {
+				case "auth_type":
+					vi.AuthType = strings.ToUpper(arg(a, 0))
+					if vi.AuthType != "PASS" && vi.AuthType != "AH" {
+						p.stIssue(a, fmt.Sprintf("auth_type %q is neither PASS nor AH", clip(arg(a, 0))))
+					}
+				case "auth_pass":
+					// The value is never kept; only its length matters:
+					// keepalived silently uses the first 8 characters.
+					if len(arg(a, 0)) > 8 {
+						p.stIssue(a, "auth_pass is longer than 8 characters: keepalived truncates it to 8, and peers configured with the full string (or another implementation) disagree")
+					}
+				default:
+					p.unknownOrMisplaced(a, "authentication")
+				}
+			}
+		case "unicast_src_ip":
+			if a, err := netip.ParseAddr(arg(s, 0)); err == nil {
+				vi.UnicastSrc = a
+			} else {
+				p.stIssue(s, "unicast_src_ip is not an IP address")
+			}
+		case "unicast_peer":
+			for _, u := range s.block {
+				if a, err := netip.ParseAddr(u.kw); err == nil {
+					vi.UnicastPeers = append(vi.UnicastPeers, a)
+				} else {
+					p.stIssue(u, fmt.Sprintf("unicast_peer entry %q is not an IP address", clip(u.kw)))
+				}
+			}
+		case "virtual_ipaddress", "virtual_ipaddress_excluded":
+			for _, v := range s.block {
+				if kv, ok := p.vip(v); ok {
+					vi.VIPs = append(vi.VIPs, kv)
+				}
+			}
+		case "track_script":
+			p.trackScripts(s)
+		case "track_interface", "virtual_routes", "virtual_rules", "track_file", "track_process", "track_bfd", "track_src_ip":
+		default:
+			if !s.hasBlock || !known("vrrp_instance", s.kw) {
+				p.unknownOrMisplaced(s, "vrrp_instance")
+			}
+		}
+	}
+	p.cfg.VRRPInstances = append(p.cfg.VRRPInstances, vi)
+}
+
+// vip reads "192.0.2.100/24 dev eth0 label eth0:1 [brd ..] [scope ..]".
+func (p *parser) vip(v *stmt) (evidence.KVIP, bool) {
+	kv := evidence.KVIP{Ref: p.sref(v)}
+	s := v.kw
+	if pf, err := netip.ParsePrefix(s); err == nil {
+		kv.Prefix = netip.PrefixFrom(pf.Addr().Unmap(), pf.Bits())
+	} else if a, err := netip.ParseAddr(s); err == nil {
+		a = a.Unmap()
+		kv.Prefix = netip.PrefixFrom(a, a.BitLen())
+	} else {
+		p.stIssue(v, fmt.Sprintf("virtual_ipaddress entry %q is not an address", clip(s)))
+		return kv, false
+	}
+	for k := 0; k+1 < len(v.args); k++ {
+		switch v.args[k] {
+		case "dev":
+			kv.Dev = strings.Clone(v.args[k+1])
+			k++
+		case "label":
+			kv.Label = strings.Clone(v.args[k+1])
+			k++
+		}
+	}
+	return kv, true
+}
+
+func (p *parser) finish() {
+	defer p.sortIssues()
+	isV2 := len(p.v2Hints) > 0
+	isFork := len(p.forkHints) > 0
+	for _, d := range p.deferred {
+		switch d.when {
+		case "v2":
+			if !isV2 {
+				continue
+			}
+			d.msg += fmt.Sprintf(" (this file is written for keepalived 2.x: %s)", p.v2Hints[0])
+		case "stock":
+			if isFork {
+				continue
+			}
+		}
+		p.addIssue(d.kw, d.msg, d.ref)
+	}
+	for _, r := range p.scriptRefs {
+		if !p.scripts[r.name] {
+			p.addIssue("track_script", fmt.Sprintf("track_script %q names no vrrp_script; keepalived ignores it", clip(r.name)), r.ref)
+		}
+	}
+	for _, r := range p.groupRefs {
+		if !p.instances[r.name] {
+			p.addIssue("group", fmt.Sprintf("vrrp_sync_group member %q is no vrrp_instance", clip(r.name)), r.ref)
+		}
+	}
+	for _, r := range p.laddrRefs {
+		if _, ok := p.cfg.LocalAddrGroups[r.name]; !ok {
+			p.addIssue("laddr_group_name", fmt.Sprintf("laddr_group_name %q names no local_address_group", clip(r.name)), r.ref)
+		}
+	}
+	for _, r := range p.vsgRefs {
+		if _, ok := p.cfg.VSGroups[r.name]; !ok {
+			p.addIssue("virtual_server", fmt.Sprintf("virtual_server group %q names no virtual_server_group", clip(r.name)), r.ref)
+		}
+	}
+}
+
+// sortIssues orders issues as they appear: main file first, then each
+// included file in the order it was read, by line.
+func (p *parser) sortIssues() {
+	order := map[string]int{}
+	for i, d := range p.docs {
+		if _, ok := order[d.Source]; !ok {
+			order[d.Source] = i
+		}
+	}
+	sort.SliceStable(p.cfg.Issues, func(i, j int) bool {
+		a, b := p.cfg.Issues[i].Ref, p.cfg.Issues[j].Ref
+		if order[a.Source] != order[b.Source] {
+			return order[a.Source] < order[b.Source]
+		}
+		return a.Line < b.Line
+	})
+}
