@@ -184,7 +184,7 @@ func ParseText(doc evidence.Doc) (Ruleset, []evidence.Problem) {
 			continue
 		}
 		if chain == nil {
-			if isNoise(line) {
+			if isNoise(line) || strings.HasPrefix(line, "flags ") || strings.HasPrefix(line, "comment ") {
 				continue
 			}
 			probs = append(probs, doc.Problemf(first, "nft: line not understood: %q", clip(line)))
