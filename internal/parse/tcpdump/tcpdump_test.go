@@ -1,0 +1,282 @@
+package tcpdump
+
+import (
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
+)
+
+func fixture(t testing.TB, name string) evidence.Doc {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return evidence.Doc{Host: "ds1", Source: "ds1/" + name, Text: string(b)}
+}
+
+func TestFixtures(t *testing.T) {
+	tests := []struct {
+		file     string
+		frames   int
+		problems int
+		iface    string
+	}{
+		{"br0-X.txt", 4, 0, "br0"},
+		{"br0-live-nn-e.txt", 30, 0, "br0"},
+		{"br0-n.txt", 58, 0, "br0"},
+		{"br0-nn-e.txt", 58, 0, "br0"},
+		{"br0-tt.txt", 3, 0, "br0"},
+		{"br0-tttt.txt", 16, 0, "br0"},
+		{"br0-v.txt", 35, 0, "br0"},
+		{"br0-vvv-nnn-e.txt", 35, 0, "br0"},
+		{"glitch.txt", 3, 0, ""},
+		{"seed-director1-eth0-vvv-e-addrs.txt", 4, 1, "eth0"},
+		{"seed-director1-eth0-vvv-e.txt", 4, 2, "eth0"},
+		{"seed-host1-br0-after.txt", 2, 1, "br0"},
+		{"seed-host1-br0-vvv-e.txt", 2, 2, "br0"},
+		{"tcpdump-any-n.txt", 29, 0, "eth0"},
+		{"tcpdump-any-nn-e.txt", 29, 0, "eth0"},
+		{"tcpdump-any-sll1-e.txt", 29, 0, ""},
+		{"tcpdump-eth0-v.txt", 29, 0, "eth0"},
+		{"tcpdump-eth0-vvv-e.txt", 29, 0, "eth0"},
+		{"variants-e-old.txt", 4, 0, ""},
+		{"variants-old.txt", 12, 1, ""},
+		{"variants-tcpdump39.txt", 7, 0, "eth0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			doc := fixture(t, tt.file)
+			fr, probs := Parse(doc)
+			if len(fr) != tt.frames || len(probs) != tt.problems {
+				t.Errorf("%d frames, problems %v", len(fr), probs)
+			}
+			n := len(doc.Lines())
+			for _, f := range fr {
+				if f.Ref.Line < 1 || f.Ref.Line > n || f.Ref.Source != doc.Source || f.Ref.Text == "" {
+					t.Errorf("bad ref %+v", f.Ref)
+				}
+				if f.Iface != tt.iface {
+					t.Errorf("iface %q at %s", f.Iface, f.Ref)
+				}
+				if f.Type == "" {
+					t.Errorf("no type at %s", f.Ref)
+				}
+			}
+		})
+	}
+}
+
+var (
+	c   = netip.MustParseAddr("192.0.2.10")
+	rs1 = netip.MustParseAddr("192.0.2.11")
+	rs2 = netip.MustParseAddr("192.0.2.12")
+	vip = netip.MustParseAddr("192.0.2.100")
+)
+
+// find returns the frame cited at line.
+func find(t *testing.T, fr []evidence.Frame, line int) evidence.Frame {
+	t.Helper()
+	for _, f := range fr {
+		if f.Ref.Line == line {
+			return f
+		}
+	}
+	t.Fatalf("no frame at line %d", line)
+	return evidence.Frame{}
+}
+
+func TestVerboseLinkFrames(t *testing.T) {
+	fr, _ := Parse(fixture(t, "br0-vvv-nnn-e.txt"))
+	syn := find(t, fr, 14)
+	if syn.Time != "06:17:45.721889" || syn.SrcMAC != "02:00:00:00:00:10" || syn.DstMAC != "02:00:00:00:00:11" || syn.Type != "ipv4" ||
+		syn.Proto != "tcp" || syn.Src != c || syn.SPort != 32952 || syn.Dst != rs1 || syn.DPort != 80 || syn.IPID != 40196 ||
+		syn.TTL != 64 || !syn.DF || syn.Flags != "S" || !syn.HasSeq || syn.Seq != 1908075993 || syn.Length != 0 {
+		t.Errorf("syn %+v", syn)
+	}
+	if !strings.Contains(syn.Ref.Text, "id 40196") || !strings.Contains(syn.Ref.Text, "Flags [S]") {
+		t.Errorf("ref text %q", syn.Ref.Text)
+	}
+	rst := find(t, fr, 51)
+	if rst.Flags != "R." || rst.SPort != 81 {
+		t.Errorf("rst %+v", rst)
+	}
+	unreach := find(t, fr, 55)
+	if unreach.Proto != "icmp" || unreach.ICMP != "192.0.2.11 udp port 9999 unreachable" || unreach.Src != rs1 || unreach.Length != 42 || unreach.IPID != 62674 {
+		t.Errorf("port unreachable %+v", unreach)
+	}
+	ipip := find(t, fr, 61)
+	if ipip.Proto != "ipip" || ipip.Src != rs1 || ipip.Dst != rs2 || ipip.IPID != 257 || ipip.Inner == nil {
+		t.Fatalf("ipip %+v", ipip)
+	}
+	in := ipip.Inner
+	if in.Proto != "tcp" || in.Src != c || in.SPort != 5000 || in.Dst != vip || in.DPort != 80 || in.IPID != 19824 || in.Flags != "S" || in.Seq != 1000 {
+		t.Errorf("inner %+v", in)
+	}
+	if !strings.Contains(ipip.Ref.Text, "192.0.2.10.5000 > 192.0.2.100.80") {
+		t.Errorf("ipip ref %q", ipip.Ref.Text)
+	}
+	proto4 := find(t, fr, 64)
+	if proto4.ICMP != "192.0.2.12 protocol 4 unreachable" || proto4.Inner != nil {
+		t.Errorf("protocol unreachable %+v", proto4)
+	}
+	vrrp := find(t, fr, 69)
+	if vrrp.Proto != "vrrp" || vrrp.TTL != 255 || vrrp.Dst != netip.MustParseAddr("224.0.0.18") || vrrp.Length != 20 {
+		t.Errorf("vrrp %+v", vrrp)
+	}
+	frag := find(t, fr, 71)
+	if frag.ICMP != "192.0.2.100 unreachable - need to frag (mtu 1480)" {
+		t.Errorf("frag %+v", frag)
+	}
+	vlan := find(t, fr, 75)
+	if vlan.Type != "vlan" || vlan.Proto != "udp" || vlan.SPort != 4000 || vlan.Length != 5 {
+		t.Errorf("vlan %+v", vlan)
+	}
+	// Two MACs answer for the VIP.
+	r1, r2 := find(t, fr, 78), find(t, fr, 79)
+	if r1.ARPOp != "reply" || r1.ARPIP != vip || r1.ARPMAC != "02:00:00:00:00:12" || r2.ARPMAC != "02:00:00:00:00:11" {
+		t.Errorf("arp replies %+v %+v", r1, r2)
+	}
+	req := find(t, fr, 77)
+	if req.ARPOp != "request" || req.ARPIP != vip || req.Src != c || req.DstMAC != "ff:ff:ff:ff:ff:ff" {
+		t.Errorf("arp request %+v", req)
+	}
+}
+
+func TestOneLineForms(t *testing.T) {
+	fr, _ := Parse(fixture(t, "br0-n.txt"))
+	ipip := find(t, fr, 46)
+	if ipip.Proto != "ipip" || ipip.Inner == nil || ipip.Inner.Dst != vip || ipip.Inner.DPort != 80 || ipip.IPID != -1 || ipip.SrcMAC != "" {
+		t.Errorf("ipip %+v", ipip)
+	}
+	v6 := find(t, fr, 10)
+	if v6.Type != "ipv6" || v6.Proto != "icmp6" || v6.Dst != netip.MustParseAddr("ff02::16") {
+		t.Errorf("ipv6 %+v", v6)
+	}
+	echo := find(t, fr, 16)
+	if echo.ICMP != "echo request" || echo.Length != 64 || echo.HasSeq {
+		t.Errorf("echo %+v", echo)
+	}
+}
+
+func TestCookedAny(t *testing.T) {
+	for _, file := range []string{"tcpdump-any-n.txt", "tcpdump-any-nn-e.txt", "tcpdump-any-sll1-e.txt"} {
+		fr, _ := Parse(fixture(t, file))
+		in, out := fr[0], fr[1]
+		if in.Dir != "in" || out.Dir != "out" || in.ICMP != "echo request" || out.Src != rs1 {
+			t.Errorf("%s: %+v %+v", file, in, out)
+		}
+		if strings.Contains(file, "-e") && in.SrcMAC != "02:00:00:00:00:10" {
+			t.Errorf("%s: mac %+v", file, in)
+		}
+	}
+	fr, _ := Parse(fixture(t, "tcpdump-any-n.txt"))
+	bcast := 0
+	for _, f := range fr {
+		if f.Dir == "broadcast" {
+			bcast++
+		}
+	}
+	if bcast != 1 {
+		t.Errorf("%d broadcast frames", bcast)
+	}
+}
+
+func TestSeedPastes(t *testing.T) {
+	fr, probs := Parse(fixture(t, "seed-director1-eth0-vvv-e-addrs.txt"))
+	if len(probs) != 1 || !strings.Contains(probs[0].Message, "not tcpdump output") {
+		t.Errorf("problems %v", probs)
+	}
+	client, v := netip.MustParseAddr("203.0.113.145"), netip.MustParseAddr("198.51.100.208")
+	for k, f := range fr {
+		if f.Src != client || f.Dst != v || f.DPort != 80 || f.Proto != "tcp" || f.Flags != "S" || f.Seq != 3639534333 || !f.DF || f.TTL != 48 {
+			t.Errorf("frame %d %+v", k, f)
+		}
+	}
+	if fr[0].IPID != 47264 || fr[1].IPID != 47264 || fr[2].IPID != 47265 || fr[1].SrcMAC != "02:00:73:b6:53:c8" || fr[1].DstMAC != "02:00:73:b6:53:e2" {
+		t.Errorf("ids/macs %+v", fr)
+	}
+	// Verbatim: anonymised addresses leave Dst unknown, the rest is read.
+	fr, probs = Parse(fixture(t, "seed-director1-eth0-vvv-e.txt"))
+	if fr[1].Dst.IsValid() || fr[1].DPort != 80 || fr[1].Src != netip.MustParseAddr("192.243.119.145") || fr[1].IPID != 47264 {
+		t.Errorf("verbatim %+v", fr[1])
+	}
+	if len(probs) != 2 || !strings.Contains(probs[1].Message, "not IP addresses") {
+		t.Errorf("problems %v", probs)
+	}
+}
+
+func TestGlitches(t *testing.T) {
+	fr, probs := Parse(fixture(t, "glitch.txt"))
+	if len(probs) != 0 || len(fr) != 3 {
+		t.Fatalf("%+v %v", fr, probs)
+	}
+	for _, f := range fr {
+		if f.Src != netip.MustParseAddr("203.0.113.145") || f.Seq != 3639534333 || f.DPort != 80 {
+			t.Errorf("%+v", f)
+		}
+	}
+	if fr[0].IPID != 47264 || fr[1].IPID != 47264 || fr[1].SrcMAC != "02:00:73:b6:53:c8" || fr[0].Ref.Line != 1 || fr[1].Ref.Line != 1 {
+		t.Errorf("%+v", fr[:2])
+	}
+	if !strings.HasPrefix(fr[1].Ref.Text, "11:39:19.372815") {
+		t.Errorf("glued packet cites %q", fr[1].Ref.Text)
+	}
+}
+
+func TestOldVersions(t *testing.T) {
+	fr, _ := Parse(fixture(t, "variants-tcpdump39.txt"))
+	if fr[0].Flags != "S" || fr[0].Seq != 1044312071 || fr[3].Flags != "P" || fr[3].Length != 74 || fr[4].Flags != "R" {
+		t.Errorf("%+v", fr)
+	}
+	if fr[5].ARPOp != "request" || fr[6].ARPMAC != "52:54:00:aa:bb:cc" {
+		t.Errorf("arp %+v %+v", fr[5], fr[6])
+	}
+	fr, _ = Parse(fixture(t, "variants-old.txt"))
+	if fr[1].Proto != "ipip" || fr[1].Inner == nil || fr[1].Inner.Seq != 1044312071 {
+		t.Errorf("ipip %+v", fr[1])
+	}
+	if fr[3].ICMP != "host 192.0.2.100 unreachable" || fr[6].ICMP != "host 192.0.2.100 unreachable - admin prohibited filter" {
+		t.Errorf("icmp %q %q", fr[3].ICMP, fr[6].ICMP)
+	}
+	if fr[11].DPort != 80 || fr[11].Dst.IsValid() {
+		t.Errorf("names %+v", fr[11])
+	}
+	fr, _ = Parse(fixture(t, "variants-e-old.txt"))
+	if fr[0].Dir != "in" || fr[1].Dir != "out" || fr[1].SrcMAC != "52:54:00:aa:bb:cc" || fr[2].Type != "vlan" || fr[2].Dst != vip {
+		t.Errorf("%+v", fr)
+	}
+}
+
+func TestIface(t *testing.T) {
+	tests := []struct{ cmd, source, text, want string }{
+		{"tcpdump -i eth1 -n", "x.txt", "", "eth1"},
+		{"tcpdump -ieth1 -n", "x.txt", "", "eth1"},
+		{"tcpdump -i any -n", "ds1/eth0.txt", "", "eth0"},
+		{"", "ds1/tcpdump-vnet0.txt", "", "vnet0"},
+		{"", "ds1/br0.txt", "", "br0"},
+		{"", "ds1/capture.txt", "", ""},
+		{"tcpdump -i eth1", "x.txt", "listening on bond0, link-type EN10MB (Ethernet), snapshot length 262144 bytes\n", "bond0"},
+	}
+	for _, tt := range tests {
+		fr, _ := Parse(evidence.Doc{Source: tt.source, Command: tt.cmd, Text: tt.text + "06:00:00.000000 IP 192.0.2.1.1 > 192.0.2.2.2: UDP, length 1\n"})
+		if len(fr) != 1 || fr[0].Iface != tt.want {
+			t.Errorf("%q %q: %+v", tt.cmd, tt.source, fr)
+		}
+	}
+}
+
+func TestNotTcpdump(t *testing.T) {
+	var b strings.Builder
+	for i := 0; i < 100; i++ {
+		b.WriteString("some other text\n")
+	}
+	fr, probs := Parse(evidence.Doc{Source: "x", Text: b.String()})
+	if len(fr) != 0 || len(probs) != maxProblems+1 {
+		t.Errorf("%d frames, %d problems", len(fr), len(probs))
+	}
+}
