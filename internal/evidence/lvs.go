@@ -228,4 +228,15 @@ const (
 	LogVRRPPeerPriority = "vrrp-higher-prio-advert"
 	LogVRRPBadAuth      = "vrrp-auth-mismatch"
 	LogGARPSent         = "garp-sent"
+	// LogVRRPLowerPrio is an advert from a peer with a lower priority than
+	// ours while we are MASTER: the peer is MASTER too (split brain).
+	LogVRRPLowerPrio = "vrrp-lower-prio-advert"
+	// LogVRRPBadPacket is a VRRP advert the peer's settings disagree with
+	// (VRID, VIP count, interval, version).
+	LogVRRPBadPacket = "vrrp-bad-packet"
+	// LogIPVSLoaded is the kernel loading IPVS or a scheduler: IPVS exists.
+	LogIPVSLoaded = "ipvs-loaded"
+	// LogIPVSNoDest is the kernel finding no usable real server for a
+	// connection ("IPVS: rr: TCP 192.0.2.100:80 - no destination available").
+	LogIPVSNoDest = "ipvs-no-destination"
 )
