@@ -134,7 +134,13 @@ func nearMiss(where, kw string) string {
 	if len(kw) < 5 {
 		return ""
 	}
+	if len(kw) > 64 {
+		return ""
+	}
 	for k := range knownSet[where] {
+		if d := len(k) - len(kw); d > 1 || d < -1 {
+			continue
+		}
 		if k != kw && len(k) >= 5 && editDistance(k, kw, 2) <= 1 {
 			return k
 		}
@@ -148,9 +154,11 @@ func editDistance(a, b string, limit int) int {
 	if d := len(a) - len(b); d > limit || -d > limit {
 		return limit + 1
 	}
-	rows := make([][]int, len(a)+1)
-	for i := range rows {
-		rows[i] = make([]int, len(b)+1)
+	if len(a) > 64 || len(b) > 64 {
+		return limit + 1
+	}
+	var rows [65][65]int
+	for i := range len(a) + 1 {
 		rows[i][0] = i
 	}
 	for j := 0; j <= len(b); j++ {

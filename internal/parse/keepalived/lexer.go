@@ -103,9 +103,16 @@ func (lx *lexer) build(di int, stack []frame, depth int) []frame {
 	for i := 0; i < len(lines); i++ {
 		line := lines[i]
 		// "\" at the end continues the line (keepalived 2.x)
-		for strings.HasSuffix(strings.TrimRight(line, " \t\r"), "\\") && i+1 < len(lines) && len(line) < 1<<16 {
-			line = strings.TrimSuffix(strings.TrimRight(line, " \t\r"), "\\") + " " + lines[i+1]
-			i++
+		if cont(line) && i+1 < len(lines) {
+			var b strings.Builder
+			for cont(line) && i+1 < len(lines) && b.Len() < 1<<16 {
+				b.WriteString(strings.TrimSuffix(strings.TrimRight(line, " \t\r"), "\\"))
+				b.WriteByte(' ')
+				i++
+				line = lines[i]
+			}
+			b.WriteString(line)
+			line = b.String()
 		}
 		trim := strings.TrimSpace(line)
 		if trim == "" {
@@ -199,10 +206,13 @@ func (lx *lexer) define(line string) {
 
 func (lx *lexer) expand(line string) string {
 	for name, v := range lx.vars {
-		line = strings.ReplaceAll(line, "${"+name+"}", v)
-		line = strings.ReplaceAll(line, "$"+name, v)
-		if len(line) > 1<<16 {
-			break
+		for _, ref := range []string{"${" + name + "}", "$" + name} {
+			if n := strings.Count(line, ref); n > 0 {
+				if len(line)+n*len(v) > 1<<16 {
+					return line // a definition that explodes: leave it unexpanded
+				}
+				line = strings.ReplaceAll(line, ref, v)
+			}
 		}
 	}
 	return line
@@ -249,4 +259,9 @@ func (lx *lexer) include(st *stmt, stack []frame, depth int) []frame {
 		stack = lx.build(len(lx.p.docs)-1, stack, depth+1)
 	}
 	return stack
+}
+
+// cont reports whether a line ends with the continuation backslash.
+func cont(line string) bool {
+	return strings.HasSuffix(strings.TrimRight(line, " \t\r"), "\\")
 }

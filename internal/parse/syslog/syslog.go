@@ -1,0 +1,304 @@
+// Package syslog picks the log lines that matter for LVS out of keepalived
+// logs (syslog, `journalctl -u keepalived`, keepalived's own console
+// output, `keepalived -t`) of keepalived 1.x and 2.x, and of kernel logs
+// (dmesg with and without timestamps, dmesg -T, kern.log, `journalctl -k`):
+// VRRP state changes and complaints, real servers added and removed, failed
+// checks, IPVS missing or loaded, conntrack table full, martian packets.
+//
+// Everything else is skipped silently: logs are mostly noise, and a line
+// this package does not know is not a problem with the evidence.
+package syslog
+
+import (
+	"net/netip"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
+)
+
+// maxPerKey bounds the events kept per kind and subject: a month of
+// gratuitous ARP refreshes must not become a million events. The first
+// half and the most recent half are kept, so the latest state survives.
+const maxPerKey = 200
+
+// maxKeys bounds the distinct kinds and subjects followed.
+const maxKeys = 10000
+
+// ParseLog parses any mix of keepalived and kernel log lines.
+func ParseLog(doc evidence.Doc) ([]evidence.LogEvent, []evidence.Problem) {
+	var (
+		kept   = map[string][]int{} // kind|subject -> indexes into evs
+		counts = map[string]int{}
+		evs    []evidence.LogEvent
+		probs  []evidence.Problem
+	)
+	add := func(ev evidence.LogEvent) int {
+		key := ev.Kind + "|" + ev.Subject
+		if _, ok := counts[key]; !ok && len(counts) >= maxKeys {
+			return -1
+		}
+		counts[key]++
+		idx := kept[key]
+		if len(idx) < maxPerKey {
+			kept[key] = append(idx, len(evs))
+			evs = append(evs, ev)
+			return len(evs) - 1
+		}
+		// overwrite the recent half as a ring
+		half := maxPerKey / 2
+		slot := half + (counts[key]-maxPerKey-1)%half
+		evs[idx[slot]] = ev
+		return idx[slot]
+	}
+	var lastMartian = -1
+	text := doc.Text
+	binary := 0
+	for i := 0; len(text) > 0; i++ {
+		var line string
+		if j := strings.IndexByte(text, '\n'); j >= 0 {
+			line, text = text[:j], text[j+1:]
+		} else {
+			line, text = text, ""
+		}
+		line = strings.TrimSuffix(line, "\r")
+		if strings.IndexByte(line, 0) >= 0 {
+			binary++
+			if binary == 1 {
+				probs = append(probs, doc.Problemf(i, "binary data in a log (a journal file? use `journalctl -u keepalived` output)"))
+			}
+			continue
+		}
+		if len(line) > 4096 {
+			line = line[:4096]
+		}
+		h := splitHeader(line)
+		if h.msg == "" {
+			continue
+		}
+		if strings.HasPrefix(h.msg, "ll header:") && lastMartian >= 0 && lastMartian < len(evs) {
+			// the kernel prints the frame's link header on the next line
+			d := &evs[lastMartian].Detail
+			if !strings.Contains(*d, "ll header") {
+				*d += "; " + strings.TrimSpace(h.msg)
+			}
+			continue
+		}
+		ev, ok := classify(h)
+		if !ok {
+			continue
+		}
+		ev.Time = h.time
+		ev.Ref = doc.Ref(i, line)
+		at := add(ev)
+		lastMartian = -1
+		if ev.Kind == evidence.LogMartianSource {
+			lastMartian = at
+		}
+	}
+	// ring overwrites break the line order
+	sort.SliceStable(evs, func(i, j int) bool { return evs[i].Ref.Line < evs[j].Ref.Line })
+	return evs, probs
+}
+
+// header is a log line cut into its prefix and message.
+type header struct {
+	time string
+	prog string // "Keepalived_vrrp", "kernel", ... ("" when unknown)
+	msg  string
+}
+
+var (
+	// Nov 21 06:14:01 host [facility.level] prog[pid]: msg   (also .123456 and journalctl short-precise)
+	reBSD = regexp.MustCompile(`^([A-Z][a-z]{2} [ 0-9]\d (?:\d\d:){2}\d\d(?:\.\d+)?) (\S+) (?:[a-z0-9]+\.[a-z]+ )?([^\s:\[]+)(?:\[(\d+)\])?: ?(.*)$`)
+	// 2024-11-21T06:14:01.123456+00:00 host prog[pid]: msg
+	reISO = regexp.MustCompile(`^(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?) (\S+) (?:[a-z0-9]+\.[a-z]+ )?([^\s:\[]+)(?:\[(\d+)\])?: ?(.*)$`)
+	// Sat Nov 21 06:17:46 2026: msg   (keepalived --log-console)
+	reConsole = regexp.MustCompile(`^([A-Z][a-z]{2} [A-Z][a-z]{2} [ 0-9]\d (?:\d\d:){2}\d\d(?:\.\d+)? \d{4}): (.*)$`)
+	// [  123.456789] msg   or   [Sat Nov 21 06:17:31 2026] msg
+	reDmesg = regexp.MustCompile(`^\[\s*([0-9]+\.[0-9]+|[A-Z][a-z]{2} [A-Z][a-z]{2} [ 0-9]\d (?:\d\d:){2}\d\d \d{4})\]\s?(.*)$`)
+	// dmesg -x / --level prefixes: "kern  :warn  : [ 1.2] msg"
+	reDmesgFacility = regexp.MustCompile(`^[a-z]+\s*:[a-z]+\s*: (.*)$`)
+)
+
+func splitHeader(line string) header {
+	s := strings.TrimSpace(line)
+	if s == "" || strings.HasPrefix(s, "-- ") {
+		return header{} // journalctl "-- Logs begin at ...", "-- Boot ... --"
+	}
+	if m := reDmesgFacility.FindStringSubmatch(s); m != nil {
+		s = m[1]
+	}
+	if m := reBSD.FindStringSubmatch(s); m != nil {
+		h := header{time: m[1], prog: m[3], msg: m[5]}
+		return kernelStamp(h)
+	}
+	if m := reISO.FindStringSubmatch(s); m != nil {
+		return kernelStamp(header{time: m[1], prog: m[3], msg: m[5]})
+	}
+	if m := reConsole.FindStringSubmatch(s); m != nil {
+		return header{time: m[1], prog: "Keepalived", msg: m[2]}
+	}
+	if m := reDmesg.FindStringSubmatch(s); m != nil {
+		return header{time: m[1], prog: "kernel", msg: m[2]}
+	}
+	return header{msg: s}
+}
+
+// kernelStamp drops the "[ 123.456]" kern.log keeps after "kernel:".
+func kernelStamp(h header) header {
+	if h.prog == "kernel" {
+		if m := reDmesg.FindStringSubmatch(h.msg); m != nil {
+			h.msg = m[2]
+		}
+	}
+	return h
+}
+
+var (
+	// 2.x "(VI_1) Entering MASTER STATE", 1.x "VRRP_Instance(VI_1) Entering MASTER STATE"
+	reState = regexp.MustCompile(`^(?:VRRP_Instance)?\(([^)]*)\):? (?:Entering|Now in) (MASTER|BACKUP|FAULT) (?:STATE|state)`)
+	// 2.x "(VI_1) Master received advert from 192.0.2.3 with higher priority 150, ours 100"
+	// 1.x "VRRP_Instance(VI_1) Received higher prio advert", "Received advert with higher priority 150, ours 100"
+	reHigher = regexp.MustCompile(`^(?:VRRP_Instance)?\(([^)]*)\):? (?:Master )?[Rr]eceived (?:advert from (\S+) with higher priority|higher prio advert|advert with higher priority)(.*)$`)
+	// 2.x "(VI_1) received lower priority (100) advert from 192.0.2.2 - discarding"
+	// 1.x "VRRP_Instance(VI_1) Received lower prio advert, forcing new election"
+	reLower = regexp.MustCompile(`^(?:VRRP_Instance)?\(([^)]*)\):? [Rr]eceived (?:lower priority|lower prio|advert from (\S+) with lower priority)(.*)$`)
+	reAuth  = regexp.MustCompile(`(?i)\b(?:received? an invalid passwd|invalid password|bad authentication|auth(?:entication)? type mismatch|authtype mismatch|auth_type mismatch|received an invalid auth)`)
+	reBad   = regexp.MustCompile(`(?i)(?:bogus VRRP packet|invalid ip number count|not present in MASTER advert|not present in received packet|mismatch actual MASTER advert|VRID mismatch|advertisement interval mismatch|invalid VRRP packet|ttl error|wrong VRID|VRID .* not valid|received an invalid ip|packet size mismatch)`)
+	reInst  = regexp.MustCompile(`^(?:VRRP_Instance)?\(([^)]*)\)`)
+	// "Sending gratuitous ARP on eth0 for 192.0.2.100", 1.x "...Sending gratuitous ARPs on eth0 for 192.0.2.100",
+	// 2.x "(VI_1) Sending/queueing gratuitous ARPs on eth0 for 192.0.2.100"
+	reGARP = regexp.MustCompile(`(?:Sending|Sending/queueing) gratuitous ARPs? on (\S+) for (\S+)`)
+	// "Removing service [192.0.2.11]:tcp:80 from VS [192.0.2.100]:tcp:80", 1.x "[192.0.2.11]:80 from VS [192.0.2.100]:80", "VS FWM:1"
+	reRS = regexp.MustCompile(`^(Removing|Adding|Disabling|Enabling) service (\[[^\]]*\]:(?:[a-z]+:)?\d+)\s+(?:from|to) VS (.*)$`)
+	// checker failures of 1.x and 2.x
+	reCheckFail = regexp.MustCompile(`^(?:TCP connection to (\S+) failed|(?:TCP|HTTP|SSL|SMTP|DNS|UDP|PING|FILE|MISC|BFD)_CHECK on service (\S+) failed|Check on service (\S+) failed|HTTP status code error to (\S+)|MD5 digest error to (\S+)|Error connecting server (\S+?)\.?$|Timeout connect, timeout server (\S+?)\.?$|Timeout WEB read, timeout server (\S+?)\.?$|Timeout (?:reading|connecting) data to remote SMTP server (\S+)|SMTP connection ERROR to (\S+)|Misc check to (\S+) for .* failed|Misc check for .* to (\S+) failed|DNS_CHECK \((\S+)\) failed|Error processing HEAD request to (\S+)|Error reading data from remote SMTP server (\S+)|Remote Web server (\S+) failed)`)
+	reIPVSInit  = regexp.MustCompile(`(?i)IPVS: Can't initialize ipvs|Can't initialize ipvs|IPVS: Connection refused|ip_vs.*(?:Module|module) .*not found|modprobe: .*ip_vs|IPVS: (?:Protocol not available|not supported)`)
+	reNoDest    = regexp.MustCompile(`IPVS: (\S+): (\S+ \S+) - no destination available`)
+	reLoaded    = regexp.MustCompile(`IPVS: (?:Registered protocols|ipvs loaded|\[(\S+)\] scheduler registered|Connection hash table configured|Creating netns)`)
+	reCTFull    = regexp.MustCompile(`(?:nf_conntrack|ip_conntrack): (?:nf_conntrack: )?table full, dropping packet`)
+	reMartian   = regexp.MustCompile(`martian source (\S+) from (\S+?),? on dev (\S+)`)
+	// "(/etc/keepalived/keepalived.conf: Line 26) Unknown keyword 'nb_get_retry'", "(Line 3) ..."
+	reConfLine = regexp.MustCompile(`^\((?:([^():]+): )?Line (\d+)\) (.*)$`)
+	reConfMsg  = regexp.MustCompile(`^(?:Unknown keyword '([^']*)'|PARSER : |Truncating auth_pass|Configuration file .* is not|Unexpected '[{}]'|Non-existent interface specified|.* - ignoring\.*$|.* - removing$|.*: not valid - must be|WARNING - .*doesn't exist)`)
+	reKeyword  = regexp.MustCompile(`Unknown keyword '([^']*)'`)
+)
+
+func classify(h header) (evidence.LogEvent, bool) {
+	msg := strings.TrimSpace(h.msg)
+	// keepalived 2.x prefixes nothing; 1.x sometimes "Keepalived_vrrp: " inside the message
+	for _, p := range []string{"Keepalived_vrrp: ", "Keepalived_healthcheckers: ", "Keepalived_checker: ", "Keepalived: "} {
+		msg = strings.TrimPrefix(msg, p)
+	}
+	// "(file: Line N) ..." is keepalived reading its configuration
+	if m := reConfLine.FindStringSubmatch(msg); m != nil {
+		return evidence.LogEvent{Kind: evidence.LogConfigError, Subject: keyword(m[3]), Detail: msg}, true
+	}
+	if m := reState.FindStringSubmatch(msg); m != nil {
+		kind := map[string]string{"MASTER": evidence.LogVRRPMaster, "BACKUP": evidence.LogVRRPBackup, "FAULT": evidence.LogVRRPFault}[m[2]]
+		return evidence.LogEvent{Kind: kind, Subject: m[1], Detail: msg}, true
+	}
+	if m := reHigher.FindStringSubmatch(msg); m != nil {
+		return evidence.LogEvent{Kind: evidence.LogVRRPPeerPriority, Subject: m[1], Detail: msg}, true
+	}
+	if m := reLower.FindStringSubmatch(msg); m != nil {
+		return evidence.LogEvent{Kind: evidence.LogVRRPLowerPrio, Subject: m[1], Detail: msg}, true
+	}
+	if reAuth.MatchString(msg) {
+		return evidence.LogEvent{Kind: evidence.LogVRRPBadAuth, Subject: instance(msg), Detail: msg}, true
+	}
+	if m := reGARP.FindStringSubmatch(msg); m != nil {
+		return evidence.LogEvent{Kind: evidence.LogGARPSent, Subject: m[2], Detail: msg}, true
+	}
+	if reBad.MatchString(msg) {
+		return evidence.LogEvent{Kind: evidence.LogVRRPBadPacket, Subject: instance(msg), Detail: msg}, true
+	}
+	if m := reRS.FindStringSubmatch(msg); m != nil {
+		kind := evidence.LogRSRemoved
+		if m[1] == "Adding" || m[1] == "Enabling" {
+			kind = evidence.LogRSAdded
+		}
+		return evidence.LogEvent{Kind: kind, Subject: hostPort(m[2]), Detail: msg}, true
+	}
+	if m := reCheckFail.FindStringSubmatch(msg); m != nil {
+		subj := ""
+		for _, g := range m[1:] {
+			if g != "" {
+				subj = hostPort(g)
+				break
+			}
+		}
+		return evidence.LogEvent{Kind: evidence.LogCheckFailed, Subject: subj, Detail: msg}, true
+	}
+	if reIPVSInit.MatchString(msg) {
+		return evidence.LogEvent{Kind: evidence.LogIPVSInitFailed, Subject: "ipvs", Detail: msg}, true
+	}
+	if m := reNoDest.FindStringSubmatch(msg); m != nil {
+		return evidence.LogEvent{Kind: evidence.LogIPVSNoDest, Subject: m[2], Detail: msg}, true
+	}
+	if m := reLoaded.FindStringSubmatch(msg); m != nil {
+		subj := "ipvs"
+		if m[1] != "" {
+			subj = m[1]
+		}
+		return evidence.LogEvent{Kind: evidence.LogIPVSLoaded, Subject: subj, Detail: msg}, true
+	}
+	if reCTFull.MatchString(msg) {
+		return evidence.LogEvent{Kind: evidence.LogConntrackFull, Subject: "nf_conntrack", Detail: msg}, true
+	}
+	if m := reMartian.FindStringSubmatch(msg); m != nil {
+		return evidence.LogEvent{Kind: evidence.LogMartianSource, Subject: m[3], Detail: msg}, true
+	}
+	if isKeepalived(h.prog) && reConfMsg.MatchString(msg) {
+		return evidence.LogEvent{Kind: evidence.LogConfigError, Subject: keyword(msg), Detail: msg}, true
+	}
+	return evidence.LogEvent{}, false
+}
+
+func isKeepalived(prog string) bool {
+	return prog == "" || strings.HasPrefix(strings.ToLower(prog), "keepalived")
+}
+
+func keyword(msg string) string {
+	if m := reKeyword.FindStringSubmatch(msg); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
+func instance(msg string) string {
+	if m := reInst.FindStringSubmatch(msg); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
+// hostPort turns keepalived's "[192.0.2.11]:tcp:80" (2.x) or
+// "[192.0.2.11]:80" (1.x) into "192.0.2.11:80".
+func hostPort(s string) string {
+	s = strings.TrimRight(s, ".,!")
+	if !strings.HasPrefix(s, "[") {
+		return s
+	}
+	end := strings.IndexByte(s, ']')
+	if end < 0 {
+		return s
+	}
+	host := s[1:end]
+	rest := strings.TrimPrefix(s[end+1:], ":")
+	if i := strings.LastIndexByte(rest, ':'); i >= 0 {
+		rest = rest[i+1:]
+	}
+	if a, err := netip.ParseAddr(host); err == nil && rest != "" {
+		if a.Is6() && !a.Is4In6() {
+			return "[" + a.String() + "]:" + rest
+		}
+		return a.Unmap().String() + ":" + rest
+	}
+	if rest == "" {
+		return host
+	}
+	return host + ":" + rest
+}

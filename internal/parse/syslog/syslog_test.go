@@ -1,0 +1,260 @@
+package syslog
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
+)
+
+func parseFile(t testing.TB, name string) []evidence.LogEvent {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, probs := ParseLog(evidence.Doc{Host: "ds1", Source: "ds1/" + filepath.Base(name), Start: 1, Text: string(b)})
+	if len(probs) != 0 {
+		t.Errorf("%s: problems %v", name, probs)
+	}
+	return evs
+}
+
+// brief renders the events other than GARPs as "line kind subject".
+func brief(evs []evidence.LogEvent) string {
+	var out []string
+	for _, e := range evs {
+		if e.Kind == evidence.LogGARPSent {
+			continue
+		}
+		out = append(out, fmt.Sprintf("%d %s %s", e.Ref.Line, e.Kind, e.Subject))
+	}
+	return strings.Join(out, "\n")
+}
+
+func TestKeepalivedLogs(t *testing.T) {
+	cases := []struct {
+		file, want string
+	}{
+		{"lab/keepalived-console-director.log", `22 vrrp-backup VI_1
+27 vrrp-master VI_1
+35 check-failed 192.0.2.11:80
+36 rs-removed 192.0.2.11:80
+44 rs-added 192.0.2.11:80
+45 vrrp-higher-prio-advert VI_1
+46 vrrp-backup VI_1
+50 vrrp-master VI_1
+64 vrrp-auth-mismatch VI_1`},
+		{"hand/journal-keepalived-2.2.7.txt", `23 vrrp-backup VI_1
+28 vrrp-master VI_1
+36 check-failed 192.0.2.11:80
+37 rs-removed 192.0.2.11:80
+45 rs-added 192.0.2.11:80
+46 vrrp-higher-prio-advert VI_1
+47 vrrp-backup VI_1
+51 vrrp-master VI_1
+65 vrrp-auth-mismatch VI_1`},
+		{"hand/messages-centos6-1.2.txt", `3 check-failed 192.0.2.29:443
+4 rs-removed 192.0.2.29:443
+5 check-failed 192.0.2.28:443
+6 rs-removed 192.0.2.28:443
+7 vrrp-master VI_1
+12 rs-added 192.0.2.29:443
+13 vrrp-bad-packet 
+14 vrrp-bad-packet 
+15 vrrp-bad-packet 
+16 vrrp-bad-packet 
+18 vrrp-auth-mismatch 
+20 vrrp-fault VI_1
+21 vrrp-fault VI_1
+22 ipvs-init-failed ipvs
+23 check-failed 192.0.2.89
+24 rs-removed 192.0.2.89:3306
+25 rs-removed 192.0.2.13:0`},
+		{"hand/messages-centos7-1.3.txt", `3 vrrp-master VI_1
+7 check-failed 192.0.2.11:80
+8 check-failed 192.0.2.11:80
+9 rs-removed 192.0.2.11:80
+10 check-failed 192.0.2.12:80
+11 vrrp-higher-prio-advert VI_1
+12 vrrp-backup VI_1
+13 vrrp-lower-prio-advert VI_1
+14 config-error lb_kindd`},
+		{"hand/rsyslog-iso.txt", `1 vrrp-master VI_1
+2 check-failed 192.0.2.11:80
+3 rs-removed 192.0.2.11:80
+4 ipvs-init-failed ipvs
+5 vrrp-fault VI_1`},
+	}
+	for _, c := range cases {
+		if got := brief(parseFile(t, c.file)); got != c.want {
+			t.Errorf("%s:\n%s\nwant\n%s", c.file, got, c.want)
+		}
+	}
+	evs := parseFile(t, "lab/keepalived-console-director.log")
+	if evs[0].Time != "Sat Nov 21 06:17:46 2026" || !strings.Contains(evs[0].Ref.Text, "Entering BACKUP STATE") {
+		t.Errorf("event %+v", evs[0])
+	}
+	garps := 0
+	for _, e := range evs {
+		if e.Kind == evidence.LogGARPSent {
+			garps++
+			if e.Subject != "192.0.2.100" {
+				t.Errorf("garp subject %q", e.Subject)
+			}
+		}
+	}
+	if garps != 24 {
+		t.Errorf("garps %d", garps)
+	}
+	ds2 := brief(parseFile(t, "lab/keepalived-console-ds2.log"))
+	if !strings.Contains(ds2, "vrrp-lower-prio-advert VI_1") || !strings.Contains(ds2, "vrrp-master VI_1") {
+		t.Errorf("ds2: %s", ds2)
+	}
+}
+
+func TestKernelLogs(t *testing.T) {
+	for _, f := range []string{"lab/dmesg.txt", "lab/dmesg-T.txt"} {
+		evs := parseFile(t, f)
+		want := `403 ipvs-loaded ipvs
+404 ipvs-loaded ipvs
+405 ipvs-loaded ipvs
+406 ipvs-loaded rr
+407 ipvs-loaded wlc
+408 ipvs-loaded sh
+415 martian-source eth0
+417 martian-source eth0
+419 conntrack-full nf_conntrack
+420 conntrack-full nf_conntrack
+421 conntrack-full nf_conntrack
+422 conntrack-full nf_conntrack
+423 conntrack-full nf_conntrack
+424 conntrack-full nf_conntrack
+425 conntrack-full nf_conntrack
+426 conntrack-full nf_conntrack
+427 conntrack-full nf_conntrack
+428 conntrack-full nf_conntrack`
+		if got := brief(evs); got != want {
+			t.Errorf("%s:\n%s", f, got)
+		}
+		m := evs[6]
+		if !strings.Contains(m.Detail, "martian source 192.0.2.11 from 203.0.113.5") || !strings.Contains(m.Detail, "ll header: 00000000: da de a3") {
+			t.Errorf("%s: martian detail %q", f, m.Detail)
+		}
+	}
+	cases := map[string]string{
+		"hand/kern-log.txt": `1 martian-source tunl0
+3 conntrack-full nf_conntrack
+4 ipvs-no-destination TCP 192.0.2.100:80
+5 ipvs-no-destination UDP 192.0.2.100:53
+6 ipvs-loaded ipvs`,
+		"hand/journal-k.txt": `2 ipvs-loaded ipvs
+3 ipvs-loaded ipvs
+4 ipvs-loaded ipvs
+5 ipvs-loaded wlc
+6 conntrack-full nf_conntrack
+8 conntrack-full nf_conntrack`,
+		"hand/dmesg-no-timestamps.txt": `1 ipvs-loaded ipvs
+2 ipvs-loaded ipvs
+3 ipvs-loaded ipvs
+4 ipvs-loaded rr
+5 conntrack-full nf_conntrack
+6 martian-source tunl0`,
+	}
+	for f, want := range cases {
+		if got := brief(parseFile(t, f)); got != want {
+			t.Errorf("%s:\n%s\nwant\n%s", f, got, want)
+		}
+	}
+	evs := parseFile(t, "hand/kern-log.txt")
+	if evs[0].Time != "Nov 21 06:14:01" || evs[0].Detail != "IPv4: martian source 192.0.2.100 from 192.0.2.10, on dev tunl0; ll header: 00000000:" {
+		t.Errorf("kern.log martian %+v", evs[0])
+	}
+}
+
+func TestConfigTestOutput(t *testing.T) {
+	evs := parseFile(t, "hand/keepalived-t-invalid.txt")
+	kinds := map[string]int{}
+	for _, e := range evs {
+		kinds[e.Kind]++
+	}
+	if kinds[evidence.LogConfigError] != 9 || len(kinds) != 1 {
+		t.Errorf("kinds %v", kinds)
+	}
+	if evs[0].Subject != "vrrp_strcit" || evs[3].Subject != "nb_get_retry" {
+		t.Errorf("subjects %+v %+v", evs[0], evs[3])
+	}
+}
+
+func TestBounded(t *testing.T) {
+	var b strings.Builder
+	for i := 0; i < 5000; i++ {
+		fmt.Fprintf(&b, "Nov 21 06:17:49 ds1 Keepalived_vrrp[453]: Sending gratuitous ARP on eth0 for 192.0.2.100\n")
+		if i%1000 == 0 {
+			fmt.Fprintf(&b, "Nov 21 06:17:49 ds1 Keepalived_vrrp[453]: (VI_1) Entering MASTER STATE\n")
+		}
+	}
+	fmt.Fprintf(&b, "Nov 21 06:17:49 ds1 Keepalived_vrrp[453]: (VI_1) Entering BACKUP STATE\n")
+	b.WriteString("Nov 21 06:17:50 ds1 Keepalived_vrrp[453]: Sending gratuitous ARP on eth0 for 192.0.2.100\n")
+	evs, _ := ParseLog(evidence.Doc{Source: "x", Text: b.String()})
+	if len(evs) != maxPerKey+5+1 {
+		t.Errorf("kept %d events", len(evs))
+	}
+	last := evs[len(evs)-1]
+	if last.Kind != evidence.LogGARPSent || last.Ref.Line != 5007 {
+		t.Errorf("the most recent event must be kept: %+v", last)
+	}
+	for i := 1; i < len(evs); i++ {
+		if evs[i].Ref.Line <= evs[i-1].Ref.Line {
+			t.Fatalf("events out of order at %d", i)
+		}
+	}
+	if _, probs := ParseLog(evidence.Doc{Source: "x", Text: "a\x00b\nc\x00"}); len(probs) != 1 {
+		t.Errorf("binary: %v", probs)
+	}
+}
+
+func TestHostPort(t *testing.T) {
+	for in, want := range map[string]string{
+		"[192.0.2.11]:tcp:80":  "192.0.2.11:80",
+		"[192.0.2.11]:80":      "192.0.2.11:80",
+		"[2001:db8::1]:tcp:80": "[2001:db8::1]:80",
+		"[192.0.2.11]":         "192.0.2.11",
+		"[192.0.2.11]:80.":     "192.0.2.11:80",
+		"FWM:1":                "FWM:1",
+	} {
+		if got := hostPort(in); got != want {
+			t.Errorf("hostPort(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func FuzzParseLog(f *testing.F) {
+	files, _ := filepath.Glob("testdata/*/*.txt")
+	logs, _ := filepath.Glob("testdata/*/*.log")
+	for _, p := range append(files, logs...) {
+		b, _ := os.ReadFile(p)
+		f.Add(string(b))
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		doc := evidence.Doc{Host: "h", Source: "f", Start: 5, Text: text}
+		n := len(doc.Lines())
+		evs, probs := ParseLog(doc)
+		for _, e := range evs {
+			if e.Ref.Line < 5 || e.Ref.Line >= 5+n {
+				t.Fatalf("event line %d outside %d lines", e.Ref.Line, n)
+			}
+			if e.Kind == "" {
+				t.Fatalf("event without kind")
+			}
+		}
+		for _, p := range probs {
+			if p.Line < 5 || p.Line >= 5+n {
+				t.Fatalf("problem line %d outside %d lines", p.Line, n)
+			}
+		}
+	})
+}
