@@ -63,8 +63,12 @@ func Parse(doc evidence.Doc) ([]evidence.Frame, []evidence.Problem) {
 			// Search after the line's own timestamp: -tttt's date is
 			// followed by a time that must not be cut off.
 			from := 0
-			if loc := tsRe.FindStringIndex(strings.TrimLeftFunc(line, unicode.IsSpace)); loc != nil {
-				from = loc[1] + len(line) - len(strings.TrimLeftFunc(line, unicode.IsSpace))
+			trimmed := strings.TrimLeftFunc(line, unicode.IsSpace)
+			if n := timestampLen(trimmed); n > 0 {
+				from = n + len(line) - len(trimmed)
+			}
+			if !hasTime(line[from:]) {
+				break
 			}
 			loc := gluedRe.FindStringIndex(line[from:])
 			if loc == nil {
@@ -95,10 +99,8 @@ func (p *parser) problem(i int, format string, args ...any) {
 var (
 	listeningRe = regexp.MustCompile(`^(?:tcpdump: )?listening on (\S+?),? link-type`)
 	trailerRe   = regexp.MustCompile(`^\d+ packets? (?:captured|received by filter|dropped by (?:kernel|interface))`)
-	// Timestamps: -tttt date and time, default time of day (and -ttt/-ttttt
-	// deltas), -tt seconds since the epoch.
+	// A packet glued to the end of the previous one.
 	gluedRe = regexp.MustCompile(`\s(?:\d{4}-\d{2}-\d{2} )?\d{2}:\d{2}:\d{2}\.\d{6,9}\s+(?:IP6? |ARP, |[0-9a-fA-F]{1,2}:[0-9a-fA-F]{1,2}:|[A-Za-z][\w.@-]*\s+(?:In|Out|B|M|P)\s)`)
-	tsRe    = regexp.MustCompile(`^(?:\d{4}-\d{2}-\d{2}[ T])?\d{1,2}:\d{2}:\d{2}(?:\.\d{1,9})?|^\d{9,10}\.\d{1,9}`)
 )
 
 func (p *parser) line(i int, raw string) {
@@ -124,8 +126,8 @@ func (p *parser) line(i int, raw string) {
 	}
 	// Markers pasted before the timestamp (❶, ①, →).
 	t := strings.TrimLeftFunc(s, func(r rune) bool { return r >= utf8.RuneSelf && !unicode.IsLetter(r) || unicode.IsSpace(r) })
-	if loc := tsRe.FindStringIndex(t); loc != nil {
-		p.packet(i, raw, t[:loc[1]], strings.TrimLeftFunc(t[loc[1]:], unicode.IsSpace))
+	if n := timestampLen(t); n > 0 {
+		p.packet(i, raw, t[:n], strings.TrimLeftFunc(t[n:], unicode.IsSpace))
 		return
 	}
 	if startsPacket(t) {
@@ -140,6 +142,70 @@ func (p *parser) line(i int, raw string) {
 	p.bad++
 	p.problem(i, "not tcpdump output: %q", clip(s))
 }
+
+// timestampLen returns the length of the timestamp s starts with: -tttt's
+// date and time, the default time of day (and -ttt/-ttttt deltas), or -tt's
+// seconds since the epoch; 0 when s starts with none.
+func timestampLen(s string) int {
+	digits := func(k, min, max int) int { // end of a run of min..max digits at k, or -1
+		j := k
+		for j < len(s) && j-k < max && isDigit(s[j]) {
+			j++
+		}
+		if j-k < min {
+			return -1
+		}
+		return j
+	}
+	frac := func(k int) int {
+		if k < len(s) && s[k] == '.' {
+			if j := digits(k+1, 1, 9); j > 0 {
+				return j
+			}
+		}
+		return k
+	}
+	k := 0
+	if j := digits(0, 4, 4); j == 4 && len(s) > 11 && s[4] == '-' && s[7] == '-' && (s[10] == ' ' || s[10] == 'T') {
+		if digits(5, 2, 2) == 7 && digits(8, 2, 2) == 10 {
+			k = 11
+		}
+	}
+	if j := digits(k, 1, 2); j > 0 && j < len(s) && s[j] == ':' {
+		if j2 := digits(j+1, 2, 2); j2 > 0 && j2 < len(s) && s[j2] == ':' {
+			if j3 := digits(j2+1, 2, 2); j3 > 0 {
+				return frac(j3)
+			}
+		}
+		return 0
+	}
+	if k == 0 {
+		if j := digits(0, 9, 10); j > 0 && j < len(s) && s[j] == '.' {
+			if e := frac(j); e > j {
+				return e
+			}
+		}
+	}
+	return 0
+}
+
+// hasTime reports whether s holds "dd:dd:dd.d" somewhere: a cheap test
+// before the costly search for glued packets.
+func hasTime(s string) bool {
+	for {
+		k := strings.IndexByte(s, ':')
+		if k < 0 {
+			return false
+		}
+		if k >= 2 && k+7 <= len(s) && isDigit(s[k-1]) && isDigit(s[k-2]) && isDigit(s[k+1]) && isDigit(s[k+2]) &&
+			s[k+3] == ':' && isDigit(s[k+4]) && isDigit(s[k+5]) && s[k+6] == '.' {
+			return true
+		}
+		s = s[k+1:]
+	}
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 func firstRune(s string) rune {
 	r, _ := utf8.DecodeRuneInString(s)
@@ -363,13 +429,6 @@ func (p *parser) addrs(i int, f *evidence.Frame, s string, v6 bool) await {
 }
 
 var (
-	flagsRe   = regexp.MustCompile(`Flags\s*\[([^\]]*)\]`)
-	seqRe     = regexp.MustCompile(`\bseq (\d+)`)
-	lengthRe  = regexp.MustCompile(`\blength:? (\d+)`)
-	ttlRe     = regexp.MustCompile(`\b(?:ttl|hlim) (\d+)`)
-	idRe      = regexp.MustCompile(`\bid (\d+)`)
-	ipFlagRe  = regexp.MustCompile(`flags\s*\[([^\]]*)\]`)
-	protoRe   = regexp.MustCompile(`\b(?:proto|next-header) ([\w-]+) \((\d+)\)`)
 	oldTCPRe  = regexp.MustCompile(`^([SFPRUEW]+\.?|\.) (?:(\d+):\d+\((\d+)\)|ack \d+ win )`)
 	ipProtoRe = regexp.MustCompile(`^ip-proto-(\d+)`)
 )
@@ -398,8 +457,8 @@ func (p *parser) payload(i int, f *evidence.Frame, s string) await {
 		}
 		s = strings.TrimLeftFunc(s[j+1:], unicode.IsSpace)
 	}
-	if m := lengthRe.FindStringSubmatch(s); m != nil {
-		f.Length, _ = strconv.Atoi(m[1])
+	if n, ok := numAfter(s, "length "); ok {
+		f.Length = n
 	}
 	switch {
 	case oldTCPRe.MatchString(s):
@@ -414,11 +473,16 @@ func (p *parser) payload(i int, f *evidence.Frame, s string) await {
 		}
 	case strings.HasPrefix(s, "Flags"):
 		f.Proto = "tcp"
-		if m := flagsRe.FindStringSubmatch(s); m != nil {
-			f.Flags = m[1]
+		if fl, ok := bracketAfter(s, "Flags"); ok {
+			f.Flags = fl
 		}
-		if m := seqRe.FindStringSubmatch(s); m != nil {
-			if n, err := strconv.ParseUint(m[1], 10, 32); err == nil {
+		if k := wordIndex(s, "seq "); k >= 0 {
+			num := s[k+4:]
+			j := 0
+			for j < len(num) && j < 11 && isDigit(num[j]) {
+				j++
+			}
+			if n, err := strconv.ParseUint(num[:j], 10, 32); err == nil {
 				f.Seq, f.HasSeq = uint32(n), true
 			}
 		}
@@ -470,20 +534,87 @@ func (a await) inner() await {
 // offset 0, flags [DF], proto TCP (6), length 60" (IPv6: "hlim 64,
 // next-header TCP (6) payload length: 40").
 func ipHeader(f *evidence.Frame, h string) {
-	if m := ttlRe.FindStringSubmatch(h); m != nil {
-		f.TTL, _ = strconv.Atoi(m[1])
+	if n, ok := numAfter(h, "ttl "); ok {
+		f.TTL = n
+	} else if n, ok := numAfter(h, "hlim "); ok {
+		f.TTL = n
 	}
-	if m := idRe.FindStringSubmatch(h); m != nil {
-		if n, err := strconv.Atoi(m[1]); err == nil && n <= 0xffff {
-			f.IPID = n
+	if n, ok := numAfter(h, "id "); ok && n <= 0xffff {
+		f.IPID = n
+	}
+	if fl, ok := bracketAfter(h, "flags"); ok {
+		f.DF = strings.Contains(fl, "DF")
+	}
+	for _, key := range []string{"proto ", "next-header "} {
+		k := wordIndex(h, key)
+		if k < 0 {
+			continue
 		}
+		rest := h[k+len(key):]
+		name, num, ok := strings.Cut(rest, " (")
+		if !ok {
+			continue
+		}
+		if j := strings.IndexByte(num, ')'); j > 0 {
+			f.Proto = protoName(name, num[:j])
+		}
+		break
 	}
-	if m := ipFlagRe.FindStringSubmatch(h); m != nil {
-		f.DF = strings.Contains(m[1], "DF")
+}
+
+// wordIndex finds key in s where it starts a word.
+func wordIndex(s, key string) int {
+	off := 0
+	for {
+		k := strings.Index(s[off:], key)
+		if k < 0 {
+			return -1
+		}
+		k += off
+		if k == 0 || !isWordByte(s[k-1]) {
+			return k
+		}
+		off = k + 1
 	}
-	if m := protoRe.FindStringSubmatch(h); m != nil {
-		f.Proto = protoName(m[1], m[2])
+}
+
+func isWordByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-'
+}
+
+// numAfter reads the number that follows key ("ttl 64").
+func numAfter(s, key string) (int, bool) {
+	k := wordIndex(s, key)
+	if k < 0 {
+		return 0, false
 	}
+	rest := s[k+len(key):]
+	j := 0
+	for j < len(rest) && j < 10 && isDigit(rest[j]) {
+		j++
+	}
+	if j == 0 {
+		return 0, false
+	}
+	n, err := strconv.Atoi(rest[:j])
+	return n, err == nil
+}
+
+// bracketAfter reads "[DF]" after key, with or without a space between.
+func bracketAfter(s, key string) (string, bool) {
+	k := wordIndex(s, key)
+	if k < 0 {
+		return "", false
+	}
+	rest := strings.TrimLeft(s[k+len(key):], " ")
+	if !strings.HasPrefix(rest, "[") {
+		return "", false
+	}
+	j := strings.IndexByte(rest, ']')
+	if j < 0 {
+		return "", false
+	}
+	return rest[1:j], true
 }
 
 func protoName(name, num string) string {
@@ -555,8 +686,8 @@ var (
 // "Ethernet (len 6), IPv4 (len 4), " before them.
 func (p *parser) arp(f *evidence.Frame, s string) {
 	f.Proto = "arp"
-	if m := lengthRe.FindStringSubmatch(s); m != nil {
-		f.Length, _ = strconv.Atoi(m[1])
+	if n, ok := numAfter(s, "length "); ok {
+		f.Length = n
 	}
 	if m := arpReqRe.FindStringSubmatch(s); m != nil {
 		f.ARPOp = "request"

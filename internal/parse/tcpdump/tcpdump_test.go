@@ -280,3 +280,23 @@ func TestNotTcpdump(t *testing.T) {
 		t.Errorf("%d frames, %d problems", len(fr), len(probs))
 	}
 }
+
+func TestTimestampLen(t *testing.T) {
+	tests := map[string]int{
+		"06:17:44.683752 IP":             15,
+		"2026-11-21 06:17:44.683752 ARP": 26,
+		"1795241865.721889 IP":           17,
+		"11:39:20.1 IP":                  10,
+		"6:01:02 x":                      7,
+		"00:00:00.000017 IP":             15,
+		"192.0.2.1.5 > x":                0,
+		"12:3x":                          0,
+		"2026-11-21 x":                   0,
+		"123456789":                      0,
+	}
+	for in, want := range tests {
+		if got := timestampLen(in); got != want {
+			t.Errorf("timestampLen(%q) = %d, want %d", in, got, want)
+		}
+	}
+}
