@@ -1,6 +1,7 @@
 package intake
 
 import (
+	"net/netip"
 	"regexp"
 	"strings"
 )
@@ -24,6 +25,48 @@ var (
 	// lost its line breaks: "...arp_ignore = 1# sysctl -ar arp_announce".
 	gluedPrompt = regexp.MustCompile(`([#$]) ?((?:sudo )?(?:` + knownCommandAlt + `)\b)`)
 )
+
+// A prose line that says whose output follows, as wiki pages and tickets
+// do: "On rs1 (192.0.2.11):", "Capture on ds1 at the same time:",
+// "From the client 192.0.2.10 I send ...:".
+var hostMarker = regexp.MustCompile(`^(?i:on|capture on|captured on|from|at|output of|and on)\s+(?:(?i:the)\s+)?` +
+	`(?:((?i:director|client|real ?server|realserver|hypervisor|host|router))\s+)?([A-Za-z0-9][\w.-]*)[^:]{0,100}:\s*$`)
+
+// markerHost returns the host a prose line names, if it is a marker.
+func markerHost(line string) (string, bool) {
+	if len(line) > 160 {
+		return "", false
+	}
+	m := hostMarker.FindStringSubmatch(strings.TrimSpace(line))
+	if m == nil {
+		return "", false
+	}
+	name := m[2]
+	role := strings.ToLower(m[1])
+	if _, err := netip.ParseAddr(name); err == nil || strings.EqualFold(name, "the") {
+		// "the client 192.0.2.10": the role word names the host better
+		// than an address does.
+		if role == "" {
+			return "", false
+		}
+		return strings.ReplaceAll(role, " ", ""), true
+	}
+	if isStopWord(name) {
+		if role == "" {
+			return "", false
+		}
+		return strings.ReplaceAll(role, " ", ""), true
+	}
+	return name, true
+}
+
+func isStopWord(w string) bool {
+	switch strings.ToLower(w) {
+	case "a", "an", "all", "both", "each", "every", "this", "that", "it", "my", "our", "their", "same", "which":
+		return true
+	}
+	return false
+}
 
 // knownCommands are the first words of commands whose output lvsdoctor
 // reads or that commonly appear in incident transcripts. A bare "# word"
@@ -126,6 +169,7 @@ func firstWord(s string) string {
 func SplitTranscript(lines []string) []Block {
 	var blocks []Block
 	cur := Block{Start: 1}
+	marked := "" // host named by the last prose marker
 	flush := func() {
 		if cur.Command != "" || len(nonEmpty(cur.Lines)) > 0 {
 			blocks = append(blocks, cur)
@@ -143,7 +187,18 @@ func SplitTranscript(lines []string) []Block {
 		}
 		if host, cmd, ok := promptOf(line); ok {
 			flush()
+			if host == "" {
+				host = marked
+			} else {
+				marked = ""
+			}
 			cur = Block{Host: host, Command: cmd, Start: i + 2}
+			continue
+		}
+		if host, ok := markerHost(line); ok {
+			flush()
+			marked = host
+			cur = Block{Start: i + 2}
 			continue
 		}
 		if len(cur.Lines) == 0 && cur.Command == "" {

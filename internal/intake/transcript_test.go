@@ -50,6 +50,14 @@ func TestSplitTranscript(t *testing.T) {
 			want: []Block{{Command: "sysctl -a", Start: 2, Lines: []string{"kernel.x = 1"}}},
 		},
 		{
+			name: "prose markers name the host of bare prompts",
+			in:   "On rs1 (192.0.2.11), same on rs2:\n# uname -r\n6.1\nFrom the client 192.0.2.10 I send one datagram:\n# ping -c1 192.0.2.11\nPING\n",
+			want: []Block{
+				{Host: "rs1", Command: "uname -r", Start: 3, Lines: []string{"6.1"}},
+				{Host: "client", Command: "ping -c1 192.0.2.11", Start: 6, Lines: []string{"PING"}},
+			},
+		},
+		{
 			name: "no prompt: one block",
 			in:   "IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n",
 			want: []Block{{Start: 1, Lines: []string{"IP Virtual Server version 1.2.1 (size=4096)", "Prot LocalAddress:Port Scheduler Flags"}}},
