@@ -35,6 +35,7 @@ const (
 	FormatProc             // /proc/net/ip_vs
 	FormatProcConns        // /proc/net/ip_vs_conn, /proc/net/ip_vs_conn_sync
 	FormatProcStats        // /proc/net/ip_vs_stats, /proc/net/ip_vs_stats_percpu
+	FormatVersion          // ipvsadm --version: nothing for the table
 )
 
 func (f Format) String() string {
@@ -51,6 +52,8 @@ func (f Format) String() string {
 		return "/proc/net/ip_vs_conn"
 	case FormatProcStats:
 		return "/proc/net/ip_vs_stats"
+	case FormatVersion:
+		return "ipvsadm --version"
 	}
 	return "unknown"
 }
@@ -69,14 +72,19 @@ const (
 
 // flags is what the command line of an ipvsadm invocation asked for.
 type flags struct {
-	ipvsadm, list, conns, save, stats, rate, thresholds, persist bool
-	procFile                                                     string
+	ipvsadm, list, conns, save, stats, rate, thresholds, persist, version bool
+	service                                                               bool // -t/-u/-f: one service only
+	procFile                                                              string
 }
 
 // parseCommand reads the options that change ipvsadm's output. Short
 // options cluster (-Lnc, -lcn); long ones stand alone.
 func parseCommand(cmd string) flags {
 	var f flags
+	// only the first command of a pipeline prints the format
+	if i := strings.IndexAny(cmd, "|;&>"); i >= 0 {
+		cmd = cmd[:i]
+	}
 	fields := strings.Fields(cmd)
 	for i, t := range fields {
 		if i == 0 || strings.HasSuffix(t, "/ipvsadm") || t == "ipvsadm" {
@@ -91,6 +99,8 @@ func parseCommand(cmd string) flags {
 			switch t {
 			case "--list":
 				f.list = true
+			case "--version":
+				f.version = true
 			case "--connection":
 				f.conns = true
 			case "--save":
@@ -103,6 +113,8 @@ func parseCommand(cmd string) flags {
 				f.thresholds = true
 			case "--persistent-conn":
 				f.persist = true
+			case "--tcp-service", "--udp-service", "--sctp-service", "--fwmark-service":
+				f.service = true
 			}
 			continue
 		}
@@ -115,6 +127,10 @@ func parseCommand(cmd string) flags {
 					f.conns = true
 				case 'S':
 					f.save = true
+				case 'v', 'V':
+					f.version = true
+				case 't', 'u', 'f':
+					f.service = true
 				}
 			}
 		}
@@ -138,6 +154,8 @@ func Detect(command, text string) Format {
 		return FormatProcStats
 	case f.procFile == "/proc/net/ip_vs":
 		return FormatProc
+	case f.ipvsadm && f.version:
+		return FormatVersion
 	case f.ipvsadm && f.save:
 		return FormatSave
 	case f.ipvsadm && f.conns:
@@ -150,6 +168,8 @@ func Detect(command, text string) Format {
 		head = head[:4096]
 	}
 	switch {
+	case strings.HasPrefix(strings.TrimSpace(head), "ipvsadm v"):
+		return FormatVersion
 	case strings.Contains(head, "Pro FromIP"):
 		return FormatProcConns
 	case strings.Contains(head, "IPVS connection entries") || strings.Contains(head, "pro expire state"):
@@ -181,6 +201,8 @@ func Parse(doc evidence.Doc) (*evidence.IPVS, []evidence.Problem) {
 		return ParseSave(doc)
 	case FormatProcStats:
 		return ParseProcStats(doc)
+	case FormatVersion:
+		return nil, nil
 	}
 	ipvs := &evidence.IPVS{}
 	if strings.TrimSpace(doc.Text) == "" {
@@ -269,4 +291,14 @@ func (p *problems) done() []evidence.Problem {
 		p.list = append(p.list, p.doc.Problemf(-1, "%d more lines could not be understood", p.dropped))
 	}
 	return p.list
+}
+
+// Partial reports whether the command printed only part of the table: a
+// pipe through grep/head, or a listing of one service (-t/-u/-f).
+func Partial(command string) bool {
+	if strings.ContainsAny(command, "|") {
+		return true
+	}
+	f := parseCommand(command)
+	return f.ipvsadm && f.service
 }

@@ -391,6 +391,29 @@ func TestEmpty(t *testing.T) {
 	}
 }
 
+func TestOddOutputs(t *testing.T) {
+	for f, cmd := range map[string]string{
+		"lab/ipvsadm-version.txt":    "ipvsadm --version",
+		"lab/ipvsadm-Ln-timeout.txt": "ipvsadm -L --timeout",
+		"lab/ipvsadm-Ln-bad.txt":     "ipvsadm -Ln -t 192.0.2.200:80",
+	} {
+		d := load(t, f)
+		d.Command = cmd
+		if _, probs := Parse(d); len(probs) != 0 {
+			t.Errorf("%s: %v", f, probs)
+		}
+	}
+	if Detect("", "ipvsadm v1.26 2008/5/15 (compiled with popt and IPVS v1.2.1)\n") != FormatVersion {
+		t.Error("version by content")
+	}
+	if !Partial("ipvsadm -Ln | grep 80") || !Partial("ipvsadm -Ln -t 192.0.2.1:80") || Partial("ipvsadm -Lnc") || Partial("ipvsadm -Ln --stats") {
+		t.Error("Partial")
+	}
+	if Detect("ipvsadm -Ln | grep -c Route", "") != FormatList {
+		t.Error("a pipe's flags are not ipvsadm's")
+	}
+}
+
 func TestListModes(t *testing.T) {
 	th := mustParse(t, "lab/ipvsadm-Ln-thresholds.txt")
 	if d := destOf(svcByKey(th, "TCP 192.0.2.100:443"), "192.0.2.11:443"); d.ActiveConn != 3 || d.Method != "" {

@@ -186,6 +186,12 @@ func (p *listParser) segment(i int, seg, text string) {
 		return
 	case strings.HasPrefix(s, "Every ") && strings.Contains(s, "ipvsadm"):
 		return // watch(1) title
+	case strings.HasPrefix(s, "Timeout (tcp tcpfin udp)"), strings.Contains(s, "sync daemon (mcast="):
+		p.sawTitle = true // -L --timeout, -L --daemon: nothing about services
+		return
+	case s == "No such service" || s == "Service not defined":
+		p.sawTitle = true // -L -t VIP:PORT for a service that does not exist
+		return
 	}
 	t := strings.Fields(s)
 	if isProto(t[0]) {
