@@ -83,7 +83,7 @@ var noAvailableRS = &Rule{
 	Explains: []string{"trace.director-not-forwarding"},
 	Run: func(p *Pass) {
 		for _, s := range p.Services() {
-			for _, d := range p.Directors() {
+			for _, d := range p.ActiveDirectors(s) {
 				vs := s.IPVS[d.Name]
 				if vs == nil {
 					continue
@@ -245,7 +245,7 @@ var drPortRemap = &Rule{
 			if s.Port == 0 {
 				continue
 			}
-			for _, d := range p.Directors() {
+			for _, d := range p.ActiveDirectors(s) {
 				vs := s.IPVS[d.Name]
 				if vs == nil {
 					continue
@@ -279,7 +279,7 @@ var ipForwardOff = &Rule{
 			if s.Mode != "nat" && s.Mode != "fnat" {
 				continue
 			}
-			for _, d := range p.Directors() {
+			for _, d := range p.ActiveDirectors(s) {
 				v, ref, ok := d.SysctlInt("net.ipv4.ip_forward")
 				if !ok || v != 0 {
 					continue
@@ -342,7 +342,7 @@ var conntrackInvalidDrop = &Rule{
 			if !directRouting(s) {
 				continue
 			}
-			for _, d := range p.Directors() {
+			for _, d := range p.ActiveDirectors(s) {
 				if v, _, ok := d.SysctlInt("net.netfilter.nf_conntrack_tcp_be_liberal"); ok && v == 1 {
 					continue // liberal tracking does not mark the half-seen flow invalid
 				}

@@ -79,7 +79,7 @@ var directorFirewall = &Rule{
 	Explains: []string{"trace.director-not-forwarding"},
 	Run: func(p *Pass) {
 		for _, s := range p.Services() {
-			for _, d := range p.Directors() {
+			for _, d := range p.ActiveDirectors(s) {
 				firewallDrop(p, d, s, clientPacket(p, s), "the VIP's")
 			}
 		}

@@ -53,7 +53,9 @@ var fnatLaddrNotLocal = &Rule{
 					continue
 				}
 				sev := diagnosis.Critical
-				if len(foreign) < len(entries) {
+				if len(foreign) < len(entries) || !activeForAny(p, d) {
+					// Some usable LIPs remain, or this director is a backup:
+					// a trap for the next failover rather than today's outage.
 					sev = diagnosis.Warning
 				}
 				ev := []evidence.Ref{vs.LaddrRef}
@@ -123,7 +125,7 @@ var returnPathMissing = &Rule{
 			if s.Mode != "nat" && s.Mode != "fnat" {
 				continue
 			}
-			for _, d := range p.Directors() {
+			for _, d := range p.ActiveDirectors(s) {
 				vs := s.IPVS[d.Name]
 				if vs == nil || vs.Stats == nil || vs.Stats.InPkts == 0 || vs.Stats.OutPkts != 0 {
 					continue
@@ -150,4 +152,14 @@ var returnPathMissing = &Rule{
 			}
 		}
 	},
+}
+
+// activeForAny reports whether d carries the traffic of any service.
+func activeForAny(p *Pass, d *evidence.Host) bool {
+	for _, s := range p.Services() {
+		if p.IsActive(s, d) {
+			return true
+		}
+	}
+	return false
 }

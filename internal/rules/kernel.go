@@ -99,7 +99,7 @@ var kernelSuspect = &Rule{
 	Explains: []string{"trace.director-not-forwarding", "trace.rs-not-replying"},
 	Run: func(p *Pass) {
 		for _, s := range p.Services() {
-			for _, d := range p.Directors() {
+			for _, d := range p.ActiveDirectors(s) {
 				v := viewDirector(d, s)
 				if len(v.in) == 0 || len(v.out) > 0 || !configLooksRight(d, s) {
 					continue

@@ -96,6 +96,32 @@ func (p *Pass) Services() []*topology.Service { return p.Topo.Services }
 // Directors lists the directors.
 func (p *Pass) Directors() []*evidence.Host { return p.Topo.Directors() }
 
+// ActiveDirectors lists the directors that carry s's traffic: those that
+// own the VIP when any is known to, else all. A VRRP backup's table and
+// firewall do not touch the traffic until it takes over.
+func (p *Pass) ActiveDirectors(s *topology.Service) []*evidence.Host {
+	var owners []*evidence.Host
+	for _, d := range p.Directors() {
+		if s.VIP.IsValid() && d.IsLocal(s.VIP) {
+			owners = append(owners, d)
+		}
+	}
+	if len(owners) > 0 {
+		return owners
+	}
+	return p.Directors()
+}
+
+// IsActive reports whether d is one of s's active directors.
+func (p *Pass) IsActive(s *topology.Service, d *evidence.Host) bool {
+	for _, a := range p.ActiveDirectors(s) {
+		if a == d {
+			return true
+		}
+	}
+	return false
+}
+
 // RealServers lists the real servers.
 func (p *Pass) RealServers() []*evidence.Host { return p.Topo.RealServers() }
 

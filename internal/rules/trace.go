@@ -16,7 +16,7 @@ var directorNotForwarding = &Rule{
 	},
 	Run: func(p *Pass) {
 		for _, s := range p.Services() {
-			for _, d := range p.Directors() {
+			for _, d := range p.ActiveDirectors(s) {
 				v := viewDirector(d, s)
 				if len(v.in) == 0 || len(v.out) > 0 {
 					continue
