@@ -24,7 +24,7 @@ const (
 	maxDepth        = 64
 )
 
-var reAuthPass = regexp.MustCompile(`(?i)(auth_pass)(\s+)("[^"]*"?|\S+)`)
+var reAuthPass = regexp.MustCompile(`(?i)(auth_pass)(\s*)("[^"]*"?|[^\s"]+)`)
 
 // redact hides the VRRP password of any line before it is cited: reports
 // print Ref.Text, and a report must never carry a secret.
