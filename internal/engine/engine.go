@@ -114,6 +114,13 @@ func newMissing() *missing {
 }
 
 func (m *missing) check(t *topology.Topology, r *rules.Rule) {
+	applies := len(t.Services) == 0
+	for _, s := range t.Services {
+		applies = applies || r.AppliesTo(s.Mode)
+	}
+	if !applies {
+		return
+	}
 	for _, n := range r.Needs {
 		hosts := t.Case.HostsWithRole(n.Role)
 		if len(hosts) == 0 {

@@ -25,10 +25,23 @@ func Rank(fs []diagnosis.Finding, rs []*rules.Rule) []diagnosis.Finding {
 	}
 	for i := range fs {
 		fs[i].CausedBy = nil
+		var same, other []string
 		for j := range fs {
 			if i != j && explains[fs[j].ID][fs[i].ID] && !explains[fs[i].ID][fs[j].ID] {
-				fs[i].CausedBy = append(fs[i].CausedBy, fs[j].Key())
+				if fs[j].Host == fs[i].Host {
+					same = append(same, fs[j].Key())
+				} else {
+					other = append(other, fs[j].Key())
+				}
 			}
+		}
+		// A cause on the same host explains its consequence there; one on
+		// another host (a hypervisor's filter, the peer director) only
+		// when nothing closer does.
+		if len(same) > 0 {
+			fs[i].CausedBy = same
+		} else {
+			fs[i].CausedBy = other
 		}
 		sort.Strings(fs[i].CausedBy)
 	}

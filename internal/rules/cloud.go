@@ -31,7 +31,8 @@ func cloudOf(h *evidence.Host) (string, evidence.Ref, bool) {
 }
 
 var vpcAntispoof = &Rule{
-	ID: "net.vpc-antispoof",
+	ID:    "net.vpc-antispoof",
+	Modes: []string{"dr"},
 	Doc: "DR on a cloud network: the director's forwarded frames carry the client's source IP (and real servers " +
 		"answer from the VIP), which the cloud's anti-spoofing drops between the VMs.",
 	Rank: 15,

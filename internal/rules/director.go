@@ -237,6 +237,7 @@ var vipOwnedTwice = &Rule{
 
 var drPortRemap = &Rule{
 	ID:    "director.dr-port-remap",
+	Modes: []string{"dr", "tun"},
 	Doc:   "DR/TUN cannot change the destination port: a real server port that differs from the virtual port never matches.",
 	Rank:  7,
 	Needs: []Need{{Role: evidence.RoleDirector, Kind: evidence.KindIPVS, Command: "ipvsadm -Ln"}},
@@ -270,6 +271,7 @@ var drPortRemap = &Rule{
 
 var ipForwardOff = &Rule{
 	ID:       "director.ip-forward-off",
+	Modes:    []string{"nat", "fnat"},
 	Doc:      "NAT/FNAT directors forward the real servers' replies and need IPv4 forwarding on.",
 	Rank:     9,
 	Needs:    []Need{{Role: evidence.RoleDirector, Kind: evidence.KindSysctl, Command: "sysctl -a"}},
@@ -332,7 +334,8 @@ var vrrpStrict = &Rule{
 }
 
 var conntrackInvalidDrop = &Rule{
-	ID: "director.conntrack-invalid-drop",
+	ID:    "director.conntrack-invalid-drop",
+	Modes: []string{"dr", "tun"},
 	Doc: "A DR/TUN director sees only the client's half of each connection; a `ctstate INVALID` drop on its input " +
 		"path kills the connection after the SYN.",
 	Rank:  18,

@@ -9,9 +9,10 @@ import (
 )
 
 var fnatLaddrNotLocal = &Rule{
-	ID:   "director.fnat-local-address-not-local",
-	Doc:  "FNAT: the local addresses (local_address_group) a virtual server uses as source towards the real servers must be this director's own.",
-	Rank: 10,
+	ID:    "director.fnat-local-address-not-local",
+	Modes: []string{"fnat"},
+	Doc:   "FNAT: the local addresses (local_address_group) a virtual server uses as source towards the real servers must be this director's own.",
+	Rank:  10,
 	Needs: []Need{
 		{Role: evidence.RoleDirector, Kind: evidence.KindKeepalived, Command: "cat /etc/keepalived/keepalived.conf"},
 		{Role: evidence.RoleDirector, Kind: evidence.KindAddrs, Command: "ip addr"},
@@ -113,9 +114,10 @@ func rangeString(r evidence.KAddrRange) string {
 }
 
 var returnPathMissing = &Rule{
-	ID:   "director.return-path-missing",
-	Doc:  "NAT/FNAT: IPVS counts packets in and none out, so the real servers' replies never come back through the director.",
-	Rank: 50,
+	ID:    "director.return-path-missing",
+	Modes: []string{"nat", "fnat"},
+	Doc:   "NAT/FNAT: IPVS counts packets in and none out, so the real servers' replies never come back through the director.",
+	Rank:  50,
 	Needs: []Need{
 		{Role: evidence.RoleDirector, Kind: evidence.KindIPVSStats, Command: "ipvsadm -Ln --stats"},
 	},

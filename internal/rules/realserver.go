@@ -51,6 +51,7 @@ func directRouting(s *topology.Service) bool { return s.Mode == "dr" || s.Mode =
 
 var rsVIPMissing = &Rule{
 	ID:       "rs.vip-missing",
+	Modes:    []string{"dr", "tun"},
 	Doc:      "In DR/TUN every real server must own the VIP (on lo, tunl0 or a dummy), or its kernel discards the forwarded packets.",
 	Rank:     10,
 	Needs:    []Need{{Role: evidence.RoleRealServer, Kind: evidence.KindAddrs, Command: "ip addr"}},
@@ -91,6 +92,7 @@ var rsVIPMissing = &Rule{
 
 var rsVIPOnPhysical = &Rule{
 	ID:       "rs.vip-on-physical-interface",
+	Modes:    []string{"dr", "tun"},
 	Doc:      "A DR/TUN real server holds the VIP on a physical interface, where it answers ARP for it and fights the director.",
 	Rank:     12,
 	Needs:    []Need{{Role: evidence.RoleRealServer, Kind: evidence.KindAddrs, Command: "ip addr"}},
@@ -125,7 +127,8 @@ var rsVIPOnPhysical = &Rule{
 }
 
 var rsARPNotSuppressed = &Rule{
-	ID: "rs.arp-not-suppressed",
+	ID:    "rs.arp-not-suppressed",
+	Modes: []string{"dr", "tun"},
 	Doc: "A DR/TUN real server holding the VIP must not answer ARP for it (effective arp_ignore>=1) nor use it as " +
 		"ARP source (arp_announce=2) on the interface facing the clients.",
 	Rank:     20,
@@ -297,6 +300,7 @@ var rsAppBoundWrong = &Rule{
 
 var rsTunnelNotReady = &Rule{
 	ID:       "rs.tunnel-not-ready",
+	Modes:    []string{"tun"},
 	Doc:      "TUN: the real server cannot decapsulate IPIP (no ipip module/tunl0, or tunl0 down).",
 	Rank:     8,
 	Needs:    []Need{{Role: evidence.RoleRealServer, Kind: evidence.KindLinks, Command: "ip -d link"}},
@@ -350,6 +354,7 @@ var rsTunnelNotReady = &Rule{
 
 var rsNATGatewayWrong = &Rule{
 	ID:       "rs.nat-gateway-wrong",
+	Modes:    []string{"nat"},
 	Doc:      "NAT: the real server's replies must go back through the director (default route via its DIP).",
 	Rank:     10,
 	Needs:    []Need{{Role: evidence.RoleRealServer, Kind: evidence.KindRoutes, Command: "ip route"}},
@@ -401,6 +406,7 @@ var rsNATGatewayWrong = &Rule{
 
 var rsNoReturnRoute = &Rule{
 	ID:    "rs.no-return-route",
+	Modes: []string{"dr", "tun"},
 	Doc:   "DR/TUN: the real server answers clients directly and needs a route to them.",
 	Rank:  15,
 	Needs: []Need{{Role: evidence.RoleRealServer, Kind: evidence.KindRoutes, Command: "ip route"}},

@@ -61,7 +61,8 @@ func routeOut(h *evidence.Host, dst netip.Addr) (string, *evidence.Route) {
 }
 
 var rpFilterStrict = &Rule{
-	ID: "rs.rp-filter-strict",
+	ID:    "rs.rp-filter-strict",
+	Modes: []string{"dr", "tun"},
 	Doc: "Strict reverse-path filtering (effective rp_filter=1) on the interface where forwarded packets arrive drops " +
 		"them when the route back to the client leaves by another interface (always so for tunl0 in TUN mode).",
 	Rank: 10,

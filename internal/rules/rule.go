@@ -25,6 +25,10 @@ type Rule struct {
 	// Explains lists causes that this one, when found, is the reason for:
 	// they are ranked after it and linked to it.
 	Explains []string
+	// Modes limits the rule to services forwarded in these modes (dr,
+	// tun, nat, fnat); empty means any. It keeps notes about evidence
+	// that would not matter for the case's mode out of the report.
+	Modes []string
 	// Rank orders causes when several are found: lower is deeper (a
 	// configuration fault before the packet symptom it produces).
 	Rank int
@@ -37,6 +41,20 @@ type Need struct {
 	Kind evidence.Kind
 	// Command is what the user should run to provide it.
 	Command string
+}
+
+// AppliesTo reports whether the rule concerns a service in mode m (an
+// unknown mode concerns every rule).
+func (r *Rule) AppliesTo(m string) bool {
+	if len(r.Modes) == 0 || m == "" {
+		return true
+	}
+	for _, x := range r.Modes {
+		if x == m {
+			return true
+		}
+	}
+	return false
 }
 
 // Pass is one rule's run over a case.
