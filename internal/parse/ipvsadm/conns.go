@@ -72,6 +72,7 @@ func ParseConns(doc evidence.Doc) (*evidence.IPVS, []evidence.Problem) {
 	layout.hex = strings.Contains(f.procFile, "ip_vs_conn")
 	sawTitle := false
 	dropped := 0
+	var streak []pending
 
 	text := doc.Text
 	var fields [16]string
@@ -110,9 +111,21 @@ func ParseConns(doc evidence.Doc) (*evidence.IPVS, []evidence.Problem) {
 				probs.add(i, "ipvsadm could not read the IPVS connections: %s", ev)
 				continue
 			}
-			probs.add(i, "not an IPVS connection line: %q", clip(strings.TrimSpace(line)))
+			if len(streak) < 3 {
+				streak = append(streak, pending{i, clip(strings.TrimSpace(line))})
+			}
+			if (sawTitle || ipvs.TotalConns > 0) && len(streak) >= 3 {
+				rest := strings.Count(text, "\n") + 1
+				probs.add(streak[0].line, "%d more lines from here on not understood (text pasted after the output?)", i-streak[0].line+rest)
+				streak = nil
+				break
+			}
 			continue
 		}
+		for _, b := range streak {
+			probs.add(b.line, "not an IPVS connection line: %q", b.text)
+		}
+		streak = streak[:0]
 		ipvs.TotalConns++
 		k := connKey{g.v, g.d, protoID(g.proto), tmpl}
 		acc := groups[k]
@@ -153,6 +166,9 @@ func ParseConns(doc evidence.Doc) (*evidence.IPVS, []evidence.Problem) {
 		for st, n := range acc.others {
 			acc.g.States[st] += n
 		}
+	}
+	for _, b := range streak {
+		probs.add(b.line, "not an IPVS connection line: %q", b.text)
 	}
 	if dropped > 0 {
 		probs.add(-1, "%d connections to more than %d distinct destinations were counted but not grouped", dropped, maxConnGroups)

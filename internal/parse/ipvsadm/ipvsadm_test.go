@@ -444,3 +444,36 @@ func TestGarbage(t *testing.T) {
 		}
 	}
 }
+
+// TestProseAfterOutput: what people paste after an output (their own
+// notes, another command) is one problem, not one per line, and never a
+// real server (seed 001 has "xx:8c ------> xx:8d" in its notes).
+func TestProseAfterOutput(t *testing.T) {
+	prose := "配置无误\n3.2 继续分析抓包结果\nFrame-351,mac地址xx:8c ------> xx:8d,即: 1.15 —> 1.59\nMac地址xx:8d ------> xx:9a, 即: 1.59 —> 1.48\nTCP 是同一个包\n"
+	for _, c := range []struct{ cmd, file string }{
+		{"ipvsadm -Ln", "hand/seed001-lost-newlines.txt"},
+		{"ipvsadm -Ln", "lab/ipvsadm-Ln.txt"},
+		{"ipvsadm -Lnc", "lab/ipvsadm-Lnc.txt"},
+		{"ipvsadm -Sn", "lab/ipvsadm-Sn.txt"},
+	} {
+		d := load(t, c.file)
+		d.Command = c.cmd
+		before, _ := Parse(d)
+		d.Text += prose
+		after, probs := Parse(d)
+		if len(probs) != 1 || !strings.Contains(probs[0].Message, "more lines from here on") {
+			t.Errorf("%s: %v", c.file, probs)
+		}
+		if summary(before) != summary(after) || before.TotalConns != after.TotalConns {
+			t.Errorf("%s: prose changed the table:\n%s", c.file, summary(after))
+		}
+	}
+	// One odd line inside a table is reported alone and the rest is read.
+	d := load(t, "lab/ipvsadm-Ln.txt")
+	lines := strings.Split(d.Text, "\n")
+	d.Text = strings.Join(append(lines[:5:5], append([]string{"[root@ds1 ~]#"}, lines[5:]...)...), "\n")
+	ipvs, probs := Parse(d)
+	if len(probs) != 1 || probs[0].Line != 6 || summary(ipvs) != labTable {
+		t.Errorf("odd line: %v\n%s", probs, summary(ipvs))
+	}
+}

@@ -1,6 +1,7 @@
 package ipvsadm
 
 import (
+	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -45,15 +46,39 @@ func ParseList(doc evidence.Doc) (*evidence.IPVS, []evidence.Problem) {
 			}
 		}
 	}
+	var streak []pending
 	for i, line := range lines {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
 		segs := segments(line)
+		ok := true
 		for _, seg := range segs {
 			text := line
 			if len(segs) > 1 {
 				text = seg
 			}
-			p.segment(i, seg, text)
+			if !p.segment(i, seg, text) {
+				ok = false
+			}
 		}
+		if ok {
+			for _, b := range streak {
+				p.probs.add(b.line, "not an ipvsadm listing line: %q", b.text)
+			}
+			streak = streak[:0]
+			continue
+		}
+		streak = append(streak, pending{i, clip(strings.TrimSpace(line))})
+		if p.started() && len(streak) >= 3 {
+			// prose or another command's output pasted after the table
+			p.probs.add(streak[0].line, "%d more lines from here on not understood (text pasted after the output?)", len(lines)-streak[0].line)
+			streak = nil
+			break
+		}
+	}
+	for _, b := range streak {
+		p.probs.add(b.line, "not an ipvsadm listing line: %q", b.text)
 	}
 	if p.svc == nil && len(p.ipvs.Services) == 0 && p.ipvs.Version == "" && !p.sawTitle {
 		if ev, ok := Unavailable(doc); ok {
@@ -64,6 +89,17 @@ func ParseList(doc evidence.Doc) (*evidence.IPVS, []evidence.Problem) {
 		}
 	}
 	return p.ipvs, p.probs.done()
+}
+
+// pending is an unrecognised line kept until it is known whether it starts
+// a run of pasted prose (one problem) or stands alone (one problem each).
+type pending struct {
+	line int
+	text string
+}
+
+func (p *listParser) started() bool {
+	return p.sawTitle || len(p.ipvs.Services) > 0 || p.ipvs.Version != ""
 }
 
 type listParser struct {
@@ -154,15 +190,16 @@ func cleanSegment(s string) string {
 	return strings.TrimSpace(s)
 }
 
-func (p *listParser) segment(i int, seg, text string) {
+// segment reads one record; false when it is not part of a listing.
+func (p *listParser) segment(i int, seg, text string) bool {
 	s := cleanSegment(seg)
 	if s == "" {
-		return
+		return true
 	}
 	switch {
 	case strings.HasPrefix(s, "IP Virtual Server version"):
 		p.header(i, s, text)
-		return
+		return true
 	case strings.HasPrefix(s, "Prot LocalAddress"):
 		p.sawTitle = true
 		switch {
@@ -177,34 +214,32 @@ func (p *listParser) segment(i int, seg, text string) {
 		case strings.Contains(s, "Scheduler"):
 			p.mode = modePlain
 		}
-		return
+		return true
 	case strings.HasPrefix(s, "-> RemoteAddress") || strings.HasPrefix(s, "->RemoteAddress"):
 		p.sawTitle = true
-		return
+		return true
 	case strings.HasPrefix(s, "->"):
-		p.dest(i, strings.Fields(s[2:]), text)
-		return
+		return p.dest(i, strings.Fields(s[2:]), text)
 	case strings.HasPrefix(s, "Every ") && strings.Contains(s, "ipvsadm"):
-		return // watch(1) title
+		return true // watch(1) title
 	case strings.HasPrefix(s, "Timeout (tcp tcpfin udp)"), strings.Contains(s, "sync daemon (mcast="):
 		p.sawTitle = true // -L --timeout, -L --daemon: nothing about services
-		return
+		return true
 	case s == "No such service" || s == "Service not defined":
 		p.sawTitle = true // -L -t VIP:PORT for a service that does not exist
-		return
+		return true
 	}
 	t := strings.Fields(s)
 	if isProto(t[0]) {
-		p.service(i, t, text)
-		return
+		return p.service(i, t, text)
 	}
 	for _, m := range unavailable {
 		if strings.Contains(s, m) {
 			p.probs.add(i, "ipvsadm could not read the IPVS table: %s", s)
-			return
+			return true
 		}
 	}
-	p.probs.add(i, "not an ipvsadm listing line: %q", clip(s))
+	return false
 }
 
 func clip(s string) string {
@@ -236,14 +271,15 @@ func (p *listParser) effMode(guess listMode) listMode {
 	return guess
 }
 
-func (p *listParser) service(i int, t []string, text string) {
+// service reads a service line; false when the line only looks like one
+// (prose starting with "TCP", a garbled paste).
+func (p *listParser) service(i int, t []string, text string) bool {
 	svc := &evidence.VirtualService{Proto: t[0], Ref: p.doc.Ref(i, text)}
-	p.svc = nil
 	if len(t) < 2 {
-		p.probs.add(i, "service line without an address")
-		return
+		return false
 	}
 	rest := t[2:]
+	var warn string
 	if t[0] == "FWM" {
 		base := 10
 		if p.hex {
@@ -251,8 +287,7 @@ func (p *listParser) service(i int, t []string, text string) {
 		}
 		m, err := strconv.ParseUint(t[1], base, 32)
 		if err != nil {
-			p.probs.add(i, "bad firewall mark %q", clip(t[1]))
-			return
+			return false
 		}
 		svc.FWMark = uint32(m)
 		if len(rest) > 0 && rest[0] == "IPv6" {
@@ -262,16 +297,14 @@ func (p *listParser) service(i int, t []string, text string) {
 		a, port, kind := parseAddrPort(t[1], p.hex)
 		switch kind {
 		case addrName:
-			p.probs.add(i, "service address %q is a host name (ipvsadm without -n); addresses are unknown", clip(t[1]))
+			warn = fmt.Sprintf("service address %q is a host name (ipvsadm without -n); addresses are unknown", clip(t[1]))
 		case addrInvalid:
-			if _, _, ok := splitHostPort(t[1]); !ok {
-				p.probs.add(i, "bad service address %q", clip(t[1]))
-				return
+			if !anonymised(t[1]) {
+				return false
 			}
-			p.probs.add(i, "service address %q is not an IP address (anonymised?)", clip(t[1]))
-			if _, pp, ok := splitHostPort(t[1]); ok {
-				port, _ = parsePort(pp, p.hex)
-			}
+			warn = fmt.Sprintf("service address %q is not an IP address (anonymised?)", clip(t[1]))
+			_, pp, _ := splitHostPort(t[1])
+			port, _ = parsePort(pp, p.hex)
 		}
 		svc.Addr, svc.Port = a, port
 	}
@@ -281,30 +314,73 @@ func (p *listParser) service(i int, t []string, text string) {
 			guess = modeStats
 		}
 	}
-	switch p.effMode(guess) {
-	case modeStats, modeRate:
-		if len(rest) > 0 {
-			if _, ok := parseNum(rest[0]); !ok {
-				// a stats title with a plain service line: trust the line
-				p.plainService(svc, rest)
-				break
-			}
-		}
+	switch mode := p.effMode(guess); {
+	case (mode == modeStats || mode == modeRate) && guess == modeStats:
 		n, ok := nums(rest, 5)
 		if !ok {
-			p.probs.add(i, "expected 5 counters after the service")
-			break
+			return false
 		}
-		if p.effMode(guess) == modeRate {
+		if mode == modeRate {
 			svc.Rate = &evidence.Rate{CPS: n[0], InPPS: n[1], OutPPS: n[2], InBPS: n[3], OutBPS: n[4]}
 		} else {
 			svc.Stats = &evidence.Stats{Conns: n[0], InPkts: n[1], OutPkts: n[2], InBytes: n[3], OutBytes: n[4]}
 		}
 	default:
+		// Scheduler Flags (the same line under -L, --thresholds and
+		// --persistent-conn titles): a scheduler is a short word
+		if len(rest) == 0 || !isWord(rest[0]) {
+			return false
+		}
 		p.plainService(svc, rest)
+	}
+	if warn != "" {
+		p.probs.add(i, "%s", warn)
 	}
 	p.ipvs.Services = append(p.ipvs.Services, svc)
 	p.svc = svc
+	return true
+}
+
+// isWord reports whether s could be a scheduler name (rr, wlc, mh, conhash).
+func isWord(s string) bool {
+	if s == "" || len(s) > 16 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// anonymised accepts the address forms people paste instead of real ones
+// (x.y.z.208:80, xxx.xxx.1.60:52002, 10.x.x.1:80).
+func anonymised(s string) bool {
+	host, port, ok := splitHostPort(s)
+	if !ok {
+		return false
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return false
+	}
+	parts := strings.Split(host, ".")
+	if len(parts) != 4 {
+		return false
+	}
+	for _, part := range parts {
+		if part == "" || len(part) > 3 {
+			return false
+		}
+		if _, err := strconv.ParseUint(part, 10, 8); err == nil {
+			continue
+		}
+		if strings.Trim(part, "xXyYzZ*") != "" {
+			return false
+		}
+	}
+	return true
 }
 
 func (p *listParser) plainService(svc *evidence.VirtualService, rest []string) {
@@ -341,52 +417,43 @@ func nums(t []string, n int) ([]uint64, bool) {
 	return out, true
 }
 
-func (p *listParser) dest(i int, t []string, text string) {
-	if len(t) == 0 {
-		p.probs.add(i, "destination line without an address")
-		return
-	}
-	if p.svc == nil {
-		p.probs.add(i, "destination without a service before it")
-		return
+// dest reads a real server line; false when it only looks like one.
+func (p *listParser) dest(i int, t []string, text string) bool {
+	if len(t) == 0 || p.svc == nil {
+		return false
 	}
 	rs := &evidence.RealServer{Ref: p.doc.Ref(i, text)}
+	var warn string
 	a, port, kind := parseAddrPort(t[0], p.hex)
 	switch kind {
 	case addrName:
-		p.probs.add(i, "real server %q is a host name (ipvsadm without -n)", clip(t[0]))
+		warn = fmt.Sprintf("real server %q is a host name (ipvsadm without -n)", clip(t[0]))
 	case addrInvalid:
-		hp, pp, ok := splitHostPort(t[0])
-		if !ok {
-			p.probs.add(i, "bad real server address %q", clip(t[0]))
-			return
+		if !anonymised(t[0]) {
+			return false
 		}
-		_ = hp
+		_, pp, _ := splitHostPort(t[0])
 		port, _ = parsePort(pp, p.hex)
-		p.probs.add(i, "real server address %q is not an IP address (anonymised?)", clip(t[0]))
+		warn = fmt.Sprintf("real server address %q is not an IP address (anonymised?)", clip(t[0]))
 	}
 	rs.Addr, rs.Port = a, port
 	rest := t[1:]
-	guess := modePlain
+	method, isMethod := "", false
 	if len(rest) > 0 {
-		if _, ok := canonMethod(rest[0]); !ok {
-			if _, ok := parseNum(rest[0]); ok {
-				guess = modeStats
-			}
-		}
+		method, isMethod = canonMethod(rest[0])
 	}
-	mode := p.effMode(guess)
-	if len(rest) > 0 {
-		if _, ok := canonMethod(rest[0]); ok {
-			mode = modePlain
-		}
+	mode := p.effMode(modeStats)
+	if isMethod {
+		mode = modePlain
+	} else if mode == modePlain {
+		return false // a plain listing always names the method
 	}
+	clamp := func(v uint64) int { return int(min(v, 1<<31-1)) }
 	switch mode {
 	case modeStats, modeRate:
 		n, ok := nums(rest, 5)
 		if !ok {
-			p.probs.add(i, "expected 5 counters after the real server")
-			break
+			return false
 		}
 		if mode == modeRate {
 			rs.Rate = &evidence.Rate{CPS: n[0], InPPS: n[1], OutPPS: n[2], InBPS: n[3], OutBPS: n[4]}
@@ -396,41 +463,33 @@ func (p *listParser) dest(i int, t []string, text string) {
 	case modeThresholds:
 		n, ok := nums(rest, 4)
 		if !ok {
-			p.probs.add(i, "expected Uthreshold Lthreshold ActiveConn InActConn")
-			break
+			return false
 		}
-		rs.ActiveConn, rs.InActConn = int(min(n[2], 1<<31-1)), int(min(n[3], 1<<31-1))
+		rs.ActiveConn, rs.InActConn = clamp(n[2]), clamp(n[3])
 	case modePersist:
 		n, ok := nums(rest, 4)
 		if !ok {
-			p.probs.add(i, "expected Weight PersistConn ActiveConn InActConn")
-			break
+			return false
 		}
-		rs.Weight = int(min(n[0], 1<<31-1))
-		rs.ActiveConn, rs.InActConn = int(min(n[2], 1<<31-1)), int(min(n[3], 1<<31-1))
+		rs.Weight = clamp(n[0])
+		rs.ActiveConn, rs.InActConn = clamp(n[2]), clamp(n[3])
 	default:
 		if len(rest) < 4 {
-			p.probs.add(i, "expected Forward Weight ActiveConn InActConn after the real server")
-			break
+			return false
 		}
-		m, ok := canonMethod(rest[0])
-		if !ok {
-			p.probs.add(i, "unknown forwarding method %q", clip(rest[0]))
-		}
-		rs.Method = m
 		w, err := strconv.Atoi(rest[1])
-		if err != nil {
-			p.probs.add(i, "bad weight %q", clip(rest[1]))
-		}
-		rs.Weight = w
 		n, ok := nums(rest[2:], 2)
-		if !ok {
-			p.probs.add(i, "bad connection counts")
-			break
+		if err != nil || !ok {
+			return false
 		}
-		rs.ActiveConn, rs.InActConn = int(min(n[0], 1<<31-1)), int(min(n[1], 1<<31-1))
+		rs.Method, rs.Weight = method, w
+		rs.ActiveConn, rs.InActConn = clamp(n[0]), clamp(n[1])
+	}
+	if warn != "" {
+		p.probs.add(i, "%s", warn)
 	}
 	p.svc.Dests = append(p.svc.Dests, rs)
+	return true
 }
 
 // keyOf is the merge key of a service: Key() when its address is known,

@@ -13,11 +13,31 @@ func ParseSave(doc evidence.Doc) (*evidence.IPVS, []evidence.Problem) {
 	ipvs := &evidence.IPVS{}
 	probs := problems{doc: doc}
 	index := map[string]*evidence.VirtualService{}
-	for i, line := range doc.Lines() {
+	lines := doc.Lines()
+	var streak []pending
+	flush := func() {
+		for _, b := range streak {
+			probs.add(b.line, "not an ipvsadm rule: %q", b.text)
+		}
+		streak = streak[:0]
+	}
+	for i, line := range lines {
 		s := strings.TrimSpace(line)
 		if s == "" || strings.HasPrefix(s, "#") {
 			continue
 		}
+		if f := strings.Fields(s); f[0] != "-A" && f[0] != "-a" && f[0] != "-E" && f[0] != "-e" && f[0] != "ipvsadm" && !strings.HasPrefix(f[0], "--") {
+			if _, bad := unavailableLine(line); !bad {
+				streak = append(streak, pending{i, clip(s)})
+				if len(ipvs.Services) > 0 && len(streak) >= 3 {
+					probs.add(streak[0].line, "%d more lines from here on not understood (text pasted after the output?)", len(lines)-streak[0].line)
+					streak = nil
+					break
+				}
+				continue
+			}
+		}
+		flush()
 		t := strings.Fields(s)
 		if t[0] == "ipvsadm" { // a script of ipvsadm commands
 			t = t[1:]
@@ -47,6 +67,7 @@ func ParseSave(doc evidence.Doc) (*evidence.IPVS, []evidence.Problem) {
 			probs.add(i, "not an ipvsadm rule: %q", clip(s))
 		}
 	}
+	flush()
 	return ipvs, probs.done()
 }
 

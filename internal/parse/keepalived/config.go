@@ -70,6 +70,7 @@ func ParseConfig(doc evidence.Doc) (*evidence.KeepalivedConfig, []evidence.Probl
 		open := stack[len(stack)-1].owner
 		p.issue(open.kw, fmt.Sprintf("block %q opened here is never closed", open.kw), open.doc, open.line, "")
 	}
+	top = p.dropProse(top)
 	for _, st := range top {
 		p.topLevel(st)
 	}
@@ -447,4 +448,39 @@ func (p *parser) sortIssues() {
 		}
 		return a.Line < b.Line
 	})
+}
+
+// dropProse removes what surrounds a configuration pasted inside an
+// article or a ticket: when the top level holds more unknown statements
+// than keepalived ones, the unknown ones are prose (or another program's
+// file), not mistakes in keepalived.conf, and are reported once.
+func (p *parser) dropProse(top []*stmt) []*stmt {
+	isKnown := func(st *stmt) bool {
+		kw := st.kw
+		return known("top", kw) || forkOnly[kw] || removedInV2[kw] != "" || nearMiss("top", kw) != "" || kw == "local_address_group"
+	}
+	knownN, unknownN := 0, 0
+	for _, st := range top {
+		if isKnown(st) {
+			knownN++
+		} else {
+			unknownN++
+		}
+	}
+	if unknownN <= max(2, knownN) {
+		return top
+	}
+	kept := top[:0:0]
+	var first *stmt
+	for _, st := range top {
+		if isKnown(st) {
+			kept = append(kept, st)
+		} else if first == nil {
+			first = st
+		}
+	}
+	if first != nil {
+		p.problem(first.doc, first.line, "%d top-level lines are not keepalived configuration (text pasted around it?) and were skipped", unknownN)
+	}
+	return kept
 }

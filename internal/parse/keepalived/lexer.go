@@ -1,7 +1,6 @@
 package keepalived
 
 import (
-	"regexp"
 	"strings"
 )
 
@@ -24,15 +23,28 @@ const (
 	maxDepth        = 64
 )
 
-var reAuthPass = regexp.MustCompile(`(?i)(auth_pass)(\s*)("[^"]*"?|[^\s"]+)`)
-
 // redact hides the VRRP password of any line before it is cited: reports
-// print Ref.Text, and a report must never carry a secret.
+// print Ref.Text, and a report must never carry a secret. Everything after
+// auth_pass goes, but for the closing braces of a one-line block.
 func redact(s string) string {
-	if !strings.Contains(strings.ToLower(s), "auth_pass") {
+	i := strings.Index(strings.ToLower(s), "auth_pass")
+	if i < 0 {
 		return s
 	}
-	return reAuthPass.ReplaceAllString(s, "${1} <redacted>")
+	rest := s[i+len("auth_pass"):]
+	if strings.TrimSpace(rest) == "" || strings.TrimSpace(rest) == "<redacted>" {
+		return s
+	}
+	tail := len(rest)
+	for tail > 0 && (rest[tail-1] == '}' || rest[tail-1] == ' ' || rest[tail-1] == '\t') {
+		tail--
+	}
+	closing := strings.TrimSpace(rest[tail:])
+	out := s[:i+len("auth_pass")] + " <redacted>"
+	if closing != "" {
+		out += " " + closing
+	}
+	return out
 }
 
 // lexer turns documents into statements, following includes.
@@ -225,6 +237,9 @@ func (lx *lexer) include(st *stmt, stack []frame, depth int) []frame {
 		return stack
 	}
 	pattern := st.args[0]
+	if strings.HasSuffix(pattern, ";") {
+		return stack // nginx's include, in text pasted around the configuration
+	}
 	if depth >= maxIncludeDepth {
 		lx.p.problem(st.doc, st.line, "include %s: includes nested too deeply (a loop?)", pattern)
 		return stack
