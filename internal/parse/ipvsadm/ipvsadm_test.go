@@ -46,6 +46,17 @@ var fixtureCommands = map[string]string{
 	"hand/watch-Lnc.txt":                   "watch -n.5 'ipvsadm -Ln -c'",
 	"hand/Lnc-persistent-conn.txt":         "ipvsadm -Lnc --persistent-conn",
 	"hand/seed004-blank-lines-markers.txt": "ipvsadm -ln --sort",
+	"lab2/ipvsadm-Ln.txt":                  "ipvsadm -Ln",
+	"lab2/ipvsadm-Sn.txt":                  "ipvsadm -Sn",
+	"lab2/ipvsadm-Ln-stats.txt":            "ipvsadm -Ln --stats",
+	"lab2/ipvsadm-Ln-thresholds.txt":       "ipvsadm -Ln --thresholds",
+	"lab2/ipvsadm-Lnc.txt":                 "ipvsadm -Lnc",
+	"lab2/proc-ip_vs.txt":                  "cat /proc/net/ip_vs",
+	"lab2/proc-ip_vs_conn.txt":             "cat /proc/net/ip_vs_conn",
+	"lab2/ka-ipvsadm-Ln.txt":               "ipvsadm -Ln",
+	"lab2/unavailable-ipvsadm-Ln.txt":      "ipvsadm -Ln",
+	"lab2/unavailable-ipvsadm-Lnc.txt":     "ipvsadm -Lnc",
+	"lab2/unavailable-cat-proc-ip_vs.txt":  "cat /proc/net/ip_vs",
 }
 
 func load(t testing.TB, name string) evidence.Doc {
@@ -475,5 +486,72 @@ func TestProseAfterOutput(t *testing.T) {
 	ipvs, probs := Parse(d)
 	if len(probs) != 1 || probs[0].Line != 6 || summary(ipvs) != labTable {
 		t.Errorf("odd line: %v\n%s", probs, summary(ipvs))
+	}
+}
+
+const lab2Table = `TCP 192.0.2.100:80 rr p=0
+  192.0.2.11:80 Route w=1 a=0 i=2
+  192.0.2.12:80 Route w=1 a=0 i=2
+TCP 192.0.2.100:81 rr p=0
+TCP 192.0.2.100:8080 wrr p=300
+  192.0.2.11:8080 Route w=5 a=0 i=0
+UDP 192.0.2.100:5060 rr p=0
+  192.0.2.11:5060 Route w=1 a=0 i=0
+SCTP 192.0.2.100:3868 rr p=0
+  192.0.2.12:3868 Route w=1 a=0 i=0
+TCP [2001:db8::100]:80 wlc p=0
+  [2001:db8::11]:80 Route w=1 a=0 i=0
+  [2001:db8::12]:8080 Masq w=2 a=0 i=0
+FWM 9 rr p=0
+`
+
+func TestLab2(t *testing.T) {
+	ipvs, probs := Parse(load(t, "lab2/ipvsadm-Ln.txt"))
+	if len(probs) != 0 || summary(ipvs) != lab2Table {
+		t.Errorf("-Ln: %v\n%s", probs, summary(ipvs))
+	}
+	if f := strings.Join(svcByKey(ipvs, "TCP 192.0.2.100:8080").Flags, " "); f != "persistent 300 mask 255.255.255.0" {
+		t.Errorf("flags %q", f)
+	}
+	if f := strings.Join(svcByKey(ipvs, "UDP 192.0.2.100:5060").Flags, " "); f != "ops" {
+		t.Errorf("ops flags %q", f)
+	}
+	// The kernel's own file: same table, hex, persistence in jiffies,
+	// IPv6 in full form; it lists real servers in hash order.
+	proc, probs := Parse(load(t, "lab2/proc-ip_vs.txt"))
+	if len(probs) != 0 || len(proc.Services) != 7 {
+		t.Fatalf("proc: %v\n%s", probs, summary(proc))
+	}
+	if s := svcByKey(proc, "TCP [2001:db8::100]:80"); s == nil || destOf(s, "[2001:db8::12]:8080") == nil || destOf(s, "[2001:db8::12]:8080").Method != "Masq" {
+		t.Errorf("proc ipv6: %s", summary(proc))
+	}
+	if s := svcByKey(proc, "TCP 192.0.2.100:8080"); s.Persistent != -1 {
+		t.Errorf("proc persistence %d", s.Persistent)
+	}
+	if s := svcByKey(proc, "SCTP 192.0.2.100:3868"); s == nil || len(s.Dests) != 1 {
+		t.Errorf("proc sctp: %s", summary(proc))
+	}
+	save, probs := Parse(load(t, "lab2/ipvsadm-Sn.txt"))
+	want := strings.NewReplacer(" a=0 i=2", " a=0 i=0").Replace(lab2Table)
+	if len(probs) != 0 || summary(save) != want {
+		t.Errorf("-Sn: %v\n%s", probs, summary(save))
+	}
+	st, probs := Parse(load(t, "lab2/ipvsadm-Ln-stats.txt"))
+	if len(probs) != 0 || len(st.Services) != 7 || svcByKey(st, "FWM 9") == nil {
+		t.Errorf("stats: %v\n%s", probs, summary(st))
+	}
+	ka, _ := Parse(load(t, "lab2/ka-ipvsadm-Ln.txt"))
+	if d := ka.Services[0].Dests; len(d) != 1 || d[0].Weight != 0 {
+		t.Errorf("inhibited: %s", summary(ka))
+	}
+	for _, f := range []string{"lab2/unavailable-ipvsadm-Ln.txt", "lab2/unavailable-ipvsadm-Lnc.txt", "lab2/unavailable-cat-proc-ip_vs.txt"} {
+		d := load(t, f)
+		ev, ok := Unavailable(d)
+		if !ok || ev.Kind != evidence.LogIPVSInitFailed {
+			t.Errorf("%s: not seen as unavailable", f)
+		}
+		if ipvs, probs := Parse(d); ipvs != nil || len(probs) != 1 {
+			t.Errorf("%s: %v %v", f, ipvs, probs)
+		}
 	}
 }

@@ -74,6 +74,11 @@ func ParseSave(doc evidence.Doc) (*evidence.IPVS, []evidence.Problem) {
 // svcSpec reads the virtual service option (-t/-u/--sctp-service/-f) at
 // t[k], returning the service skeleton and how many tokens it used.
 func svcSpec(t []string, k int) (*evidence.VirtualService, int, string) {
+	switch t[k] {
+	case "-t", "--tcp-service", "-u", "--udp-service", "--sctp-service", "-f", "--fwmark-service":
+	default:
+		return nil, 0, ""
+	}
 	if k+1 >= len(t) {
 		return nil, 0, "missing virtual service address"
 	}

@@ -171,10 +171,11 @@ var (
 	// "Sending gratuitous ARP on eth0 for 192.0.2.100", 1.x "...Sending gratuitous ARPs on eth0 for 192.0.2.100",
 	// 2.x "(VI_1) Sending/queueing gratuitous ARPs on eth0 for 192.0.2.100"
 	reGARP = regexp.MustCompile(`(?:Sending|Sending/queueing) gratuitous ARPs? on (\S+) for (\S+)`)
-	// "Removing service [192.0.2.11]:tcp:80 from VS [192.0.2.100]:tcp:80", 1.x "[192.0.2.11]:80 from VS [192.0.2.100]:80", "VS FWM:1"
-	reRS = regexp.MustCompile(`^(Removing|Adding|Disabling|Enabling) service (\[[^\]]*\]:(?:[a-z]+:)?\d+)\s+(?:from|to) VS (.*)$`)
+	// "Removing service [192.0.2.11]:tcp:80 from VS [192.0.2.100]:tcp:80", 1.x "[192.0.2.11]:80 from VS [192.0.2.100]:80", "VS FWM:1",
+	// 2.2 inhibit_on_failure "Disabling service [192.0.2.11]:tcp:80 of VS [192.0.2.100]:tcp:80"
+	reRS = regexp.MustCompile(`^(Removing|Adding|Disabling|Enabling) service (\[[^\]]*\]:(?:[a-z]+:)?\d+)\s+(?:from|to|of) VS (.*)$`)
 	// checker failures of 1.x and 2.x
-	reCheckFail = regexp.MustCompile(`^(?:TCP connection to (\S+) failed|(?:TCP|HTTP|SSL|SMTP|DNS|UDP|PING|FILE|MISC|BFD)_CHECK on service (\S+) failed|Check on service (\S+) failed|HTTP status code error to (\S+)|MD5 digest error to (\S+)|Error connecting server (\S+?)\.?$|Timeout connect, timeout server (\S+?)\.?$|Timeout WEB read, timeout server (\S+?)\.?$|Timeout (?:reading|connecting) data to remote SMTP server (\S+)|SMTP connection ERROR to (\S+)|Misc check to (\S+) for .* failed|Misc check for .* to (\S+) failed|DNS_CHECK \((\S+)\) failed|Error processing HEAD request to (\S+)|Error reading data from remote SMTP server (\S+)|Remote Web server (\S+) failed)`)
+	reCheckFail = regexp.MustCompile(`^(?:TCP connection to (\S+) failed|(?:TCP|HTTP|SSL|SMTP|DNS|UDP|PING|FILE|MISC|BFD)_CHECK on service (\S+) failed|Check on service (\S+) failed|HTTP status code error to (\S+)|MD5 digest error to (\S+)|Error connecting server (\S+?)\.?$|Timeout connect, timeout server (\S+?)\.?$|Timeout WEB read, timeout server (\S+?)\.?$|Timeout (?:reading|connecting) data to remote SMTP server (\S+)|SMTP connection ERROR to (\S+)|Misc check to (\S+) for .* failed|Misc check for \[(\[[^\]]*\]:\S+) VS .*\] by .* failed|DNS_CHECK \((\S+)\) failed|Error processing HEAD request to (\S+)|Error reading data from remote SMTP server (\S+)|Remote Web server (\S+) failed)`)
 	reIPVSInit  = regexp.MustCompile(`(?i)IPVS: Can't initialize ipvs|Can't initialize ipvs|IPVS: Connection refused|ip_vs.*(?:Module|module) .*not found|modprobe: .*ip_vs|IPVS: (?:Protocol not available|not supported)`)
 	reNoDest    = regexp.MustCompile(`IPVS: (\S+): (\S+ \S+) - no destination available`)
 	reLoaded    = regexp.MustCompile(`IPVS: (?:Registered protocols|ipvs loaded|\[(\S+)\] scheduler registered|Connection hash table configured|Creating netns)`)

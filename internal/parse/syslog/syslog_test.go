@@ -110,6 +110,18 @@ func TestKeepalivedLogs(t *testing.T) {
 	if garps != 24 {
 		t.Errorf("garps %d", garps)
 	}
+	checks := `24 vrrp-backup VI_1
+26 check-failed 192.0.2.11:80
+27 rs-removed 192.0.2.11:80
+29 check-failed 192.0.2.12:80
+30 rs-removed 192.0.2.12:80
+32 vrrp-master VI_1
+41 vrrp-fault VI_1
+46 vrrp-backup VI_1
+49 vrrp-master VI_1`
+	if got := brief(parseFile(t, "lab/keepalived-console-checks.log")); got != checks {
+		t.Errorf("checks log:\n%s", got)
+	}
 	ds2 := brief(parseFile(t, "lab/keepalived-console-ds2.log"))
 	if !strings.Contains(ds2, "vrrp-lower-prio-advert VI_1") || !strings.Contains(ds2, "vrrp-master VI_1") {
 		t.Errorf("ds2: %s", ds2)
@@ -168,6 +180,9 @@ func TestKernelLogs(t *testing.T) {
 		if got := brief(parseFile(t, f)); got != want {
 			t.Errorf("%s:\n%s\nwant\n%s", f, got, want)
 		}
+	}
+	if got := brief(parseFile(t, "lab/dmesg-nodest.txt")); !strings.HasSuffix(got, "ipvs-no-destination TCP 192.0.2.100:81") {
+		t.Errorf("no destination:\n%s", got)
 	}
 	evs := parseFile(t, "hand/kern-log.txt")
 	if evs[0].Time != "Nov 21 06:14:01" || evs[0].Detail != "IPv4: martian source 192.0.2.100 from 192.0.2.10, on dev tunl0; ll header: 00000000:" {
