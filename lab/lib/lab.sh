@@ -307,12 +307,14 @@ EOF
 
 # ka_start HOST [CONF] : keepalived in HOST's namespaces, config under /run.
 # It logs to syslog with its own facility (local1 = director, local2 =
-# director2), which ka_journal turns into that host's journal.
+# director2), which ka_journal turns into that host's journal, and to the
+# console (stderr, keepalived's own "Day Mon DD HH:MM:SS YYYY: msg" format)
+# into $LABRUN/HOST/keepalived.stderr.
 ka_start() {
     local h=$1 conf=${2:-$LABRUN/$1/keepalived.conf} fac=1
     [ "$h" = director2 ] && fac=2
     mkdir -p $LABRUN/"$h"
-    ns_bg "$h" $LABRUN/"$h"/keepalived.pid keepalived --dont-fork --log-detail -S "$fac" \
+    ns_bg "$h" $LABRUN/"$h"/keepalived.pid keepalived --dont-fork --log-console --log-detail -S "$fac" \
         -f "$conf" -p $LABRUN/"$h"/ka.pid -r $LABRUN/"$h"/ka-vrrp.pid -c $LABRUN/"$h"/ka-check.pid \
         </dev/null >$LABRUN/"$h"/keepalived.stderr 2>&1
 }
@@ -483,6 +485,7 @@ EOF
     if [ "$role" = hypervisor ]; then
         cat <<'EOF'
 run ebtables-t-nat-L.txt ebtables -t nat -L
+run ebtables-t-nat-L-Lc.txt ebtables -t nat -L --Lc
 run ebtables-t-filter-L.txt ebtables -t filter -L
 run bridge-link.txt bridge link
 EOF
@@ -573,6 +576,36 @@ lab_main() {
     summary
 }
 
+# ---------------------------------------------------------------- the cluster
+# cluster_up : the healthy cluster for LB_KIND (DR, TUN or NAT): topology, web
+# servers, the VIP on the real servers, two keepalived directors (director
+# MASTER, director2 BACKUP); returns once director owns the VIP and IPVS
+# holds both real servers. CHECK and VRRP pick the checker and VRRP transport.
+cluster_up() {
+    if [ "$LB_KIND" = NAT ]; then topo_nat; else topo_flat; fi
+    web_start rs1; web_start rs2
+    case $LB_KIND in
+        DR) rs_vip_lo rs1; rs_vip_lo rs2;;
+        TUN) rs_vip_tun rs1; rs_vip_tun rs2;;
+    esac
+    mkdir -p $LABRUN/director $LABRUN/director2
+    ka_conf director MASTER 150 >$LABRUN/director/keepalived.conf
+    ka_conf director2 BACKUP 100 >$LABRUN/director2/keepalived.conf
+    ka_start director; ka_start director2
+    ka_wait_ready
+    [ "$LB_KIND" = NAT ] && wait_for 10 _gw_on_director >/dev/null
+    return 0
+}
+_gw_on_director() { ip -n director -4 -o addr show dev eth1 | grep -q " $NAT_GW/"; }
+
+# baseline : before a fault is injected, the VIP works (so the fault is what breaks it)
+baseline() {
+    local r; r=$(vip_seq 2); echo "  baseline, client -> VIP x2: $r"
+    check "baseline: the VIP works before the fault" both_answer $r
+}
+# direct_ok : both real servers answer the client directly (DR/TUN)
+direct_ok() { [ "$(get $RS1_IP) $(get $RS2_IP)" = "rs1 rs2" ]; }
+
 # ---------------------------------------------------------------- common checks
 # ka_wait_ready : director is VRRP MASTER (owns the VIP) and keepalived's
 # checkers put both real servers into its IPVS table.
@@ -601,3 +634,6 @@ lvslab: scenario $SCENARIO is set up. Hosts: $(tr '\n' ' ' <$LABRUN/hosts)+ hype
   poweroff -f               leave (or Ctrl-A x)
 EOF
 }
+_rs_count() { [ "$(ipvs_rs_list | wc -w)" = "$1" ]; }
+_vip_on() { [ "$(vip_owner)" = "$1" ]; }
+ipvs_conns() { ns director busybox tail -n +2 /proc/net/ip_vs_conn | wc -l; }

@@ -6,16 +6,7 @@
 EXPECT=healthy
 LB_KIND=DR CHECK=TCP_CHECK VRRP=multicast
 
-setup() {
-    topo_flat
-    web_start rs1; web_start rs2
-    rs_vip_lo rs1; rs_vip_lo rs2
-    mkdir -p $LABRUN/director $LABRUN/director2
-    ka_conf director MASTER 150 >$LABRUN/director/keepalived.conf
-    ka_conf director2 BACKUP 100 >$LABRUN/director2/keepalived.conf
-    ka_start director; ka_start director2
-    ka_wait_ready
-}
+setup() { cluster_up; }
 
 prove() {
     local r

@@ -7,17 +7,7 @@
 EXPECT=healthy
 LB_KIND=NAT CHECK=TCP_CHECK VRRP=multicast
 
-setup() {
-    topo_nat
-    web_start rs1; web_start rs2
-    mkdir -p $LABRUN/director $LABRUN/director2
-    ka_conf director MASTER 150 >$LABRUN/director/keepalived.conf
-    ka_conf director2 BACKUP 100 >$LABRUN/director2/keepalived.conf
-    ka_start director; ka_start director2
-    ka_wait_ready
-    wait_for 10 _gw_on_director >/dev/null
-}
-_gw_on_director() { ip -n director -4 -o addr show dev eth1 | grep -q " $NAT_GW/"; }
+setup() { cluster_up; }
 
 prove() {
     local r
