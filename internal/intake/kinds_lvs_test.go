@@ -179,6 +179,17 @@ func TestLVSApplyPartialAndErrors(t *testing.T) {
 	if h.IPVS != nil || h.Has(evidence.KindIPVS) || len(h.Logs) != 1 || h.Logs[0].Kind != evidence.LogIPVSInitFailed {
 		t.Errorf("unavailable: %+v %+v", h.IPVS, h.Logs)
 	}
+	// The same, as a kernel without ip_vs really answers (modprobe errors first).
+	for _, f := range []struct{ cmd, file string }{
+		{"ipvsadm -Ln", "lab2/unavailable-ipvsadm-Ln.txt"},
+		{"ipvsadm -Lnc", "lab2/unavailable-ipvsadm-Lnc.txt"},
+		{"cat /proc/net/ip_vs", "lab2/unavailable-cat-proc-ip_vs.txt"},
+	} {
+		h = evidence.NewHost("ds1")
+		if probs := lvsApply(t, h, "ipvsadm", f.cmd, "ipvsadm", f.file); len(probs) != 0 || h.IPVS != nil || len(h.Logs) != 1 || h.Has(evidence.KindIPVSConns) {
+			t.Errorf("%s: %v %+v %+v", f.file, probs, h.IPVS, h.Logs)
+		}
+	}
 	// Version output: nothing, no complaint.
 	h = evidence.NewHost("ds1")
 	if probs := lvsApply(t, h, "ipvsadm", "ipvsadm --version", "ipvsadm", "lab/ipvsadm-version.txt"); len(probs) != 0 || h.IPVS != nil {
