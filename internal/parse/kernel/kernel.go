@@ -254,6 +254,11 @@ func versionFromTitle(t string) string {
 
 // kernelPkgRe matches the kernel packages whose version is a bootable
 // release: kernel, kernel-core (EL8+), kernel-ml/-lt (ELRepo), kernel-uek.
+var (
+	rpmNameRe = regexp.MustCompile(`^[A-Za-z0-9_.+-]+-[^-\s]+-[^-\s]+$`)
+	dpkgRowRe = regexp.MustCompile(`^[uihrp][nicurfhwt][R ]?\s+\S+\s+\S+`)
+)
+
 var kernelPkgRe = regexp.MustCompile(`^kernel(?:-core|-ml|-lt|-uek|-rt)?-(\d[^\s]*)$`)
 
 // ParsePackages reads installed kernel packages: `rpm -q kernel`, `rpm -qa |
@@ -299,6 +304,8 @@ func ParsePackages(doc evidence.Doc) ([]evidence.InstalledKernel, []evidence.Pro
 			add(i, line, name)
 		case isDpkgHeader(s), strings.HasPrefix(s, "package ") && strings.HasSuffix(s, "is not installed"),
 			strings.HasPrefix(s, "dpkg-query: no packages found"):
+		case len(f) == 1 && rpmNameRe.MatchString(s), len(f) >= 3 && dpkgRowRe.MatchString(s):
+			// Another package of `rpm -qa` or `dpkg -l`: not a kernel.
 		default:
 			probs = append(probs, doc.Problemf(i, "not a kernel package line: %q", clip(s)))
 		}

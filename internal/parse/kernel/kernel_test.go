@@ -222,3 +222,12 @@ func TestParseModinfo(t *testing.T) {
 		t.Errorf("missing %+v", m)
 	}
 }
+
+func TestParsePackagesAll(t *testing.T) {
+	doc := evidence.Doc{Source: "x", Text: "bash-5.1.8-6.el9.x86_64\nkernel-5.14.0-362.8.1.el9_3.x86_64\nopenssl-libs-3.0.7-24.el9.x86_64\n" +
+		"ii  bash           5.2.15-2+b8  amd64        GNU Bourne Again SHell\n"}
+	got, probs := ParsePackages(doc)
+	if len(got) != 1 || got[0].Version != "5.14.0-362.8.1.el9_3.x86_64" || len(probs) != 0 {
+		t.Errorf("%+v %v", got, probs)
+	}
+}
