@@ -27,7 +27,7 @@ const (
 // print Ref.Text, and a report must never carry a secret. Everything after
 // auth_pass goes, but for the closing braces of a one-line block.
 func redact(s string) string {
-	i := strings.Index(strings.ToLower(s), "auth_pass")
+	i := indexASCIIFold(s, "auth_pass")
 	if i < 0 {
 		return s
 	}
@@ -279,4 +279,25 @@ func (lx *lexer) include(st *stmt, stack []frame, depth int) []frame {
 // cont reports whether a line ends with the continuation backslash.
 func cont(line string) bool {
 	return strings.HasSuffix(strings.TrimRight(line, " \t\r"), "\\")
+}
+
+// indexASCIIFold is strings.Index ignoring ASCII case; unlike ToLower it
+// keeps byte offsets valid on input that is not UTF-8.
+func indexASCIIFold(s, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		j := 0
+		for ; j < len(sub); j++ {
+			c := s[i+j]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c != sub[j] {
+				break
+			}
+		}
+		if j == len(sub) {
+			return i
+		}
+	}
+	return -1
 }
