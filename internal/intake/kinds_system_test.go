@@ -402,3 +402,41 @@ func TestSystemTranscript(t *testing.T) {
 		t.Errorf("filterref cited at %+v", r)
 	}
 }
+
+func FuzzSystemKinds(f *testing.F) {
+	for _, pat := range []string{"kernel/testdata/*.txt", "platform/testdata/*.txt", "libvirt/testdata/*.txt", "tcpdump/testdata/glitch.txt",
+		"tcpdump/testdata/variants-*.txt", "probe/testdata/*.txt"} {
+		files, _ := filepath.Glob(filepath.Join("..", "parse", pat))
+		for _, name := range files {
+			b, err := os.ReadFile(name)
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(string(b), "")
+		}
+	}
+	f.Add("OpenStack Nova\n", "dmidecode -s system-product-name")
+	f.Add("", "tcpdump -nnw x.pcap")
+	f.Fuzz(func(t *testing.T, text, cmd string) {
+		doc := evidence.Doc{Host: "h", Source: "f", Start: 2, Command: cmd, Text: text}
+		n := len(doc.Lines())
+		for _, k := range systemKinds() {
+			if k.Sniff != nil {
+				head := text
+				if len(head) > sniffBytes {
+					head = head[:sniffBytes]
+				}
+				k.Sniff(head)
+			}
+			h := evidence.NewHost("h")
+			k.Apply(doc, h)
+			for kind, refs := range h.Seen {
+				for _, r := range refs {
+					if r.Line < 1 || r.Line > 2+n {
+						t.Fatalf("%s: %s seen at %+v outside %d lines", k.Name, kind, r, n)
+					}
+				}
+			}
+		}
+	})
+}
