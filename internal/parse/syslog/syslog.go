@@ -187,73 +187,104 @@ var (
 	reKeyword  = regexp.MustCompile(`Unknown keyword '([^']*)'`)
 )
 
+// has reports whether s contains any of subs: a cheap filter run before
+// the regular expressions, which would otherwise cost most of the time on
+// logs that are mostly about something else.
+func has(s string, subs ...string) bool {
+	for _, sub := range subs {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
+}
+
 func classify(h header) (evidence.LogEvent, bool) {
 	msg := strings.TrimSpace(h.msg)
-	// keepalived 2.x prefixes nothing; 1.x sometimes "Keepalived_vrrp: " inside the message
+	// keepalived 1.x sometimes repeats its process name inside the message
 	for _, p := range []string{"Keepalived_vrrp: ", "Keepalived_healthcheckers: ", "Keepalived_checker: ", "Keepalived: "} {
 		msg = strings.TrimPrefix(msg, p)
 	}
+	ev := func(kind, subject string) (evidence.LogEvent, bool) {
+		return evidence.LogEvent{Kind: kind, Subject: subject, Detail: msg}, true
+	}
 	// "(file: Line N) ..." is keepalived reading its configuration
-	if m := reConfLine.FindStringSubmatch(msg); m != nil {
-		return evidence.LogEvent{Kind: evidence.LogConfigError, Subject: keyword(m[3]), Detail: msg}, true
-	}
-	if m := reState.FindStringSubmatch(msg); m != nil {
-		kind := map[string]string{"MASTER": evidence.LogVRRPMaster, "BACKUP": evidence.LogVRRPBackup, "FAULT": evidence.LogVRRPFault}[m[2]]
-		return evidence.LogEvent{Kind: kind, Subject: m[1], Detail: msg}, true
-	}
-	if m := reHigher.FindStringSubmatch(msg); m != nil {
-		return evidence.LogEvent{Kind: evidence.LogVRRPPeerPriority, Subject: m[1], Detail: msg}, true
-	}
-	if m := reLower.FindStringSubmatch(msg); m != nil {
-		return evidence.LogEvent{Kind: evidence.LogVRRPLowerPrio, Subject: m[1], Detail: msg}, true
-	}
-	if reAuth.MatchString(msg) {
-		return evidence.LogEvent{Kind: evidence.LogVRRPBadAuth, Subject: instance(msg), Detail: msg}, true
-	}
-	if m := reGARP.FindStringSubmatch(msg); m != nil {
-		return evidence.LogEvent{Kind: evidence.LogGARPSent, Subject: m[2], Detail: msg}, true
-	}
-	if reBad.MatchString(msg) {
-		return evidence.LogEvent{Kind: evidence.LogVRRPBadPacket, Subject: instance(msg), Detail: msg}, true
-	}
-	if m := reRS.FindStringSubmatch(msg); m != nil {
-		kind := evidence.LogRSRemoved
-		if m[1] == "Adding" || m[1] == "Enabling" {
-			kind = evidence.LogRSAdded
+	if strings.HasPrefix(msg, "(") && strings.Contains(msg, "Line ") {
+		if m := reConfLine.FindStringSubmatch(msg); m != nil {
+			return ev(evidence.LogConfigError, keyword(m[3]))
 		}
-		return evidence.LogEvent{Kind: kind, Subject: hostPort(m[2]), Detail: msg}, true
 	}
-	if m := reCheckFail.FindStringSubmatch(msg); m != nil {
-		subj := ""
-		for _, g := range m[1:] {
-			if g != "" {
-				subj = hostPort(g)
-				break
+	if has(msg, "STATE", "state") {
+		if m := reState.FindStringSubmatch(msg); m != nil {
+			kind := map[string]string{"MASTER": evidence.LogVRRPMaster, "BACKUP": evidence.LogVRRPBackup, "FAULT": evidence.LogVRRPFault}[m[2]]
+			return ev(kind, m[1])
+		}
+	}
+	if strings.Contains(msg, "prio") {
+		if m := reHigher.FindStringSubmatch(msg); m != nil {
+			return ev(evidence.LogVRRPPeerPriority, m[1])
+		}
+		if m := reLower.FindStringSubmatch(msg); m != nil {
+			return ev(evidence.LogVRRPLowerPrio, m[1])
+		}
+	}
+	if has(msg, "passw", "auth", "Auth", "AUTH") && reAuth.MatchString(msg) {
+		return ev(evidence.LogVRRPBadAuth, instance(msg))
+	}
+	if strings.Contains(msg, "gratuitous") {
+		if m := reGARP.FindStringSubmatch(msg); m != nil {
+			return ev(evidence.LogGARPSent, m[2])
+		}
+	}
+	if has(msg, "VRRP", "VRID", "advert", "ttl", "packet", "vrrp") && reBad.MatchString(msg) {
+		return ev(evidence.LogVRRPBadPacket, instance(msg))
+	}
+	if has(msg, "Removing", "Adding", "Disabling", "Enabling") {
+		if m := reRS.FindStringSubmatch(msg); m != nil {
+			kind := evidence.LogRSRemoved
+			if m[1] == "Adding" || m[1] == "Enabling" {
+				kind = evidence.LogRSAdded
 			}
+			return ev(kind, hostPort(m[2]))
 		}
-		return evidence.LogEvent{Kind: evidence.LogCheckFailed, Subject: subj, Detail: msg}, true
 	}
-	if reIPVSInit.MatchString(msg) {
-		return evidence.LogEvent{Kind: evidence.LogIPVSInitFailed, Subject: "ipvs", Detail: msg}, true
-	}
-	if m := reNoDest.FindStringSubmatch(msg); m != nil {
-		return evidence.LogEvent{Kind: evidence.LogIPVSNoDest, Subject: m[2], Detail: msg}, true
-	}
-	if m := reLoaded.FindStringSubmatch(msg); m != nil {
-		subj := "ipvs"
-		if m[1] != "" {
-			subj = m[1]
+	if has(msg, "fail", "error", "Error", "ERROR", "Timeout") {
+		if m := reCheckFail.FindStringSubmatch(msg); m != nil {
+			subj := ""
+			for _, g := range m[1:] {
+				if g != "" {
+					subj = hostPort(g)
+					break
+				}
+			}
+			return ev(evidence.LogCheckFailed, subj)
 		}
-		return evidence.LogEvent{Kind: evidence.LogIPVSLoaded, Subject: subj, Detail: msg}, true
 	}
-	if reCTFull.MatchString(msg) {
-		return evidence.LogEvent{Kind: evidence.LogConntrackFull, Subject: "nf_conntrack", Detail: msg}, true
+	if has(msg, "ipvs", "IPVS", "ip_vs") {
+		if reIPVSInit.MatchString(msg) {
+			return ev(evidence.LogIPVSInitFailed, "ipvs")
+		}
+		if m := reNoDest.FindStringSubmatch(msg); m != nil {
+			return ev(evidence.LogIPVSNoDest, m[2])
+		}
+		if m := reLoaded.FindStringSubmatch(msg); m != nil {
+			subj := "ipvs"
+			if m[1] != "" {
+				subj = m[1]
+			}
+			return ev(evidence.LogIPVSLoaded, subj)
+		}
 	}
-	if m := reMartian.FindStringSubmatch(msg); m != nil {
-		return evidence.LogEvent{Kind: evidence.LogMartianSource, Subject: m[3], Detail: msg}, true
+	if strings.Contains(msg, "table full") && reCTFull.MatchString(msg) {
+		return ev(evidence.LogConntrackFull, "nf_conntrack")
 	}
-	if isKeepalived(h.prog) && reConfMsg.MatchString(msg) {
-		return evidence.LogEvent{Kind: evidence.LogConfigError, Subject: keyword(msg), Detail: msg}, true
+	if strings.Contains(msg, "martian") {
+		if m := reMartian.FindStringSubmatch(msg); m != nil {
+			return ev(evidence.LogMartianSource, m[3])
+		}
+	}
+	if isKeepalived(h.prog) && has(msg, "keyword", "PARSER", "Truncating", "Configuration file", "Unexpected", "Non-existent", "ignoring", "removing", "not valid", "doesn't exist") && reConfMsg.MatchString(msg) {
+		return ev(evidence.LogConfigError, keyword(msg))
 	}
 	return evidence.LogEvent{}, false
 }
