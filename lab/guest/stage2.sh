@@ -1,4 +1,6 @@
 #!/bin/busybox sh
+# shellcheck shell=dash
+# shellcheck disable=SC2013  # /proc/cmdline is split into words on purpose
 # PID 1 inside the guest, on the overlaid host root. busybox sh on purpose:
 # it is static, so every command costs ~10 ms instead of 50-250 ms for a
 # dynamically linked binary under TCG.

@@ -390,14 +390,14 @@ cap_start() {
 }
 _caps_listening() { [ "$(cat $LABRUN/cap/*/*.err 2>/dev/null | grep -c 'listening on')" -ge "$1" ]; }
 cap_ifaces() {
-    if [ "$1" = hypervisor ]; then ls -d /sys/class/net/br* | sed 's#.*/##'
+    if [ "$1" = hypervisor ]; then for i in /sys/class/net/br*; do echo "${i##*/}"; done
     else ip -n "$1" -o link show | awk -F': ' '$2 ~ /^eth[0-9]/ {sub(/@.*/, "", $2); print $2}'; fi
 }
 cap_stop() {
     local f p
     sleep 0.3    # let the last replies land
-    for f in $LABRUN/cap/*/*.pid; do kill -INT "$(cat "$f")" 2>/dev/null; done
-    for f in $LABRUN/cap/*/*.pid; do
+    for f in "$LABRUN"/cap/*/*.pid; do kill -INT "$(cat "$f")" 2>/dev/null; done
+    for f in "$LABRUN"/cap/*/*.pid; do
         p=$(cat "$f"); while kill -0 "$p" 2>/dev/null; do sleep 0.05; done
     done
 }
@@ -494,7 +494,7 @@ EOF
 
 _gather_captures() {   # _gather_captures CASEDIR HOST
     local dir=$1 h=$2 p i
-    for p in $LABRUN/cap/"$h"/*.pcap; do
+    for p in "$LABRUN"/cap/"$h"/*.pcap; do
         [ -f "$p" ] || continue
         i=$(basename "$p" .pcap)
         cp "$p" "$dir/$h/$i.pcap"

@@ -59,6 +59,12 @@ if [ -n "$need" ]; then
 fi
 log "packages ok"
 
+# The kernel: once chosen (what linux-image-amd64 depends on), it stays until
+# KVER is given or .cache/build/kver is removed; asking apt every run costs
+# seconds on a busy machine.
+if [ -z "${KVER:-}" ] && [ -f "$CACHE/build/kver" ] && [ -f "$CACHE/kernel/$(cat "$CACHE/build/kver")/.done" ]; then
+    KVER=$(cat "$CACHE/build/kver")
+fi
 if [ -z "${KVER:-}" ]; then
     kver_of_meta() { apt-cache depends linux-image-amd64 2>/dev/null |
                      sed -n 's/.*Depends: linux-image-\(.*\)$/\1/p' | head -1; }

@@ -35,6 +35,7 @@ fi
 # KVM does not work on this kind of host (kvm_pvm, no VT-x; see README), so
 # TCG. thread=multi only matters with -s 2+; a big translation cache saves
 # re-translating the same binaries (ip, ipvsadm, ...) over and over.
+# shellcheck disable=SC2054  # commas are qemu option syntax
 case ${LAB_ACCEL:-tcg} in
   kvm) ACC=(-accel kvm -cpu max);;
   *)   ACC=(-accel tcg,thread=multi,tb-size=512 -cpu max);;
@@ -46,7 +47,7 @@ APPEND="console=ttyS0 $Q panic=-1 mitigations=off nokaslr tsc=reliable
 
 # -M pc (not microvm): microvm hangs now and then at boot under TCG
 # ("tsc: Unable to calibrate against PIT"); pc costs ~0.4 s more and never hung.
-# shellcheck disable=SC2086  # $APPEND is joined into one line on purpose
+# shellcheck disable=SC2086,SC2116,SC2054  # $APPEND is joined into one line on purpose; qemu options have commas
 QEMU=(qemu-system-x86_64 -M pc "${ACC[@]}" -m "$MEM" -smp "$SMP"
   -nodefaults -no-user-config -display none -no-reboot -nic none
   -kernel "$CACHE/build/vmlinux" -initrd "$CACHE/build/initramfs.gz"
