@@ -288,3 +288,109 @@ func FuzzLVSKinds(f *testing.F) {
 		}
 	})
 }
+
+// TestLVSLabFormats reads the lab VM's real captures (testdata/lab/formats,
+// each file starting with the "$ command" that printed it) through intake.
+func TestLVSLabFormats(t *testing.T) {
+	dir := filepath.Join("..", "..", "testdata", "lab", "formats")
+	if _, err := os.Stat(filepath.Join(dir, "INDEX")); err != nil {
+		t.Skip("no lab formats captured")
+	}
+	ours := map[string]bool{}
+	files, _ := filepath.Glob(filepath.Join(dir, "*"))
+	root := t.TempDir()
+	for _, f := range files {
+		base := filepath.Base(f)
+		if !(strings.HasPrefix(base, "ipvsadm") || strings.HasPrefix(base, "proc-net-ip_vs") ||
+			strings.HasPrefix(base, "keepalived") || strings.HasPrefix(base, "dmesg")) {
+			continue
+		}
+		ours[base] = true
+		// one host per file: each is a separate situation
+		hd := filepath.Join(root, strings.NewReplacer(".", "_").Replace(base))
+		if err := os.MkdirAll(hd, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		b, _ := os.ReadFile(f)
+		if err := os.WriteFile(filepath.Join(hd, base), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(ours) < 20 {
+		t.Fatalf("only %d lab files", len(ours))
+	}
+	c, err := Load(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range c.Problems {
+		t.Errorf("problem: %v", p)
+	}
+	host := func(base string) *evidence.Host {
+		h := c.Lookup(strings.NewReplacer(".", "_").Replace(base))
+		if h == nil {
+			t.Fatalf("no host for %s", base)
+		}
+		return h
+	}
+	for _, base := range []string{"ipvsadm-Ln-no-ipvs.txt", "proc-net-ip_vs-no-ipvs.txt", "keepalived-no-ipvs.journal.log", "keepalived-no-ipvs.console.log"} {
+		h := host(base)
+		found := false
+		for _, e := range h.Logs {
+			found = found || e.Kind == evidence.LogIPVSInitFailed
+		}
+		if !found || h.IPVS != nil {
+			t.Errorf("%s: IPVS missing not seen: %+v", base, h.Logs)
+		}
+	}
+	for _, base := range []string{"ipvsadm-Ln.txt", "ipvsadm-Ln-sort.txt", "ipvsadm-Ln-exact.txt", "ipvsadm-Sn.txt", "proc-net-ip_vs.txt"} {
+		h := host(base)
+		if h.IPVS == nil || len(h.IPVS.Services) == 0 || !h.Has(evidence.KindIPVS) {
+			t.Errorf("%s: no table", base)
+		}
+	}
+	for _, base := range []string{"ipvsadm-Lnc.txt", "ipvsadm-Lnc-exact.txt", "proc-net-ip_vs_conn.txt"} {
+		if h := host(base); h.IPVS == nil || h.IPVS.TotalConns == 0 || !h.Has(evidence.KindIPVSConns) {
+			t.Errorf("%s: no connections", base)
+		}
+	}
+	for _, base := range []string{"ipvsadm-Ln-stats.txt", "ipvsadm-Ln-rate.txt", "proc-net-ip_vs_stats.txt", "proc-net-ip_vs_stats_percpu.txt"} {
+		if h := host(base); !h.Has(evidence.KindIPVSStats) {
+			t.Errorf("%s: no stats", base)
+		}
+	}
+	for _, base := range []string{"keepalived-director.conf", "keepalived-valid.conf", "keepalived-invalid.conf"} {
+		h := host(base)
+		if h.Keepalived == nil || len(h.Keepalived.VRRPInstances)+len(h.Keepalived.VirtualServers) == 0 {
+			t.Errorf("%s: no config", base)
+		}
+		if base == "keepalived-invalid.conf" && len(h.Keepalived.Issues) == 0 {
+			t.Errorf("%s: no issues", base)
+		}
+		if base != "keepalived-invalid.conf" && len(h.Keepalived.Issues) != 0 {
+			t.Errorf("%s: issues in a valid config: %+v", base, h.Keepalived.Issues)
+		}
+	}
+	kinds := func(base string) map[string]int {
+		m := map[string]int{}
+		for _, e := range host(base).Logs {
+			m[e.Kind]++
+		}
+		return m
+	}
+	for _, base := range []string{"keepalived-director.journal.log", "keepalived-director.console.log"} {
+		k := kinds(base)
+		if k[evidence.LogVRRPMaster] == 0 || k[evidence.LogVRRPBackup] == 0 || k[evidence.LogVRRPFault] == 0 || k[evidence.LogRSRemoved] == 0 || k[evidence.LogRSAdded] == 0 {
+			t.Errorf("%s: %v", base, k)
+		}
+	}
+	if k := kinds("keepalived-t-invalid.txt"); k[evidence.LogConfigError] == 0 {
+		t.Errorf("keepalived -t: %v", k)
+	}
+	if k := kinds("dmesg-martian.txt"); k[evidence.LogMartianSource] == 0 {
+		t.Errorf("martian: %v", k)
+	}
+	if k := kinds("dmesg-conntrack-full.txt"); k[evidence.LogConntrackFull] == 0 {
+		t.Errorf("conntrack: %v", k)
+	}
+}

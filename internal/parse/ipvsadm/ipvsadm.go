@@ -230,9 +230,12 @@ var unavailable = []string{
 	"Protocol not available",
 	"Are you sure that IP Virtual Server is built",
 	"cannot open file /proc/net/ip_vs",
-	"/proc/net/ip_vs: No such file or directory",
+	"/proc/net/ip_vs: No such file or directory",  // GNU cat
+	"/proc/net/ip_vs': No such file or directory", // busybox cat
 	"/proc/net/ip_vs_conn: No such file or directory",
+	"/proc/net/ip_vs_conn': No such file or directory",
 	"/proc/net/ip_vs_stats: No such file or directory",
+	"/proc/net/ip_vs_stats': No such file or directory",
 	"modprobe: FATAL: Module ip_vs not found",
 }
 
