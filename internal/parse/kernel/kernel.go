@@ -459,10 +459,10 @@ func clip(s string) string {
 	return s[:cut] + "..."
 }
 
-// AddInstalled merges installed kernels into k: an entry naming the same
-// image path, or the same release, as one already known completes it
-// rather than being listed twice (grubby, rpm and ls /boot all name the
-// same kernels). A default entry takes the default flag from the others:
+// AddInstalled merges installed kernels into k: a boot entry naming the
+// same image path as one already known (grubby, ls /boot) completes it, and
+// so does a package of the same release as a known package (rpm, dpkg),
+// rather than being listed twice. A default entry takes the default flag from the others:
 // documents are applied in the order they were captured.
 func AddInstalled(k *evidence.Kernel, add ...evidence.InstalledKernel) {
 	for _, a := range add {
@@ -474,7 +474,10 @@ func AddInstalled(k *evidence.Kernel, add ...evidence.InstalledKernel) {
 		found := false
 		for j := range k.Installed {
 			e := &k.Installed[j]
-			if (a.Path != "" && e.Path == a.Path) || (a.Version != "" && e.Version == a.Version) {
+			// Boot entries (with an image path) and packages (without) are
+			// kept apart: a rule tells "installed by a package" from "can
+			// be booted" by that.
+			if (a.Path != "" && e.Path == a.Path) || (a.Path == "" && e.Path == "" && a.Version != "" && e.Version == a.Version) {
 				if e.Path == "" {
 					e.Path = a.Path
 				}

@@ -44,6 +44,7 @@ type parser struct {
 	bad      int  // lines that were not understood
 	anon     int  // frames whose addresses could not be read
 	capped   bool // MaxFrames reached
+	seq      *seqState
 }
 
 // Parse reads tcpdump text output. The interface of each frame is the one a
@@ -51,7 +52,7 @@ type parser struct {
 // command's `-i IFACE`, else the one in the file name (tcpdump-eth0.txt,
 // br0.txt).
 func Parse(doc evidence.Doc) ([]evidence.Frame, []evidence.Problem) {
-	p := &parser{doc: doc, awaitIdx: -1}
+	p := &parser{doc: doc, awaitIdx: -1, seq: newSeqState(doc.Command)}
 	p.iface = ifaceFromCommand(doc.Command)
 	if p.iface == "" {
 		p.iface = IfaceFromName(doc.Source)
@@ -471,6 +472,8 @@ func (p *parser) payload(i int, f *evidence.Frame, s string) await {
 			}
 			f.Length, _ = strconv.Atoi(m[3])
 		}
+		ack, hasAck := ackOf(s)
+		p.seq.fix(f, ack, hasAck)
 	case strings.HasPrefix(s, "Flags"):
 		f.Proto = "tcp"
 		if fl, ok := bracketAfter(s, "Flags"); ok {
@@ -486,6 +489,8 @@ func (p *parser) payload(i int, f *evidence.Frame, s string) await {
 				f.Seq, f.HasSeq = uint32(n), true
 			}
 		}
+		ack, hasAck := ackOf(s)
+		p.seq.fix(f, ack, hasAck)
 	case strings.HasPrefix(s, "UDP"):
 		f.Proto = "udp"
 	case strings.HasPrefix(s, "ICMP6") || strings.HasPrefix(s, "HBH ICMP6"):

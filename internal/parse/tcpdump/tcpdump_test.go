@@ -300,3 +300,50 @@ func TestTimestampLen(t *testing.T) {
 		}
 	}
 }
+
+// Two capture points pick different bases for relative sequence numbers
+// (tcpdump bases them on the first ACK-bearing packet each one saw); the
+// parser must give the same absolute numbers for the same packet.
+func TestRelativeSequenceNumbers(t *testing.T) {
+	director := `09:30:12.481133 00:00:5e:00:01:33 > bc:24:11:6e:0a:11, ethertype IPv4 (0x0800), length 74: 203.0.113.9.53424 > 198.51.100.80.80: Flags [S], seq 687236513, win 42340, length 0
+09:30:12.481137 bc:24:11:6e:0a:11 > bc:24:11:6e:0a:21, ethertype IPv4 (0x0800), length 74: 203.0.113.9.53424 > 198.51.100.80.80: Flags [S], seq 687236513, win 42340, length 0
+09:30:12.481240 00:00:5e:00:01:33 > bc:24:11:6e:0a:11, ethertype IPv4 (0x0800), length 66: 203.0.113.9.53424 > 198.51.100.80.80: Flags [.], ack 941356473, win 331, length 0
+09:30:12.481454 00:00:5e:00:01:33 > bc:24:11:6e:0a:11, ethertype IPv4 (0x0800), length 143: 203.0.113.9.53424 > 198.51.100.80.80: Flags [P.], seq 0:77, ack 1, win 331, length 77: HTTP: GET / HTTP/1.1
+09:30:12.481951 00:00:5e:00:01:33 > bc:24:11:6e:0a:11, ethertype IPv4 (0x0800), length 66: 203.0.113.9.53424 > 198.51.100.80.80: Flags [F.], seq 77, ack 77, win 331, length 0
+`
+	realServer := `09:30:12.481140 bc:24:11:6e:0a:11 > bc:24:11:6e:0a:21, ethertype IPv4 (0x0800), length 74: 203.0.113.9.53424 > 198.51.100.80.80: Flags [S], seq 687236513, win 42340, length 0
+09:30:12.481217 bc:24:11:6e:0a:21 > 00:00:5e:00:01:33, ethertype IPv4 (0x0800), length 74: 198.51.100.80.80 > 203.0.113.9.53424: Flags [S.], seq 941356472, ack 687236514, win 43440, length 0
+09:30:12.481459 bc:24:11:6e:0a:11 > bc:24:11:6e:0a:21, ethertype IPv4 (0x0800), length 143: 203.0.113.9.53424 > 198.51.100.80.80: Flags [P.], seq 1:78, ack 1, win 331, length 77: HTTP: GET / HTTP/1.1
+09:30:12.481495 bc:24:11:6e:0a:21 > 00:00:5e:00:01:33, ethertype IPv4 (0x0800), length 141: 198.51.100.80.80 > 203.0.113.9.53424: Flags [P.], seq 1:76, ack 78, win 339, length 75: HTTP: HTTP/1.1 200 OK
+09:30:12.481956 bc:24:11:6e:0a:11 > bc:24:11:6e:0a:21, ethertype IPv4 (0x0800), length 66: 203.0.113.9.53424 > 198.51.100.80.80: Flags [F.], seq 78, ack 77, win 331, length 0
+`
+	d, _ := Parse(evidence.Doc{Source: "lb1", Text: director})
+	r, _ := Parse(evidence.Doc{Source: "web1", Text: realServer})
+	if d[3].Seq != 687236514 || r[2].Seq != 687236514 || !d[3].HasSeq || !r[2].HasSeq {
+		t.Errorf("data: %d/%v vs %d/%v", d[3].Seq, d[3].HasSeq, r[2].Seq, r[2].HasSeq)
+	}
+	if d[4].Seq != 687236591 || r[4].Seq != 687236591 {
+		t.Errorf("fin: %d vs %d", d[4].Seq, r[4].Seq)
+	}
+	if r[3].Seq != 941356473 {
+		t.Errorf("reply: %d", r[3].Seq)
+	}
+	if d[2].HasSeq {
+		t.Errorf("bare ACK has a sequence number")
+	}
+	// With -S everything is absolute already.
+	abs, _ := Parse(evidence.Doc{Source: "x", Command: "tcpdump -nnS -i eth0", Text: strings.ReplaceAll(realServer, "seq 1:78", "seq 687236514:687236591")})
+	if abs[2].Seq != 687236514 {
+		t.Errorf("-S: %d", abs[2].Seq)
+	}
+	// Without the command, absolute numbers are recognised by their size.
+	abs, _ = Parse(evidence.Doc{Source: "x", Text: strings.ReplaceAll(realServer, "seq 1:78", "seq 687236514:687236591")})
+	if abs[2].Seq != 687236514 {
+		t.Errorf("absolute without -S: %d", abs[2].Seq)
+	}
+	// A paste that starts mid-connection: relative numbers with no base.
+	cut, _ := Parse(evidence.Doc{Source: "x", Text: strings.SplitN(realServer, "\n", 3)[2]})
+	if cut[0].HasSeq || cut[1].HasSeq {
+		t.Errorf("relative numbers without a base kept: %+v", cut[:2])
+	}
+}
