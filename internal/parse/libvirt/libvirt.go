@@ -366,6 +366,10 @@ func ParseDomain(doc evidence.Doc) ([]evidence.DomainInterface, []evidence.Probl
 
 // domainFromCommand takes DOMAIN from "virsh dumpxml [--inactive] DOMAIN".
 func domainFromCommand(cmd string) string {
+	// "virsh dumpxml dir1 | grep -A 12 ...": the domain is before the pipe.
+	if i := strings.IndexAny(cmd, "|>;"); i >= 0 {
+		cmd = cmd[:i]
+	}
 	f := strings.Fields(cmd)
 	for i := len(f) - 1; i >= 0; i-- {
 		if f[i] == "dumpxml" || f[i] == "virsh" {

@@ -165,3 +165,25 @@ func TestGarbage(t *testing.T) {
 		t.Errorf("%+v %v", fs, probs)
 	}
 }
+
+func TestGrepExcerpt(t *testing.T) {
+	// `virsh dumpxml dir1 | grep -A 12 "<interface type='bridge'>"` cuts the
+	// XML in the middle of the next element.
+	doc := evidence.Doc{Source: "x", Command: `virsh dumpxml dir1 | grep -A 12 "<interface type='bridge'>"`, Text: `    <interface type='bridge'>
+      <mac address='52:54:00:3a:91:c8'/>
+      <source bridge='br0'/>
+      <target dev='vnet0'/>
+      <model type='virtio'/>
+      <filterref filter='clean-traffic'>
+        <parameter name='IP' value='192.0.2.31'/>
+      </filterref>
+      <alias name='net0'/>
+    </interface>
+    <serial type='pty'>
+      <source path='/dev/pts/1'/>
+`}
+	ifs, probs := ParseDomain(doc)
+	if len(ifs) != 1 || ifs[0].Domain != "dir1" || ifs[0].FilterParams["IP"] != "192.0.2.31" || ifs[0].Bridge != "br0" || ifs[0].Ref.Line != 6 {
+		t.Errorf("%+v %v", ifs, probs)
+	}
+}
