@@ -26,7 +26,7 @@ type parser struct {
 	probs []evidence.Problem
 	lines map[int][]string // doc index -> lines, for citing
 	// what the file says about the version it is written for
-	v2Hints, v1Hints, forkHints []evidence.Ref
+	v2Hints, forkHints []evidence.Ref
 	deferred                    []deferredIssue
 	instances                   map[string]bool
 	scripts                     map[string]bool
@@ -155,7 +155,7 @@ func (p *parser) topLevel(st *stmt) {
 		p.forkHint(st)
 		p.laddrGroup(st)
 	case "static_ipaddress", "static_routes", "static_rules", "linkbeat_interfaces", "vrrp_track_process", "vrrp_track_file", "track_file", "bfd_instance", "net_namespace", "net_namespace_ipvs", "instance", "use_pid_dir", "use_namespace_pid_dir", "linkbeat_use_polling", "garp_group", "track_process":
-		p.knownBlock(st, "top")
+		p.knownBlock(st)
 	default:
 		p.unknownOrMisplaced(st, "top")
 	}
@@ -163,7 +163,7 @@ func (p *parser) topLevel(st *stmt) {
 
 // knownBlock accepts a keyword whose contents lvsdoctor does not need,
 // still checking that the 2.x-only ones are noted.
-func (p *parser) knownBlock(st *stmt, where string) {
+func (p *parser) knownBlock(st *stmt) {
 	if v2Only[st.kw] {
 		p.v2Hints = append(p.v2Hints, p.sref(st))
 	}
@@ -186,12 +186,7 @@ func (p *parser) unknownOrMisplaced(st *stmt, where string) {
 		return
 	}
 	if msg, ok := removedInV2[kw]; ok {
-		p.v1Hints = append(p.v1Hints, p.sref(st))
 		p.deferred = append(p.deferred, deferredIssue{kw: kw, ref: p.sref(st), when: "v2", msg: msg})
-		return
-	}
-	if v1Only[kw] {
-		p.v1Hints = append(p.v1Hints, p.sref(st))
 		return
 	}
 	if known(where, kw) {

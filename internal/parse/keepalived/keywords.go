@@ -198,10 +198,6 @@ var v2Only = map[string]bool{
 	"vrrp_nftables": true, "unicast_fault_no_peer": true, "vrrp_min_garp": true, "reload_check_config": true,
 }
 
-// v1Only are keywords keepalived 1.x knows and 2.x dropped silently, or
-// never had a meaning that matters here.
-var v1Only = map[string]bool{}
-
 // removedInV2 are keywords 1.x accepted that keepalived 2.x rejects with
 // "Unknown keyword": harmless in a 1.x file, ignored in a 2.x one.
 var removedInV2 = map[string]string{
