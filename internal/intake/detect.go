@@ -2,6 +2,7 @@ package intake
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
@@ -49,10 +50,19 @@ func Detect(command, base string, wholeFile bool, text string) (*Kind, string) {
 	return nil, ""
 }
 
+// contextCommands print things people paste for context that no rule
+// reads; their output is skipped without calling it a problem.
+var contextCommands = regexp.MustCompile(`^(virsh (list|dominfo|domiflist|net-list|nwfilter-list)|bridge (link|fdb|vlan)|brctl show|` +
+	`systemctl (status|is-active)|service \S+ status|ps( |$)|getenforce|sestatus|hostname|echo |watch |keepalived (-v|--version)|` +
+	`ipvsadm (-v|--version)|date|w$|who|uptime|free|df |top|history|cat /proc/cpuinfo|lscpu)`)
+
 // dispatch parses one block into h, turning a panic of a parser into a
 // Problem: one broken parser must not cost the user the rest of the case.
 func dispatch(c *evidence.Case, h *evidence.Host, doc evidence.Doc, base string, wholeFile bool) {
 	k, _ := Detect(doc.Command, base, wholeFile, doc.Text)
+	if k == nil && contextCommands.MatchString(doc.Command) {
+		return
+	}
 	if k == nil {
 		if strings.TrimSpace(doc.Text) == "" {
 			return // a command with no output says nothing

@@ -140,6 +140,22 @@ func vmOf(p *Pass, sf spoofFilter) *evidence.Host {
 		if sf.mac != "" && hostMACs(h)[sf.mac] {
 			return h
 		}
+		if sf.domain != "" && strings.EqualFold(sf.domain, h.Name) {
+			return h
+		}
+	}
+	// Without the VM's `ip link`, the source MAC of the frames a director
+	// forwarded is its own.
+	if sf.mac != "" {
+		for _, s := range p.Services() {
+			for _, d := range p.Directors() {
+				for _, f := range viewDirector(d, s).out {
+					if strings.EqualFold(f.SrcMAC, sf.mac) {
+						return d
+					}
+				}
+			}
+		}
 	}
 	for _, a := range sf.allowed {
 		if h := p.Topo.HostOwning(a); h != nil && h != sf.hyper {
