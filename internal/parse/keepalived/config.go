@@ -27,13 +27,13 @@ type parser struct {
 	lines map[int][]string // doc index -> lines, for citing
 	// what the file says about the version it is written for
 	v2Hints, forkHints []evidence.Ref
-	deferred                    []deferredIssue
-	instances                   map[string]bool
-	scripts                     map[string]bool
-	scriptRefs                  []nameRef
-	groupRefs                   []nameRef
-	laddrRefs                   []nameRef
-	vsgRefs                     []nameRef
+	deferred           []deferredIssue
+	instances          map[string]bool
+	scripts            map[string]bool
+	scriptRefs         []nameRef
+	groupRefs          []nameRef
+	laddrRefs          []nameRef
+	vsgRefs            []nameRef
 }
 
 type deferredIssue struct {
