@@ -93,7 +93,7 @@ func TestBadInputKeepsTheRest(t *testing.T) {
 	_, _ = rand.Read(junk)
 	must(t, os.WriteFile(filepath.Join(dir, host, "core.bin"), junk, 0o644))
 	must(t, os.WriteFile(filepath.Join(dir, host, "notes.txt"), []byte("this is not\nany command output\n"), 0o644))
-	must(t, os.WriteFile(filepath.Join(dir, host, "ipvsadm-trunc.txt"), []byte("$ ipvsadm -Ln\nIP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\nTCP  192.0.2.100:80 rr\n  -> 192.0.2.11:8"), 0o644))
+	must(t, os.WriteFile(filepath.Join(dir, host, "route-trunc.txt"), []byte("$ ip route\ndefault via 192.0.2.1 dev eth0\n192.0.2.0/24 dev et"), 0o644))
 	must(t, os.WriteFile(filepath.Join(dir, "case.yaml"), []byte("vip: [unclosed\n"), 0o644))
 	d, code, stderr := diagnose(t, dir)
 	if code == cli.ExitUsage {

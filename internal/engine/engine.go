@@ -31,7 +31,7 @@ func Run(c *evidence.Case, hints topology.Hints, rs []*rules.Rule) *diagnosis.Di
 			missing.check(t, r)
 		}
 	}
-	d.Findings = Rank(d.Findings, rs)
+	d.Findings = Rank(dedupeFindings(d.Findings), rs)
 	d.Notes = append(serviceNotes(t), append(d.Notes, missing.notes()...)...)
 	d.Notes = append(d.Notes, c.Notes...)
 	d.Notes = dedupe(d.Notes)
@@ -190,6 +190,22 @@ func dedupe(s []string) []string {
 			seen[x] = true
 			out = append(out, x)
 		}
+	}
+	return out
+}
+
+// dedupeFindings drops a finding that repeats another's cause, host and
+// title (a rule run for several services may find one fault per service).
+func dedupeFindings(fs []diagnosis.Finding) []diagnosis.Finding {
+	seen := map[string]bool{}
+	out := fs[:0]
+	for _, f := range fs {
+		k := f.ID + "\x00" + f.Host + "\x00" + f.Title
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		out = append(out, f)
 	}
 	return out
 }
