@@ -34,7 +34,7 @@ var hostMarker = regexp.MustCompile(`^(?i:on|capture on|captured on|from|at|outp
 
 // markerHost returns the host a prose line names, if it is a marker.
 func markerHost(line string) (string, bool) {
-	if len(line) > 160 {
+	if len(line) > 160 || !strings.HasSuffix(strings.TrimSpace(line), ":") {
 		return "", false
 	}
 	m := hostMarker.FindStringSubmatch(strings.TrimSpace(line))
@@ -106,11 +106,20 @@ var knownCommandSet = func() map[string]bool {
 // promptOf recognises a prompt line and returns the host it names (may be
 // empty) and the command it runs.
 func promptOf(line string) (host, cmd string, ok bool) {
-	if m := bracketPrompt.FindStringSubmatch(line); m != nil {
-		return m[2], cleanCommand(m[3]), true
+	// Cheap tests first: a transcript can hold a million lines of output,
+	// and almost none of them are prompts.
+	if !strings.ContainsAny(line, "#$>") {
+		return "", "", false
 	}
-	if m := colonPrompt.FindStringSubmatch(line); m != nil {
-		return m[2], cleanCommand(m[3]), true
+	if line[0] == '[' {
+		if m := bracketPrompt.FindStringSubmatch(line); m != nil {
+			return m[2], cleanCommand(m[3]), true
+		}
+	}
+	if strings.IndexByte(line, '@') > 0 {
+		if m := colonPrompt.FindStringSubmatch(line); m != nil {
+			return m[2], cleanCommand(m[3]), true
+		}
 	}
 	if m := barePrompt.FindStringSubmatch(line); m != nil {
 		c := cleanCommand(m[2])
