@@ -58,9 +58,9 @@ func TestVersionCausesExplainCompletion(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "What breaks") || !strings.Contains(out, "Fix") {
 		t.Errorf("explain: %d %q", code, out)
 	}
-	out, _, code = run("explain", "rp-filter")
-	if code != 2 {
-		t.Errorf("explain of a fragment should fail, got %d", code)
+	_, stderr, code := run("explain", "rp-filter")
+	if code != 2 || !strings.Contains(stderr, "did you mean: rs.rp-filter-strict") {
+		t.Errorf("explain of a fragment: %d %q", code, stderr)
 	}
 	for _, sh := range []string{"bash", "zsh", "fish", "powershell"} {
 		out, _, code = run("completion", sh)

@@ -50,7 +50,7 @@ input error.`,
   lvsdoctor diagnose ./case -o json | jq '.findings[0].id'`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
-				return usageErr("diagnose needs a case directory or transcript file\nSee 'lvsdoctor diagnose --help'.")
+				return usageErr("diagnose needs a case directory or transcript file (see 'lvsdoctor diagnose --help')")
 			}
 			return nil
 		},

@@ -70,7 +70,7 @@ reports the cause with the evidence lines and the fix.`,
 	root.SetErr(stderr)
 	root.AddCommand(newDiagnoseCmd(), newCausesCmd(), newExplainCmd())
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return &exitError{code: ExitUsage, err: fmt.Errorf("%w\nSee '%s --help'.", err, c.CommandPath())}
+		return &exitError{code: ExitUsage, err: fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
 	return root
 }
