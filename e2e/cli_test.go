@@ -59,7 +59,7 @@ func TestVersionCausesExplainCompletion(t *testing.T) {
 		t.Errorf("explain: %d %q", code, out)
 	}
 	_, stderr, code := run("explain", "rp-filter")
-	if code != 2 || !strings.Contains(stderr, "did you mean: rs.rp-filter-strict") {
+	if code != 2 || !strings.Contains(stderr, "did you mean:") || !strings.Contains(stderr, "rs.rp-filter-strict") {
 		t.Errorf("explain of a fragment: %d %q", code, stderr)
 	}
 	for _, sh := range []string{"bash", "zsh", "fish", "powershell"} {
