@@ -18,6 +18,7 @@ import (
 const (
 	kindModinfo      evidence.Kind = "modinfo"
 	kindNWFilterList evidence.Kind = "libvirt-nwfilter-list"
+	kindVirshList    evidence.Kind = "libvirt-domain-list"
 )
 
 // sysFileTail is what may follow a command's name in a file name.
@@ -31,8 +32,8 @@ func systemKinds() []Kind {
 	return []Kind{
 		{
 			Name:     "uname",
-			Commands: re(`^uname\b`),
-			Files:    re(`(?i)^uname` + sysFileTail),
+			Commands: re(`^uname\b`, `^cat\s+/proc/version\s*$`),
+			Files:    re(`(?i)^(?:uname|proc[-_]version)` + sysFileTail),
 			Sniff:    sniffUname,
 			Apply:    sysLimit(applyUname),
 		},
@@ -79,6 +80,13 @@ func systemKinds() []Kind {
 			Apply:    sysLimit(applyOSRelease),
 		},
 		{
+			Name:     "hostnamectl",
+			Commands: re(`^hostnamectl(?:\s+status)?\s*$`),
+			Files:    re(`(?i)^hostnamectl` + sysFileTail),
+			Sniff:    sniffHostnamectl,
+			Apply:    sysLimit(applyHostnamectl),
+		},
+		{
 			Name: "dmidecode",
 			Commands: re(`^dmidecode\b`,
 				`^cat\s+/sys/(?:class|devices/virtual)/dmi/id/(?:sys_vendor|product_name)(?:\s+/sys/(?:class|devices/virtual)/dmi/id/(?:sys_vendor|product_name))?\s*$`),
@@ -99,6 +107,13 @@ func systemKinds() []Kind {
 			Files:    re(`(?i)^(?:virsh[-_])?nwfilter[-_]dumpxml` + sysFileTail),
 			Sniff:    sniffFilterXML,
 			Apply:    sysLimit(applyFilterXML),
+		},
+		{
+			// The domain list: recorded as collected, nothing in it is a fact
+			// a rule reads.
+			Name:     "virsh-list",
+			Commands: re(virshOpts + `list\b`),
+			Apply:    sysLimit(applyVirshList),
 		},
 		{
 			Name:     "virsh-nwfilter-list",
@@ -183,7 +198,7 @@ func firstLines(head string, n int) []string {
 	return out
 }
 
-var unameSniffRe = regexp.MustCompile(`^Linux \S+ \d+\.\d+\S* #\d+`)
+var unameSniffRe = regexp.MustCompile(`^Linux (?:version )?\S+ \d+\.\d+\S* |^Linux version \d+\.\d+\S* \(`)
 
 func sniffUname(head string) bool {
 	l := firstLines(head, 2)
@@ -348,6 +363,41 @@ var dmiSystemRe = regexp.MustCompile(`(?m)^System Information\s*\n\s+Manufacture
 
 func sniffDMI(head string) bool {
 	return strings.HasPrefix(strings.TrimSpace(head), "# dmidecode") || dmiSystemRe.MatchString(head)
+}
+
+func sniffHostnamectl(head string) bool {
+	return strings.Contains(head, "Static hostname:") && strings.Contains(head, "Operating System:")
+}
+
+func applyHostnamectl(doc evidence.Doc, h *evidence.Host) []evidence.Problem {
+	hc, probs := platform.ParseHostnamectl(doc)
+	platform.Merge(&h.Platform, hc.Platform)
+	if hc.Platform.OSID != "" {
+		h.MarkSeen(evidence.KindOSRelease, hc.Platform.Ref)
+	}
+	if hc.Platform.Manufacturer != "" || hc.Platform.Product != "" {
+		h.MarkSeen(evidence.KindDMI, hc.Platform.Ref)
+	}
+	if hc.Kernel != "" && h.Kernel.Release == "" {
+		h.Kernel.Release, h.Kernel.Ref = hc.Kernel, hc.KernelRef
+		h.MarkSeen(evidence.KindUname, hc.KernelRef)
+	}
+	return probs
+}
+
+var virshListRe = regexp.MustCompile(`^\s*(?:\d+|-)\s+\S+\s+(?:running|shut off|paused|idle|in shutdown|crashed|pmsuspended|blocked)\s*$`)
+
+func applyVirshList(doc evidence.Doc, h *evidence.Host) []evidence.Problem {
+	var probs []evidence.Problem
+	for i, l := range doc.Lines() {
+		t := strings.TrimSpace(l)
+		if t == "" || strings.HasPrefix(t, "Id") || strings.HasPrefix(t, "---") || virshListRe.MatchString(l) {
+			continue
+		}
+		probs = append(probs, doc.Problemf(i, "not a virsh list row: %q", t))
+	}
+	h.MarkSeen(kindVirshList, sysDocRef(doc))
+	return probs
 }
 
 func applyDMI(doc evidence.Doc, h *evidence.Host) []evidence.Problem {

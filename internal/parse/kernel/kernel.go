@@ -26,7 +26,7 @@ var archs = map[string]bool{
 	"mips64": true, "mips": true, "sw_64": true, "unknown": true, "amd64": true,
 }
 
-// ParseUname reads `uname -a` or `uname -r` output. Only the first line
+// ParseUname reads `uname -a` or `uname -r` output, or /proc/version. Only the first line
 // that looks like uname output is used; a second one is reported.
 func ParseUname(doc evidence.Doc) (evidence.Kernel, []evidence.Problem) {
 	var k evidence.Kernel
@@ -41,6 +41,12 @@ func ParseUname(doc evidence.Doc) (evidence.Kernel, []evidence.Problem) {
 		switch {
 		case len(f) == 1 && looksLikeRelease(f[0]):
 			rel = f[0]
+		case len(f) >= 3 && f[0] == "Linux" && f[1] == "version" && looksLikeRelease(f[2]):
+			// /proc/version: "Linux version REL (builder) (compiler) #1 SMP ..."
+			rel = f[2]
+			if k := strings.Index(s, " #"); k >= 0 {
+				ver = strings.TrimSpace(s[k+1:])
+			}
 		case len(f) >= 3 && (f[0] == "Linux" || f[0] == "GNU/Linux") && looksLikeRelease(f[2]):
 			rel = f[2]
 			rest := f[3:]

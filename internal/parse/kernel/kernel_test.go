@@ -28,6 +28,8 @@ func TestParseUname(t *testing.T) {
 		{"uname-a-openeuler.txt", "5.10.0-60.139.0.166.oe2203.aarch64", "#1 SMP Wed Jun 28 17:56:22 CST 2023", "aarch64", 1},
 		{"uname-a-centos7.txt", "3.10.0-1160.el7.x86_64", "#1 SMP Mon Oct 19 16:18:59 UTC 2020", "x86_64", 1},
 		{"uname-a-debian12.txt", "6.1.0-26-amd64", "#1 SMP PREEMPT_DYNAMIC Debian 6.1.112-1 (2024-09-30)", "x86_64", 1},
+		{"proc-version-real.txt", "6.18.44-fc-v657", "#1 SMP PREEMPT_DYNAMIC @0", "", 1},
+		{"proc-version-openeuler.txt", "5.10.0-60.139.0.166.oe2203.aarch64", "#1 SMP Fri Mar 28 17:02:47 CST 2025", "", 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {

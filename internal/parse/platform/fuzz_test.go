@@ -30,6 +30,12 @@ func FuzzParsePlatform(f *testing.F) {
 		d, p2 := ParseDMI(doc)
 		within(d.Ref)
 		Merge(&p, d)
+		hc, p3 := ParseHostnamectl(doc)
+		within(hc.Platform.Ref)
+		if hc.Kernel != "" {
+			within(hc.KernelRef)
+		}
+		p2 = append(p2, p3...)
 		CloudVendor(p)
 		for _, pr := range append(probs, p2...) {
 			if pr.Line < 2 || pr.Line >= 2+n {

@@ -51,7 +51,7 @@ func ParseOSRelease(doc evidence.Doc) (evidence.Platform, []evidence.Problem) {
 		if id, ver, ok := releaseLine(pretty); ok {
 			p.OSID, p.OSVersion = id, ver
 		} else {
-			p.OSID = strings.ToLower(strings.Fields(pretty)[0])
+			p.OSID, p.OSVersion = prettyOS(pretty)
 		}
 		p.Ref = prettyRef
 	}
@@ -104,6 +104,92 @@ func releaseLine(s string) (id, ver string, ok bool) {
 	}
 	f := strings.Fields(name)
 	return f[0], m[2], true
+}
+
+// prettyIDs maps the start of a distribution's pretty name (hostnamectl's
+// "Operating System", os-release's PRETTY_NAME) to its os-release ID,
+// longest names first.
+var prettyIDs = []struct{ name, id string }{
+	{"huawei cloud euleros", "hce"}, {"alibaba cloud linux", "alinux"}, {"red hat enterprise linux", "rhel"},
+	{"kylin linux advanced server", "kylin"}, {"suse linux enterprise server", "sles"}, {"oracle linux server", "ol"},
+	{"debian gnu/linux", "debian"}, {"centos stream", "centos"}, {"centos linux", "centos"}, {"rocky linux", "rocky"},
+	{"fedora linux", "fedora"}, {"tencentos server", "tencentos"}, {"anolis os", "anolis"}, {"opensuse", "opensuse"},
+	{"openeuler", "openEuler"}, {"euleros", "euleros"}, {"almalinux", "almalinux"}, {"ubuntu", "ubuntu"},
+	{"centos", "centos"}, {"debian", "debian"}, {"fedora", "fedora"},
+}
+
+// prettyOS reads "openEuler 22.03 LTS", "Ubuntu 22.04.5 LTS", "CentOS Linux
+// 7 (Core)" into an os-release ID and version.
+func prettyOS(pretty string) (id, version string) {
+	l := strings.ToLower(strings.TrimSpace(pretty))
+	for _, p := range prettyIDs {
+		if strings.HasPrefix(l, p.name) {
+			id = p.id
+			break
+		}
+	}
+	f := strings.Fields(pretty)
+	if id == "" && len(f) > 0 {
+		id = strings.ToLower(f[0])
+	}
+	for _, w := range f {
+		if w != "" && w[0] >= '0' && w[0] <= '9' {
+			version = strings.Trim(w, "(),")
+			break
+		}
+	}
+	return id, version
+}
+
+// Hostnamectl is what `hostnamectl` shows: the distribution, the machine
+// (systemd reads the same DMI strings as dmidecode) and the kernel.
+type Hostnamectl struct {
+	Platform       evidence.Platform
+	Kernel         string // the release, from "Kernel: Linux 5.15.0-141-generic"
+	KernelRef      evidence.Ref
+	Virtualization string
+}
+
+// ParseHostnamectl reads `hostnamectl` (or `hostnamectl status`) output.
+func ParseHostnamectl(doc evidence.Doc) (Hostnamectl, []evidence.Problem) {
+	var h Hostnamectl
+	var probs []evidence.Problem
+	var osRef evidence.Ref
+	for i, line := range doc.Lines() {
+		s := strings.TrimSpace(line)
+		if s == "" {
+			continue
+		}
+		key, val, ok := strings.Cut(s, ":")
+		if !ok {
+			probs = append(probs, doc.Problemf(i, "not hostnamectl output: %q", clip(s)))
+			continue
+		}
+		val = strings.TrimSpace(val)
+		switch strings.TrimSpace(key) {
+		case "Operating System":
+			h.Platform.OSID, h.Platform.OSVersion = prettyOS(val)
+			osRef = doc.Ref(i, line)
+		case "Kernel":
+			if f := strings.Fields(val); len(f) == 2 && f[0] == "Linux" {
+				h.Kernel, h.KernelRef = f[1], doc.Ref(i, line)
+			}
+		case "Hardware Vendor":
+			h.Platform.Manufacturer = val
+			h.Platform.Ref = doc.Ref(i, line)
+		case "Hardware Model":
+			h.Platform.Product = val
+			if h.Platform.Ref.IsZero() {
+				h.Platform.Ref = doc.Ref(i, line)
+			}
+		case "Virtualization":
+			h.Virtualization = val
+		}
+	}
+	if h.Platform.Ref.IsZero() {
+		h.Platform.Ref = osRef
+	}
+	return h, probs
 }
 
 // DMI fields a one-line answer may be.

@@ -118,3 +118,19 @@ func TestMerge(t *testing.T) {
 		t.Errorf("%+v", p)
 	}
 }
+
+func TestParseHostnamectl(t *testing.T) {
+	h, probs := ParseHostnamectl(fixture(t, "hostnamectl-openstack-ubuntu.txt", "hostnamectl"))
+	p := h.Platform
+	if len(probs) != 0 || p.OSID != "ubuntu" || p.OSVersion != "22.04.5" || p.Manufacturer != "OpenStack Foundation" || p.Product != "OpenStack Nova" ||
+		p.Ref.Line != 10 || h.Kernel != "5.15.0-141-generic" || h.KernelRef.Line != 8 || h.Virtualization != "kvm" {
+		t.Errorf("%+v %v", h, probs)
+	}
+	if v, c := CloudVendor(p); v != "OpenStack" || !c {
+		t.Errorf("vendor %q %v", v, c)
+	}
+	h, _ = ParseHostnamectl(fixture(t, "hostnamectl-openeuler.txt", "hostnamectl"))
+	if h.Platform.OSID != "openEuler" || h.Platform.OSVersion != "22.03" || h.Platform.Manufacturer != "" || h.Platform.Ref.Line != 6 {
+		t.Errorf("%+v", h)
+	}
+}

@@ -45,6 +45,7 @@ type parser struct {
 	anon     int  // frames whose addresses could not be read
 	capped   bool // MaxFrames reached
 	seq      *seqState
+	ascii    bool // -A: payloads printed unindented as text
 }
 
 // Parse reads tcpdump text output. The interface of each frame is the one a
@@ -52,7 +53,7 @@ type parser struct {
 // command's `-i IFACE`, else the one in the file name (tcpdump-eth0.txt,
 // br0.txt).
 func Parse(doc evidence.Doc) ([]evidence.Frame, []evidence.Problem) {
-	p := &parser{doc: doc, awaitIdx: -1, seq: newSeqState(doc.Command)}
+	p := &parser{doc: doc, awaitIdx: -1, seq: newSeqState(doc.Command), ascii: hasFlag(doc.Command, 'A')}
 	p.iface = ifaceFromCommand(doc.Command)
 	if p.iface == "" {
 		p.iface = IfaceFromName(doc.Source)
@@ -140,8 +141,22 @@ func (p *parser) line(i int, raw string) {
 		p.continuation(i, raw, t)
 		return
 	}
+	if p.ascii && len(p.frames) > 0 {
+		return // a payload printed by -A
+	}
 	p.bad++
 	p.problem(i, "not tcpdump output: %q", clip(s))
+}
+
+// hasFlag reports whether a command line carries the one-letter option c,
+// alone or in a group (-nnA).
+func hasFlag(cmd string, c rune) bool {
+	for _, f := range strings.Fields(cmd) {
+		if len(f) >= 2 && f[0] == '-' && f[1] != '-' && strings.ContainsRune(f[1:], c) {
+			return true
+		}
+	}
+	return false
 }
 
 // timestampLen returns the length of the timestamp s starts with: -tttt's

@@ -347,3 +347,12 @@ func TestRelativeSequenceNumbers(t *testing.T) {
 		t.Errorf("relative numbers without a base kept: %+v", cut[:2])
 	}
 }
+
+func TestASCIIPayloads(t *testing.T) {
+	doc := fixture(t, "br0-A.txt")
+	doc.Command = "tcpdump -r br0.pcap -nn -A tcp -c 5"
+	fr, probs := Parse(doc)
+	if len(fr) != 5 || len(probs) != 0 || fr[1].Flags != "S." {
+		t.Errorf("%d frames, %v", len(fr), probs)
+	}
+}
