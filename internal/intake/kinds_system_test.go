@@ -29,7 +29,8 @@ func sysKindName(k *Kind) string {
 
 func TestSystemDetectByCommand(t *testing.T) {
 	tests := map[string]string{
-		"uname -a": "uname", "uname -r": "uname", "uname": "uname",
+		"uname -a": "uname", "uname -r": "uname", "uname": "uname", "cat /proc/version": "uname",
+		"hostnamectl": "hostnamectl", "hostnamectl status": "hostnamectl", "virsh list --all": "virsh-list", "virsh list": "virsh-list",
 		"grubby --info=ALL": "grubby", "grubby --default-kernel": "grubby", "grubby --default-index": "grubby",
 		"grubby --set-default /boot/vmlinuz-5.10.0-60.18.0.50.oe2203.aarch64": "grubby",
 		"rpm -q kernel": "kernel-packages", "rpm -qa | grep kernel": "kernel-packages", "rpm -qa kernel*": "kernel-packages",
@@ -102,6 +103,8 @@ func TestSystemSniff(t *testing.T) {
 		{"platform", "os-release-debian12.txt", "os-release"},
 		{"platform", "redhat-release-centos7.txt", "os-release"},
 		{"platform", "dmidecode-t-system-openstack.txt", "dmidecode"},
+		{"platform", "hostnamectl-openstack-ubuntu.txt", "hostnamectl"},
+		{"kernel", "proc-version-openeuler.txt", "uname"},
 		{"platform", "dmidecode-full-huawei-baremetal.txt", "dmidecode"},
 		{"libvirt", "dumpxml-director1.txt", "virsh-dumpxml"},
 		{"libvirt", "seed-dumpxml-mangled.txt", "virsh-dumpxml"},
@@ -212,6 +215,11 @@ func TestSystemApplyPlatform(t *testing.T) {
 	if h.Platform.Manufacturer != "OpenStack Foundation" || h.Platform.Product != "OpenStack Nova" || h.Platform.OSID != "openEuler" ||
 		h.Platform.Ref.Line != 5 || !h.Has(evidence.KindDMI) {
 		t.Errorf("dmi: %+v", h.Platform)
+	}
+	h, probs = sysApply(t, "hostnamectl", "platform", "hostnamectl-openstack-ubuntu.txt")
+	if len(probs) != 0 || h.Platform.Product != "OpenStack Nova" || h.Platform.OSID != "ubuntu" || h.Kernel.Release != "5.15.0-141-generic" ||
+		!h.Has(evidence.KindDMI) || !h.Has(evidence.KindOSRelease) || !h.Has(evidence.KindUname) {
+		t.Errorf("hostnamectl: %+v %+v %v", h.Platform, h.Kernel, probs)
 	}
 	h, probs = sysApply(t, "dmidecode -s system-manufacturer", "platform", "dmidecode-no-mem.txt")
 	if len(probs) != 1 || h.Has(evidence.KindDMI) {
