@@ -43,7 +43,7 @@ echo "LVSLAB-GUEST-UP uptime=$($B cut -d' ' -f1 /proc/uptime)"
 rc=1
 if [ "$SHELLMODE" = 1 ]; then
     [ -f /lvsout/job.sh ] && /bin/bash /lvsout/job.sh </dev/null
-    echo "lvslab: interactive shell. The lab helpers are sourced (ns HOST CMD, get IP, ...);"
+    echo "lvslab: interactive: the scenario is set up first, then a shell opens."
     echo "        'poweroff -f' or Ctrl-A x leaves."
     export TERM=${LV_TERM:-vt100}
     $B setsid -c /bin/bash --rcfile /lvsout/shellrc -i </dev/ttyS0 >/dev/ttyS0 2>&1; rc=$?
