@@ -2,11 +2,13 @@ package intake
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
 )
@@ -281,6 +283,9 @@ func FuzzLVSKinds(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, cmd, text string) {
+		// a slow input is a bug too: crash the worker so the input is kept
+		watchdog := time.AfterFunc(10*time.Second, func() { panic(fmt.Sprintf("input took over 10s: cmd %q, %d bytes", cmd, len(text))) })
+		defer watchdog.Stop()
 		for _, k := range lvsKinds() {
 			h := evidence.NewHost("h")
 			k.Apply(evidence.Doc{Host: "h", Source: "f", Start: 1, Command: cmd, Text: text}, h)
