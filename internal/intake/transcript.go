@@ -179,6 +179,8 @@ func SplitTranscript(lines []string) []Block {
 	var blocks []Block
 	cur := Block{Start: 1}
 	marked := "" // host named by the last prose marker
+	fenceOpen := false
+	skip := -1 // a bare command line opening a fence, already taken
 	flush := func() {
 		if cur.Command != "" || len(nonEmpty(cur.Lines)) > 0 {
 			blocks = append(blocks, cur)
@@ -210,6 +212,24 @@ func SplitTranscript(lines []string) []Block {
 			cur = Block{Start: i + 2}
 			continue
 		}
+		// Markdown fences (tickets, wikis) delimit outputs; a fenced block
+		// often starts with the bare command line, without a prompt.
+		if strings.HasPrefix(strings.TrimSpace(line), "```") {
+			flush()
+			cur = Block{Host: marked, Start: i + 2}
+			fenceOpen = !fenceOpen
+			if fenceOpen && i+1 < len(lines) {
+				if c := cleanCommand(lines[i+1]); knownCommandSet[firstWord(c)] && looksLikeCommandLine(c) {
+					cur.Command = c
+					cur.Start = i + 3
+					skip = i + 1
+				}
+			}
+			continue
+		}
+		if i == skip {
+			continue
+		}
 		if len(cur.Lines) == 0 && cur.Command == "" {
 			cur.Start = i + 1
 		}
@@ -217,6 +237,21 @@ func SplitTranscript(lines []string) []Block {
 	}
 	flush()
 	return blocks
+}
+
+// looksLikeCommandLine tells "cat /etc/keepalived/keepalived.conf" from
+// output that happens to start with a command's name ("ip 192.0.2.1 is
+// ..."): short, one line, arguments shaped like options or paths.
+func looksLikeCommandLine(c string) bool {
+	if len(c) > 200 {
+		return false
+	}
+	f := strings.Fields(c)
+	if len(f) == 1 {
+		return true
+	}
+	a := f[1]
+	return strings.HasPrefix(a, "-") || strings.HasPrefix(a, "/") || (len(a) > 0 && a[0] >= 'a' && a[0] <= 'z' && !strings.ContainsAny(a, ".:"))
 }
 
 // splitGlued finds "# cmd" glued after other text on one line and returns

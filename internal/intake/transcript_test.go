@@ -58,6 +58,15 @@ func TestSplitTranscript(t *testing.T) {
 			},
 		},
 		{
+			name: "markdown fences with a bare command line",
+			in:   "# 8. look at the config\n\n```bash\ncat /etc/keepalived/keepalived.conf\nglobal_defs {\n}\n```\nprose after\n",
+			want: []Block{
+				{Start: 1, Lines: []string{"# 8. look at the config", ""}},
+				{Command: "cat /etc/keepalived/keepalived.conf", Start: 5, Lines: []string{"global_defs {", "}"}},
+				{Start: 8, Lines: []string{"prose after"}},
+			},
+		},
+		{
 			name: "no prompt: one block",
 			in:   "IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n",
 			want: []Block{{Start: 1, Lines: []string{"IP Virtual Server version 1.2.1 (size=4096)", "Prot LocalAddress:Port Scheduler Flags"}}},
