@@ -88,15 +88,21 @@ var noAvailableRS = &Rule{
 				if vs == nil {
 					continue
 				}
-				usable := 0
+				usable, known := 0, 0
 				ev := []evidence.Ref{vs.Ref}
 				for _, rs := range vs.Dests {
+					// A --stats or --rate listing prints no weights: a real
+					// server without a forwarding method was seen that way.
+					if rs.Method == "" {
+						continue
+					}
+					known++
 					if rs.Weight > 0 {
 						usable++
 					}
 					ev = append(ev, rs.Ref)
 				}
-				if usable > 0 {
+				if usable > 0 || (known == 0 && len(vs.Dests) > 0) {
 					continue
 				}
 				for _, l := range d.Logs {
