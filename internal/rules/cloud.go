@@ -2,32 +2,21 @@ package rules
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/lvsdoctor/lvsdoctor/internal/diagnosis"
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
+	"github.com/lvsdoctor/lvsdoctor/internal/parse/platform"
 )
 
-// cloudVendors are DMI strings of platforms whose virtual networks drop
-// frames whose source IP is not the sending port's (OpenStack port
-// security, AWS source/dest check, the VTEP anti-spoofing of public clouds).
-var cloudVendors = []struct{ match, name string }{
-	{"openstack", "OpenStack"}, {"huawei cloud", "Huawei Cloud"}, {"amazon ec2", "AWS"}, {"amazon", "AWS"},
-	{"alibaba cloud", "Alibaba Cloud"}, {"aliyun", "Alibaba Cloud"}, {"tencent cloud", "Tencent Cloud"},
-	{"google", "Google Cloud"}, {"microsoft corporation", "Azure"}, {"oraclecloud", "Oracle Cloud"},
-	{"oracle cloud", "Oracle Cloud"}, {"digitalocean", "DigitalOcean"}, {"hetzner", "Hetzner Cloud"},
-	{"ucloud", "UCloud"}, {"baidu cloud", "Baidu Cloud"}, {"ksyun", "Kingsoft Cloud"},
-}
-
-// cloudOf names the cloud a host runs on, from its DMI strings.
+// cloudOf names the cloud a host runs on, from its DMI strings: clouds
+// and OpenStack drop frames whose source IP is not the sending port's own
+// (port security, source/dest check, VTEP anti-spoofing).
 func cloudOf(h *evidence.Host) (string, evidence.Ref, bool) {
-	s := strings.ToLower(h.Platform.Manufacturer + " " + h.Platform.Product)
-	for _, v := range cloudVendors {
-		if strings.Contains(s, v.match) {
-			return v.name, h.Platform.Ref, true
-		}
+	name, isCloud := platform.CloudVendor(h.Platform)
+	if !isCloud {
+		return "", evidence.Ref{}, false
 	}
-	return "", evidence.Ref{}, false
+	return name, h.Platform.Ref, true
 }
 
 var vpcAntispoof = &Rule{
