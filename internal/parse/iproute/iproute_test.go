@@ -9,15 +9,12 @@ import (
 	"testing"
 
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
+	"github.com/lvsdoctor/lvsdoctor/internal/parse/parsetest"
 )
 
 func load(t testing.TB, name, command string) evidence.Doc {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return evidence.Doc{Host: "h", Source: "h/" + name, Start: 1, Command: command, Text: string(b)}
+	return parsetest.Fixture(t, "h", name, command)
 }
 
 // addrKey renders an address compactly for comparison.

@@ -1,21 +1,16 @@
 package kernel
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
+	"github.com/lvsdoctor/lvsdoctor/internal/parse/parsetest"
 )
 
 func fixture(t testing.TB, name string) evidence.Doc {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return evidence.Doc{Host: "h", Source: "h/" + name, Text: string(b)}
+	return parsetest.Fixture(t, "h", name, "")
 }
 
 func TestParseUname(t *testing.T) {

@@ -1,20 +1,15 @@
 package platform
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
+	"github.com/lvsdoctor/lvsdoctor/internal/parse/parsetest"
 )
 
 func fixture(t testing.TB, name, cmd string) evidence.Doc {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return evidence.Doc{Host: "h", Source: "h/" + name, Command: cmd, Text: string(b)}
+	return parsetest.Fixture(t, "h", name, cmd)
 }
 
 func TestParseOSRelease(t *testing.T) {
