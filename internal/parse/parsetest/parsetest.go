@@ -41,3 +41,13 @@ func Seed(f *testing.F) {
 		return nil
 	})
 }
+
+// CheckRef fails when a fact cites a line outside doc, or another source.
+func CheckRef(t *testing.T, doc evidence.Doc, r evidence.Ref) {
+	t.Helper()
+	n := len(doc.Lines())
+	start := max(doc.Start, 1)
+	if r.Line < start || r.Line >= start+n || r.Source != doc.Source {
+		t.Fatalf("ref %+v outside document %s of %d lines starting at %d", r, doc.Source, n, start)
+	}
+}
