@@ -637,3 +637,13 @@ EOF
 _rs_count() { [ "$(ipvs_rs_list | wc -w)" = "$1" ]; }
 _vip_on() { [ "$(vip_owner)" = "$1" ]; }
 ipvs_conns() { ns director busybox tail -n +2 /proc/net/ip_vs_conn | wc -l; }
+# direct_ok_nat : in NAT the client cannot reach the real servers; the director can
+direct_ok_nat() { [ "$(get $RS1_NIP director) $(get $RS2_NIP director)" = "rs1 rs2" ]; }
+# rs2_or_err "ANSWERS" : the ones scheduled to rs1 fail, rs2's work; rr
+# alternates, so: "rs2 ERR rs2 ERR" (or "ERR rs2 ERR rs2"), whatever the error
+rs2_or_err() {
+    local p
+    # shellcheck disable=SC2001  # a regex, not a glob
+    p=$(echo "$1" | sed 's/ERR([a-z0-9]*)/ERR/g')
+    [ "$p" = "rs2 ERR rs2 ERR" ] || [ "$p" = "ERR rs2 ERR rs2" ]
+}

@@ -22,12 +22,4 @@ prove() {
     check "keepalived keeps rs1 in the table (its TCP check to the RIP passes)" _rs_count 2
 }
 
-# rs2_or_err "ANSWERS" : rr alternates, so: rs2 ERR rs2 ERR (or ERR rs2 ...)
-rs2_or_err() {
-    local p
-    # shellcheck disable=SC2001  # a regex, not a glob
-    p=$(echo "$1" | sed 's/ERR([a-z0-9]*)/ERR/g')
-    [ "$p" = "rs2 ERR rs2 ERR" ] || [ "$p" = "ERR rs2 ERR rs2" ]
-}
-
 lab_main
