@@ -29,11 +29,21 @@ func All() []*Rule {
 		rsFirewall,
 		rsNATGatewayWrong,
 		rsNoReturnRoute,
+		rsAcceptLocal,
+		rsTCPTWRecycle,
 		// network, hypervisor, cloud
 		nwfilterRule,
 		vpcAntispoof,
+		bridgeNetfilterDrop,
+		arpConflict,
+		staleARP,
+		vrrpBlocked,
+		icmpUnreachable,
+		tunnelMTU,
 		// packet path
 		directorNotForwarding,
 		lostInTransitRule,
+		rsNotReplying,
+		replyLost,
 	}
 }

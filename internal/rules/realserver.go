@@ -405,11 +405,12 @@ var rsNATGatewayWrong = &Rule{
 }
 
 var rsNoReturnRoute = &Rule{
-	ID:    "rs.no-return-route",
-	Modes: []string{"dr", "tun"},
-	Doc:   "DR/TUN: the real server answers clients directly and needs a route to them.",
-	Rank:  15,
-	Needs: []Need{{Role: evidence.RoleRealServer, Kind: evidence.KindRoutes, Command: "ip route"}},
+	ID:       "rs.no-return-route",
+	Modes:    []string{"dr", "tun"},
+	Doc:      "DR/TUN: the real server answers clients directly and needs a route to them.",
+	Rank:     15,
+	Needs:    []Need{{Role: evidence.RoleRealServer, Kind: evidence.KindRoutes, Command: "ip route"}},
+	Explains: []string{"trace.rs-not-replying"},
 	Run: func(p *Pass) {
 		for _, s := range p.Services() {
 			if !directRouting(s) {
