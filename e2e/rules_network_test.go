@@ -351,6 +351,8 @@ $ iptables-save -c
 COMMIT
 `
 	allowed := strings.Replace(docker, "[345:20700] -A DOCKER-USER -j RETURN", "[345:20700] -A DOCKER-USER -i br0 -o br0 -j ACCEPT\n[0:0] -A DOCKER-USER -j RETURN", 1)
+	physdev := strings.Replace(docker, "[345:20700] -A FORWARD -j DOCKER-USER", "[345:20700] -A FORWARD -m physdev --physdev-is-bridged -j ACCEPT\n[0:0] -A FORWARD -j DOCKER-USER", 1)
+	unsure := strings.Replace(docker, "[345:20700] -A DOCKER-USER -j RETURN", "[345:20700] -A DOCKER-USER -m mark --mark 0x1 -j ACCEPT\n[0:0] -A DOCKER-USER -j RETURN", 1)
 	sys := func(v string) string {
 		return "$ sysctl -a\nnet.bridge.bridge-nf-call-arptables = 0\nnet.bridge.bridge-nf-call-ip6tables = " + v + "\nnet.bridge.bridge-nf-call-iptables = " + v + "\nnet.ipv4.ip_forward = 1\n"
 	}
@@ -359,6 +361,8 @@ COMMIT
 		{name: "Docker's DROP policy on bridged traffic", files: hv, id: "hypervisor.bridge-netfilter-drop", first: true, sev: diagnosis.Critical, host: "kvm1"},
 		{name: "bridge accepted in DOCKER-USER", files: hv.with("kvm1/iptables-save.txt", allowed), id: "hypervisor.bridge-netfilter-drop"},
 		{name: "bridge netfilter off", files: hv.with("kvm1/sysctl.txt", sys("0")), id: "hypervisor.bridge-netfilter-drop"},
+		{name: "bridged frames accepted by physdev", files: hv.with("kvm1/iptables-save.txt", physdev), id: "hypervisor.bridge-netfilter-drop"},
+		{name: "an accept that may match", files: hv.with("kvm1/iptables-save.txt", unsure), id: "hypervisor.bridge-netfilter-drop", sev: diagnosis.Warning},
 	})
 }
 
@@ -407,7 +411,15 @@ Mar 03 10:00:01 ds2 Keepalived_vrrp[900]: (VI_1) Entering MASTER STATE
 Mar 03 10:04:12 ds2 Keepalived_vrrp[900]: (VI_1) Master received advert from 10.0.0.2 with higher priority 150, ours 100
 Mar 03 10:04:12 ds2 Keepalived_vrrp[900]: (VI_1) Entering BACKUP STATE
 `
+	toOld := `
+$ tcpdump -e -n -i eth0 host 10.0.0.100
+06:45:00.000001 02:00:00:00:00:50 > 02:00:00:00:00:03, ethertype IPv4 (0x0800), length 74: 10.0.0.50.44000 > 10.0.0.100.80: Flags [S], seq 1, win 64240, options [mss 1460], length 0
+06:45:01.010001 02:00:00:00:00:50 > 02:00:00:00:00:03, ethertype IPv4 (0x0800), length 74: 10.0.0.50.44000 > 10.0.0.100.80: Flags [S], seq 1, win 64240, options [mss 1460], length 0
+`
+	routed := strings.ReplaceAll(netDR["client/ip-addr.txt"], "10.0.0.50/24 brd 10.0.0.255", "172.16.0.50/24 brd 172.16.0.255")
 	runNetTests(t, []netTest{
+		{name: "client's frames go to the old master", files: netDR.with("client/tcpdump-eth0.txt", toOld), id: "net.stale-arp", first: true, sev: diagnosis.Critical, host: "client"},
+		{name: "client behind a router sends to its gateway's MAC", files: netDR.with("client/tcpdump-eth0.txt", toOld, "client/ip-addr.txt", routed), id: "net.stale-arp"},
 		{name: "client still has the old master's MAC", files: netDR.with("client/ip-neigh.txt", neigh("02:00:00:00:00:03", "STALE"), "ds2/journalctl-keepalived.txt", log),
 			id: "net.stale-arp", first: true, sev: diagnosis.Critical, host: "client"},
 		{name: "client maps the VIP to the active director", files: netDR.with("client/ip-neigh.txt", neigh("02:00:00:00:00:02", "REACHABLE")), id: "net.stale-arp"},

@@ -1078,10 +1078,22 @@ func vmBridges(h *evidence.Host) []string {
 // withOutIface returns the firewall as packets bridged on br see it:
 // iptables -o matches the bridge, which fwsim does not decide, so rules
 // for other output interfaces are left out (all of them that drop, when
-// the bridge is unknown).
+// the bridge is unknown); `-m physdev --physdev-is-bridged` matches.
 func withOutIface(fw *evidence.Firewall, br string) *evidence.Firewall {
 	out := &evidence.Firewall{Chains: fw.Chains, Warnings: fw.Warnings}
+rules:
 	for _, r := range fw.Rules {
+		var extra []string
+		for _, e := range r.Extra {
+			if strings.Contains(e, "physdev-is-bridged") && !strings.Contains(e, "physdev-in") && !strings.Contains(e, "physdev-out") {
+				if strings.Contains(e, "!") {
+					continue rules // only for routed packets
+				}
+				continue
+			}
+			extra = append(extra, e)
+		}
+		r.Extra = extra
 		if r.OutIface != "" && r.OutIface != "*" && r.OutIface != "any" {
 			if br == "" {
 				if r.Drops() {
