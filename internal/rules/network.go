@@ -842,8 +842,10 @@ func checkICMPUnreachable(p *Pass, s *topology.Service) {
 		})
 	}
 	if len(groups) == 0 && len(obs) > 0 {
+		// A symptom without the hop that caused it: context for the
+		// causes found elsewhere, not a cause of its own.
 		p.Report(diagnosis.Finding{
-			Severity: diagnosis.Critical,
+			Severity: diagnosis.Warning,
 			Host:     obsHost.Name,
 			Title:    fmt.Sprintf("the test from %s to %s failed with \"No route to host\" (an ICMP unreachable or a failed ARP)", obsHost.Name, s),
 			Explanation: "EHOSTUNREACH means the connection was refused by an ICMP host-unreachable or admin-prohibited error " +

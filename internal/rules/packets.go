@@ -68,6 +68,12 @@ func hostMACs(h *evidence.Host) map[string]bool {
 	return m
 }
 
+// clientKey is a client's end of a connection.
+type clientKey struct {
+	addr netip.Addr
+	port uint16
+}
+
 // directorView splits what a director's captures show for service s into
 // packets that arrived for the VIP and copies it forwarded to a real
 // server. A forwarded copy is told by its source MAC being the director's
@@ -83,13 +89,26 @@ func viewDirector(h *evidence.Host, s *topology.Service) directorView {
 	v := directorView{outKeys: map[pktKey]*evidence.Frame{}}
 	macs := hostMACs(h)
 	seen := map[pktKey]bool{}
+	seenClient := map[clientKey]bool{}
+	rips := map[netip.Addr]bool{}
+	if s.Mode == "nat" {
+		for _, r := range s.RIPs {
+			rips[r] = true
+		}
+	}
 	for i := range h.Frames {
 		f := &h.Frames[i]
 		p, ok := vipPacket(f, s)
 		if !ok {
+			// NAT rewrites the destination to the RIP: the forwarded copy
+			// is the client's packet to a real server, same IP ID.
+			if rips[f.Dst] && f.Src.IsValid() && !h.IsLocal(f.Src) && seenClient[clientKey{f.Src, f.SPort}] {
+				v.out = append(v.out, f)
+			}
 			continue
 		}
 		k := keyOf(p)
+		seenClient[clientKey{p.Src, p.SPort}] = true
 		forwarded := false
 		switch {
 		case f.Inner != nil:
@@ -203,10 +222,15 @@ func lostInTransit(p *Pass, s *topology.Service) []transitLoss {
 				if pt.Role == evidence.RoleRealServer && !frameHeadsTo(f, pt) {
 					continue
 				}
-				k := keyOf(innerOf(f))
-				if sawPacket(pt, k, s) != nil && !pointSawOnlyIncoming(pt, k, s, dmacs) {
+				// A bridge capture only covers the director's interfaces it
+				// saw: a two-armed director (NAT) forwards through another.
+				if pt.Role == evidence.RoleHypervisor && f.SrcMAC != "" && !sawMAC(pt, f.SrcMAC) {
 					continue
 				}
+				if sawForwarded(pt, f, s, dmacs) {
+					continue
+				}
+				k := keyOf(innerOf(f))
 				lost++
 				if lost == 1 {
 					first = transitLoss{director: d, point: pt, frame: f, key: k}
@@ -233,6 +257,40 @@ func lostInTransit(p *Pass, s *topology.Service) []transitLoss {
 		}
 	}
 	return out
+}
+
+// sawForwarded reports whether capture point pt shows the forwarded copy
+// f: the same client packet, as the director sent it (DR, TUN) or with
+// the destination rewritten to the real server (NAT).
+func sawForwarded(pt *evidence.Host, f *evidence.Frame, s *topology.Service, dmacs map[string]bool) bool {
+	if _, ok := vipPacket(f, s); ok {
+		k := keyOf(innerOf(f))
+		return sawPacket(pt, k, s) != nil && !pointSawOnlyIncoming(pt, k, s, dmacs)
+	}
+	for i := range pt.Frames {
+		g := innerOf(&pt.Frames[i])
+		if g.Src != f.Src || g.SPort != f.SPort || g.Dst != f.Dst || g.DPort != f.DPort {
+			continue
+		}
+		if f.IPID >= 0 && g.IPID >= 0 && f.IPID != g.IPID {
+			continue
+		}
+		if f.HasSeq && g.HasSeq && f.Seq != g.Seq {
+			continue
+		}
+		return true
+	}
+	return false
+}
+
+// sawMAC reports whether any frame of h has mac as source or destination.
+func sawMAC(h *evidence.Host, mac string) bool {
+	for i := range h.Frames {
+		if strings.EqualFold(h.Frames[i].SrcMAC, mac) || strings.EqualFold(h.Frames[i].DstMAC, mac) {
+			return true
+		}
+	}
+	return false
 }
 
 // pointSawOnlyIncoming reports whether the point saw packet k only as

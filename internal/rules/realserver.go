@@ -374,7 +374,10 @@ var rsNATGatewayWrong = &Rule{
 				}
 				_, r := routeOut(h, probe)
 				if r != nil && r.Gateway.IsValid() {
-					if gw := p.Topo.HostOwning(r.Gateway); gw != nil && gw.Role == evidence.RoleDirector {
+					// The gateway must be the director carrying the traffic
+					// (it holds the floating DIP); a backup's own address
+					// sends replies where IPVS is not translating them.
+					if gw := p.Topo.HostOwning(r.Gateway); gw != nil && gw.Role == evidence.RoleDirector && p.IsActive(s, gw) {
 						continue
 					}
 					if len(p.Directors()) == 0 {
