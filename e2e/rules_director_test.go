@@ -757,3 +757,61 @@ func TestKeepalivedConfigInvalid(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) { dmCheck(t, dmDiagnose(t, c.files), c.want) })
 	}
 }
+
+// dmLab reads real command outputs captured in the lab
+// (testdata/lab/formats) into a case's files.
+func dmLab(t *testing.T, files dmFiles, kv ...string) dmFiles {
+	t.Helper()
+	out := files.with()
+	for i := 0; i+1 < len(kv); i += 2 {
+		b, err := os.ReadFile(filepath.Join("..", "testdata", "lab", "formats", kv[i+1]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[kv[i]] = string(b)
+	}
+	return out
+}
+
+// The rules on outputs of real tools (keepalived 2.2.7, ipvsadm 1.31,
+// Debian 12's kernel), not hand-written ones.
+func TestDirectorRulesOnLabCaptures(t *testing.T) {
+	role := dmFiles{"director/role": "director\n"}
+	cases := []struct {
+		name  string
+		files dmFiles
+		want  dmExpect
+	}{
+		{"keepalived and ipvsadm without ip_vs", dmLab(t, role,
+			"director/journalctl-keepalived.txt", "keepalived-no-ipvs.journal.log",
+			"director/ipvsadm-Ln.txt", "ipvsadm-Ln-no-ipvs.txt",
+			"director/lsmod.txt", "lsmod-no-ipvs.txt",
+			"director/keepalived.conf", "keepalived-director.conf"),
+			dmExpect{id: "director.ipvs-unavailable", first: diagnosis.Critical, cite: "Can't initialize ipvs"}},
+		{"keepalived console log without ip_vs", dmLab(t, role,
+			"director/keepalived.log", "keepalived-no-ipvs.console.log",
+			"director/keepalived.conf", "keepalived-director.conf"),
+			dmExpect{id: "director.ipvs-unavailable", first: diagnosis.Critical}},
+		{"invalid config with keepalived -t", dmLab(t, role,
+			"director/keepalived.conf", "keepalived-invalid.conf",
+			"director/keepalived-t.txt", "keepalived-t-invalid.txt"),
+			dmExpect{id: "keepalived.config-invalid", first: diagnosis.Critical, cite: "DRR"}},
+		{"conntrack table full in the kernel log", dmLab(t, role,
+			"director/dmesg.txt", "dmesg-conntrack-full.txt",
+			"director/conntrack-S.txt", "conntrack-S-full.txt",
+			"director/keepalived.conf", "keepalived-director.conf"),
+			dmExpect{id: "director.conntrack-table-full", first: diagnosis.Critical, cite: "table full, dropping packet"}},
+		// look-alikes
+		{"valid config", dmLab(t, role, "director/keepalived.conf", "keepalived-valid.conf",
+			"director/keepalived-t.txt", "keepalived-t-valid.txt"),
+			dmExpect{id: "keepalived.config-invalid", quiet: true}},
+		{"weight-0 servers, connections, no templates", dmLab(t, role,
+			"director/ipvsadm-Ln.txt", "ipvsadm-Ln.txt",
+			"director/ipvsadm-Lnc.txt", "ipvsadm-Lnc.txt",
+			"director/sysctl.txt", "sysctl-ar-vs.txt"),
+			dmExpect{id: "director.stale-connection", quiet: true}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { dmCheck(t, dmDiagnose(t, c.files), c.want) })
+	}
+}
