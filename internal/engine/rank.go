@@ -39,15 +39,18 @@ func Rank(fs []diagnosis.Finding, rs []*rules.Rule) []diagnosis.Finding {
 		// another host (a hypervisor's filter, the peer director) only
 		// when nothing closer does.
 		if len(same) > 0 {
-			fs[i].CausedBy = same
+			fs[i].CausedBy = uniqueSorted(same)
 		} else {
-			fs[i].CausedBy = other
+			fs[i].CausedBy = uniqueSorted(other)
 		}
-		sort.Strings(fs[i].CausedBy)
 	}
+	// A rule may report one cause several times on a host (once per
+	// service): the first stands for all of them.
 	byKey := map[string]int{}
 	for i, f := range fs {
-		byKey[f.Key()] = i
+		if _, ok := byKey[f.Key()]; !ok {
+			byKey[f.Key()] = i
+		}
 	}
 	// root follows CausedBy to a finding that nothing explains.
 	root := make([]int, len(fs))
@@ -57,7 +60,8 @@ func Rank(fs []diagnosis.Finding, rs []*rules.Rule) []diagnosis.Finding {
 			cur = byKey[fs[cur].CausedBy[0]]
 			hops++
 		}
-		root[i] = cur
+		// Same-key findings share one group, led by the first of them.
+		root[i] = byKey[fs[cur].Key()]
 	}
 	groupSev := make([]int, len(fs))
 	for i := range fs {
@@ -109,4 +113,15 @@ func less(a, b diagnosis.Finding) bool {
 		return a.Host < b.Host
 	}
 	return a.ID < b.ID
+}
+
+func uniqueSorted(s []string) []string {
+	sort.Strings(s)
+	out := s[:0]
+	for i, x := range s {
+		if i == 0 || x != s[i-1] {
+			out = append(out, x)
+		}
+	}
+	return out
 }
