@@ -339,7 +339,8 @@ vip_owner() {
         ip -n "$d" -4 -o addr show dev eth0 | grep -q " $VIP/" && echo "$d"
     done
 }
-ipvs_rs_list() { ipvs -Ln | awk '/->/ && $2 ~ /:'$PORT'$/ {print $2}' | tr '\n' ' '; }
+# the real servers of the VIP's service(s): the ip:port of every "->" line
+ipvs_rs_list() { ipvs -Ln | awk '/->/ && $3 ~ /^(Route|Tunnel|Masq|Local)$/ {print $2}' | tr '\n' ' '; }
 
 # ---------------------------------------------------------------- client traffic
 # get IP [HOST] : HTTP GET / from the client; prints the body ("rs1") or
@@ -580,7 +581,9 @@ lab_main() {
 # cluster_up : the healthy cluster for LB_KIND (DR, TUN or NAT): topology, web
 # servers, the VIP on the real servers, two keepalived directors (director
 # MASTER, director2 BACKUP); returns once director owns the VIP and IPVS
-# holds both real servers. CHECK and VRRP pick the checker and VRRP transport.
+# holds both real servers. CHECK and VRRP pick the checker and VRRP transport;
+# KA_EDIT (a sed script) changes both keepalived.conf files; KA_NO_WAIT=1
+# skips the wait for a scenario whose fault keeps the cluster from getting there.
 cluster_up() {
     if [ "$LB_KIND" = NAT ]; then topo_nat; else topo_flat; fi
     web_start rs1; web_start rs2
@@ -589,10 +592,11 @@ cluster_up() {
         TUN) rs_vip_tun rs1; rs_vip_tun rs2;;
     esac
     mkdir -p $LABRUN/director $LABRUN/director2
-    ka_conf director MASTER 150 >$LABRUN/director/keepalived.conf
-    ka_conf director2 BACKUP 100 >$LABRUN/director2/keepalived.conf
+    # KA_EDIT: a sed script a scenario applies to both keepalived.conf files
+    ka_conf director MASTER 150 | sed -e "${KA_EDIT:-}" >$LABRUN/director/keepalived.conf
+    ka_conf director2 BACKUP 100 | sed -e "${KA_EDIT:-}" >$LABRUN/director2/keepalived.conf
     ka_start director; ka_start director2
-    ka_wait_ready
+    [ "${KA_NO_WAIT:-0}" = 1 ] || ka_wait_ready
     [ "$LB_KIND" = NAT ] && wait_for 10 _gw_on_director >/dev/null
     return 0
 }
