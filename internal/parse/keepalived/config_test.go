@@ -312,8 +312,7 @@ func FuzzParseConfig(f *testing.F) {
 		f.Add(string(b))
 	}
 	f.Fuzz(func(t *testing.T, text string) {
-		var doc evidence.Doc
-		doc = evidence.Doc{Host: "h", Source: "f", Start: 2, Text: text}
+		doc := evidence.Doc{Host: "h", Source: "f", Start: 2, Text: text}
 		doc.Include = func(string) ([]evidence.Doc, error) {
 			return []evidence.Doc{{Host: "h", Source: "g", Start: 1, Text: text}}, nil
 		}

@@ -27,10 +27,9 @@ const maxFlows = 100000
 type flowKey struct{ a, b netip.AddrPort }
 
 type flowBase struct {
-	first          netip.AddrPort // the sender of the packet that set the bases
-	seq, ack       uint32         // base of first's direction, and of the other
-	seqOK, ackOK   bool
-	absoluteStream bool // the numbers shown are absolute (-S)
+	first        netip.AddrPort // the sender of the packet that set the bases
+	seq, ack     uint32         // base of first's direction, and of the other
+	seqOK, ackOK bool
 }
 
 type seqState struct {
