@@ -227,7 +227,11 @@ func lostInTransit(p *Pass, s *topology.Service) []transitLoss {
 				if pt.Role == evidence.RoleHypervisor && f.SrcMAC != "" && !sawMAC(pt, f.SrcMAC) {
 					continue
 				}
-				if sawForwarded(pt, f, s, dmacs) {
+				if sawForwarded(pt, f, s, dmacs) || !covers(pt, f) {
+					continue
+				}
+				// A packet a real server received passed every hop before it.
+				if pt.Role == evidence.RoleHypervisor && reachedSomeRS(p, d, f, s, dmacs) {
 					continue
 				}
 				k := keyOf(innerOf(f))
@@ -279,6 +283,60 @@ func sawForwarded(pt *evidence.Host, f *evidence.Frame, s *topology.Service, dma
 			continue
 		}
 		return true
+	}
+	return false
+}
+
+// covers reports whether h's capture was running when f was sent: its
+// frames' times (time of day as tcpdump prints them) span f's. Captures
+// on different hosts are compared as they are; without parsable times
+// every capture is taken to cover.
+func covers(h *evidence.Host, f *evidence.Frame) bool {
+	t, ok := timeOfDay(f.Time)
+	if !ok {
+		return true
+	}
+	lo, hi, any := 0.0, 0.0, false
+	for i := range h.Frames {
+		x, ok := timeOfDay(h.Frames[i].Time)
+		if !ok {
+			continue
+		}
+		if !any || x < lo {
+			lo = x
+		}
+		if !any || x > hi {
+			hi = x
+		}
+		any = true
+	}
+	// The first frame tells when the capture ran at the latest; the last
+	// one only bounds its end from below (tcpdump runs until stopped, after
+	// the test), hence the wider slack after it.
+	const skew, tail = 1.0, 5.0
+	return !any || (t >= lo-skew && t <= hi+tail)
+}
+
+// timeOfDay reads "07:13:35.788162" (also with a date before it) as seconds.
+func timeOfDay(s string) (float64, bool) {
+	if i := strings.LastIndexAny(s, " T"); i >= 0 {
+		s = s[i+1:]
+	}
+	var h, m int
+	var sec float64
+	if n, err := fmt.Sscanf(s, "%d:%d:%f", &h, &m, &sec); err != nil || n != 3 {
+		return 0, false
+	}
+	return float64(h*3600+m*60) + sec, true
+}
+
+// reachedSomeRS reports whether any real server's capture shows the
+// forwarded copy f.
+func reachedSomeRS(p *Pass, d *evidence.Host, f *evidence.Frame, s *topology.Service, dmacs map[string]bool) bool {
+	for _, h := range capturesOf(p, d) {
+		if h.Role == evidence.RoleRealServer && sawForwarded(h, f, s, dmacs) {
+			return true
+		}
 	}
 	return false
 }
