@@ -1,0 +1,265 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/lvsdoctor/lvsdoctor/internal/catalog"
+	"github.com/lvsdoctor/lvsdoctor/internal/cli"
+	"github.com/lvsdoctor/lvsdoctor/internal/diagnosis"
+)
+
+// The case corpus (testdata/corpus): one directory per case, named
+//
+//	<cause-id>--<variant>             a fault: the cause must come first
+//	lookalike--<cause-id>--<variant>  evidence that resembles the cause but is
+//	                                  not it: no critical finding, and the
+//	                                  cause must not be reported at all
+//	healthy--<variant>                a working cluster: no critical finding
+//
+// each with an expected.yaml (first, severity, also, absent, known_failure).
+
+const corpusDir = "../testdata/corpus"
+
+// corpusMinCases is the size the corpus must keep.
+const corpusMinCases = 80
+
+// corpusComplete: while the corpus is being written, its size and
+// coverage are logged rather than enforced.
+const corpusComplete = false
+
+type corpusExpected struct {
+	expected `yaml:",inline"`
+	// Absent are cause IDs that must not appear at all.
+	Absent []string `yaml:"absent"`
+	// KnownFailure, when set, says why lvsdoctor gets this case wrong
+	// today (a rule bug to fix): the case is skipped with that reason.
+	KnownFailure string `yaml:"known_failure"`
+}
+
+// corpusCase is one case directory of the corpus.
+type corpusCase struct {
+	name, dir string
+	// kind is "fault", "lookalike" or "healthy"; cause is the cause ID the
+	// name carries (fault and lookalike).
+	kind, cause string
+	exp         corpusExpected
+}
+
+func readCorpusExpected(t *testing.T, path string) corpusExpected {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e corpusExpected
+	if err := yaml.Unmarshal(b, &e); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return e
+}
+
+func loadCorpus(t *testing.T) []corpusCase {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(corpusDir, "*", "expected.yaml"))
+	var out []corpusCase
+	for _, f := range files {
+		dir := filepath.Dir(f)
+		c := corpusCase{name: filepath.Base(dir), dir: dir, exp: readCorpusExpected(t, f)}
+		parts := strings.Split(c.name, "--")
+		switch {
+		case parts[0] == "healthy":
+			c.kind = "healthy"
+		case parts[0] == "lookalike" && len(parts) >= 3:
+			c.kind, c.cause = "lookalike", parts[1]
+		case len(parts) >= 2:
+			c.kind, c.cause = "fault", parts[0]
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// corpusProblems says how a diagnosis misses a case's expectation, for
+// the known failures (which are skipped, not failed) and the summary.
+func corpusProblems(d diagnosis.Diagnosis, e corpusExpected) []string {
+	var p []string
+	if e.First == "none" || e.First == "" {
+		for _, f := range d.Findings {
+			if f.Severity == diagnosis.Critical {
+				p = append(p, fmt.Sprintf("critical %s on %s", f.ID, f.Host))
+			}
+		}
+	} else {
+		switch {
+		case len(d.Findings) == 0:
+			p = append(p, "no findings")
+		case d.Findings[0].ID != e.First:
+			p = append(p, "first finding is "+d.Findings[0].ID)
+		case e.Severity != "" && string(d.Findings[0].Severity) != e.Severity:
+			p = append(p, "first finding is "+string(d.Findings[0].Severity))
+		}
+	}
+	has := map[string]bool{}
+	for _, f := range d.Findings {
+		has[f.ID] = true
+	}
+	for _, id := range e.Also {
+		if !has[id] {
+			p = append(p, "no "+id)
+		}
+	}
+	for _, id := range e.Absent {
+		if has[id] {
+			p = append(p, id+" reported")
+		}
+	}
+	return p
+}
+
+func TestCorpus(t *testing.T) {
+	cases := loadCorpus(t)
+	if len(cases) < corpusMinCases && corpusComplete {
+		t.Errorf("the corpus has %d cases, want at least %d", len(cases), corpusMinCases)
+	}
+	type tally struct{ fault, lookalike int }
+	perCause := map[string]*tally{}
+	for _, c := range catalog.All() {
+		perCause[c.ID] = &tally{}
+	}
+	quietCases, quietCritical, healthy := 0, 0, 0
+	var known []string
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := c.exp
+			switch c.kind {
+			case "fault":
+				if e.First != c.cause {
+					t.Errorf("case named after %s expects %s first", c.cause, e.First)
+				}
+			case "lookalike", "healthy":
+				if e.First != "none" {
+					t.Errorf("a %s case must expect first: none, not %q", c.kind, e.First)
+				}
+			default:
+				t.Fatalf("name %q is neither <cause>--<variant>, lookalike--<cause>--<variant> nor healthy--<variant>", c.name)
+			}
+			if c.kind == "lookalike" && !corpusHas(e.Absent, c.cause) {
+				t.Errorf("a look-alike of %s must list it under absent", c.cause)
+			}
+			for _, id := range append(append([]string{c.cause}, e.Also...), e.Absent...) {
+				if _, ok := catalog.Lookup(id); id != "" && !ok {
+					t.Errorf("%s is not a cause ID of the catalog", id)
+				}
+			}
+			if tl := perCause[c.cause]; tl != nil {
+				if c.kind == "fault" {
+					tl.fault++
+				} else {
+					tl.lookalike++
+				}
+			}
+
+			d, code, stderr := diagnose(t, c.dir)
+			if code == cli.ExitUsage {
+				t.Fatalf("usage error: %s", stderr)
+			}
+			if c.kind != "fault" {
+				quietCases++
+				if c.kind == "healthy" {
+					healthy++
+				}
+				for _, f := range d.Findings {
+					if f.Severity == diagnosis.Critical {
+						quietCritical++
+					}
+				}
+			}
+			if e.KnownFailure != "" {
+				known = append(known, c.name+": "+e.KnownFailure)
+				if p := corpusProblems(d, e); len(p) == 0 {
+					t.Errorf("known failure now passes: remove known_failure from its expected.yaml")
+				} else {
+					t.Skipf("known failure (%s): %s", strings.Join(p, "; "), e.KnownFailure)
+				}
+				return
+			}
+			if len(d.Problems) > 0 {
+				t.Logf("input not understood: %v", d.Problems[:min(3, len(d.Problems))])
+			}
+			checkExpected(t, d, code, e.expected)
+			for _, id := range e.Absent {
+				for _, f := range d.Findings {
+					if f.ID == id {
+						t.Errorf("%s must not be reported: %s %s on %s: %s", id, f.Severity, f.ID, f.Host, f.Title)
+					}
+				}
+			}
+		})
+	}
+
+	var b strings.Builder
+	fmt.Fprintf(&b, "corpus: %d cases (%d healthy, %d look-alike, %d fault)\n", len(cases), healthy, quietCases-healthy, len(cases)-quietCases)
+	fmt.Fprintf(&b, "%-42s %6s %10s\n", "cause", "faults", "look-alike")
+	ids := make([]string, 0, len(perCause))
+	for id := range perCause {
+		if id == "kernel.drop" {
+			continue
+		}
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		fmt.Fprintf(&b, "%-42s %6d %10d\n", id, perCause[id].fault, perCause[id].lookalike)
+	}
+	fmt.Fprintf(&b, "critical findings on the %d healthy and look-alike cases: %d\n", quietCases, quietCritical)
+	if len(known) > 0 {
+		fmt.Fprintf(&b, "known failures (%d):\n  %s\n", len(known), strings.Join(known, "\n  "))
+	}
+	t.Log("\n" + b.String())
+}
+
+// Every cause of the catalog (but kernel.drop, which only eBPF tracing
+// shows) has a case where it comes first and a look-alike where it must
+// stay quiet.
+func TestCorpusCoverage(t *testing.T) {
+	report := t.Errorf
+	if !corpusComplete {
+		report = t.Logf
+	}
+	fault, look := map[string]int{}, map[string]int{}
+	for _, c := range loadCorpus(t) {
+		switch c.kind {
+		case "fault":
+			fault[c.cause]++
+		case "lookalike":
+			look[c.cause]++
+		}
+	}
+	for _, c := range catalog.All() {
+		if c.ID == "kernel.drop" {
+			continue
+		}
+		if fault[c.ID] == 0 {
+			report("%s: no case in testdata/corpus where it is the first finding (%s--<variant>)", c.ID, c.ID)
+		}
+		if look[c.ID] == 0 {
+			report("%s: no look-alike in testdata/corpus (lookalike--%s--<variant>)", c.ID, c.ID)
+		}
+	}
+}
+
+func corpusHas(s []string, x string) bool {
+	for _, v := range s {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
