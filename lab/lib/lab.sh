@@ -510,7 +510,7 @@ _case_yaml() {
 vip: $VIP
 port: $PORT
 proto: tcp
-client: $CLIENT_IP
+client: ${CASE_CLIENT:-$CLIENT_IP}
 mode: ${LB_KIND:-}
 symptom: ${SYMPTOM:-none, the cluster is healthy}
 EOF
