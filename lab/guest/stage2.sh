@@ -19,16 +19,18 @@ $B mount -t tmpfs tmpfs /run
 $B mkdir -p /run/lock /run/netns /var/log
 KVER=$($B uname -r)
 LVSLAB=
+CACHE=
 SHELLMODE=0
 for a in $($B cat /proc/cmdline); do
     case $a in
         lvslab.dir=*) LVSLAB=${a#lvslab.dir=};;
+        lvslab.cachedir=*) CACHE=${a#lvslab.cachedir=};;
         lvslab.shell=1) SHELLMODE=1;;
     esac
 done
 # the extracted Debian kernel's modules, so modprobe and autoloading work
 $B mkdir -p /lib/modules/$KVER
-$B mount -o bind "$LVSLAB/.cache/kernel/current/lib/modules/$KVER" /lib/modules/$KVER
+$B mount -o bind "${CACHE:-$LVSLAB/.cache}/kernel/current/lib/modules/$KVER" /lib/modules/$KVER
 # the guest's root netns plays the hypervisor that holds the bridges
 $B hostname hypervisor
 # lookups fail fast on 127.0.0.1 instead of timing out towards the host's

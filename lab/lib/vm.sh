@@ -42,7 +42,7 @@ case ${LAB_ACCEL:-tcg} in
 esac
 Q="quiet loglevel=3"; [ "${LAB_DEBUG:-0}" = 1 ] && Q="loglevel=7"
 APPEND="console=ttyS0 $Q panic=-1 mitigations=off nokaslr tsc=reliable
-  lvslab.dir=$LAB lvslab.stage2=$LAB/guest/stage2.sh ${LAB_APPEND:-}"
+  lvslab.dir=$LAB lvslab.cachedir=$CACHE lvslab.stage2=$LAB/guest/stage2.sh ${LAB_APPEND:-}"
 [ $INTER = 1 ] && APPEND="$APPEND lvslab.shell=1"
 
 # -M pc (not microvm): microvm hangs now and then at boot under TCG
