@@ -335,11 +335,7 @@ func readText(c *evidence.Case, defaultHost, src, base string, data []byte, incl
 		// Latin-1 pastes and stray bytes: keep the parsable ASCII.
 		text = strings.ToValidUTF8(text, "\uFFFD")
 	}
-	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
-	for i, l := range lines {
-		lines[i] = strings.TrimSuffix(l, "\r")
-	}
-	blocks := SplitTranscript(lines)
+	blocks := SplitTranscript(text)
 	// Host names seen in prompts map onto case folders case-insensitively
 	// (prompts say "Director1", folders say "director1").
 	lastHost := defaultHost
@@ -354,7 +350,7 @@ func readText(c *evidence.Case, defaultHost, src, base string, data []byte, incl
 		}
 		h := c.Host(host)
 		doc := evidence.Doc{Host: host, Source: src, Start: b.Start, Command: b.Command,
-			Text: strings.Join(b.Lines, "\n"), Include: include}
+			Text: b.Text, Include: include}
 		dispatch(c, h, doc, base, len(blocks) == 1)
 	}
 }

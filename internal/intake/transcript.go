@@ -11,7 +11,7 @@ type Block struct {
 	Host    string // host named by the prompt, "" when the prompt names none
 	Command string // command line without prompt and sudo; "" when unknown
 	Start   int    // 1-based line of the block's first output line
-	Lines   []string
+	Text    string // the output, a substring of the file
 }
 
 var (
@@ -174,52 +174,80 @@ func firstWord(s string) string {
 
 // SplitTranscript cuts a file into command blocks at prompt lines. Text
 // before the first prompt becomes a block with no command. Prompts glued to
-// the end of an output line (lost line breaks) are split off first.
-func SplitTranscript(lines []string) []Block {
+// the end of an output line (lost line breaks) are split off first. Each
+// block's Text is a substring of text: a million-line output is not copied.
+func SplitTranscript(text string) []Block {
+	text = strings.TrimSuffix(text, "\n")
 	var blocks []Block
 	cur := Block{Start: 1}
-	marked := "" // host named by the last prose marker
+	from, to, has := 0, 0, false // cur's text span, once it has a line
+	marked := ""                 // host named by the last prose marker
 	fenceOpen := false
 	skip := -1 // a bare command line opening a fence, already taken
 	flush := func() {
-		if cur.Command != "" || len(nonEmpty(cur.Lines)) > 0 {
+		if has {
+			cur.Text = text[from:to]
+		}
+		if cur.Command != "" || strings.TrimSpace(cur.Text) != "" {
 			blocks = append(blocks, cur)
 		}
 	}
-	for i, line := range lines {
-		head, glued := splitGlued(line)
-		if glued != "" {
+	start := func(b Block) {
+		flush()
+		cur, has = b, false
+	}
+	add := func(lineNo, lo, hi int) {
+		if !has {
+			has, from = true, lo
+			if cur.Command == "" {
+				cur.Start = lineNo
+			}
+		}
+		to = hi
+	}
+	for pos, i := 0, 0; pos <= len(text); i++ {
+		end := strings.IndexByte(text[pos:], '\n')
+		lineEnd := len(text)
+		if end >= 0 {
+			lineEnd = pos + end
+		}
+		line := strings.TrimSuffix(text[pos:lineEnd], "\r")
+		lineStart := pos
+		pos = lineEnd + 1
+
+		if head, glued := splitGlued(line); glued != "" {
 			// The output line keeps its own line number; the glued prompt
 			// starts a block whose output begins on the next line.
 			if head != "" {
-				cur.Lines = append(cur.Lines, head)
+				add(i+1, lineStart, lineStart+len(head))
 			}
 			line = glued
 		}
 		if host, cmd, ok := promptOf(line); ok {
-			flush()
 			if host == "" {
 				host = marked
 			} else {
 				marked = ""
 			}
-			cur = Block{Host: host, Command: cmd, Start: i + 2}
+			start(Block{Host: host, Command: cmd, Start: i + 2})
 			continue
 		}
 		if host, ok := markerHost(line); ok {
-			flush()
 			marked = host
-			cur = Block{Start: i + 2}
+			start(Block{Start: i + 2})
 			continue
 		}
 		// Markdown fences (tickets, wikis) delimit outputs; a fenced block
 		// often starts with the bare command line, without a prompt.
 		if strings.HasPrefix(strings.TrimSpace(line), "```") {
-			flush()
-			cur = Block{Host: marked, Start: i + 2}
+			start(Block{Host: marked, Start: i + 2})
 			fenceOpen = !fenceOpen
-			if fenceOpen && i+1 < len(lines) {
-				if c := cleanCommand(lines[i+1]); knownCommandSet[firstWord(c)] && looksLikeCommandLine(c) {
+			if fenceOpen && pos <= len(text) {
+				next := text[pos:]
+				if k := strings.IndexByte(next, '\n'); k >= 0 {
+					next = next[:k]
+				}
+				if c := cleanCommand(strings.TrimSuffix(next, "\r")); knownCommandSet[firstWord(c)] && looksLikeCommandLine(c) {
 					cur.Command = c
 					cur.Start = i + 3
 					skip = i + 1
@@ -230,10 +258,7 @@ func SplitTranscript(lines []string) []Block {
 		if i == skip {
 			continue
 		}
-		if len(cur.Lines) == 0 && cur.Command == "" {
-			cur.Start = i + 1
-		}
-		cur.Lines = append(cur.Lines, line)
+		add(i+1, lineStart, lineEnd)
 	}
 	flush()
 	return blocks
@@ -283,13 +308,4 @@ func splitGlued(line string) (head, glued string) {
 		}
 	}
 	return line, ""
-}
-
-func nonEmpty(lines []string) []string {
-	for i, l := range lines {
-		if strings.TrimSpace(l) != "" {
-			return lines[i:]
-		}
-	}
-	return nil
 }
