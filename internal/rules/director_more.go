@@ -1052,9 +1052,10 @@ func dmCheckHealth(p *Pass, s *topology.Service, d *evidence.Host, kv *evidence.
 // director.config-drift
 
 var configDrift = &Rule{
-	ID:   "director.config-drift",
-	Doc:  "The running IPVS table differs from the director's keepalived.conf (missing or extra services or real servers, another scheduler or forwarding method).",
-	Rank: 13,
+	ID:       "director.config-drift",
+	Explains: []string{"net.icmp-unreachable", "trace.director-not-forwarding"},
+	Doc:      "The running IPVS table differs from the director's keepalived.conf (missing or extra services or real servers, another scheduler or forwarding method).",
+	Rank:     13,
 	Needs: []Need{
 		{Role: evidence.RoleDirector, Kind: evidence.KindIPVS, Command: "ipvsadm -Sn"},
 		{Role: evidence.RoleDirector, Kind: evidence.KindKeepalived, Command: "cat /etc/keepalived/keepalived.conf"},
@@ -1129,6 +1130,7 @@ func dmCheckDrift(p *Pass, d *evidence.Host, kc *evidence.KeepalivedConfig) {
 	var ev []evidence.Ref
 	matched := map[*evidence.VirtualService]bool{}
 	logsSeen := d.Has(evidence.KindLogs)
+	ghost := false
 	for _, kv := range kc.VirtualServers {
 		for _, k := range dmConfKeys(kc, kv) {
 			var vs *evidence.VirtualService
@@ -1148,9 +1150,10 @@ func dmCheckDrift(p *Pass, d *evidence.Host, kc *evidence.KeepalivedConfig) {
 				diffs = append(diffs, fmt.Sprintf("%s runs scheduler %s, keepalived.conf says %s", vs.Key(), vs.Scheduler, kv.LbAlgo))
 				ev = append(ev, vs.Ref)
 			}
-			d1, e1 := dmDriftRS(p, d, kv, vs, logsSeen)
+			d1, e1, g := dmDriftRS(p, d, kv, vs, logsSeen)
 			diffs = append(diffs, d1...)
 			ev = append(ev, e1...)
+			ghost = ghost || g
 		}
 	}
 	for _, t := range d.IPVS.Services {
@@ -1171,8 +1174,13 @@ func dmCheckDrift(p *Pass, d *evidence.Host, kc *evidence.KeepalivedConfig) {
 	if len(shown) > 6 {
 		shown = append(shown[:6:6], fmt.Sprintf("and %d more", len(diffs)-6))
 	}
+	sev := diagnosis.Warning
+	if ghost {
+		sev = diagnosis.Critical
+		diffs = append(diffs, "a real server outside keepalived.conf is never health-checked: if it is down, its share of the connections fails")
+	}
 	p.Report(diagnosis.Finding{
-		Severity: diagnosis.Warning,
+		Severity: sev,
 		Host:     d.Name,
 		Title:    fmt.Sprintf("the running IPVS table of %s differs from its keepalived.conf (%d difference(s))", d.Name, len(diffs)),
 		Explanation: "keepalived installs what its configuration says; a table that differs was changed by hand (ipvsadm " +
@@ -1191,7 +1199,7 @@ func dmCheckDrift(p *Pass, d *evidence.Host, kc *evidence.KeepalivedConfig) {
 // server missing from the table is drift only when its health check did
 // not fail (keepalived removes failed ones); with inhibit_on_failure a
 // failed one stays at weight 0.
-func dmDriftRS(p *Pass, d *evidence.Host, kv *evidence.KVirtualServer, vs *evidence.VirtualService, logsSeen bool) ([]string, []evidence.Ref) {
+func dmDriftRS(p *Pass, d *evidence.Host, kv *evidence.KVirtualServer, vs *evidence.VirtualService, logsSeen bool) ([]string, []evidence.Ref, bool) {
 	var diffs []string
 	var ev []evidence.Ref
 	want := dmMethodOf(kv.LbKind)
@@ -1231,15 +1239,25 @@ func dmDriftRS(p *Pass, d *evidence.Host, kv *evidence.KVirtualServer, vs *evide
 	if missing == len(kv.RealServers) && len(kv.RealServers) > 0 {
 		// Every configured server is out: what remains is the sorry
 		// server, not a manual leftover.
-		return diffs, ev
+		return diffs, ev, false
 	}
+	// An unlisted server with weight that the director cannot reach: a
+	// leftover nobody health-checks, which gets its share of the
+	// connections although it is gone.
+	ghost := false
 	for _, x := range vs.Dests {
 		if !used[x] {
 			diffs = append(diffs, fmt.Sprintf("%s has real server %s, which keepalived.conf does not list", vs.Key(), netip.AddrPortFrom(x.Addr, x.Port)))
 			ev = append(ev, x.Ref)
+			if x.Weight > 0 {
+				if ref, dead := dmUnreachable(d, x.Addr); dead {
+					ghost = true
+					ev = append(ev, ref)
+				}
+			}
 		}
 	}
-	return diffs, ev
+	return diffs, ev, ghost
 }
 
 // ---------------------------------------------------------------------------
@@ -1350,4 +1368,15 @@ func dmCheckConntrack(p *Pass, h *evidence.Host) {
 		Evidence: ev,
 		Fix:      fix,
 	})
+}
+
+// dmUnreachable reports whether d's neighbour table shows rip unresolved
+// (FAILED/INCOMPLETE): the director cannot deliver to it.
+func dmUnreachable(d *evidence.Host, rip netip.Addr) (evidence.Ref, bool) {
+	for _, n := range d.Neighbors {
+		if n.IP == rip && (strings.EqualFold(n.State, "FAILED") || strings.EqualFold(n.State, "INCOMPLETE")) {
+			return n.Ref, true
+		}
+	}
+	return evidence.Ref{}, false
 }
