@@ -16,8 +16,9 @@ import (
 type Ref struct {
 	Host   string `json:"host"`
 	Source string `json:"source"`
-	Line   int    `json:"line,omitempty"`
-	Text   string `json:"text"`
+	// Line is 0 when the reference is to the whole source.
+	Line int    `json:"line"`
+	Text string `json:"text"`
 }
 
 func (r Ref) String() string {

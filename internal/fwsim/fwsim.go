@@ -49,12 +49,13 @@ func Walk(fw *evidence.Firewall, p evidence.Packet, hooks ...string) Verdict {
 			if b.Hook != hook {
 				continue
 			}
-			if b.family == "bridge" || b.family == "arp" || b.family == "netdev" {
-				continue // not on the IP path
+			if b.family == "bridge" || b.family == "arp" || b.family == "netdev" || !sameIPVersion(b.tool, b.family, p) {
+				continue // not on this packet's path
 			}
 			w := walker{rules: rules, packet: p, seen: map[chainKey]bool{}}
 			res, rule, path := w.chain(b.chainKey, 0)
 			possible = append(possible, w.possible...)
+			p = w.packet // a NOTRACK in raw changes what later tables see
 			switch res {
 			case resDrop:
 				return Verdict{Dropped: true, Sure: !w.unsure, Rule: rule, Chain: b.chain, Path: path, Possible: possible}
@@ -206,7 +207,32 @@ func (w *walker) chain(k chainKey, depth int) (result, *evidence.FirewallRule, [
 				return resReturn, nil, nil
 			}
 		}
+		if verdict == "NOTRACK" {
+			// Untracked packets are never NEW or INVALID to conntrack.
+			w.packet.CtState = "UNTRACKED"
+		}
 		// Non-terminal targets (MARK, LOG, CT, NOTRACK, counter) go on.
 	}
 	return resContinue, nil, nil
+}
+
+// sameIPVersion reports whether a chain of tool/family sees packet p:
+// iptables and nft family ip see IPv4, ip6tables and ip6 see IPv6, inet
+// both.
+func sameIPVersion(tool, family string, p evidence.Packet) bool {
+	a := p.Dst
+	if !a.IsValid() {
+		a = p.Src
+	}
+	if !a.IsValid() {
+		return true
+	}
+	v6 := a.Is6() && !a.Is4In6()
+	switch {
+	case tool == "ip6tables" || family == "ip6":
+		return v6
+	case tool == "iptables" || family == "ip":
+		return !v6
+	}
+	return true
 }

@@ -88,6 +88,21 @@ func TestWalk(t *testing.T) {
 			sure: true,
 		},
 		{
+			name: "NOTRACK in raw: an INVALID drop no longer matches",
+			fw: evidence.Firewall{Rules: []evidence.FirewallRule{
+				rule("raw", "PREROUTING", 1, "NOTRACK", "", func(r *evidence.FirewallRule) { r.Dst = pfx("192.0.2.100/32") }),
+				rule("filter", "INPUT", 1, "DROP", "", func(r *evidence.FirewallRule) { r.CtState = []string{"INVALID", "NEW"} }),
+			}},
+			sure: true,
+		},
+		{
+			name: "ip6tables rules do not see an IPv4 packet",
+			fw: evidence.Firewall{Rules: []evidence.FirewallRule{
+				rule("filter", "INPUT", 1, "REJECT", "", func(r *evidence.FirewallRule) { r.Tool = "ip6tables"; r.Family = "ip6" }),
+			}},
+			sure: true,
+		},
+		{
 			name: "jump loop does not hang",
 			fw: evidence.Firewall{Rules: []evidence.FirewallRule{
 				rule("filter", "INPUT", 1, "JUMP", "A", nil),

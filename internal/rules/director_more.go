@@ -1157,7 +1157,7 @@ func dmCheckDrift(p *Pass, d *evidence.Host, kc *evidence.KeepalivedConfig) {
 		}
 	}
 	for _, t := range d.IPVS.Services {
-		if !matched[t] {
+		if !matched[t] && !dmKubeProxyService(d, t) {
 			diffs = append(diffs, fmt.Sprintf("the running table has %s, which keepalived.conf does not define (a manual ipvsadm rule?)", t.Key()))
 			ev = append(ev, t.Ref)
 		}
@@ -1379,4 +1379,32 @@ func dmUnreachable(d *evidence.Host, rip netip.Addr) (evidence.Ref, bool) {
 		}
 	}
 	return evidence.Ref{}, false
+}
+
+// dmKubeProxyService reports whether a service belongs to kube-proxy in
+// IPVS mode, which puts its service addresses on the kube-ipvs0 dummy:
+// they share the table with keepalived's without being drift.
+func dmKubeProxyService(d *evidence.Host, vs *evidence.VirtualService) bool {
+	kube := false
+	for _, a := range d.Addrs {
+		if strings.HasPrefix(a.Iface, "kube-ipvs") {
+			kube = true
+			if a.Prefix.Addr() == vs.Addr {
+				return true
+			}
+		}
+	}
+	if !kube || d.Keepalived == nil {
+		return false
+	}
+	// NodePorts sit on the node's own addresses: with kube-proxy present,
+	// a service on an address that no vrrp_instance floats is its.
+	for _, vi := range d.Keepalived.VRRPInstances {
+		for _, v := range vi.VIPs {
+			if v.Prefix.Addr() == vs.Addr {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -113,6 +113,9 @@ func viewDirector(h *evidence.Host, s *topology.Service) directorView {
 		switch {
 		case f.Inner != nil:
 			forwarded = true
+		case f.Dir != "":
+			// tcpdump -i any: the cooked header says which copy left.
+			forwarded = strings.EqualFold(f.Dir, "out")
 		case len(macs) > 0 && f.SrcMAC != "":
 			forwarded = macs[strings.ToLower(f.SrcMAC)]
 		default:

@@ -17,6 +17,20 @@ func vipHolder(iface string) bool {
 		strings.HasPrefix(iface, "dummy") || strings.HasPrefix(iface, "kube-ipvs")
 }
 
+// virtualLink reports whether iface is a software device that answers no
+// ARP on the wire (an ipip or gre tunnel, a dummy), whatever its name.
+func virtualLink(h *evidence.Host, iface string) bool {
+	l, ok := h.Link(iface)
+	if !ok {
+		return false
+	}
+	switch l.Kind {
+	case "ipip", "dummy", "gre", "ip6tnl", "sit", "loopback", "none":
+		return true
+	}
+	return false
+}
+
 // seenRef is a citation for "this evidence was collected" (an empty
 // table is still evidence).
 func seenRef(h *evidence.Host, k evidence.Kind) evidence.Ref {
@@ -104,7 +118,7 @@ var rsVIPOnPhysical = &Rule{
 			}
 			for _, h := range p.RealServersOf(s) {
 				for _, a := range h.AddrsOf(s.VIP) {
-					if vipHolder(a.Iface) || vipHolder(a.Label) {
+					if vipHolder(a.Iface) || vipHolder(a.Label) || virtualLink(h, a.Iface) {
 						continue
 					}
 					p.Report(diagnosis.Finding{
