@@ -157,8 +157,15 @@ func (t *Topology) resolveServices(hint evidence.Service) {
 		if proto == "fwm" {
 			proto = ""
 		}
-		key := proto + " " + vip.String() + ":" + strconv.Itoa(int(port)) + " " + strconv.Itoa(int(mark))
+		key := proto + " " + vip.String() + ":" + strconv.Itoa(int(port))
+		if mark != 0 {
+			// ipvsadm shows "FWM 1", keepalived "fwmark 1" with a protocol.
+			key = "fwm " + strconv.Itoa(int(mark))
+		}
 		if s, ok := byKey[key]; ok {
+			if s.Proto == "" {
+				s.Proto = proto
+			}
 			return s
 		}
 		s := &Service{VIP: vip, Port: port, Proto: proto, FWMark: mark,
@@ -204,6 +211,9 @@ func (t *Topology) resolveServices(hint evidence.Service) {
 				continue
 			}
 			picked = append(picked, s)
+		}
+		if len(picked) == 0 {
+			picked = t.fwmarkServices(all, hint)
 		}
 		if len(picked) == 0 {
 			// The user's service exists nowhere: keep it, so that rules can
@@ -330,4 +340,48 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// fwmarkServices finds the firewall-mark services that carry the hinted
+// VIP:port: a mangle rule on a director marks the traffic (MARK set N)
+// and an FWM N service takes it.
+func (t *Topology) fwmarkServices(all []*Service, hint evidence.Service) []*Service {
+	var out []*Service
+	for _, s := range all {
+		if s.FWMark == 0 {
+			continue
+		}
+		for _, h := range t.Directors() {
+			for _, r := range h.Firewall.Rules {
+				if !strings.EqualFold(r.Verdict, "MARK") || parseMark(r.Target) != s.FWMark {
+					continue
+				}
+				p := evidence.Packet{Proto: hint.Proto, Dst: hint.VIP, DPort: hint.Port}
+				if r.Dst.Any() || r.MatchPacket(p) == evidence.NoMatch {
+					continue
+				}
+				s.VIP, s.Port = hint.VIP, hint.Port
+				if s.Proto == "" {
+					s.Proto = hint.Proto
+				}
+				out = append(out, s)
+				goto next
+			}
+		}
+	next:
+	}
+	return out
+}
+
+// parseMark reads a mark as iptables and nft print it: 0x7, 7, 0x7/0xff.
+func parseMark(s string) uint32 {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '/'); i >= 0 {
+		s = s[:i]
+	}
+	n, err := strconv.ParseUint(s, 0, 32)
+	if err != nil {
+		return 0
+	}
+	return uint32(n)
 }
