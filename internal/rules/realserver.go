@@ -386,7 +386,9 @@ var rsNATGatewayWrong = &Rule{
 				if !probe.IsValid() {
 					probe = netip.IPv4Unspecified()
 				}
-				_, r := routeOut(h, probe)
+				// NAT replies leave from the RIP: source rules may route them.
+				rip, _ := p.RIPOf(s, h)
+				_, r := routeOutFrom(h, rip, probe)
 				if r != nil && r.Gateway.IsValid() {
 					// The gateway must be the director carrying the traffic
 					// (it holds the floating DIP); a backup's own address
@@ -441,7 +443,8 @@ var rsNoReturnRoute = &Rule{
 				if !probe.IsValid() {
 					probe = netip.IPv4Unspecified()
 				}
-				if dev, _ := routeOut(h, probe); dev != "" {
+				// Replies leave from the VIP: source rules may route them.
+				if dev, _ := routeOutFrom(h, s.VIP, probe); dev != "" {
 					continue
 				}
 				sev := diagnosis.Warning

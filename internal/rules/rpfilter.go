@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"net/netip"
+	"sort"
 	"strings"
 
 	"github.com/lvsdoctor/lvsdoctor/internal/diagnosis"
@@ -38,10 +39,58 @@ func receivingIface(p *Pass, s *topology.Service, h *evidence.Host) string {
 // routeOut returns the interface the host routes dst through (longest
 // prefix of the main table), with the route.
 func routeOut(h *evidence.Host, dst netip.Addr) (string, *evidence.Route) {
+	return routeIn(h, "main", dst)
+}
+
+// routeOutFrom is routeOut for a packet from src: it follows the policy
+// rules (`ip rule`) the way the kernel does, in priority order, the first
+// table with a matching route winning. Only "from all" and "from PREFIX"
+// selectors are understood; a rule with other selectors (iif, fwmark,
+// tos...) is skipped, which errs towards the main table.
+func routeOutFrom(h *evidence.Host, src, dst netip.Addr) (string, *evidence.Route) {
+	if len(h.RouteRule) == 0 || !src.IsValid() {
+		return routeOut(h, dst)
+	}
+	rules := append([]evidence.IPRule(nil), h.RouteRule...)
+	sort.SliceStable(rules, func(i, j int) bool { return rules[i].Priority < rules[j].Priority })
+	for _, r := range rules {
+		sel := strings.Fields(r.Selector)
+		if len(sel) != 2 || sel[0] != "from" {
+			continue
+		}
+		if sel[1] != "all" {
+			pfx, err := netip.ParsePrefix(sel[1])
+			if err != nil {
+				a, err2 := netip.ParseAddr(sel[1])
+				if err2 != nil {
+					continue
+				}
+				pfx = netip.PrefixFrom(a, a.BitLen())
+			}
+			if !pfx.Contains(src) {
+				continue
+			}
+		}
+		if r.Table == "local" {
+			continue
+		}
+		if dev, rt := routeIn(h, r.Table, dst); rt != nil {
+			return dev, rt
+		}
+	}
+	return routeOut(h, dst)
+}
+
+// routeIn looks dst up in one routing table (longest prefix).
+func routeIn(h *evidence.Host, table string, dst netip.Addr) (string, *evidence.Route) {
 	var best *evidence.Route
 	for i := range h.Routes {
 		r := &h.Routes[i]
-		if r.Table != "" && r.Table != "main" {
+		t := r.Table
+		if t == "" || t == "254" {
+			t = "main"
+		}
+		if t != table {
 			continue
 		}
 		if r.Type != "" && r.Type != "unicast" {
@@ -97,7 +146,9 @@ func checkRPFilter(p *Pass, s *topology.Service, h *evidence.Host) {
 	if !probe.IsValid() {
 		probe = netip.MustParseAddr("0.0.0.0") // the default route stands for an unknown client
 	}
-	out, route := routeOut(h, probe)
+	// The kernel checks the reverse path as a route from the packet's
+	// destination (the VIP) back to its source, source rules included.
+	out, route := routeOutFrom(h, s.VIP, probe)
 	if s.Mode == "dr" && (out == "" || out == in) {
 		return // symmetric routing: strict mode passes
 	}
