@@ -1,0 +1,465 @@
+// Package capture reads packet capture files (pcap and pcapng, as tcpdump,
+// dumpcap and Wireshark write them, gzipped or not) into evidence.Frames,
+// the same packet model the tcpdump text parser fills, so that every rule
+// reads a packet alike whether the user gave the file or its printout.
+//
+// Reading streams: one packet is in memory at a time, and only the frames
+// kept are. Link types: Ethernet (with 802.1Q/QinQ tags), Linux cooked
+// captures v1 and v2 (tcpdump -i any), raw IP. Network layers: IPv4 (with
+// IPIP, GRE and VXLAN tunnels: the tunnelled packet becomes Frame.Inner),
+// IPv6, ARP; TCP, UDP, ICMP, VRRP.
+//
+// Each frame cites its capture: Ref.Source is the file, Ref.Line the
+// 1-based frame number as Wireshark numbers frames, Ref.Text a one-line
+// rendering in the style of `tcpdump -e -n`.
+//
+// A damaged file (cut short, garbage inside) yields a Problem naming the
+// frame where the damage starts; every frame before it is kept.
+package capture
+
+import (
+	"bufio"
+	"compress/gzip"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
+)
+
+// DefaultMaxFrames is how many frames one file may contribute when the
+// caller sets no limit: the same bound the tcpdump text parser keeps, and
+// about 100 MB of frames. A busy director's capture holds millions.
+const DefaultMaxFrames = 200000
+
+// Options says how to read one capture.
+type Options struct {
+	Host   string // Ref.Host of every frame
+	Source string // Ref.Source: the capture's path relative to the case root
+	// Iface is the interface the capture was taken on when the file does
+	// not name it (pcap files never do): usually from the file name.
+	Iface string
+	// IfNames names interface indexes (Linux cooked v2 captures record
+	// the index only), as the capturing host's `ip link` shows them.
+	IfNames map[int]string
+	// Zone is the time zone frame times are rendered in: UTC when nil.
+	// tcpdump prints times in the zone of the host that reads the file;
+	// a caller who knows it (from that host's printout of the same
+	// capture) can make both agree.
+	Zone *time.Location
+	// Addrs, when not empty, keeps only frames relevant to these
+	// addresses (VIPs, real servers, clients): frames to or from one of
+	// them (outer or tunnelled packet, ARP for them), plus every VRRP
+	// advertisement and ICMP error, which a keepalived cluster's
+	// diagnosis needs whatever the addresses.
+	Addrs []netip.Addr
+	// MaxFrames bounds the frames kept: 0 means DefaultMaxFrames, a
+	// negative value no bound. Reading stops at the bound.
+	MaxFrames int
+}
+
+// Info describes what was read.
+type Info struct {
+	Format    string // "pcap" or "pcapng"
+	LinkTypes []string
+	Packets   int  // frames read from the file
+	Kept      int  // frames returned
+	Filtered  int  // frames left out by Options.Addrs
+	Capped    bool // reading stopped at MaxFrames
+	// Ifaces are the interfaces a pcapng file describes, in order.
+	Ifaces []string
+}
+
+// ReadFile reads the capture at path.
+func ReadFile(path string, opt Options) ([]evidence.Frame, Info, []evidence.Problem) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, Info{}, []evidence.Problem{{Host: opt.Host, Source: opt.Source, Message: err.Error()}}
+	}
+	defer f.Close()
+	return Read(f, opt)
+}
+
+// packetSource is what pcapgo's two readers have in common.
+type packetSource interface {
+	ZeroCopyReadPacketData() ([]byte, gopacket.CaptureInfo, error)
+}
+
+const (
+	magicPcapNG = 0x0a0d0d0a
+	maxProblems = 20
+)
+
+// Read reads a capture from r. It never panics; whatever could not be read
+// is a Problem, and the frames before it are returned.
+func Read(r io.Reader, opt Options) (frames []evidence.Frame, info Info, probs []evidence.Problem) {
+	rd := &reader{opt: opt}
+	rd.init()
+	defer func() {
+		if v := recover(); v != nil {
+			// A decoder bug must not cost the user the rest of the case.
+			probs = append(rd.probs, rd.problem(rd.n, fmt.Sprintf("capture reader failed (%v): the rest of the file is not read", v)))
+			frames, info = rd.frames, rd.info
+		}
+	}()
+	rd.read(r)
+	return rd.frames, rd.info, rd.probs
+}
+
+// reader holds the state of one file.
+type reader struct {
+	opt     Options
+	keep    map[netip.Addr]bool
+	max     int
+	frames  []evidence.Frame
+	info    Info
+	probs   []evidence.Problem
+	n       int // current frame number
+	dec     decoder
+	ng      *pcapgo.NgReader
+	snap    int // the file's snap length (pcap), 0 when unknown
+	nano    bool
+	cut     cutReport
+	bad     badReport
+	unknown map[layers.LinkType]int
+}
+
+// cutReport gathers frames whose headers the snap length cut: one problem
+// per file, not one per frame.
+type cutReport struct {
+	first, count, at int
+}
+
+type badReport struct {
+	first, count int
+	why          string
+}
+
+func (rd *reader) init() {
+	rd.max = rd.opt.MaxFrames
+	if rd.max == 0 {
+		rd.max = DefaultMaxFrames
+	}
+	if len(rd.opt.Addrs) > 0 {
+		rd.keep = make(map[netip.Addr]bool, len(rd.opt.Addrs))
+		for _, a := range rd.opt.Addrs {
+			rd.keep[a.Unmap()] = true
+		}
+	}
+	rd.dec.init()
+}
+
+func (rd *reader) problem(frame int, msg string) evidence.Problem {
+	return evidence.Problem{Host: rd.opt.Host, Source: rd.opt.Source, Line: frame, Message: msg}
+}
+
+func (rd *reader) addProblem(frame int, format string, args ...any) {
+	if len(rd.probs) >= maxProblems {
+		return
+	}
+	rd.probs = append(rd.probs, rd.problem(frame, fmt.Sprintf(format, args...)))
+}
+
+func (rd *reader) read(r io.Reader) {
+	br := bufio.NewReaderSize(r, 256<<10)
+	head, err := br.Peek(4)
+	if len(head) == 0 {
+		if err == nil || err == io.EOF {
+			rd.addProblem(0, "empty file: not a packet capture")
+		} else {
+			rd.addProblem(0, "%v", err)
+		}
+		return
+	}
+	var src io.Reader = br
+	if len(head) >= 2 && head[0] == 0x1f && head[1] == 0x8b {
+		// A gzipped capture (tcpdump -w - | gzip, or a ticket attachment).
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			rd.addProblem(0, "gzip: %v", err)
+			return
+		}
+		defer zr.Close()
+		gz := bufio.NewReaderSize(zr, 256<<10)
+		src = gz
+		if head, err = gz.Peek(4); len(head) == 0 {
+			if err == nil || err == io.EOF {
+				rd.addProblem(0, "empty file inside gzip: not a packet capture")
+			} else {
+				rd.addProblem(0, "gzip: %v", err)
+			}
+			return
+		}
+	}
+	if len(head) < 4 {
+		rd.addProblem(0, "file too short to be a packet capture (%d bytes)", len(head))
+		return
+	}
+	var ps packetSource
+	switch {
+	case binary.LittleEndian.Uint32(head) == magicPcapNG:
+		rd.info.Format = "pcapng"
+		ng, err := pcapgo.NewNgReader(src, pcapgo.NgReaderOptions{WantMixedLinkType: true, SkipUnknownVersion: true})
+		if err != nil {
+			rd.addProblem(0, "not a readable pcapng file: %v", readErr(err))
+			return
+		}
+		rd.ng = ng
+		ps = ng
+	case isPcapMagic(head):
+		rd.info.Format = "pcap"
+		pr, err := pcapgo.NewReader(src)
+		if err != nil {
+			rd.addProblem(0, "not a readable pcap file: %v", readErr(err))
+			return
+		}
+		rd.snap = int(pr.Snaplen())
+		rd.nano = pr.Resolution() == gopacket.TimestampResolutionNanosecond
+		rd.info.LinkTypes = []string{linkName(pr.LinkType())}
+		// Writers that ignore their own snap length (old dpkt, some
+		// converters) make bigger records; tcpdump reads them up to its
+		// own maximum, and so do we.
+		if pr.Snaplen() < 262144 {
+			pr.SetSnaplen(262144)
+		}
+		ps = &pcapSource{pr: pr, lt: pr.LinkType()}
+	default:
+		rd.addProblem(0, "not a packet capture (unknown magic number %#08x)", binary.BigEndian.Uint32(head))
+		return
+	}
+	rd.loop(ps)
+	rd.finish()
+}
+
+// pcapSource tags pcap packets with the file's link type as pcapng's
+// reader tags its own.
+type pcapSource struct {
+	pr *pcapgo.Reader
+	lt layers.LinkType
+}
+
+func (p *pcapSource) ZeroCopyReadPacketData() ([]byte, gopacket.CaptureInfo, error) {
+	return p.pr.ZeroCopyReadPacketData()
+}
+
+func isPcapMagic(b []byte) bool {
+	switch binary.LittleEndian.Uint32(b) {
+	case 0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1:
+		return true
+	}
+	return false
+}
+
+// readErr words the errors of pcapgo for a person.
+func readErr(err error) string {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return "the file ends inside its header"
+	}
+	return err.Error()
+}
+
+func (rd *reader) loop(ps packetSource) {
+	var pcapLT layers.LinkType
+	if p, ok := ps.(*pcapSource); ok {
+		pcapLT = p.lt
+	}
+	seenIfaces := 0
+	for {
+		data, ci, err := ps.ZeroCopyReadPacketData()
+		if rd.ng != nil && rd.ng.NInterfaces() > seenIfaces {
+			rd.noteIfaces(seenIfaces)
+			seenIfaces = rd.ng.NInterfaces()
+		}
+		if err != nil {
+			if err == io.EOF {
+				return
+			}
+			n := rd.n + 1
+			switch {
+			case errors.Is(err, io.ErrUnexpectedEOF):
+				rd.addProblem(n, "the file ends in the middle of frame %d (cut short while being written or copied?): %d frames before it were read", n, rd.n)
+			default:
+				rd.addProblem(n, "frame %d: not a packet record (%v): the rest of the file is not read", n, err)
+			}
+			return
+		}
+		rd.n++
+		rd.info.Packets++
+		lt := pcapLT
+		iface := rd.opt.Iface
+		res := rd.nano
+		if rd.ng != nil {
+			if len(ci.AncillaryData) > 0 {
+				if t, ok := ci.AncillaryData[0].(layers.LinkType); ok {
+					lt = t
+				}
+			}
+			if ifc, err := rd.ng.Interface(ci.InterfaceIndex); err == nil {
+				if ifc.Name != "" && ifc.Name != "any" {
+					iface = ifc.Name
+				}
+				res = ifc.Resolution() == gopacket.TimestampResolutionNanosecond
+			}
+		}
+		if rd.full() {
+			rd.info.Capped = true
+			rd.addProblem(rd.n, "more than %d frames kept: frames from %d on were not read", rd.max, rd.n)
+			return
+		}
+		rd.packet(data, ci, lt, iface, res)
+	}
+}
+
+func (rd *reader) noteIfaces(from int) {
+	for i := from; i < rd.ng.NInterfaces(); i++ {
+		ifc, err := rd.ng.Interface(i)
+		if err != nil {
+			continue
+		}
+		rd.info.Ifaces = append(rd.info.Ifaces, ifc.Name)
+		name := linkName(ifc.LinkType)
+		dup := false
+		for _, l := range rd.info.LinkTypes {
+			dup = dup || l == name
+		}
+		if !dup {
+			rd.info.LinkTypes = append(rd.info.LinkTypes, name)
+		}
+	}
+}
+
+func (rd *reader) full() bool {
+	return rd.max > 0 && len(rd.frames) >= rd.max
+}
+
+// packet decodes one record and keeps its frame if it is wanted.
+func (rd *reader) packet(data []byte, ci gopacket.CaptureInfo, lt layers.LinkType, iface string, nano bool) {
+	f := evidence.Frame{IPID: -1, Iface: iface}
+	d := &rd.dec
+	d.reset(ci.Length, len(data))
+	if !d.decodeLink(&f, data, lt, rd.opt.IfNames) {
+		if rd.unknown == nil {
+			rd.unknown = map[layers.LinkType]int{}
+		}
+		if rd.unknown[lt] == 0 {
+			rd.addProblem(rd.n, "frame %d: link type %s is not supported: its frames are not read", rd.n, linkName(lt))
+		}
+		rd.unknown[lt]++
+		return
+	}
+	if d.cut && !d.bad {
+		if rd.cut.count == 0 {
+			rd.cut.first, rd.cut.at = rd.n, len(data)
+		}
+		rd.cut.count++
+	}
+	if d.bad {
+		if rd.bad.count == 0 {
+			rd.bad.first, rd.bad.why = rd.n, d.why
+		}
+		rd.bad.count++
+	}
+	if rd.keep != nil && !rd.relevant(&f) {
+		rd.info.Filtered++
+		return
+	}
+	zone := rd.opt.Zone
+	if zone == nil {
+		zone = time.UTC
+	}
+	ts := ci.Timestamp.In(zone)
+	f.Time = formatTime(ts, nano)
+	f.Ref = evidence.Ref{Host: rd.opt.Host, Source: rd.opt.Source, Line: rd.n, Text: d.render(&f, ts, nano)}
+	if f.Inner != nil {
+		f.Inner.Time, f.Inner.Ref = f.Time, f.Ref
+		if f.Inner.Iface == "" {
+			f.Inner.Iface = f.Iface
+		}
+		f.Inner.Dir = f.Dir
+	}
+	rd.frames = append(rd.frames, f)
+	rd.info.Kept++
+}
+
+// relevant reports whether a frame concerns the addresses of interest.
+func (rd *reader) relevant(f *evidence.Frame) bool {
+	if f.Proto == "vrrp" || f.Proto == "icmp" && isICMPError(f.ICMP) {
+		return true
+	}
+	for _, g := range []*evidence.Frame{f, f.Inner} {
+		if g == nil {
+			continue
+		}
+		if rd.keep[g.Src] || rd.keep[g.Dst] || g.ARPIP.IsValid() && rd.keep[g.ARPIP] {
+			return true
+		}
+	}
+	return false
+}
+
+func isICMPError(s string) bool {
+	return s != "" && s != "echo request" && s != "echo reply" && !hasPrefix(s, "echo ")
+}
+
+func hasPrefix(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }
+
+func (rd *reader) finish() {
+	if rd.cut.count > 0 {
+		more := ""
+		if rd.cut.count > 1 {
+			more = fmt.Sprintf(" (and %d more frames like it)", rd.cut.count-1)
+		}
+		rd.addProblem(rd.cut.first, "frame %d: the capture kept only %d bytes of it (snap length), cutting its headers%s: decoded what was there", rd.cut.first, rd.cut.at, more)
+	}
+	if rd.bad.count > 0 {
+		more := ""
+		if rd.bad.count > 1 {
+			more = fmt.Sprintf(" (and %d more malformed frames)", rd.bad.count-1)
+		}
+		rd.addProblem(rd.bad.first, "frame %d: %s%s: decoded what was there", rd.bad.first, rd.bad.why, more)
+	}
+	for lt, n := range rd.unknown {
+		if n > 1 {
+			rd.addProblem(0, "%d frames of link type %s not read", n, linkName(lt))
+		}
+	}
+	if rd.info.Filtered > 0 {
+		// Not a problem: the caller asked for it. Said in Info only.
+		_ = rd.info.Filtered
+	}
+}
+
+// formatTime renders a capture time as RFC 3339 with the file's
+// precision: microseconds as tcpdump prints them, or nanoseconds.
+func formatTime(t time.Time, nano bool) string {
+	if nano {
+		return t.Format("2006-01-02T15:04:05.000000000Z07:00")
+	}
+	return t.Format("2006-01-02T15:04:05.000000Z07:00")
+}
+
+func linkName(lt layers.LinkType) string {
+	switch lt {
+	case layers.LinkTypeEthernet:
+		return "EN10MB"
+	case layers.LinkTypeLinuxSLL:
+		return "LINUX_SLL"
+	case layers.LinkTypeLinuxSLL2:
+		return "LINUX_SLL2"
+	case layers.LinkTypeRaw, linkTypeRawBSD, linkTypeRawOpenBSD:
+		return "RAW"
+	case layers.LinkTypeIPv4:
+		return "IPV4"
+	case layers.LinkTypeIPv6:
+		return "IPV6"
+	}
+	return fmt.Sprintf("%d", int(lt))
+}
