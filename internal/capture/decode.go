@@ -48,6 +48,7 @@ type decoder struct {
 	link linkInfo
 	pkts [maxDepth + 1]pktInfo
 	macs map[[6]byte]string
+	buf  []byte // scratch for a frame's time and rendering
 }
 
 // feedback records what gopacket's decoders report about truncation.

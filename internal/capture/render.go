@@ -13,13 +13,9 @@ import (
 // render writes a frame as one line of `tcpdump -e -n` (with absolute
 // sequence numbers, without TCP options): what a person reading a report
 // recognises from their own terminal.
-func (d *decoder) render(f *evidence.Frame, ts time.Time, nano bool) string {
-	b := make([]byte, 0, 160)
-	if nano {
-		b = ts.AppendFormat(b, "15:04:05.000000000")
-	} else {
-		b = ts.AppendFormat(b, "15:04:05.000000")
-	}
+func (d *decoder) render(b []byte, f *evidence.Frame, ts time.Time) []byte {
+	// Microseconds, as tcpdump prints even nanosecond captures.
+	b = ts.AppendFormat(b, "15:04:05.000000")
 	b = append(b, ' ')
 	l := &d.link
 	switch l.kind {
@@ -62,8 +58,7 @@ func (d *decoder) render(f *evidence.Frame, ts time.Time, nano bool) string {
 		b = appendEtherType(b, l.vlanTypes[i])
 		b = append(b, ", "...)
 	}
-	b = d.appendPacket(b, f, 0, l.kind == linkRaw)
-	return string(b)
+	return d.appendPacket(b, f, 0, l.kind == linkRaw)
 }
 
 func cookedDir(t int) string {
