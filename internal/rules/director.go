@@ -379,8 +379,20 @@ var conntrackInvalidDrop = &Rule{
 				for _, j := range v.Path {
 					ev = append(ev, j.Ref)
 				}
+				// With nf_conntrack_tcp_loose=1 (the default) conntrack picks
+				// the half-seen connection up and the client's ACKs are not
+				// INVALID: the rule is a trap, not today's outage.
+				sev := diagnosis.Warning
+				if loose, ref, ok := d.SysctlInt("net.netfilter.nf_conntrack_tcp_loose"); ok {
+					ev = append(ev, ref)
+					if loose == 0 {
+						sev = diagnosis.Critical
+					}
+				} else {
+					p.Notef("run `sysctl net.netfilter.nf_conntrack_tcp_loose` on %s: with 0 the INVALID drop breaks every DR connection", d.Name)
+				}
 				p.Report(diagnosis.Finding{
-					Severity: diagnosis.Critical,
+					Severity: sev,
 					Host:     d.Name,
 					Title:    fmt.Sprintf("%s drops conntrack INVALID packets on the VIP's path", d.Name),
 					Explanation: "In DR/TUN the replies go straight from the real server to the client, so the director's conntrack " +

@@ -108,7 +108,8 @@ func spoofFilters(h *evidence.Host) []spoofFilter {
 				}
 			}
 		case "DROP":
-			sf.refs = append(sf.refs, r.Ref)
+			// The DROP is what bites: cite it before the allowed address.
+			sf.refs = append([]evidence.Ref{r.Ref}, sf.refs...)
 		}
 	}
 	// An ebtables chain without a DROP is no filter.
