@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/lvsdoctor/lvsdoctor/internal/engine"
@@ -99,4 +100,16 @@ func TestGeneratedCaseIsHealthy(t *testing.T) {
 	if ds == nil || ds.IPVS == nil || len(ds.IPVS.Services) != 1 || len(ds.IPVS.Services[0].Dests) != 20 || ds.IPVS.TotalConns != 1000 {
 		t.Fatalf("director not parsed: %+v", ds)
 	}
+}
+
+// TestGenerateBenchCase writes the benchmark's case where bench/diagnose.sh
+// asks for it (LVSDOCTOR_GEN_CASE); otherwise it does nothing.
+func TestGenerateBenchCase(t *testing.T) {
+	dir := os.Getenv("LVSDOCTOR_GEN_CASE")
+	if dir == "" {
+		t.Skip("only for bench/diagnose.sh")
+	}
+	rs, _ := strconv.Atoi(os.Getenv("LVSDOCTOR_GEN_RS"))
+	conns, _ := strconv.Atoi(os.Getenv("LVSDOCTOR_GEN_CONNS"))
+	genCase(t, dir, max(rs, 1), max(conns, 1))
 }
