@@ -26,6 +26,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -487,4 +488,37 @@ func linkName(lt layers.LinkType) string {
 		return "IPV6"
 	}
 	return fmt.Sprintf("%d", int(lt))
+}
+
+// SetZone renders the frames' times in zone: their Time and the time of
+// day that starts their Ref.Text. A caller learns the zone only after
+// reading, e.g. from the host's own printout of the same capture.
+func SetZone(frames []evidence.Frame, zone *time.Location) {
+	for i := range frames {
+		f := &frames[i]
+		t, err := time.Parse(time.RFC3339Nano, f.Time)
+		if err != nil {
+			continue
+		}
+		frac := 0
+		if j := strings.IndexByte(f.Time, '.'); j >= 0 {
+			for k := j + 1; k < len(f.Time) && f.Time[k] >= '0' && f.Time[k] <= '9'; k++ {
+				frac++
+			}
+		}
+		t = t.In(zone)
+		b := appendTime(nil, t, frac > 6)
+		n := len(b)
+		text := f.Ref.Text
+		if len(text) > len("15:04:05.000000") && text[2] == ':' && text[len("15:04:05.000000")] == ' ' {
+			b = t.AppendFormat(b, "15:04:05.000000")
+			text = text[len("15:04:05.000000"):]
+		}
+		b = append(b, text...)
+		s := string(b)
+		f.Time, f.Ref.Text = s[:n], s[n:]
+		if f.Inner != nil {
+			f.Inner.Time, f.Inner.Ref = f.Time, f.Ref
+		}
+	}
 }

@@ -399,3 +399,39 @@ func TestZone(t *testing.T) {
 		t.Errorf("%q %q", frames[0].Time, frames[0].Ref.Text)
 	}
 }
+
+func TestSetZone(t *testing.T) {
+	frames, _, _ := readFixture(t, "two-ifaces.pcapng", Options{})
+	want, _, _ := readFixture(t, "two-ifaces.pcapng", Options{Zone: time.FixedZone("", -5*3600-1800)})
+	SetZone(frames, time.FixedZone("", -5*3600-1800))
+	for i := range frames {
+		if frames[i].Time != want[i].Time || frames[i].Ref != want[i].Ref {
+			t.Fatalf("%q %q, want %q %q", frames[i].Time, frames[i].Ref.Text, want[i].Time, want[i].Ref.Text)
+		}
+	}
+}
+
+// TestRendering: the one-line rendering looks like `tcpdump -e -n -S`, and
+// carries the TCP options, where rules read a handshake's MSS.
+func TestRendering(t *testing.T) {
+	frames, _, _ := readFixture(t, "br0.pcap", Options{})
+	want := map[int]string{
+		13: "07:53:12.901520 02:00:00:00:00:10 > ff:ff:ff:ff:ff:ff, ethertype ARP (0x0806), length 42: Request who-has 192.0.2.11 tell 192.0.2.10, length 28",
+		19: "07:53:14.409540 02:00:00:00:00:10 > 02:00:00:00:00:11, ethertype IPv4 (0x0800), length 74: 192.0.2.10.50458 > 192.0.2.100.80: Flags [S], seq 2143107542, win 64240, options [mss 1460,sackOK,TS val 3987480655 ecr 0,nop,wscale 10], length 0",
+		40: "07:53:14.719561 02:00:00:00:00:11 > 02:00:00:00:00:12, ethertype IPv4 (0x0800), length 78: 192.0.2.11 > 192.0.2.12: 192.0.2.10.5000 > 192.0.2.100.80: Flags [S], seq 1000, win 64240, options [mss 1460], length 0",
+		61: "07:53:24.419047 02:00:00:00:00:12 > 33:33:00:00:00:02, ethertype IPv6 (0x86dd), length 70: fe80::ff:fe00:12 > ff02::2: ICMP6, length 16",
+	}
+	for n, w := range want {
+		if got := frames[n-1].Ref.Text; got != w {
+			t.Errorf("frame %d:\n got %s\nwant %s", n, got, w)
+		}
+	}
+	sll, _, _ := readFixture(t, "any-sll2.pcap", Options{IfNames: labIfNames})
+	if got, w := sll[0].Ref.Text, "07:53:10.019110 eth0 M ifindex 2 02:00:00:00:00:12 ethertype IPv6 (0x86dd), length 96: :: > ff02::16: ICMP6, length 28"; got != w {
+		t.Errorf("cooked v2:\n got %s\nwant %s", got, w)
+	}
+	raw, _, _ := readFixture(t, "tun0.pcap", Options{})
+	if got := raw[1].Ref.Text; !strings.HasPrefix(got, "07:53:21.784050 IP 203.0.113.57.51514 > 198.51.100.100.80: Flags [S]") {
+		t.Errorf("raw: %s", got)
+	}
+}

@@ -87,6 +87,7 @@ type pktInfo struct {
 	innerLink bool // VXLAN/GRE-TEB: the inner packet has its own Ethernet header
 	innerMACs [2]string
 	frag      bool
+	optsOf    int // depth of the TCP header d.tcp holds, -1 for none
 }
 
 func (d *decoder) init() {
@@ -99,7 +100,7 @@ func (d *decoder) reset(wireLen, capLen int) {
 	d.cut, d.bad, d.why = false, false, ""
 	d.link = linkInfo{vlans: d.link.vlans[:0], vlanTypes: d.link.vlanTypes[:0]}
 	for i := range d.pkts {
-		d.pkts[i] = pktInfo{}
+		d.pkts[i] = pktInfo{optsOf: -1}
 	}
 }
 
@@ -481,6 +482,10 @@ func (d *decoder) transport(f *evidence.Frame, proto layers.IPProtocol, payload 
 		// the same packet printed on another host.
 		f.Seq, f.HasSeq = t.Seq, f.Length > 0 || payload[13]&0x07 != 0
 		p.ack, p.hasAck, p.win = t.Ack, t.ACK, t.Window
+		for i := range d.pkts {
+			d.pkts[i].optsOf = -1
+		}
+		p.optsOf = depth
 	case layers.IPProtocolUDP:
 		if len(payload) < 8 {
 			d.short("UDP header")

@@ -177,6 +177,10 @@ func (d *decoder) appendPacket(b []byte, f *evidence.Frame, depth int, prefix bo
 		}
 		b = append(b, ", win "...)
 		b = strconv.AppendUint(b, uint64(p.win), 10)
+		if depth == p.optsOf && len(d.tcp.Options) > 0 {
+			// Rules read the MSS a handshake announces from here.
+			b = appendTCPOptions(b, d.tcp.Options)
+		}
 	case "udp":
 		b = append(b, "UDP"...)
 	case "icmp":
@@ -278,4 +282,55 @@ func protoNumber(name string) int {
 	}
 	n, _ := strconv.Atoi(name)
 	return n
+}
+
+// appendTCPOptions writes TCP options as tcpdump does:
+// ", options [mss 1460,sackOK,TS val 1 ecr 0,nop,wscale 7]".
+func appendTCPOptions(b []byte, opts []layers.TCPOption) []byte {
+	b = append(b, ", options ["...)
+	for i, o := range opts {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		v := o.OptionData
+		switch o.OptionType {
+		case layers.TCPOptionKindEndList:
+			b = append(b, "eol"...)
+		case layers.TCPOptionKindNop:
+			b = append(b, "nop"...)
+		case layers.TCPOptionKindMSS:
+			b = append(b, "mss "...)
+			if len(v) == 2 {
+				b = strconv.AppendUint(b, uint64(v[0])<<8|uint64(v[1]), 10)
+			}
+		case layers.TCPOptionKindWindowScale:
+			b = append(b, "wscale "...)
+			if len(v) == 1 {
+				b = strconv.AppendUint(b, uint64(v[0]), 10)
+			}
+		case layers.TCPOptionKindSACKPermitted:
+			b = append(b, "sackOK"...)
+		case layers.TCPOptionKindSACK:
+			b = append(b, "sack "...)
+			b = strconv.AppendInt(b, int64(len(v)/8), 10)
+		case layers.TCPOptionKindTimestamps:
+			b = append(b, "TS"...)
+			if len(v) == 8 {
+				b = append(b, " val "...)
+				b = strconv.AppendUint(b, uint64(be32(v)), 10)
+				b = append(b, " ecr "...)
+				b = strconv.AppendUint(b, uint64(be32(v[4:])), 10)
+			}
+		case layers.TCPOptionKindMultipathTCP:
+			b = append(b, "mptcp"...)
+		default:
+			b = append(b, "unknown-"...)
+			b = strconv.AppendInt(b, int64(o.OptionType), 10)
+		}
+	}
+	return append(b, ']')
+}
+
+func be32(v []byte) uint32 {
+	return uint32(v[0])<<24 | uint32(v[1])<<16 | uint32(v[2])<<8 | uint32(v[3])
 }

@@ -129,9 +129,7 @@ func loadHostFiles(c *evidence.Case, root, name string) {
 			continue
 		}
 		if isCapture(base) {
-			// Captures are correlated packet by packet in a later version;
-			// until then their `tcpdump -e -n -r` text is what is read.
-			c.Notes = append(c.Notes, fmt.Sprintf("%s: packet captures are not read yet; add `tcpdump -e -n -vvv -r %s` output as a text file", rel, base))
+			readCapture(c, h, hostFolder{root: root, files: files, consumed: consumed, include: include}, p, rel)
 			continue
 		}
 		data, err := readBounded(p)
