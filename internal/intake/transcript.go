@@ -108,7 +108,7 @@ var knownCommandSet = func() map[string]bool {
 func promptOf(line string) (host, cmd string, ok bool) {
 	// Cheap tests first: a transcript can hold a million lines of output,
 	// and almost none of them are prompts.
-	if !strings.ContainsAny(line, "#$>") {
+	if !hasPromptChar(line, true) {
 		return "", "", false
 	}
 	if line[0] == '[' {
@@ -279,10 +279,27 @@ func looksLikeCommandLine(c string) bool {
 	return strings.HasPrefix(a, "-") || strings.HasPrefix(a, "/") || (len(a) > 0 && a[0] >= 'a' && a[0] <= 'z' && !strings.ContainsAny(a, ".:"))
 }
 
+// hasPromptChar reports whether line holds '#' or '$' (or '>' when gt):
+// the byte loop is several times faster than strings.ContainsAny, and it
+// runs on every line of a million-line output.
+func hasPromptChar(line string, gt bool) bool {
+	for i := 0; i < len(line); i++ {
+		switch line[i] {
+		case '#', '$':
+			return true
+		case '>':
+			if gt {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // splitGlued finds "# cmd" glued after other text on one line and returns
 // the text before it and the prompt part; glued is "" when there is none.
 func splitGlued(line string) (head, glued string) {
-	if len(line) < 4 || !strings.ContainsAny(line, "#$") {
+	if len(line) < 4 || !hasPromptChar(line, false) {
 		return line, ""
 	}
 	// A line that is itself a prompt is not glued.
