@@ -270,6 +270,15 @@ func (p *pcapSource) ZeroCopyReadPacketData() ([]byte, gopacket.CaptureInfo, err
 	return p.pr.ZeroCopyReadPacketData()
 }
 
+// IsCapture reports whether head, the first bytes of a file, starts a
+// pcap or pcapng capture (or a gzipped file, which may hold one).
+func IsCapture(head []byte) bool {
+	if len(head) >= 2 && head[0] == 0x1f && head[1] == 0x8b {
+		return true
+	}
+	return len(head) >= 4 && (isPcapMagic(head) || binary.LittleEndian.Uint32(head) == magicPcapNG)
+}
+
 func isPcapMagic(b []byte) bool {
 	switch binary.LittleEndian.Uint32(b) {
 	case 0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1:
@@ -417,7 +426,7 @@ func (rd *reader) packet(data []byte, ci gopacket.CaptureInfo, lt layers.LinkTyp
 
 // relevant reports whether a frame concerns the addresses of interest.
 func (rd *reader) relevant(f *evidence.Frame) bool {
-	if f.Proto == "vrrp" || f.Proto == "icmp" && isICMPError(f.ICMP) {
+	if f.Proto == "vrrp" || f.Proto == "icmp" && isICMPError(f.ICMP) || f.Inner != nil && f.Inner.Proto == "icmp" && isICMPError(f.Inner.ICMP) {
 		return true
 	}
 	for _, g := range []*evidence.Frame{f, f.Inner} {
@@ -431,11 +440,12 @@ func (rd *reader) relevant(f *evidence.Frame) bool {
 	return false
 }
 
+// isICMPError tells errors (unreachable, time exceeded, ...) from echo.
+// An ICMP frame whose text could not be made counts as an error: it may
+// be one.
 func isICMPError(s string) bool {
-	return s != "" && s != "echo request" && s != "echo reply" && !hasPrefix(s, "echo ")
+	return !strings.HasPrefix(s, "echo ")
 }
-
-func hasPrefix(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }
 
 func (rd *reader) finish() {
 	if rd.cut.count > 0 {
@@ -456,10 +466,6 @@ func (rd *reader) finish() {
 		if n > 1 {
 			rd.addProblem(0, "%d frames of link type %s not read", n, linkName(lt))
 		}
-	}
-	if rd.info.Filtered > 0 {
-		// Not a problem: the caller asked for it. Said in Info only.
-		_ = rd.info.Filtered
 	}
 }
 

@@ -39,6 +39,16 @@ var filterAbove int64 = 64 << 20
 // it) gives up its frames for the capture's, which carry IP IDs and exact
 // times.
 func readCapture(c *evidence.Case, h *evidence.Host, hf hostFolder, p, rel string) {
+	if head := fileHead(p, 8); len(head) > 0 && !capture.IsCapture(head) {
+		// Named like a capture, holding something else: most often the
+		// text tcpdump printed, saved as eth0.cap.
+		if data, err := readBounded(p); err == nil {
+			if bad, _ := looksBinary(data); !bad {
+				readText(c, h.Name, rel, filepath.Base(p), data, hf.include)
+				return
+			}
+		}
+	}
 	opt := capture.Options{Host: h.Name, Source: rel, Iface: captureIface(rel)}
 	if isCookedV2(p) {
 		opt.IfNames = ifNames(h, hf, p)
@@ -46,15 +56,31 @@ func readCapture(c *evidence.Case, h *evidence.Host, hf hostFolder, p, rel strin
 	if st, err := os.Stat(p); err == nil && st.Size() > filterAbove {
 		opt.Addrs = serviceAddrs(c, hf.root)
 	}
-	frames, _, probs := capture.ReadFile(p, opt)
+	frames, info, probs := capture.ReadFile(p, opt)
 	c.Problems = append(c.Problems, probs...)
+	if info.Format == "" {
+		return // not a capture at all: no evidence that one ran
+	}
 	dropPrintouts(c, h, hf, p, frames)
 	h.Frames = append(h.Frames, frames...)
 	ref := evidence.Ref{Host: h.Name, Source: rel}
 	if len(frames) > 0 {
 		ref = frames[0].Ref
 	}
+	// Even a capture that saw nothing says something: it ran.
 	h.MarkSeen(evidence.KindFrames, ref)
+}
+
+// fileHead returns the first n bytes of a file (fewer if it is shorter).
+func fileHead(p string, n int) []byte {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	b := make([]byte, n)
+	k, _ := io.ReadFull(f, b)
+	return b[:k]
 }
 
 // captureIface is the interface a capture is named after: eth0.pcap,
@@ -74,13 +100,8 @@ func captureIface(rel string) string {
 // capture whose packets carry interface indexes (pcapng files may hold
 // any link type per interface: assume they might).
 func isCookedV2(p string) bool {
-	f, err := os.Open(p)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	var hdr [24]byte
-	if _, err := io.ReadFull(f, hdr[:]); err != nil {
+	hdr := fileHead(p, 24)
+	if len(hdr) < 24 {
 		return false
 	}
 	switch binary.LittleEndian.Uint32(hdr[:]) {
@@ -238,14 +259,7 @@ func relTo(root, p string) string {
 // print capture p: by the command (`tcpdump -r eth0.pcap`), or by showing
 // the capture's packets.
 func printoutsIn(host, t, rel, base, p string, frames []evidence.Frame) ([]byte, []printout) {
-	f, err := os.Open(t)
-	if err != nil {
-		return nil, nil
-	}
-	head := make([]byte, 64<<10)
-	n, _ := io.ReadFull(f, head)
-	f.Close()
-	head = head[:n]
+	head := fileHead(t, 64<<10)
 	if bad, _ := looksBinary(head); bad || !bytes.Contains(head, []byte("tcpdump")) && !sniffTcpdump(string(head)) {
 		return nil, nil
 	}

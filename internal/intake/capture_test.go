@@ -257,3 +257,14 @@ func TestReadsFile(t *testing.T) {
 		}
 	}
 }
+
+// TestCaptureNamedText: a file named like a capture that holds tcpdump's
+// text is read as text.
+func TestCaptureNamedText(t *testing.T) {
+	root := caseDir(t, map[string]string{"ds1/eth0.cap": "@" + capFixtures + "br0.vvv.txt"})
+	c, _ := Load(root)
+	h := c.Host("ds1")
+	if got := framesBySource(h); got["ds1/eth0.cap"] != 61 || !h.Has(evidence.KindFrames) {
+		t.Errorf("frames by source %v, problems %v", got, c.Problems)
+	}
+}
