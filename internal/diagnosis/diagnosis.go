@@ -67,6 +67,10 @@ type Finding struct {
 	// Rank is the rule's place in the root-cause order (lower = deeper
 	// cause). Not part of the contract; kept for renderers and tests.
 	Rank int `json:"-"`
+	// Explains adds, for this finding only, causes it is the reason for
+	// (beyond its rule's): a rule sets it when the evidence makes the
+	// link sure, e.g. a full conntrack table that also killed the checks.
+	Explains []string `json:"-"`
 }
 
 // Key identifies a finding within a diagnosis.

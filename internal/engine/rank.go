@@ -23,11 +23,22 @@ func Rank(fs []diagnosis.Finding, rs []*rules.Rule) []diagnosis.Finding {
 			explains[r.ID][id] = true
 		}
 	}
+	explainsOf := func(f diagnosis.Finding, id string) bool {
+		if explains[f.ID][id] {
+			return true
+		}
+		for _, x := range f.Explains {
+			if x == id {
+				return true
+			}
+		}
+		return false
+	}
 	for i := range fs {
 		fs[i].CausedBy = nil
 		var same, other []string
 		for j := range fs {
-			if i != j && explains[fs[j].ID][fs[i].ID] && !explains[fs[i].ID][fs[j].ID] {
+			if i != j && explainsOf(fs[j], fs[i].ID) && !explainsOf(fs[i], fs[j].ID) {
 				if fs[j].Host == fs[i].Host {
 					same = append(same, fs[j].Key())
 				} else {

@@ -1358,7 +1358,14 @@ func dmCheckConntrack(p *Pass, h *evidence.Host) {
 	} else {
 		fix = append(fix, "exempt the service from tracking (iptables -t raw -A PREROUTING -p tcp --dport <port> -j NOTRACK, and OUTPUT --sport) if no stateful rule needs it")
 	}
+	var explains []string
+	if sev == diagnosis.Critical && h.Role == evidence.RoleDirector {
+		// The director's own health checks need entries too: with the
+		// table full they fail and keepalived removes every real server.
+		explains = []string{"director.no-available-realserver", "director.health-check-mismatch", "trace.director-not-forwarding"}
+	}
 	p.Report(diagnosis.Finding{
+		Explains: explains,
 		Severity: sev,
 		Host:     h.Name,
 		Title:    fmt.Sprintf("the conntrack table of %s %s", h.Name, state),
