@@ -7,71 +7,11 @@ import (
 	"testing"
 
 	"github.com/lvsdoctor/lvsdoctor/internal/diagnosis"
-	"github.com/lvsdoctor/lvsdoctor/internal/engine"
-	"github.com/lvsdoctor/lvsdoctor/internal/intake"
-	"github.com/lvsdoctor/lvsdoctor/internal/rules"
-	"github.com/lvsdoctor/lvsdoctor/internal/topology"
 )
 
 // Tests of the director_more.go and keepalived.go rules: small realistic
 // cases written to a temporary case directory and read through the real
 // intake, diagnosed by the real engine with every rule.
-
-// dmFiles is a case: path relative to the case root → content.
-type dmFiles map[string]string
-
-// with returns a copy of f with the given files replaced (an empty
-// content removes the file).
-func (f dmFiles) with(kv ...string) dmFiles {
-	out := dmFiles{}
-	for k, v := range f {
-		out[k] = v
-	}
-	for i := 0; i+1 < len(kv); i += 2 {
-		if kv[i+1] == "" {
-			delete(out, kv[i])
-		} else {
-			out[kv[i]] = kv[i+1]
-		}
-	}
-	return out
-}
-
-func dmDiagnose(t *testing.T, files dmFiles) *diagnosis.Diagnosis {
-	t.Helper()
-	dir := t.TempDir()
-	for p, s := range files {
-		full := filepath.Join(dir, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(full, []byte(s), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	c, err := intake.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := engine.Run(c, topology.Hints{}, rules.All())
-	if os.Getenv("LVSDOCTOR_DM_DUMP") != "" {
-		for _, f := range d.Findings {
-			t.Logf("%s %s@%s: %s\n  %s\n  evidence: %v\n  fix: %v\n  caused by: %v", f.Severity, f.ID, f.Host, f.Title, f.Explanation, f.Evidence, f.Fix, f.CausedBy)
-		}
-		t.Logf("notes: %v", d.Notes)
-	}
-	for _, f := range d.Findings {
-		if len(f.Evidence) == 0 {
-			t.Errorf("finding %s on %s has no evidence", f.ID, f.Host)
-		}
-		for _, r := range f.Evidence {
-			if r.Source == "" || r.Text == "" {
-				t.Errorf("finding %s: evidence without source or text: %+v", f.ID, r)
-			}
-		}
-	}
-	return d
-}
 
 func dmSummary(d *diagnosis.Diagnosis) string {
 	var s []string
@@ -249,8 +189,8 @@ const dmTCPCheck = "        TCP_CHECK {\n            connect_port 80\n          
 
 // dmBase is a healthy DR cluster: ds1 holds the VIP 192.0.2.100 and
 // forwards tcp/80 to rs1 (10.0.0.11) and rs2 (10.0.0.12) on its subnet.
-func dmBase() dmFiles {
-	return dmFiles{
+func dmBase() caseFiles {
+	return caseFiles{
 		"case.yaml":        "vip: 192.0.2.100\nport: 80\nproto: tcp\nclient: 203.0.113.9\n",
 		"ds1/role":         "director\n",
 		"ds1/ip-addr.txt":  dmIPAddr("", "10.0.0.2/24 192.0.2.100/32", "52:54:00:00:00:02"),
@@ -283,7 +223,7 @@ var dmOwnIDs = []string{
 }
 
 func TestDirectorRulesBaseIsHealthy(t *testing.T) {
-	d := dmDiagnose(t, dmBase())
+	d := diagnoseFiles(t, dmBase())
 	for _, f := range d.Findings {
 		if f.Severity == diagnosis.Critical {
 			t.Errorf("healthy base case has a critical finding:\n%s", dmSummary(d))
@@ -317,7 +257,7 @@ func TestIPVSUnavailable(t *testing.T) {
 	unavailable := "$ ipvsadm -Ln\nCan't initialize ipvs: Protocol not available\nAre you sure that IP Virtual Server is built in the kernel or as module?\n"
 	cases := []struct {
 		name  string
-		files dmFiles
+		files caseFiles
 		want  dmExpect
 	}{
 		{"ipvsadm fails", dmBase().with("ds1/ipvsadm-Ln.txt", unavailable, "ds1/lsmod.txt", dmLsmodNoIPVS),
@@ -344,7 +284,7 @@ func TestIPVSUnavailable(t *testing.T) {
 			dmExpect{id: "director.ipvs-unavailable", quiet: true}},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) { dmCheck(t, dmDiagnose(t, c.files), c.want) })
+		t.Run(c.name, func(t *testing.T) { dmCheck(t, diagnoseFiles(t, c.files), c.want) })
 	}
 }
 
@@ -365,7 +305,7 @@ func TestDRRealServerNotOnLink(t *testing.T) {
 	)
 	cases := []struct {
 		name  string
-		files dmFiles
+		files caseFiles
 		want  dmExpect
 	}{
 		{"RIP behind the gateway", offLink,
@@ -382,7 +322,7 @@ func TestDRRealServerNotOnLink(t *testing.T) {
 		{"TUN crosses subnets", tunnel, dmExpect{id: "director.dr-rs-not-on-link", quiet: true}},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) { dmCheck(t, dmDiagnose(t, c.files), c.want) })
+		t.Run(c.name, func(t *testing.T) { dmCheck(t, diagnoseFiles(t, c.files), c.want) })
 	}
 }
 
@@ -391,7 +331,7 @@ func TestConnReuseDelay(t *testing.T) {
 	ctOn := strings.Replace(dmDSSysctl, "net.ipv4.vs.conntrack = 0", "net.ipv4.vs.conntrack = 1", 1)
 	cases := []struct {
 		name  string
-		files dmFiles
+		files caseFiles
 		want  dmExpect
 	}{
 		{"4.18 with conntrack=1", dmBase().with("ds1/uname.txt", old, "ds1/sysctl.txt", ctOn),
@@ -403,7 +343,7 @@ func TestConnReuseDelay(t *testing.T) {
 			dmExpect{id: "director.conn-reuse-delay", quiet: true}},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) { dmCheck(t, dmDiagnose(t, c.files), c.want) })
+		t.Run(c.name, func(t *testing.T) { dmCheck(t, diagnoseFiles(t, c.files), c.want) })
 	}
 }
 
@@ -424,7 +364,7 @@ func TestStaleConnection(t *testing.T) {
 		"TCP 14:31  ESTABLISHED 203.0.113.9:51234  192.0.2.100:80     10.0.0.13:80\n"
 	cases := []struct {
 		name  string
-		files dmFiles
+		files caseFiles
 		want  dmExpect
 	}{
 		{"templates pin clients to a dead weight-0 server", dmBase().with("ds1/ipvsadm-Ln.txt", persistent,
@@ -454,16 +394,16 @@ func TestStaleConnection(t *testing.T) {
 			dmExpect{id: "director.stale-connection", quiet: true}},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) { dmCheck(t, dmDiagnose(t, c.files), c.want) })
+		t.Run(c.name, func(t *testing.T) { dmCheck(t, diagnoseFiles(t, c.files), c.want) })
 	}
 }
 
 // dmTwoDirectors: ds1 (MASTER, VIP on eth0) and ds2 (BACKUP) both have the
 // service, and both are also the real servers (10.0.0.2 and 10.0.0.3).
-func dmTwoDirectors(backupOnly string) dmFiles {
+func dmTwoDirectors(backupOnly string) caseFiles {
 	sys2 := strings.Replace(dmDSSysctl, "net.ipv4.vs.backup_only = 0", "net.ipv4.vs.backup_only = "+backupOnly, 1)
 	ka := dmKeepalived("192.0.2.100", dmRealServer("10.0.0.2", dmTCPCheck)+dmRealServer("10.0.0.3", dmTCPCheck))
-	return dmFiles{
+	return caseFiles{
 		"case.yaml":        "vip: 192.0.2.100\nport: 80\nproto: tcp\n",
 		"ds1/role":         "director\n",
 		"ds1/ip-addr.txt":  dmIPAddr("", "10.0.0.2/24 192.0.2.100/32", "52:54:00:00:00:02"),
@@ -500,7 +440,7 @@ func TestBackupForwardingLoop(t *testing.T) {
 	)
 	cases := []struct {
 		name  string
-		files dmFiles
+		files caseFiles
 		want  dmExpect
 	}{
 		{"both directors are real servers", dmTwoDirectors("0"),
@@ -512,13 +452,13 @@ func TestBackupForwardingLoop(t *testing.T) {
 		{"backup is no real server", notRS, dmExpect{id: "director.backup-forwarding-loop", quiet: true}},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) { dmCheck(t, dmDiagnose(t, c.files), c.want) })
+		t.Run(c.name, func(t *testing.T) { dmCheck(t, diagnoseFiles(t, c.files), c.want) })
 	}
 }
 
 // dmTwoArm: ds1 receives the VIP on eth1 (client side) and routes by
 // default through eth0 (real-server side).
-func dmTwoArm(rpAll, extraRoute string) dmFiles {
+func dmTwoArm(rpAll, extraRoute string) caseFiles {
 	addr := "$ ip addr\n" + dmLo +
 		"2: eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc fq_codel state UP group default qlen 1000\n" +
 		"    link/ether 52:54:00:00:00:02 brd ff:ff:ff:ff:ff:ff\n" +
@@ -542,7 +482,7 @@ func dmTwoArm(rpAll, extraRoute string) dmFiles {
 func TestRPFilterDropsClients(t *testing.T) {
 	cases := []struct {
 		name  string
-		files dmFiles
+		files caseFiles
 		want  dmExpect
 	}{
 		{"clients routed back by the other arm", dmTwoArm("1", ""),
@@ -557,7 +497,7 @@ func TestRPFilterDropsClients(t *testing.T) {
 			dmExpect{id: "director.rp-filter-drops-clients", quiet: true}},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) { dmCheck(t, dmDiagnose(t, c.files), c.want) })
+		t.Run(c.name, func(t *testing.T) { dmCheck(t, diagnoseFiles(t, c.files), c.want) })
 	}
 }
 
@@ -575,7 +515,7 @@ func TestHealthCheckMismatch(t *testing.T) {
 	connectIP := strings.Replace(dmTCPCheck, "connect_port 80", "connect_ip 10.0.0.12\n            connect_port 80", 1)
 	cases := []struct {
 		name  string
-		files dmFiles
+		files caseFiles
 		want  dmExpect
 	}{
 		{"checks port 8080, servers removed", emptied,
@@ -592,9 +532,9 @@ func TestHealthCheckMismatch(t *testing.T) {
 			dmExpect{id: "director.health-check-mismatch", quiet: true}},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) { dmCheck(t, dmDiagnose(t, c.files), c.want) })
+		t.Run(c.name, func(t *testing.T) { dmCheck(t, diagnoseFiles(t, c.files), c.want) })
 	}
-	d := dmDiagnose(t, emptied)
+	d := diagnoseFiles(t, emptied)
 	for _, f := range d.Findings {
 		if f.ID == "director.no-available-realserver" && !strings.Contains(strings.Join(f.CausedBy, " "), "director.health-check-mismatch@ds1") {
 			t.Errorf("no-available-realserver is not linked to the check: %v", f.CausedBy)
@@ -615,7 +555,7 @@ func TestConfigDrift(t *testing.T) {
 		"    real_server 10.0.0.12 80 {\n        weight 1\n        inhibit_on_failure\n"+dmTCPCheck+"    }\n")
 	cases := []struct {
 		name  string
-		files dmFiles
+		files caseFiles
 		want  dmExpect
 	}{
 		{"manual leftovers and another scheduler", dmBase().with("ds1/ipvsadm-Ln.txt", drift),
@@ -637,7 +577,7 @@ func TestConfigDrift(t *testing.T) {
 			dmExpect{id: "director.config-drift", quiet: true}},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) { dmCheck(t, dmDiagnose(t, c.files), c.want) })
+		t.Run(c.name, func(t *testing.T) { dmCheck(t, diagnoseFiles(t, c.files), c.want) })
 	}
 }
 
@@ -651,7 +591,7 @@ func TestConntrackTableFull(t *testing.T) {
 	stats := "$ conntrack -S\ncpu=0   \tfound=0 invalid=12 insert=0 insert_failed=0 drop=311 early_drop=57 error=0 search_restart=0\ncpu=1   \tfound=0 invalid=9 insert=0 insert_failed=0 drop=290 early_drop=61 error=0 search_restart=0\n"
 	cases := []struct {
 		name  string
-		files dmFiles
+		files caseFiles
 		want  dmExpect
 	}{
 		{"director at max", dmBase().with("ds1/sysctl.txt", fill(dmDSSysctl, "65536", "65536"), "ds1/conntrack-S.txt", stats),
@@ -667,7 +607,7 @@ func TestConntrackTableFull(t *testing.T) {
 			dmExpect{id: "rs.conntrack-table-full", notCritical: true}},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) { dmCheck(t, dmDiagnose(t, c.files), c.want) })
+		t.Run(c.name, func(t *testing.T) { dmCheck(t, diagnoseFiles(t, c.files), c.want) })
 	}
 }
 
@@ -732,7 +672,7 @@ func TestKeepalivedConfigInvalid(t *testing.T) {
 			"  -> 10.0.0.12:80                 Route   1      0          0"))
 	cases := []struct {
 		name  string
-		files dmFiles
+		files caseFiles
 		want  dmExpect
 	}{
 		{"unknown lb_kind", dmBase().with("ds1/keepalived.conf", unknownKind, "ds1/ipvsadm-Ln.txt", masq),
@@ -754,13 +694,13 @@ func TestKeepalivedConfigInvalid(t *testing.T) {
 		{"healthy 2.x file", dmBase(), dmExpect{id: "keepalived.config-invalid", quiet: true}},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) { dmCheck(t, dmDiagnose(t, c.files), c.want) })
+		t.Run(c.name, func(t *testing.T) { dmCheck(t, diagnoseFiles(t, c.files), c.want) })
 	}
 }
 
 // dmLab reads real command outputs captured in the lab
 // (testdata/lab/formats) into a case's files.
-func dmLab(t *testing.T, files dmFiles, kv ...string) dmFiles {
+func dmLab(t *testing.T, files caseFiles, kv ...string) caseFiles {
 	t.Helper()
 	out := files.with()
 	for i := 0; i+1 < len(kv); i += 2 {
@@ -776,10 +716,10 @@ func dmLab(t *testing.T, files dmFiles, kv ...string) dmFiles {
 // The rules on outputs of real tools (keepalived 2.2.7, ipvsadm 1.31,
 // Debian 12's kernel), not hand-written ones.
 func TestDirectorRulesOnLabCaptures(t *testing.T) {
-	role := dmFiles{"director/role": "director\n"}
+	role := caseFiles{"director/role": "director\n"}
 	cases := []struct {
 		name  string
-		files dmFiles
+		files caseFiles
 		want  dmExpect
 	}{
 		{"keepalived and ipvsadm without ip_vs", dmLab(t, role,
@@ -812,6 +752,6 @@ func TestDirectorRulesOnLabCaptures(t *testing.T) {
 			dmExpect{id: "director.stale-connection", quiet: true}},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) { dmCheck(t, dmDiagnose(t, c.files), c.want) })
+		t.Run(c.name, func(t *testing.T) { dmCheck(t, diagnoseFiles(t, c.files), c.want) })
 	}
 }

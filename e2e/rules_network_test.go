@@ -2,57 +2,11 @@ package e2e
 
 import (
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/lvsdoctor/lvsdoctor/internal/diagnosis"
-	"github.com/lvsdoctor/lvsdoctor/internal/engine"
-	"github.com/lvsdoctor/lvsdoctor/internal/intake"
-	"github.com/lvsdoctor/lvsdoctor/internal/rules"
-	"github.com/lvsdoctor/lvsdoctor/internal/topology"
 )
-
-// netFiles is a case directory as path → content.
-type netFiles map[string]string
-
-// with returns a copy of f with the given files added, replaced or (with
-// an empty content) removed.
-func (f netFiles) with(kv ...string) netFiles {
-	out := netFiles{}
-	for k, v := range f {
-		out[k] = v
-	}
-	for i := 0; i+1 < len(kv); i += 2 {
-		if kv[i+1] == "" {
-			delete(out, kv[i])
-		} else {
-			out[kv[i]] = kv[i+1]
-		}
-	}
-	return out
-}
-
-// netDiagnose writes the files to a temporary case and diagnoses it the
-// way the CLI does.
-func netDiagnose(t *testing.T, files netFiles) *diagnosis.Diagnosis {
-	t.Helper()
-	dir := t.TempDir()
-	for name, text := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(strings.TrimLeft(text, "\n")), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	c, err := intake.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return engine.Run(c, topology.Hints{}, rules.All())
-}
 
 func netFindings(d *diagnosis.Diagnosis, id string) []diagnosis.Finding {
 	var out []diagnosis.Finding
@@ -80,7 +34,7 @@ func netSummary(d *diagnosis.Diagnosis) string {
 
 // A DR cluster that works: ds1 holds the VIP 10.0.0.100, ds2 is its
 // VRRP backup, rs1 and rs2 hold the VIP on lo with ARP suppressed.
-var netDR = netFiles{
+var netDR = caseFiles{
 	"case.yaml": `
 vip: 10.0.0.100
 port: 80
@@ -206,7 +160,7 @@ net.ipv4.tcp_timestamps = 1
 
 type netTest struct {
 	name  string
-	files netFiles
+	files caseFiles
 	id    string
 	// first: the finding of id must lead the report with this severity;
 	// otherwise it must be absent (sev "") or not critical (sev "warning").
@@ -221,7 +175,7 @@ func runNetTests(t *testing.T, tests []netTest) {
 	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d := netDiagnose(t, tt.files)
+			d := diagnoseFiles(t, tt.files)
 			if os.Getenv("LVSDOCTOR_TEST_VERBOSE") != "" {
 				t.Log(netSummary(d))
 			}
@@ -266,7 +220,7 @@ func runNetTests(t *testing.T, tests []netTest) {
 
 // The base case itself is healthy: none of these rules may speak.
 func TestNetworkRulesQuietOnHealthyDR(t *testing.T) {
-	d := netDiagnose(t, netDR)
+	d := diagnoseFiles(t, netDR)
 	for _, f := range d.Findings {
 		if f.Severity == diagnosis.Critical {
 			t.Errorf("healthy base case has a critical finding:%s", netSummary(d))
@@ -504,7 +458,7 @@ curl: (7) Failed to connect to 10.0.0.100 port 80 after 3050 ms: Couldn't connec
 }
 
 // A TUN cluster: the director's eth0 is 1500 bytes, the client offers MSS 1460.
-func netTUN() netFiles {
+func netTUN() caseFiles {
 	tun := netDR.with(
 		"case.yaml", "vip: 10.0.0.100\nport: 80\nproto: tcp\nmode: tun\nclient: 10.0.0.50\n",
 		"ds1/ipvsadm-Ln.txt", strings.ReplaceAll(netDR["ds1/ipvsadm-Ln.txt"], "Route", "Tunnel"),
