@@ -242,10 +242,13 @@ type tokOff struct {
 	off int
 }
 
-func fieldsOff(s string) []tokOff {
+// fieldsOff splits s at blanks, keeping each token's offset, up to limit
+// tokens: a rule line's fixed columns need the first few, splitting glued
+// rules needs them all (bounded against hostile lines).
+func fieldsOff(s string, limit int) []tokOff {
 	var out []tokOff
 	i := 0
-	for i < len(s) && len(out) < 16 {
+	for i < len(s) && len(out) < limit {
 		for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
 			i++
 		}
@@ -265,7 +268,7 @@ func fieldsOff(s string) []tokOff {
 // parseRuleLine reads the fixed columns of a rule, then its options.
 func (st *listState) parseRuleLine(line string, userChains map[string]bool) (evidence.FirewallRule, bool, string) {
 	var r evidence.FirewallRule
-	t := fieldsOff(line)
+	t := fieldsOff(line, 16)
 	i := 0
 	lineNums, verbose := st.lineNums, st.verbose
 	if !st.headerSeen {
@@ -679,7 +682,7 @@ func splitHeader(l string) []string {
 // its protocol, the target before it unless that is a counter, then the
 // counters and the rule number.
 func splitRuleRun(line string, st listState) []string {
-	t := fieldsOffAll(line)
+	t := fieldsOff(line, 4096)
 	var opts []int
 	inComment := false
 	for k, tk := range t {
@@ -731,26 +734,6 @@ func splitRuleRun(line string, st listState) []string {
 			end = t[starts[n+1]].off
 		}
 		out = append(out, strings.TrimSpace(line[t[s].off:end]))
-	}
-	return out
-}
-
-func fieldsOffAll(s string) []tokOff {
-	var out []tokOff
-	i := 0
-	for i < len(s) && len(out) < 4096 {
-		for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
-			i++
-		}
-		if i >= len(s) {
-			break
-		}
-		j := i
-		for j < len(s) && s[j] != ' ' && s[j] != '\t' {
-			j++
-		}
-		out = append(out, tokOff{s[i:j], i})
-		i = j
 	}
 	return out
 }
