@@ -63,6 +63,27 @@ func addrRefsOn(h *evidence.Host, iface string) []evidence.Ref {
 
 func directRouting(s *topology.Service) bool { return s.Mode == "dr" || s.Mode == "tun" }
 
+// svcHost is a real server of a service.
+type svcHost struct {
+	s *topology.Service
+	h *evidence.Host
+}
+
+// directPairs lists the real servers of every DR/TUN service with a known
+// VIP: the hosts that must hold the VIP themselves.
+func directPairs(p *Pass) []svcHost {
+	var out []svcHost
+	for _, s := range p.Services() {
+		if !directRouting(s) || !s.VIP.IsValid() {
+			continue
+		}
+		for _, h := range p.RealServersOf(s) {
+			out = append(out, svcHost{s, h})
+		}
+	}
+	return out
+}
+
 var rsVIPMissing = &Rule{
 	ID:       "rs.vip-missing",
 	Modes:    []string{"dr", "tun"},
@@ -71,35 +92,31 @@ var rsVIPMissing = &Rule{
 	Needs:    []Need{{Role: evidence.RoleRealServer, Kind: evidence.KindAddrs, Command: "ip addr"}},
 	Explains: []string{"trace.rs-not-replying", "rs.arp-not-suppressed"},
 	Run: func(p *Pass) {
-		for _, s := range p.Services() {
-			if !directRouting(s) || !s.VIP.IsValid() {
+		for _, x := range directPairs(p) {
+			s, h := x.s, x.h
+			if !h.Has(evidence.KindAddrs) || h.IsLocal(s.VIP) {
 				continue
 			}
-			for _, h := range p.RealServersOf(s) {
-				if !h.Has(evidence.KindAddrs) || h.IsLocal(s.VIP) {
-					continue
-				}
-				holder := "lo"
-				fix := fmt.Sprintf("ip addr add %s/32 dev lo", s.VIP)
-				if s.Mode == "tun" {
-					holder = "tunl0"
-					fix = fmt.Sprintf("ip addr add %s/32 dev tunl0 && ip link set tunl0 up", s.VIP)
-				}
-				ev := addrRefsOn(h, holder)
-				if len(ev) == 0 {
-					ev = []evidence.Ref{seenRef(h, evidence.KindAddrs)}
-				}
-				p.Report(diagnosis.Finding{
-					Severity: diagnosis.Critical,
-					Host:     h.Name,
-					Title:    fmt.Sprintf("%s does not own the VIP %s", h.Name, s.VIP),
-					Explanation: fmt.Sprintf("In %s mode the director hands the packet to %s unchanged, still addressed to %s. "+
-						"A host only accepts packets for its own addresses, so %s drops every connection scheduled to it "+
-						"(the client sees timeouts on a share of its requests).", strings.ToUpper(s.Mode), h.Name, s.VIP, h.Name),
-					Evidence: ev,
-					Fix:      []string{fix, "persist it in the network configuration, with ARP suppression (arp_ignore=1, arp_announce=2)"},
-				})
+			holder := "lo"
+			fix := fmt.Sprintf("ip addr add %s/32 dev lo", s.VIP)
+			if s.Mode == "tun" {
+				holder = "tunl0"
+				fix = fmt.Sprintf("ip addr add %s/32 dev tunl0 && ip link set tunl0 up", s.VIP)
 			}
+			ev := addrRefsOn(h, holder)
+			if len(ev) == 0 {
+				ev = []evidence.Ref{seenRef(h, evidence.KindAddrs)}
+			}
+			p.Report(diagnosis.Finding{
+				Severity: diagnosis.Critical,
+				Host:     h.Name,
+				Title:    fmt.Sprintf("%s does not own the VIP %s", h.Name, s.VIP),
+				Explanation: fmt.Sprintf("In %s mode the director hands the packet to %s unchanged, still addressed to %s. "+
+					"A host only accepts packets for its own addresses, so %s drops every connection scheduled to it "+
+					"(the client sees timeouts on a share of its requests).", strings.ToUpper(s.Mode), h.Name, s.VIP, h.Name),
+				Evidence: ev,
+				Fix:      []string{fix, "persist it in the network configuration, with ARP suppression (arp_ignore=1, arp_announce=2)"},
+			})
 		}
 	},
 }
@@ -112,29 +129,25 @@ var rsVIPOnPhysical = &Rule{
 	Needs:    []Need{{Role: evidence.RoleRealServer, Kind: evidence.KindAddrs, Command: "ip addr"}},
 	Explains: []string{"net.arp-conflict", "rs.arp-not-suppressed"},
 	Run: func(p *Pass) {
-		for _, s := range p.Services() {
-			if !directRouting(s) || !s.VIP.IsValid() {
-				continue
-			}
-			for _, h := range p.RealServersOf(s) {
-				for _, a := range h.AddrsOf(s.VIP) {
-					if vipHolder(a.Iface) || vipHolder(a.Label) || virtualLink(h, a.Iface) {
-						continue
-					}
-					p.Report(diagnosis.Finding{
-						Severity: diagnosis.Critical,
-						Host:     h.Name,
-						Title:    fmt.Sprintf("the VIP %s is on %s's physical interface %s", s.VIP, h.Name, a.Iface),
-						Explanation: "On a real NIC the VIP is announced and answered in ARP like any address, so the clients' " +
-							"gateway may learn the real server's MAC for the VIP and bypass the director. It belongs on lo " +
-							"(DR) or tunl0 (TUN) as a /32, with ARP suppressed.",
-						Evidence: []evidence.Ref{a.Ref},
-						Fix: []string{
-							fmt.Sprintf("ip addr del %s dev %s", a.Prefix, a.Iface),
-							fmt.Sprintf("ip addr add %s/32 dev lo", s.VIP),
-						},
-					})
+		for _, x := range directPairs(p) {
+			s, h := x.s, x.h
+			for _, a := range h.AddrsOf(s.VIP) {
+				if vipHolder(a.Iface) || vipHolder(a.Label) || virtualLink(h, a.Iface) {
+					continue
 				}
+				p.Report(diagnosis.Finding{
+					Severity: diagnosis.Critical,
+					Host:     h.Name,
+					Title:    fmt.Sprintf("the VIP %s is on %s's physical interface %s", s.VIP, h.Name, a.Iface),
+					Explanation: "On a real NIC the VIP is announced and answered in ARP like any address, so the clients' " +
+						"gateway may learn the real server's MAC for the VIP and bypass the director. It belongs on lo " +
+						"(DR) or tunl0 (TUN) as a /32, with ARP suppressed.",
+					Evidence: []evidence.Ref{a.Ref},
+					Fix: []string{
+						fmt.Sprintf("ip addr del %s dev %s", a.Prefix, a.Iface),
+						fmt.Sprintf("ip addr add %s/32 dev lo", s.VIP),
+					},
+				})
 			}
 		}
 	},
@@ -149,65 +162,61 @@ var rsARPNotSuppressed = &Rule{
 	Needs:    []Need{{Role: evidence.RoleRealServer, Kind: evidence.KindSysctl, Command: "sysctl -a"}},
 	Explains: []string{"net.arp-conflict", "net.stale-arp"},
 	Run: func(p *Pass) {
-		for _, s := range p.Services() {
-			if !directRouting(s) || !s.VIP.IsValid() {
+		for _, x := range directPairs(p) {
+			s, h := x.s, x.h
+			if !h.IsLocal(s.VIP) || !h.Has(evidence.KindSysctl) {
 				continue
 			}
-			for _, h := range p.RealServersOf(s) {
-				if !h.IsLocal(s.VIP) || !h.Has(evidence.KindSysctl) {
-					continue
+			face := ""
+			if rip, ok := p.RIPOf(s, h); ok {
+				for _, a := range h.AddrsOf(rip) {
+					face = a.Iface
 				}
-				face := ""
-				if rip, ok := p.RIPOf(s, h); ok {
-					for _, a := range h.AddrsOf(rip) {
-						face = a.Iface
-					}
-				}
-				if face == "" {
-					continue
-				}
-				ign := h.EffectiveConf("arp_ignore", face)
-				ann := h.EffectiveConf("arp_announce", face)
-				if !ign.Known && !ann.Known {
-					p.Notef("no arp_ignore/arp_announce shown for %s on %s: run `sysctl -a` there", face, h.Name)
-					continue
-				}
-				badIgn := ign.Known && ign.Value < 1
-				badAnn := ann.Known && ann.Value < 2
-				if !badIgn && !badAnn {
-					continue
-				}
-				sev := diagnosis.Critical
-				var what []string
-				var ev []evidence.Ref
-				if badIgn {
-					what = append(what, fmt.Sprintf("arp_ignore=%d (answers ARP for the VIP on %s)", ign.Value, face))
-					ev = append(ev, ign.Refs...)
-				}
-				if badAnn {
-					what = append(what, fmt.Sprintf("arp_announce=%d (may send the VIP as ARP source)", ann.Value))
-					ev = append(ev, ann.Refs...)
-					if !badIgn {
-						sev = diagnosis.Warning
-					}
-				}
-				for _, a := range h.AddrsOf(s.VIP) {
-					ev = append(ev, a.Ref)
-				}
-				p.Report(diagnosis.Finding{
-					Severity: sev,
-					Host:     h.Name,
-					Title:    fmt.Sprintf("%s does not suppress ARP for the VIP: %s", h.Name, strings.Join(what, ", ")),
-					Explanation: fmt.Sprintf("%s holds %s, and the kernel uses max(conf.all, conf.%s) for both settings. With "+
-						"arp_ignore=0 it answers ARP requests for the VIP on any interface, so clients or their gateway may map "+
-						"the VIP to this server's MAC and bypass the director.", h.Name, s.VIP, face),
-					Evidence: ev,
-					Fix: []string{
-						fmt.Sprintf("sysctl -w net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.%s.arp_ignore=1", face),
-						fmt.Sprintf("sysctl -w net.ipv4.conf.all.arp_announce=2 net.ipv4.conf.%s.arp_announce=2", face),
-					},
-				})
 			}
+			if face == "" {
+				continue
+			}
+			ign := h.EffectiveConf("arp_ignore", face)
+			ann := h.EffectiveConf("arp_announce", face)
+			if !ign.Known && !ann.Known {
+				p.Notef("no arp_ignore/arp_announce shown for %s on %s: run `sysctl -a` there", face, h.Name)
+				continue
+			}
+			badIgn := ign.Known && ign.Value < 1
+			badAnn := ann.Known && ann.Value < 2
+			if !badIgn && !badAnn {
+				continue
+			}
+			sev := diagnosis.Critical
+			var what []string
+			var ev []evidence.Ref
+			if badIgn {
+				what = append(what, fmt.Sprintf("arp_ignore=%d (answers ARP for the VIP on %s)", ign.Value, face))
+				ev = append(ev, ign.Refs...)
+			}
+			if badAnn {
+				what = append(what, fmt.Sprintf("arp_announce=%d (may send the VIP as ARP source)", ann.Value))
+				ev = append(ev, ann.Refs...)
+				if !badIgn {
+					sev = diagnosis.Warning
+				}
+			}
+			for _, a := range h.AddrsOf(s.VIP) {
+				ev = append(ev, a.Ref)
+			}
+			p.Report(diagnosis.Finding{
+				Severity: sev,
+				Host:     h.Name,
+				Title:    fmt.Sprintf("%s does not suppress ARP for the VIP: %s", h.Name, strings.Join(what, ", ")),
+				Explanation: fmt.Sprintf("%s holds %s, and the kernel uses max(conf.all, conf.%s) for both settings. With "+
+					"arp_ignore=0 it answers ARP requests for the VIP on any interface, so clients or their gateway may map "+
+					"the VIP to this server's MAC and bypass the director.", h.Name, s.VIP, face),
+				Evidence: ev,
+				Fix: []string{
+					fmt.Sprintf("sysctl -w net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.%s.arp_ignore=1", face),
+					fmt.Sprintf("sysctl -w net.ipv4.conf.all.arp_announce=2 net.ipv4.conf.%s.arp_announce=2", face),
+				},
+			})
 		}
 	},
 }

@@ -19,13 +19,9 @@ var rsAcceptLocal = &Rule{
 	Needs:    []Need{{Role: evidence.RoleRealServer, Kind: evidence.KindSysctl, Command: "sysctl -a"}},
 	Explains: []string{"trace.rs-not-replying"},
 	Run: func(p *Pass) {
-		for _, s := range p.Services() {
-			if !directRouting(s) || !s.VIP.IsValid() {
-				continue
-			}
-			for _, h := range p.RealServersOf(s) {
-				checkAcceptLocal(p, s, h)
-			}
+		for _, x := range directPairs(p) {
+			s, h := x.s, x.h
+			checkAcceptLocal(p, s, h)
 		}
 	},
 }
