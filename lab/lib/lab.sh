@@ -651,3 +651,30 @@ rs2_or_err() {
     p=$(echo "$1" | sed 's/ERR([a-z0-9]*)/ERR/g')
     [ "$p" = "rs2 ERR rs2 ERR" ] || [ "$p" = "ERR rs2 ERR rs2" ]
 }
+
+# router_up HOST PORT : a router namespace between br0 (192.0.2.1) and a
+# new bridge br1 (198.51.100.1); HOST, on bridge port PORT, moves to br1
+# behind it, and the hosts left on br0 route everything else through it.
+# Scenarios about subnets (dr-rs-not-on-link, no-return-route) use it.
+GW=${GW:-192.0.2.1} GW2=${GW2:-198.51.100.1}
+router_up() {
+    local moved=$1 port=$2 h
+    mkhost router
+    ip -b - <<IPB
+link add br1 type bridge stp_state 0 forward_delay 0
+link set br1 up
+link add vnet7 type veth peer name eth0 address $(mac 1 0) netns router
+link add vnet8 type veth peer name eth1 address $(mac 1 1) netns router
+link set vnet7 master br0 up
+link set vnet8 master br1 up
+link set $port nomaster
+link set $port master br1 up
+IPB
+    _addr router "$GW" "link set eth1 up
+addr add $GW2/24 dev eth1"
+    sc router net.ipv4.ip_forward=1
+    ip -n "$moved" route add default via "$GW2"
+    for h in client director director2 rs1 rs2; do
+        [ "$h" = "$moved" ] || ip -n "$h" route add default via "$GW"
+    done
+}

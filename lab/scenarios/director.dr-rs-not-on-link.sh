@@ -19,32 +19,10 @@ RS2_IP=198.51.100.12     # rs2's new address, behind the router
 GW=192.0.2.1 GW2=198.51.100.1
 SYMPTOM="since rs2 moved to the 198.51.100.0/24 network, every other request to http://$VIP/ times out; rs2 answers directly"
 
-# router_up : a router namespace between br0 (192.0.2.1) and a new br1
-# (198.51.100.1); rs2's port moves to br1
-router_up() {
-    mkhost router
-    ip -b - <<IPB
-link add br1 type bridge stp_state 0 forward_delay 0
-link set br1 up
-link add vnet7 type veth peer name eth0 address $(mac 1 0) netns router
-link add vnet8 type veth peer name eth1 address $(mac 1 1) netns router
-link set vnet7 master br0 up
-link set vnet8 master br1 up
-link set vnet4 nomaster
-link set vnet4 master br1 up
-IPB
-    _addr router $GW "link set eth1 up
-addr add $GW2/24 dev eth1"
-    sc router net.ipv4.ip_forward=1
-    ip -n rs2 route add default via $GW2
-    local h
-    for h in client director director2 rs1; do ip -n $h route add default via $GW; done
-}
-
 # cluster_up's steps, with the router in place before keepalived starts
 setup() {
     topo_flat
-    router_up
+    router_up rs2 vnet4
     web_start rs1; web_start rs2
     rs_vip_lo rs1; rs_vip_lo rs2
     mkdir -p $LABRUN/director $LABRUN/director2

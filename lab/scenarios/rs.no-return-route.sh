@@ -15,31 +15,9 @@ CLIENT_IP=198.51.100.10     # behind the router; case.yaml names it as the clien
 GW=192.0.2.1 GW2=198.51.100.1
 SYMPTOM="from the office network (198.51.100.0/24) every other request to http://$VIP/ times out; both real servers answer from their own subnet"
 
-# router_up : a router namespace between br0 (192.0.2.1) and a new br1
-# (198.51.100.1); the client's port moves to br1
-router_up() {
-    mkhost router
-    ip -b - <<IPB
-link add br1 type bridge stp_state 0 forward_delay 0
-link set br1 up
-link add vnet7 type veth peer name eth0 address $(mac 1 0) netns router
-link add vnet8 type veth peer name eth1 address $(mac 1 1) netns router
-link set vnet7 master br0 up
-link set vnet8 master br1 up
-link set vnet0 nomaster
-link set vnet0 master br1 up
-IPB
-    _addr router $GW "link set eth1 up
-addr add $GW2/24 dev eth1"
-    sc router net.ipv4.ip_forward=1
-    ip -n client route add default via $GW2
-    local h
-    for h in director director2 rs1 rs2; do ip -n $h route add default via $GW; done
-}
-
 setup() {
     cluster_up
-    router_up
+    router_up client vnet0
     baseline
     ip -n rs1 route del default via $GW
 }
