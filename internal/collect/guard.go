@@ -28,11 +28,16 @@ type Cond struct {
 func (g Guard) Check() string {
 	for _, c := range g {
 		if !c.Go() {
+			if c.Why == "" {
+				return "a condition failed: " + c.Shell
+			}
 			return c.Why
 		}
 	}
 	return ""
 }
+
+func (g Guard) ok() bool { return g.Check() == "" }
 
 // and is a guard that holds when both hold.
 func (g Guard) and(o Guard) Guard { return append(append(Guard{}, g...), o...) }
@@ -41,14 +46,14 @@ func (g Guard) and(o Guard) Guard { return append(append(Guard{}, g...), o...) }
 func (g Guard) or(o Guard, why string) Guard {
 	return Guard{{
 		Why:   why,
-		Go:    func() bool { return g.Check() == "" || o.Check() == "" },
+		Go:    func() bool { return g.ok() || o.ok() },
 		Shell: "{ " + g.shell() + "; } || { " + o.shell() + "; }",
 	}}
 }
 
 // not is a one-condition guard that holds when g does not.
 func (g Guard) not(why string) Guard {
-	return Guard{{Why: why, Go: func() bool { return g.Check() != "" }, Shell: "! { " + g.shell() + "; }"}}
+	return Guard{{Why: why, Go: func() bool { return !g.ok() }, Shell: "! { " + g.shell() + "; }"}}
 }
 
 func (g Guard) shell() string {

@@ -16,6 +16,8 @@ func Items() []Item {
 
 	journald := exists("/run/systemd/system", "systemd is not running").and(haveCmd("journalctl"))
 
+	syslogFiles := exists("/var/log/messages", "").or(exists("/var/log/syslog", ""), "neither /var/log/messages nor /var/log/syslog exists")
+
 	items := []Item{
 		// firewall
 		{File: "nft-j-list-ruleset.json", Doc: "nftables ruleset (JSON)", Guard: nft.and(haveCmd("nft")), Cmd: []string{"nft", "-j", "list", "ruleset"}},
@@ -73,7 +75,7 @@ func Items() []Item {
 		// keepalived
 		Item{File: "keepalived-v.txt", Doc: "keepalived version", Guard: haveCmd("keepalived"), Cmd: []string{"keepalived", "-v"}, Header: true, Optional: true},
 		Item{File: "keepalived.log", Doc: "keepalived's journal (tail)", Guard: journald, Cmd: []string{"journalctl", "-u", "keepalived", "-n", "5000", "--no-pager", "-o", "short"}, Optional: true, Limit: 16 << 20},
-		Item{File: "keepalived-syslog.log", Doc: "keepalived's lines in /var/log/messages or syslog (no journald)", Guard: journald.not("journald runs: its journal is read"), Go: keepalivedSyslog,
+		Item{File: "keepalived-syslog.log", Doc: "keepalived's lines in /var/log/messages or syslog (no journald)", Guard: journald.not("journald runs: its journal is read").and(syslogFiles), Go: keepalivedSyslog,
 			Cmd: []string{"sh", "-c", "cat /var/log/messages /var/log/syslog 2>/dev/null | grep -a Keepalived | tail -n 5000"}, Optional: true},
 	)
 	return items

@@ -47,6 +47,11 @@ skip() { printf '%s skip %s %s\n' "$M" "$1" "$2"; }
 		switch {
 		case it.Path != "":
 			run = "head -c " + strconv.FormatInt(it.limit(), 10) + " " + shQuote(it.Path)
+			if it.Optional {
+				// as the local collector: a file that is not there is skipped
+				run = "if [ -e " + shQuote(it.Path) + " ]; then item " + shQuote(it.File) + " '' " + strconv.FormatInt(it.limit(), 10) + " " + run +
+					"; else skip " + shQuote(it.File) + " " + shQuote(it.Path+" does not exist") + "; fi"
+			}
 		case len(it.Cmd) > 0:
 			run = shJoin(it.Cmd)
 		default:
@@ -57,6 +62,9 @@ skip() { printf '%s skip %s %s\n' "$M" "$1" "$2"; }
 			hdr = shQuote(shJoin(it.Cmd))
 		}
 		line := "item " + shQuote(it.File) + " " + hdr + " " + strconv.FormatInt(it.limit(), 10) + " " + run
+		if strings.HasPrefix(run, "if ") {
+			line = run
+		}
 		// innermost first: each failing condition reports its own reason
 		for i := len(it.Guard) - 1; i >= 0; i-- {
 			c := it.Guard[i]

@@ -3,7 +3,7 @@ package collect
 import (
 	"bytes"
 	"context"
-	"os"
+	"errors"
 )
 
 // keepalivedSyslog is keepalived's lines from the classic syslog files,
@@ -27,7 +27,7 @@ func keepalivedSyslog(ctx context.Context) ([]byte, error) {
 		}
 	}
 	if !found {
-		return nil, os.ErrNotExist
+		return nil, errors.New("cannot read /var/log/messages or /var/log/syslog")
 	}
 	if len(lines) > 5000 {
 		lines = lines[len(lines)-5000:]
