@@ -3,7 +3,6 @@ package nltext
 import (
 	"encoding/binary"
 	"fmt"
-	"net/netip"
 	"strconv"
 	"strings"
 
@@ -123,7 +122,7 @@ func printRoute(o *outBuf, m []byte, filterTable uint32, idx linkIndex) {
 	if a.has(unix.RTA_SRC) || srcLen != 0 {
 		prefix("from ", unix.RTA_SRC, srcLen, false)
 	}
-	if v, ok := a.u32(unix.RTA_NH_ID); ok {
+	if v, ok := a.u32(rtaNHID); ok {
 		o.printf("nhid %d ", v)
 	}
 	if tos != 0 {
@@ -405,7 +404,7 @@ func printRule(o *outBuf, m []byte) {
 			add("fwmark 0x%x", mark)
 		}
 	}
-	if s, ok := a.str(unix.FRA_IFNAME); ok {
+	if s, ok := a.str(unix.FRA_IIFNAME); ok {
 		add("iif %s", s)
 		if flags&fibRuleIIFDetached != 0 {
 			add("[detached]")
@@ -565,12 +564,14 @@ func printNeigh(o *outBuf, m []byte, idx linkIndex) {
 			o.printf("%x ", rest)
 		}
 	}
-	if p, ok := a.u8(unix.NDA_PROTOCOL); ok && p != 0 {
+	if p, ok := a.u8(ndaProtocol); ok && p != 0 {
 		o.printf("proto %s ", protoName(p))
 	}
 	o.str("\n")
 }
 
-// addrString is fmtAddr for a netip.Addr known valid; kept for symmetry
-// with the ss renderer.
-var _ = netip.Addr{}
+// Attribute numbers newer than some copies of x/sys know.
+const (
+	rtaNHID     = 30 // RTA_NH_ID
+	ndaProtocol = 12 // NDA_PROTOCOL
+)
