@@ -285,6 +285,9 @@ func printLink(o *outBuf, l link, idx linkIndex, doLink bool) {
 	if b, ok := a[unix.IFLA_PHYS_SWITCH_ID]; ok {
 		o.printf("switchid %x ", b)
 	}
+	if s, ok := a.str(unix.IFLA_IFALIAS); ok {
+		o.printf("\n    alias %s", s)
+	}
 	if pl, ok := a[unix.IFLA_PROP_LIST]; ok {
 		types, vals := attrList(pl)
 		for i, t := range types {
@@ -292,9 +295,6 @@ func printLink(o *outBuf, l link, idx linkIndex, doLink bool) {
 				o.printf("\n    altname %s", cstr(vals[i]))
 			}
 		}
-	}
-	if s, ok := a.str(unix.IFLA_IFALIAS); ok {
-		o.printf("\n    alias %s", s)
 	}
 	o.str("\n")
 }
