@@ -310,7 +310,9 @@ func TestListenersProcNet(t *testing.T) {
 	if merr != nil {
 		t.Fatal(merr)
 	}
-	doc := func(b []byte) evidence.Doc { return evidence.Doc{Host: "lab", Source: "lab/ss", Command: "ss -lntup", Text: string(b)} }
+	doc := func(b []byte) evidence.Doc {
+		return evidence.Doc{Host: "lab", Source: "lab/ss", Command: "ss -lntup", Text: string(b)}
+	}
 	realLs, p1 := sockets.ParseSS(doc(real))
 	mineLs, p2 := sockets.ParseSS(doc(mine))
 	if len(p1)+len(p2) != 0 {

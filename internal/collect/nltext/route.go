@@ -81,6 +81,9 @@ func Route(family int, table string) ([]byte, error) {
 }
 
 func printRoute(o *outBuf, m []byte, filterTable uint32, idx linkIndex) {
+	if len(m) < rtmsgLen {
+		return
+	}
 	family, dstLen, srcLen, tos := m[0], m[1], m[2], m[3]
 	rtTable, proto, scope, typ := m[4], m[5], m[6], m[7]
 	flags := binary.NativeEndian.Uint32(m[8:])
@@ -355,6 +358,9 @@ var ipProtoNames = map[uint8]string{1: "icmp", 2: "igmp", 6: "tcp", 17: "udp", 4
 	50: "esp", 51: "ah", 58: "ipv6-icmp", 132: "sctp", 136: "udplite", 4: "ipencap"}
 
 func printRule(o *outBuf, m []byte) {
+	if len(m) < rtmsgLen {
+		return
+	}
 	family, dstLen, srcLen, tos := m[0], m[1], m[2], m[3]
 	frTable, action := m[4], m[7]
 	flags := binary.NativeEndian.Uint32(m[8:])
@@ -515,6 +521,9 @@ func Neigh() ([]byte, error) {
 }
 
 func printNeigh(o *outBuf, m []byte, idx linkIndex) {
+	if len(m) < 12 {
+		return
+	}
 	family := m[0]
 	ifindex := int32(binary.NativeEndian.Uint32(m[4:]))
 	state := binary.NativeEndian.Uint16(m[8:])

@@ -82,29 +82,47 @@ var diagModules = []string{"sock_diag", "inet_diag", "tcp_diag", "udp_diag"}
 // the kernel cannot load modules at all, or every module it would need is
 // loaded or built in.
 func diagLoaded() bool {
-	mods, err := os.ReadFile("/proc/modules")
+	var uts unix.Utsname
+	release := ""
+	if unix.Uname(&uts) == nil {
+		release = unix.ByteSliceToString(uts.Release[:])
+	}
+	return diagLoadedAt(moduleFiles{
+		procModules:     "/proc/modules",
+		modulesDisabled: "/proc/sys/kernel/modules_disabled",
+		builtin:         filepath.Join("/lib/modules", release, "modules.builtin"),
+		sysModule:       "/sys/module",
+	})
+}
+
+// moduleFiles are where the kernel tells which modules it has.
+type moduleFiles struct {
+	procModules, modulesDisabled, builtin, sysModule string
+}
+
+func diagLoadedAt(f moduleFiles) bool {
+	mods, err := os.ReadFile(f.procModules)
 	if err != nil {
 		return true // no CONFIG_MODULES: nothing can be loaded
 	}
-	if b, err := os.ReadFile("/proc/sys/kernel/modules_disabled"); err == nil && strings.TrimSpace(string(b)) == "1" {
+	if b, err := os.ReadFile(f.modulesDisabled); err == nil && strings.TrimSpace(string(b)) == "1" {
 		return true
 	}
 	loaded := map[string]bool{}
 	for _, line := range strings.Split(string(mods), "\n") {
-		if f := strings.Fields(line); len(f) > 0 {
-			loaded[f[0]] = true
+		if fs := strings.Fields(line); len(fs) > 0 {
+			loaded[fs[0]] = true
 		}
 	}
-	var builtin []byte
-	var uts unix.Utsname
-	if unix.Uname(&uts) == nil {
-		builtin, _ = os.ReadFile(filepath.Join("/lib/modules", unix.ByteSliceToString(uts.Release[:]), "modules.builtin"))
-	}
+	builtin, _ := os.ReadFile(f.builtin)
+	builtin = append([]byte("\n"), builtin...)
 	for _, m := range diagModules {
 		if loaded[m] || bytes.Contains(builtin, []byte("/"+m+".ko\n")) {
 			continue
 		}
-		if _, err := os.Stat("/sys/module/" + m); err == nil {
+		// Built-in code with parameters shows here even when
+		// modules.builtin is missing.
+		if _, err := os.Stat(filepath.Join(f.sysModule, m)); err == nil {
 			continue
 		}
 		return false
@@ -181,7 +199,7 @@ func procSockets() ([]sockEntry, error) {
 	for _, f := range []struct{ file, proto string }{
 		{"udp", "udp"}, {"udp6", "udp"}, {"tcp", "tcp"}, {"tcp6", "tcp"},
 	} {
-		path := "/proc/net/" + f.file
+		path := procNetDir() + f.file
 		fh, err := os.Open(path)
 		if err != nil {
 			if !errors.Is(err, os.ErrNotExist) {
@@ -210,6 +228,15 @@ func procSockets() ([]sockEntry, error) {
 		fh.Close()
 	}
 	return out, errs
+}
+
+// procNetDir is /proc/net of the calling thread's namespace: /proc/net
+// itself follows the process's main thread, which may be elsewhere.
+func procNetDir() string {
+	if _, err := os.Stat("/proc/thread-self/net"); err == nil {
+		return "/proc/thread-self/net/"
+	}
+	return "/proc/net/"
 }
 
 // parseProcNetLine reads "sl local rem st tx:rx tr:when retrnsmt uid
