@@ -1,0 +1,333 @@
+// Package sshexec runs one POSIX sh script on many hosts over SSH and
+// gathers what each printed: the transport of remote collection.
+//
+// Every host is visited on its own: a host that refuses us, cannot be
+// reached, or hangs costs only its own result and its own timeout.
+package sshexec
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lvsdoctor/lvsdoctor/internal/inventory"
+	"golang.org/x/crypto/ssh"
+)
+
+// Defaults for the zero Options.
+const (
+	DefaultConcurrency = 16
+	DefaultMaxOutput   = 256 << 20
+	defaultTimeout     = 30 * time.Second
+	// maxStderr bounds what is kept of a host's stderr; beyond it the rest is
+	// dropped silently, since stderr is only read for messages.
+	maxStderr = 1 << 20
+	// maxJumpHops stops a hand-built chain of jump hosts that loops.
+	maxJumpHops = 8
+)
+
+// Options tune a Run; the zero value is Strict host keys, no agent,
+// DefaultConcurrency hosts at once and DefaultMaxOutput per host.
+type Options struct {
+	// KnownHosts are the known_hosts files; default ~/.ssh/known_hosts and
+	// /etc/ssh/ssh_known_hosts. AcceptNew appends to the first.
+	KnownHosts []string
+	HostKeys   HostKeyPolicy
+	// Agent uses the ssh-agent at SSH_AUTH_SOCK, when set, besides the
+	// identity files.
+	Agent       bool
+	Concurrency int
+	// MaxOutput caps each host's stdout; a host passing it has its script
+	// stopped, keeps the first MaxOutput bytes and gets an error.
+	MaxOutput int64
+	// Progress, if set, is called when a host starts and when it ends; calls
+	// never overlap, so it may write a terminal line without locking.
+	Progress func(Event)
+}
+
+// EventKind tells a host's start from its end.
+type EventKind int
+
+const (
+	HostStarted EventKind = iota
+	HostDone
+)
+
+// Event reports progress for one host.
+type Event struct {
+	Kind  EventKind
+	Index int // the host's place in the list given to Run
+	Host  inventory.Host
+	// Result is set for HostDone.
+	Result *Result
+	// Running and Done count hosts at the time of the event, of Total.
+	Running, Done, Total int
+}
+
+// Result is what one host gave back.
+type Result struct {
+	Host   inventory.Host
+	Stdout []byte
+	Stderr []byte
+	// ExitStatus is the script's exit status, or -1 when it did not run to
+	// its end.
+	ExitStatus int
+	// Err says, naming the host and what to do, why the script could not run
+	// or complete. A script that ran and exited non-zero is not an error.
+	Err     error
+	Elapsed time.Duration
+}
+
+// Run runs script with `sh -s` (`sudo -n sh -s` for Sudo hosts) on every
+// host and returns one Result per host, in the order given.
+func Run(ctx context.Context, hosts []inventory.Host, script string, opt Options) []Result {
+	if opt.Concurrency <= 0 {
+		opt.Concurrency = DefaultConcurrency
+	}
+	if opt.MaxOutput <= 0 {
+		opt.MaxOutput = DefaultMaxOutput
+	}
+	results := make([]Result, len(hosts))
+	for i, h := range hosts {
+		results[i] = Result{Host: h, ExitStatus: -1}
+	}
+	if len(hosts) == 0 {
+		return results
+	}
+	r := &runner{opt: opt, script: script, total: len(hosts), hosts: hosts}
+	kh, err := newKnownHosts(opt.KnownHosts, opt.HostKeys)
+	if err != nil {
+		for i := range results {
+			results[i].Err = fmt.Errorf("%s: %v", where(hosts[i]), err)
+		}
+		return results
+	}
+	r.known = kh
+	r.keys = newKeys(opt.Agent)
+	defer r.keys.close()
+	r.jumps = &jumpPool{r: r, ctx: ctx, m: map[string]*jumpConn{}}
+	defer r.jumps.close()
+
+	sem := make(chan struct{}, opt.Concurrency)
+	var wg sync.WaitGroup
+	for i := range hosts {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			for j := i; j < len(hosts); j++ {
+				results[j].Err = fmt.Errorf("%s: not started: %v", where(hosts[j]), context.Cause(ctx))
+			}
+			break
+		}
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			r.event(HostStarted, i, nil)
+			results[i] = r.runOne(ctx, hosts[i])
+			r.event(HostDone, i, &results[i])
+		}(i)
+	}
+	wg.Wait()
+	return results
+}
+
+type runner struct {
+	opt    Options
+	script string
+	hosts  []inventory.Host
+	known  *knownHosts
+	keys   *keys
+	jumps  *jumpPool
+
+	evMu          sync.Mutex
+	running, done int
+	total         int
+}
+
+func (r *runner) event(kind EventKind, i int, res *Result) {
+	r.evMu.Lock()
+	defer r.evMu.Unlock()
+	if kind == HostStarted {
+		r.running++
+	} else {
+		r.running--
+		r.done++
+	}
+	if r.opt.Progress != nil {
+		r.opt.Progress(Event{Kind: kind, Index: i, Host: r.hosts[i], Result: res, Running: r.running, Done: r.done, Total: r.total})
+	}
+}
+
+func where(h inventory.Host) string {
+	return fmt.Sprintf("%s (%s)", h.Name, hostPort(h))
+}
+
+func hostPort(h inventory.Host) string {
+	p := h.Port
+	if p <= 0 {
+		p = 22
+	}
+	return net.JoinHostPort(h.Address, strconv.Itoa(p))
+}
+
+func timeoutOf(h inventory.Host) time.Duration {
+	if h.Timeout > 0 {
+		return h.Timeout
+	}
+	return defaultTimeout
+}
+
+// stage names what a host was doing, for the message when its time runs out.
+type stage struct{ v atomic.Value }
+
+func (s *stage) set(what string) { s.v.Store(what) }
+func (s *stage) get() string {
+	if v, ok := s.v.Load().(string); ok {
+		return v
+	}
+	return "starting"
+}
+
+func (r *runner) runOne(parent context.Context, h inventory.Host) (res Result) {
+	start := time.Now()
+	res = Result{Host: h, ExitStatus: -1}
+	defer func() { res.Elapsed = time.Since(start) }()
+	ctx, cancel := context.WithTimeout(parent, timeoutOf(h))
+	defer cancel()
+	st := &stage{}
+
+	client, err := r.connect(ctx, h, st, 0)
+	if err != nil {
+		res.Err = r.explain(parent, ctx, h, st, err)
+		return res
+	}
+	defer client.Close()
+	// Past the handshake, only closing the connection stops a script that
+	// hangs; this covers the run and any wait on the session.
+	stop := context.AfterFunc(ctx, func() { client.Close() })
+	defer stop()
+
+	st.set("opening a session")
+	sess, err := client.NewSession()
+	if err != nil {
+		res.Err = r.explain(parent, ctx, h, st, err)
+		return res
+	}
+	defer sess.Close()
+	var overflowed atomic.Bool
+	stdout := &capped{max: r.opt.MaxOutput, over: func() {
+		overflowed.Store(true)
+		client.Close()
+	}}
+	stderr := &capped{max: maxStderr}
+	sess.Stdin = strings.NewReader(r.script)
+	sess.Stdout = stdout
+	sess.Stderr = stderr
+	cmd := "sh -s"
+	if h.Sudo {
+		cmd = "sudo -n sh -s"
+	}
+	st.set("running the script")
+	err = sess.Run(cmd)
+	res.Stdout, res.Stderr = stdout.buf, stderr.buf
+	if overflowed.Load() {
+		res.Err = fmt.Errorf("%s: the script printed more than %s; kept the first %s and stopped it: collect less there, or raise the output cap",
+			where(h), size(r.opt.MaxOutput), size(r.opt.MaxOutput))
+		return res
+	}
+	if ctx.Err() != nil {
+		res.Err = r.explain(parent, ctx, h, st, ctx.Err())
+		return res
+	}
+	var exit *ssh.ExitError
+	switch {
+	case err == nil:
+		res.ExitStatus = 0
+	case errors.As(err, &exit):
+		if exit.Signal() != "" {
+			res.Err = fmt.Errorf("%s: the script was killed by signal %s on the host (%s)", where(h), exit.Signal(), strings.TrimSpace(exit.Msg()))
+			return res
+		}
+		res.ExitStatus = exit.ExitStatus()
+		if h.Sudo {
+			res.Err = sudoError(h, res.ExitStatus, res.Stderr)
+		}
+	default:
+		res.Err = r.explain(parent, ctx, h, st, err)
+	}
+	return res
+}
+
+// sudoError turns sudo's own refusals into what to change; the script's
+// exit statuses pass through untouched.
+func sudoError(h inventory.Host, status int, stderr []byte) error {
+	e := string(stderr)
+	switch {
+	case status == 127 && strings.Contains(e, "sudo") && strings.Contains(e, "not found"):
+		return fmt.Errorf("%s: sudo is not installed there (the inventory sets sudo: true); install it, or log in as root and set sudo: false", where(h))
+	case strings.Contains(e, "sudo: a password is required") || strings.Contains(e, "sudo: a terminal is required"):
+		return fmt.Errorf("%s: sudo asks %s for a password, and lvsdoctor runs `sudo -n` so it never waits at a prompt: allow %s to run sh without a password (NOPASSWD in sudoers), or log in as root", where(h), h.User, h.User)
+	case strings.Contains(e, "is not in the sudoers file") || strings.Contains(e, "is not allowed to execute") || strings.Contains(e, "may not run sudo"):
+		return fmt.Errorf("%s: %s may not use sudo there (%s); give it sudo rights for sh, or log in as root", where(h), h.User, firstLine(e))
+	}
+	return nil
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return s
+}
+
+// capped keeps up to max bytes. It never fails a write, because a failing
+// writer would leave the channel undrained and the remote side blocked;
+// over is called once when the cap is passed so the caller can stop the
+// source.
+type capped struct {
+	max  int64
+	buf  []byte
+	over func()
+	done bool
+}
+
+func (c *capped) Write(p []byte) (int, error) {
+	room := c.max - int64(len(c.buf))
+	if int64(len(p)) <= room {
+		c.buf = append(c.buf, p...)
+		return len(p), nil
+	}
+	if room > 0 {
+		c.buf = append(c.buf, p[:room]...)
+	}
+	if !c.done {
+		c.done = true
+		if c.over != nil {
+			c.over()
+		}
+	}
+	return len(p), nil
+}
+
+func size(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
