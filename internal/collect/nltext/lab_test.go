@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -83,7 +84,30 @@ func (l *lab) ip(args ...string) error {
 	return nil
 }
 
+// removeStaleLabs deletes the namespaces of earlier runs of this test
+// that died before their teardown (their process is gone).
+func removeStaleLabs() {
+	out, err := exec.Command("ip", "netns", "list").Output()
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || !strings.HasPrefix(f[0], "nltext-") {
+			continue
+		}
+		pid, err := strconv.Atoi(strings.TrimPrefix(f[0], "nltext-"))
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); os.IsNotExist(err) {
+			_ = exec.Command("ip", "netns", "del", f[0]).Run()
+		}
+	}
+}
+
 func newLab() (*lab, error) {
+	removeStaleLabs()
 	l := &lab{name: fmt.Sprintf("nltext-%d", os.Getpid())}
 	if out, err := exec.Command("ip", "netns", "add", l.name).CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("ip netns add: %v: %s", err, out)
