@@ -127,6 +127,23 @@ func (h *netnsHost) state() map[string]string {
 	return s
 }
 
+// settled is the state once the kernel has finished with the setup (IPv6
+// duplicate address detection adds link-local addresses and routes for a
+// second or two after links come up): two equal snapshots in a row.
+func (h *netnsHost) settled() map[string]string {
+	s := h.state()
+	for i := 0; i < 50; i++ {
+		time.Sleep(100 * time.Millisecond)
+		n := h.state()
+		if fmt.Sprint(n) == fmt.Sprint(s) && !strings.Contains(n["addr"], "tentative") {
+			return n
+		}
+		s = n
+	}
+	h.t.Fatalf("%s: the state does not settle", h.name)
+	return nil
+}
+
 // A real server, set up with the real tools in a namespace, collected
 // with `lvsdoctor collect` inside it and diagnosed: the diagnosis must
 // name the fault injected, and the collection must not change the host.
@@ -166,7 +183,7 @@ sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.eth0.rp_filter=0 net.ipv4
 			if tc.listen {
 				h.listen("0.0.0.0:80")
 			}
-			before := h.state()
+			before := h.settled()
 			dir := t.TempDir()
 			out, code := h.lvsdoctor("collect", "--output", dir, "--host", "rs1", "--role", "realserver")
 			if code != 0 {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -137,16 +138,22 @@ func haveCmd(name string) Guard {
 	}}
 }
 
-// cmdSays holds when the command's output contains substr (ebtables -V
-// says whether it is the legacy or the nf_tables variant).
-func cmdSays(argv []string, substr, why string) Guard {
+// resolvesTo holds when the command, its symlinks followed, is a binary
+// whose name contains substr: ebtables → ebtables-legacy or
+// xtables-nft-multi tells the variant without running it (even
+// `ebtables-nft -V` opens an nfnetlink socket, which loads nfnetlink).
+func resolvesTo(name, substr, why string) Guard {
 	return Guard{{
 		Why: why,
 		Go: func() bool {
-			out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput()
-			return err == nil && strings.Contains(string(out), substr)
+			p, err := exec.LookPath(name)
+			if err != nil {
+				return false
+			}
+			r, err := filepath.EvalSymlinks(p)
+			return err == nil && strings.Contains(filepath.Base(r), substr)
 		},
-		Shell: shJoin(argv) + " 2>/dev/null | grep -q " + shQuote(substr),
+		Shell: "readlink -f \"$(command -v " + name + ")\" | grep -q " + shQuote(substr+"[^/]*$"),
 	}}
 }
 

@@ -30,6 +30,13 @@ type Item struct {
 	// Go obtains the item in-process on the local host. When nil, the
 	// local collector runs Cmd (or reads Path) like the remote script does.
 	Go func(ctx context.Context) ([]byte, error)
+	// GoUnguarded: the Go reader keeps itself read-only (nltext.Listeners
+	// reads /proc/net/tcp when sock_diag would load a module), so the
+	// guard applies to the command only.
+	GoUnguarded bool
+	// RemoteOnly items stand in, on remote hosts, for what the Go reader
+	// does locally (netstat where ss would load sock_diag).
+	RemoteOnly bool
 	// Path is a file to copy (procfs, sysfs, /etc).
 	Path string
 	// Cmd is the command, argv form; the remote script quotes it.

@@ -7,12 +7,14 @@ func Items() []Item {
 	ipt4 := nft.or(exists("/proc/net/ip_tables_names", ""), "neither nf_tables nor ip_tables is loaded (listing iptables would load one)")
 	ipt6 := nft.or(exists("/proc/net/ip6_tables_names", ""), "neither nf_tables nor ip6_tables is loaded (listing ip6tables would load one)")
 	ipvs := exists("/proc/net/ip_vs", "ip_vs is not loaded: no IPVS on this host (ipvsadm would load it)")
+	// rtnetlink loads the protocol module (net-pf-10) for an IPv6 dump
+	ipv6 := exists("/proc/net/if_inet6", "IPv6 is not loaded (an IPv6 dump would load it)")
 	ct := exists("/proc/sys/net/netfilter/nf_conntrack_max", "nf_conntrack is not loaded: no connection tracking")
 	diag := moduleReady("inet_diag", "sock_diag").and(moduleReady("tcp_diag", "sock_diag")).and(moduleReady("udp_diag", "sock_diag"))
 	// ebtables-nft shows up in the nft ruleset, and listing it with the
 	// ebtables command creates its tables; only legacy ebtables is listed,
 	// table by table, and only when that table's module is loaded.
-	ebLegacy := haveCmd("ebtables").and(cmdSays([]string{"ebtables", "-V"}, "legacy", "ebtables is not the legacy variant (nf_tables' bridge tables are in the nft ruleset)"))
+	ebLegacy := haveCmd("ebtables").and(resolvesTo("ebtables", "legacy", "ebtables is not the legacy variant (nf_tables' bridge tables are in the nft ruleset)"))
 
 	journald := exists("/run/systemd/system", "systemd is not running").and(haveCmd("journalctl"))
 
@@ -43,18 +45,18 @@ func Items() []Item {
 		Item{File: "ip-d-addr.txt", Doc: "links and addresses", Go: netlinkAddr, Cmd: []string{"ip", "-d", "addr", "show"}},
 		Item{File: "ip-d-link.txt", Doc: "links with details", Go: netlinkLink, Cmd: []string{"ip", "-d", "link", "show"}},
 		Item{File: "ip-route-table-all.txt", Doc: "IPv4 routes of every table", Go: netlinkRoute4, Cmd: []string{"ip", "route", "show", "table", "all"}},
-		Item{File: "ip-6-route-table-all.txt", Doc: "IPv6 routes of every table", Go: netlinkRoute6, Cmd: []string{"ip", "-6", "route", "show", "table", "all"}},
+		Item{File: "ip-6-route-table-all.txt", Doc: "IPv6 routes of every table", Guard: ipv6, Go: netlinkRoute6, Cmd: []string{"ip", "-6", "route", "show", "table", "all"}},
 		Item{File: "ip-rule.txt", Doc: "IPv4 policy routing rules", Go: netlinkRule4, Cmd: []string{"ip", "rule", "show"}},
-		Item{File: "ip-6-rule.txt", Doc: "IPv6 policy routing rules", Go: netlinkRule6, Cmd: []string{"ip", "-6", "rule", "show"}},
+		Item{File: "ip-6-rule.txt", Doc: "IPv6 policy routing rules", Guard: ipv6, Go: netlinkRule6, Cmd: []string{"ip", "-6", "rule", "show"}},
 		Item{File: "ip-neigh.txt", Doc: "neighbours (ARP/NDP)", Go: netlinkNeigh, Cmd: []string{"ip", "neigh", "show"}},
-		Item{File: "ss-lntup.txt", Doc: "listening sockets", Guard: diag, Go: netlinkListeners, Cmd: []string{"ss", "-lntup"}},
-		Item{File: "netstat-lntup.txt", Doc: "listening sockets (from /proc: sock_diag is not loaded)", Guard: diag.not("sock_diag is loaded: ss is used").and(haveCmd("netstat")), Cmd: []string{"netstat", "-lntup"}, Header: true, Optional: true},
+		Item{File: "ss-lntup.txt", Doc: "listening sockets", Guard: diag, Go: netlinkListeners, GoUnguarded: true, Cmd: []string{"ss", "-lntup"}},
+		Item{File: "netstat-lntup.txt", Doc: "listening sockets (from /proc: sock_diag is not loaded)", Guard: diag.not("sock_diag is loaded: ss is used").and(haveCmd("netstat")), Cmd: []string{"netstat", "-lntup"}, Header: true, Optional: true, RemoteOnly: true},
 		Item{File: "sysctl-a.txt", Doc: "sysctls (/proc/sys)", Go: sysctlTree("/proc/sys"), Cmd: []string{"sysctl", "-a"}},
 
 		// counters
 		Item{File: "proc-net-snmp.txt", Doc: "IP/ICMP/TCP/UDP counters", Path: "/proc/net/snmp"},
 		Item{File: "proc-net-netstat.txt", Doc: "TCP/IP extended counters", Path: "/proc/net/netstat"},
-		Item{File: "proc-net-snmp6.txt", Doc: "IPv6 counters", Path: "/proc/net/snmp6", Optional: true},
+		Item{File: "proc-net-snmp6.txt", Doc: "IPv6 counters", Guard: ipv6, Path: "/proc/net/snmp6", Optional: true},
 		Item{File: "nf_conntrack_count.txt", Doc: "conntrack entries in use", Guard: ct, Path: "/proc/sys/net/netfilter/nf_conntrack_count", Optional: true},
 		Item{File: "nf_conntrack_max.txt", Doc: "conntrack table size", Guard: ct, Path: "/proc/sys/net/netfilter/nf_conntrack_max", Optional: true},
 		Item{File: "proc-net-stat-nf_conntrack.txt", Doc: "conntrack per-CPU statistics", Guard: ct, Path: "/proc/net/stat/nf_conntrack", Optional: true},

@@ -63,6 +63,9 @@ func Local(ctx context.Context, opt Options) *Bundle {
 	sem := make(chan struct{}, 4)
 	var wg sync.WaitGroup
 	for i, it := range items {
+		if it.RemoteOnly {
+			continue
+		}
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
@@ -74,7 +77,12 @@ func Local(ctx context.Context, opt Options) *Bundle {
 		}()
 	}
 	wg.Wait()
-	b.Files = append(files, keepalivedFiles(ctx, opt.KeepalivedConf)...)
+	for i, f := range files {
+		if !items[i].RemoteOnly {
+			b.Files = append(b.Files, f)
+		}
+	}
+	b.Files = append(b.Files, keepalivedFiles(ctx, opt.KeepalivedConf)...)
 	for i := range b.Files {
 		b.Files[i].Data, b.Files[i].Redacted = Redact(b.Files[i].Data)
 	}
@@ -92,7 +100,7 @@ func runLocal(ctx context.Context, it Item) (f File) {
 			f.Err = fmt.Sprintf("internal error: %v", r)
 		}
 	}()
-	if why := it.Guard.Check(); why != "" {
+	if why := it.Guard.Check(); why != "" && !(it.Go != nil && it.GoUnguarded) {
 		f.Skipped = why
 		return f
 	}

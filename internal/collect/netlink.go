@@ -1,10 +1,23 @@
 package collect
 
-import "context"
+import (
+	"context"
 
-// In-process readers of the network state (netlink dumps rendered as ip
-// and ss print them). Nil until wired: the item's command is used then.
+	"golang.org/x/sys/unix"
+
+	"github.com/lvsdoctor/lvsdoctor/internal/collect/nltext"
+)
+
+// In-process readers of the network state: netlink dumps rendered as ip
+// and ss print them (nltext), so the files read like an engineer's paste
+// and the parsers tested on the real tools' output read them.
 var (
-	netlinkAddr, netlinkLink, netlinkRoute4, netlinkRoute6     func(context.Context) ([]byte, error)
-	netlinkRule4, netlinkRule6, netlinkNeigh, netlinkListeners func(context.Context) ([]byte, error)
+	netlinkAddr      = func(context.Context) ([]byte, error) { return nltext.Addr() }
+	netlinkLink      = func(context.Context) ([]byte, error) { return nltext.Link() }
+	netlinkRoute4    = func(context.Context) ([]byte, error) { return nltext.Route(unix.AF_INET, "all") }
+	netlinkRoute6    = func(context.Context) ([]byte, error) { return nltext.Route(unix.AF_INET6, "all") }
+	netlinkRule4     = func(context.Context) ([]byte, error) { return nltext.Rule(unix.AF_INET) }
+	netlinkRule6     = func(context.Context) ([]byte, error) { return nltext.Rule(unix.AF_INET6) }
+	netlinkNeigh     = func(context.Context) ([]byte, error) { return nltext.Neigh() }
+	netlinkListeners = func(context.Context) ([]byte, error) { return nltext.Listeners() }
 )
