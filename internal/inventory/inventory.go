@@ -139,6 +139,8 @@ type parser struct {
 	dir  string
 	errs []error
 	home string
+	// homes caches ~user lookups, which read the user database each time.
+	homes map[string]string
 }
 
 func (p *parser) errorf(line int, format string, args ...any) {
@@ -507,10 +509,20 @@ func (p *parser) expand(s string) string {
 	if strings.HasPrefix(s, "~") {
 		// ~user/...: that user's home.
 		name, rest, _ := strings.Cut(s[1:], "/")
-		if u, err := user.Lookup(name); err == nil {
-			return filepath.Join(u.HomeDir, rest)
+		if p.homes == nil {
+			p.homes = map[string]string{}
 		}
-		return s
+		home, ok := p.homes[name]
+		if !ok {
+			if u, err := user.Lookup(name); err == nil {
+				home = u.HomeDir
+			}
+			p.homes[name] = home
+		}
+		if home == "" {
+			return s
+		}
+		return filepath.Join(home, rest)
 	}
 	if !filepath.IsAbs(s) {
 		return filepath.Join(p.dir, s)

@@ -64,7 +64,7 @@ func (r *runner) connect(ctx context.Context, h inventory.Host, st *stage, hops 
 			return nil, &connErr{host: h, err: err}
 		}
 	}
-	st.set("the SSH handshake")
+	st.set("logging in (SSH handshake)")
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	cfg := &ssh.ClientConfig{
 		User:              h.User,

@@ -352,7 +352,7 @@ func TestUnreachableAndSlow(t *testing.T) {
 	elapsed := time.Since(start)
 
 	errHas(t, res[0].Err, "closed (127.0.0.1:"+strconv.Itoa(closed.Port)+"): connection refused", "is sshd running there")
-	errHas(t, res[1].Err, "silent (127.0.0.1:"+strconv.Itoa(silent.Port)+"): no answer within 2s while the SSH handshake", "abandoned", "raise its timeout:")
+	errHas(t, res[1].Err, "silent (127.0.0.1:"+strconv.Itoa(silent.Port)+"): no answer within 2s while logging in (SSH handshake)", "abandoned", "raise its timeout:")
 	errHas(t, res[2].Err, "sleepy (", "no answer within 15s while running the script")
 	if string(res[2].Stdout) != "start\n" {
 		t.Errorf("the abandoned host's output so far is lost: %q", res[2].Stdout)
