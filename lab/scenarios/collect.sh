@@ -57,6 +57,8 @@ gather_case() {
     check "director: auth_pass redacted" _no_auth_pass "$dir"
     check "director: keepalived's log holds only its own lines" _own_log "$dir"
     _case_yaml >"$dir/case.yaml"
+    # the scenario is not named after its cause: say what diagnose must find
+    printf 'first: %s\nseverity: critical\n' $EXPECT >"$dir/expected.yaml"
 }
 _no_auth_pass() { ! grep -rq "auth_pass [^*]" "$1"; }
 # the guest's hosts share one syslog; director2's keepalived (another netns)
