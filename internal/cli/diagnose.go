@@ -2,7 +2,9 @@ package cli
 
 import (
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -21,6 +23,11 @@ type diagnoseOpts struct {
 	mode    string
 	noColor bool
 	verbose bool
+	// collection before diagnosis
+	live   bool
+	role   string
+	save   string
+	remote remoteOpts
 }
 
 func newDiagnoseCmd() *cobra.Command {
@@ -49,8 +56,11 @@ input error.`,
   lvsdoctor diagnose ticket-4711.txt --vip 192.0.2.10:80
   lvsdoctor diagnose ./case -o json | jq '.findings[0].id'`,
 		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 {
-				return usageErr("diagnose needs a case directory or transcript file (see 'lvsdoctor diagnose --help')")
+			if len(args) == 0 && !o.live && o.remote.inventory == "" {
+				return usageErr("diagnose needs a case directory or transcript file, or --live, or --inventory FILE (see 'lvsdoctor diagnose --help')")
+			}
+			if o.live && o.remote.inventory != "" {
+				return usageErr("--live collects this host, --inventory the hosts it lists: give one (list this host in the inventory)")
 			}
 			return nil
 		},
@@ -64,6 +74,11 @@ input error.`,
 	f.StringVar(&o.mode, "mode", "", "forwarding method if the evidence does not show it: dr, tun, nat, fnat")
 	f.BoolVar(&o.noColor, "no-color", false, "no ANSI colours in text output")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "list every input problem")
+	f.BoolVar(&o.live, "live", false, "collect this host first (read-only, as 'lvsdoctor collect'), then diagnose it with any PATHs given")
+	f.StringVar(&o.role, "role", "", "with --live: this host's role (director, realserver, hypervisor, client, router)")
+	f.StringVar(&o.save, "save", "", "with --live or --inventory: keep the collected evidence in this directory (default: discarded)")
+	o.remote.flags(f)
+	_ = cmd.RegisterFlagCompletionFunc("role", fixedCompletion("director", "realserver", "hypervisor", "client", "router"))
 	_ = cmd.RegisterFlagCompletionFunc("format", fixedCompletion(report.Formats...))
 	_ = cmd.RegisterFlagCompletionFunc("proto", fixedCompletion("tcp", "udp", "sctp"))
 	_ = cmd.RegisterFlagCompletionFunc("mode", fixedCompletion("dr", "tun", "nat", "fnat"))
@@ -120,6 +135,14 @@ func runDiagnose(cmd *cobra.Command, o *diagnoseOpts, args []string) error {
 	if err != nil {
 		return err
 	}
+	if o.live || o.remote.inventory != "" {
+		dir, cleanup, err := o.collectFirst(cmd)
+		if err != nil {
+			return err
+		}
+		defer cleanup()
+		args = append(args, dir)
+	}
 	c, err := intake.Load(args...)
 	if err != nil {
 		return &exitError{code: ExitUsage, err: err}
@@ -148,4 +171,28 @@ func isTerminal(w any) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// collectFirst runs the collection --live or --inventory ask for and
+// returns the case directory it wrote.
+func (o *diagnoseOpts) collectFirst(cmd *cobra.Command) (string, func(), error) {
+	if err := checkRole(o.role); err != nil {
+		return "", nil, err
+	}
+	dir, cleanup := o.save, func() {}
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "lvsdoctor-case-")
+		if err != nil {
+			return "", nil, err
+		}
+		dir, cleanup = tmp, func() { _ = os.RemoveAll(tmp) }
+	}
+	co := &collectOpts{output: dir, role: o.role, remote: o.remote}
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if _, err := collectInto(ctx, cmd.ErrOrStderr(), co); err != nil {
+		cleanup()
+		return "", nil, err
+	}
+	return dir, cleanup, nil
 }

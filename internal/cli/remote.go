@@ -2,22 +2,58 @@ package cli
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"io"
+	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/lvsdoctor/lvsdoctor/internal/collect"
+	"github.com/lvsdoctor/lvsdoctor/internal/inventory"
+	"github.com/lvsdoctor/lvsdoctor/internal/sshexec"
 )
 
+// remoteOpts are the flags of collection over SSH, shared by collect and
+// diagnose.
 type remoteOpts struct {
-	inventory string
+	inventory   string
+	knownHosts  []string
+	acceptNew   bool
+	noAgent     bool
+	concurrency int
 }
 
 func (r *remoteOpts) flags(f *pflag.FlagSet) {
-	f.StringVar(&r.inventory, "inventory", "", "YAML inventory of hosts to collect over SSH")
+	f.StringVar(&r.inventory, "inventory", "", "YAML inventory of hosts to collect over SSH (see 'lvsdoctor collect --help')")
+	f.StringSliceVar(&r.knownHosts, "known-hosts", nil, "known_hosts files (default ~/.ssh/known_hosts, /etc/ssh/ssh_known_hosts)")
+	f.BoolVar(&r.acceptNew, "accept-new-host-keys", false, "accept and record host keys not seen before (a changed key is still refused)")
+	f.BoolVar(&r.noAgent, "no-agent", false, "do not use the ssh-agent at SSH_AUTH_SOCK")
+	f.IntVar(&r.concurrency, "concurrency", sshexec.DefaultConcurrency, "hosts collected at once")
 }
 
 func (r *remoteOpts) collect(ctx context.Context, w io.Writer) ([]*collect.Bundle, error) {
-	return nil, errors.New("not yet")
+	hosts, err := inventory.Load(r.inventory)
+	if err != nil {
+		return nil, &exitError{code: ExitUsage, err: err}
+	}
+	opt := sshexec.Options{KnownHosts: r.knownHosts, Agent: !r.noAgent, Concurrency: r.concurrency}
+	if r.acceptNew {
+		opt.HostKeys = sshexec.AcceptNew
+	}
+	tty := isTerminal(w)
+	opt.Progress = func(e sshexec.Event) {
+		if e.Kind != sshexec.HostDone {
+			return
+		}
+		status := "ok"
+		if res := e.Result; res.Err != nil {
+			status = "FAILED: " + res.Err.Error()
+		}
+		// one line per host as it ends; on a terminal the count leads
+		if tty {
+			fmt.Fprintf(w, "[%d/%d] ", e.Done, e.Total)
+		}
+		fmt.Fprintf(w, "%s (%s) %s %s\n", e.Host.Name, e.Host.Address, e.Result.Elapsed.Round(time.Millisecond), status)
+	}
+	return collect.Remote(ctx, hosts, opt), nil
 }
