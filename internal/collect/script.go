@@ -72,6 +72,7 @@ skip() { printf '%s skip %s %s\n' "$M" "$1" "$2"; }
 		}
 		b.WriteString(line + "\n")
 	}
+	b.WriteString(expandScript)
 	b.WriteString(keepalivedScript)
 	return b.String()
 }
