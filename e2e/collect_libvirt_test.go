@@ -65,7 +65,9 @@ func TestCollectHypervisorLibvirt(t *testing.T) {
 	copyDir(t, filepath.Join("..", "testdata", "lab", "dr-healthy", "director"), filepath.Join(dir, "director"))
 	must(t, os.WriteFile(filepath.Join(dir, "case.yaml"), []byte("vip: 192.0.2.100\nport: 80\n"), 0o644))
 	stdout, _, _ := run("diagnose", dir, "-o", "json")
-	var d struct{ Findings []struct{ ID, Severity, Host string } }
+	var d struct {
+		Findings []struct{ ID, Severity, Host string }
+	}
 	if err := json.Unmarshal([]byte(stdout), &d); err != nil {
 		t.Fatalf("%v\n%s", err, stdout)
 	}
