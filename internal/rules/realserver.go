@@ -467,10 +467,25 @@ var rsNoReturnRoute = &Rule{
 					Host:        h.Name,
 					Title:       fmt.Sprintf("%s has %s", h.Name, what),
 					Explanation: "In DR and TUN modes the real server sends its replies straight to the client. Without a route to the client's network the replies cannot leave.",
-					Evidence:    []evidence.Ref{seenRef(h, evidence.KindRoutes)},
+					Evidence:    mainRoutesRefs(h, probe.Is4()),
 					Fix:         []string{"ip route add default via <gateway>   # or a route to the client networks"},
 				})
 			}
 		}
 	},
+}
+
+// mainRoutesRefs cites the main-table routes of one family: what the host
+// does route, which lacks the default; the routes listing when it is empty.
+func mainRoutesRefs(h *evidence.Host, v4 bool) []evidence.Ref {
+	var refs []evidence.Ref
+	for _, r := range h.Routes {
+		if r.Table == "main" && r.Dst.Addr().Is4() == v4 && len(refs) < 4 {
+			refs = append(refs, r.Ref)
+		}
+	}
+	if len(refs) == 0 {
+		refs = append(refs, seenRef(h, evidence.KindRoutes))
+	}
+	return refs
 }
