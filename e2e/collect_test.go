@@ -283,3 +283,41 @@ func copyDir(t *testing.T, from, to string) {
 		t.Fatal(err)
 	}
 }
+
+// Without root, collect gathers what a user can read and says, per file,
+// what it could not: the firewall needs CAP_NET_ADMIN.
+func TestCollectWithoutRoot(t *testing.T) {
+	h := newNetnsHost(t, "user")
+	if _, err := exec.LookPath("setpriv"); err != nil {
+		t.Skip("needs setpriv (util-linux) to drop root")
+	}
+	h.sh("ip link set lo up; nft add table inet f")
+	dir := t.TempDir()
+	must(t, os.Chmod(dir, 0o777))
+	must(t, os.Chmod(filepath.Dir(dir), 0o755))
+	cmd := exec.Command("ip", "netns", "exec", h.name, "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+		os.Args[0], "collect", "--output", dir, "--host", "u")
+	cmd.Env = append(os.Environ(), "LVSDOCTOR_E2E_MAIN=1", "HOME=/nonexistent")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("collect as nobody: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "not root") {
+		t.Errorf("no word that this is a user's collection:\n%s", out)
+	}
+	for _, f := range []string{"ip-d-addr.txt", "sysctl-a.txt", "ip-route-table-all.txt"} {
+		if _, err := os.Stat(filepath.Join(dir, "u", f)); err != nil {
+			t.Errorf("%s not collected without root", f)
+		}
+	}
+	// a command that could not run leaves no file: an empty iptables-save
+	// would read as "no rules"
+	if _, err := os.Stat(filepath.Join(dir, "u", "nft-j-list-ruleset.json")); err == nil {
+		t.Error("nft failed without root, yet its file was written")
+	}
+	m, err := os.ReadFile(filepath.Join(dir, "u", ".collect", "manifest.yaml"))
+	must(t, err)
+	if !strings.Contains(string(m), "nft-j-list-ruleset.json") || !strings.Contains(string(m), "error:") {
+		t.Errorf("the manifest does not say what failed without root:\n%s", m)
+	}
+}

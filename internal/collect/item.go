@@ -14,6 +14,7 @@
 package collect
 
 import (
+	"bytes"
 	"context"
 	"time"
 )
@@ -76,4 +77,18 @@ type File struct {
 	Err       string
 	Truncated bool
 	Redacted  int // number of secrets replaced
+}
+
+// settle drops what a failed command left: the "$ command" header alone
+// would read as "ran, printed nothing" (iptables-save with no rules) when
+// the truth is "could not run" (no root), which the manifest says.
+func (f *File) settle() {
+	if f.Err == "" || len(f.Data) == 0 {
+		return
+	}
+	if f.Data[0] == '$' {
+		if i := bytes.IndexByte(f.Data, '\n'); i < 0 || len(bytes.TrimSpace(f.Data[i+1:])) == 0 {
+			f.Data = nil
+		}
+	}
 }

@@ -85,6 +85,7 @@ func Local(ctx context.Context, opt Options) *Bundle {
 	b.Files = append(b.Files, expandedFiles(ctx, tmo)...)
 	b.Files = append(b.Files, keepalivedFiles(ctx, opt.KeepalivedConf)...)
 	for i := range b.Files {
+		b.Files[i].settle()
 		b.Files[i].Data, b.Files[i].Redacted = Redact(b.Files[i].Data)
 	}
 	b.Elapsed = time.Since(start)

@@ -20,6 +20,7 @@ func Remote(ctx context.Context, hosts []inventory.Host, opt sshexec.Options) []
 		b := &Bundle{Host: r.Host.Name, Role: r.Host.Role, Elapsed: r.Elapsed}
 		b.Files = Split(r.Stdout, nonce)
 		for j := range b.Files {
+			b.Files[j].settle()
 			b.Files[j].Data, b.Files[j].Redacted = Redact(b.Files[j].Data)
 		}
 		if r.Err != nil && len(b.Files) == 0 {
