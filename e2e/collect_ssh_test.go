@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lvsdoctor/lvsdoctor/internal/inventory"
 )
 
 // Remote collection end to end: a real server in its own namespace runs
@@ -154,4 +156,15 @@ func fileSet(t *testing.T, dir string) string {
 	}
 	sort.Strings(names)
 	return strings.Join(names, " ")
+}
+
+// The README's inventory example loads as written.
+func TestExampleInventoryLoads(t *testing.T) {
+	hosts, err := inventory.Load(filepath.Join("..", "examples", "inventory", "cluster.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hosts) != 6 || hosts[1].Jump != "bastion" || !hosts[1].Sudo || hosts[0].Jump != "" && hosts[0].Jump != "none" {
+		t.Errorf("hosts %+v", hosts)
+	}
 }
