@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/lvsdoctor/lvsdoctor/internal/inventory"
+	"github.com/lvsdoctor/lvsdoctor/internal/sshexec/sshdtest"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -30,8 +31,8 @@ func errHas(t *testing.T, err error, parts ...string) {
 }
 
 func TestRunSuccess(t *testing.T) {
-	key, pub := clientKey(t)
-	s := startSSHD(t, []ssh.PublicKey{pub}, "")
+	key, pub := sshdtest.ClientKey(t)
+	s := sshdtest.Start(t, []ssh.PublicKey{pub}, "")
 	// A script longer than any channel window, so feeding stdin is tested
 	// beyond one write.
 	filler := strings.Repeat("# padding line to make the script long\n", 10000)
@@ -41,8 +42,8 @@ id -u
 exit 3
 `
 	var events []Event
-	res := Run(context.Background(), []inventory.Host{s.host("rs1", key)}, script, Options{
-		KnownHosts: []string{knownHostsFile(t, s.knownHostsLine())},
+	res := Run(context.Background(), []inventory.Host{s.Host("rs1", key)}, script, Options{
+		KnownHosts: []string{sshdtest.KnownHostsFile(t, s.KnownHostsLine())},
 		Progress:   func(e Event) { events = append(events, e) },
 	})
 	if len(res) != 1 {
@@ -71,15 +72,17 @@ exit 3
 }
 
 func TestRunSudo(t *testing.T) {
-	key, pub := clientKey(t)
-	kh := func(s *sshd) Options { return Options{KnownHosts: []string{knownHostsFile(t, s.knownHostsLine())}} }
+	key, pub := sshdtest.ClientKey(t)
+	kh := func(s *sshdtest.Server) Options {
+		return Options{KnownHosts: []string{sshdtest.KnownHostsFile(t, s.KnownHostsLine())}}
+	}
 
 	t.Run("real sudo", func(t *testing.T) {
 		if _, err := exec.LookPath("sudo"); err != nil {
 			t.Skip("sudo is not installed (Debian package sudo); the refusal messages are tested below without it")
 		}
-		s := startSSHD(t, []ssh.PublicKey{pub}, "")
-		h := s.host("rs1", key)
+		s := sshdtest.Start(t, []ssh.PublicKey{pub}, "")
+		h := s.Host("rs1", key)
 		h.Sudo = true
 		r := Run(context.Background(), []inventory.Host{h}, "id -u; echo \"via=$SUDO_USER\"\n", kh(s))[0]
 		if r.Err != nil || r.ExitStatus != 0 {
@@ -95,11 +98,11 @@ func TestRunSudo(t *testing.T) {
 	// prints what sudo -n prints when it would need a password.
 	t.Run("not installed", func(t *testing.T) {
 		bin := t.TempDir()
-		s := startSSHD(t, []ssh.PublicKey{pub}, "SetEnv PATH="+bin)
-		h := s.host("rs1", key)
+		s := sshdtest.Start(t, []ssh.PublicKey{pub}, "SetEnv PATH="+bin)
+		h := s.Host("rs1", key)
 		h.Sudo = true
 		r := Run(context.Background(), []inventory.Host{h}, "echo ran\n", kh(s))[0]
-		errHas(t, r.Err, "rs1 ("+s.addr()+")", "sudo is not installed there", "log in as root")
+		errHas(t, r.Err, "rs1 ("+s.Addr()+")", "sudo is not installed there", "log in as root")
 		if r.ExitStatus != 127 || len(r.Stdout) != 0 {
 			t.Errorf("status %d stdout %q", r.ExitStatus, r.Stdout)
 		}
@@ -110,8 +113,8 @@ func TestRunSudo(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(bin, "sudo"), []byte(fake), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		s := startSSHD(t, []ssh.PublicKey{pub}, "SetEnv PATH="+bin+":/usr/bin:/bin")
-		h := s.host("rs1", key)
+		s := sshdtest.Start(t, []ssh.PublicKey{pub}, "SetEnv PATH="+bin+":/usr/bin:/bin")
+		h := s.Host("rs1", key)
 		h.Sudo = true
 		r := Run(context.Background(), []inventory.Host{h}, "echo ran\n", kh(s))[0]
 		errHas(t, r.Err, "rs1 (", "sudo asks root for a password", "sudo -n", "NOPASSWD")
@@ -123,36 +126,36 @@ func TestRunSudo(t *testing.T) {
 }
 
 func TestHostKeys(t *testing.T) {
-	key, pub := clientKey(t)
-	s := startSSHD(t, []ssh.PublicKey{pub}, "")
+	key, pub := sshdtest.ClientKey(t)
+	s := sshdtest.Start(t, []ssh.PublicKey{pub}, "")
 	marker := filepath.Join(t.TempDir(), "ran")
 	script := "touch " + marker + "\necho ok\n"
 	ranScript := func() bool { _, err := os.Stat(marker); return err == nil }
 
 	t.Run("unknown refused", func(t *testing.T) {
-		kh := knownHostsFile(t, "# empty")
-		r := Run(context.Background(), []inventory.Host{s.host("rs1", key)}, script, Options{KnownHosts: []string{kh}})[0]
-		errHas(t, r.Err, "rs1 ("+s.addr()+"): host key is not in "+kh, "ED25519 SHA256:",
-			"ssh-keyscan -p "+strconv.Itoa(s.port)+" 127.0.0.1 >> "+kh, "--accept-new-host-keys")
+		kh := sshdtest.KnownHostsFile(t, "# empty")
+		r := Run(context.Background(), []inventory.Host{s.Host("rs1", key)}, script, Options{KnownHosts: []string{kh}})[0]
+		errHas(t, r.Err, "rs1 ("+s.Addr()+"): host key is not in "+kh, "ED25519 SHA256:",
+			"ssh-keyscan -p "+strconv.Itoa(s.Port)+" 127.0.0.1 >> "+kh, "--accept-new-host-keys")
 		if ranScript() || len(r.Stdout) != 0 || r.ExitStatus != -1 {
 			t.Errorf("the script ran on a host with an unknown key")
 		}
 	})
 	t.Run("missing known_hosts file refused", func(t *testing.T) {
 		kh := filepath.Join(t.TempDir(), "nope", "known_hosts")
-		r := Run(context.Background(), []inventory.Host{s.host("rs1", key)}, script, Options{KnownHosts: []string{kh}})[0]
+		r := Run(context.Background(), []inventory.Host{s.Host("rs1", key)}, script, Options{KnownHosts: []string{kh}})[0]
 		errHas(t, r.Err, "host key is not in")
 		if ranScript() {
 			t.Errorf("the script ran")
 		}
 	})
 	t.Run("changed refused", func(t *testing.T) {
-		other := writeKey(t, filepath.Join(t.TempDir(), "other"), "")
-		kh := knownHostsFile(t, "# first line", fmt.Sprintf("[127.0.0.1]:%d %s", s.port, strings.TrimSpace(string(ssh.MarshalAuthorizedKey(other)))))
+		other := sshdtest.WriteKey(t, filepath.Join(t.TempDir(), "other"), "")
+		kh := sshdtest.KnownHostsFile(t, "# first line", fmt.Sprintf("[127.0.0.1]:%d %s", s.Port, strings.TrimSpace(string(ssh.MarshalAuthorizedKey(other)))))
 		for _, policy := range []HostKeyPolicy{Strict, AcceptNew} {
-			r := Run(context.Background(), []inventory.Host{s.host("rs1", key)}, script, Options{KnownHosts: []string{kh}, HostKeys: policy})[0]
-			errHas(t, r.Err, "rs1 ("+s.addr()+"): HOST KEY CHANGED", ssh.FingerprintSHA256(s.hostKey), ssh.FingerprintSHA256(other),
-				kh+":2", fmt.Sprintf("ssh-keygen -R '[127.0.0.1]:%d'", s.port))
+			r := Run(context.Background(), []inventory.Host{s.Host("rs1", key)}, script, Options{KnownHosts: []string{kh}, HostKeys: policy})[0]
+			errHas(t, r.Err, "rs1 ("+s.Addr()+"): HOST KEY CHANGED", ssh.FingerprintSHA256(s.HostKey), ssh.FingerprintSHA256(other),
+				kh+":2", fmt.Sprintf("ssh-keygen -R '[127.0.0.1]:%d'", s.Port))
 		}
 		if ranScript() {
 			t.Errorf("the script ran on a host with a changed key")
@@ -163,7 +166,7 @@ func TestHostKeys(t *testing.T) {
 		// Five entries for one server: the key is recorded once.
 		var hosts []inventory.Host
 		for i := 0; i < 5; i++ {
-			hosts = append(hosts, s.host(fmt.Sprintf("rs%d", i), key))
+			hosts = append(hosts, s.Host(fmt.Sprintf("rs%d", i), key))
 		}
 		for _, r := range Run(context.Background(), hosts, "echo ok\n", Options{KnownHosts: []string{kh}, HostKeys: AcceptNew}) {
 			if r.Err != nil || string(r.Stdout) != "ok\n" {
@@ -174,8 +177,8 @@ func TestHostKeys(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if string(data) != s.knownHostsLine()+"\n" {
-			t.Errorf("known_hosts holds %q, want the one line %q", data, s.knownHostsLine())
+		if string(data) != s.KnownHostsLine()+"\n" {
+			t.Errorf("known_hosts holds %q, want the one line %q", data, s.KnownHostsLine())
 		}
 		if st, _ := os.Stat(kh); st.Mode().Perm() != 0o600 {
 			t.Errorf("known_hosts mode %v", st.Mode())
@@ -188,12 +191,12 @@ func TestHostKeys(t *testing.T) {
 	t.Run("accept new appends after a line without newline", func(t *testing.T) {
 		kh := filepath.Join(t.TempDir(), "known_hosts")
 		os.WriteFile(kh, []byte("# no newline at the end"), 0o600)
-		r := Run(context.Background(), []inventory.Host{s.host("rs1", key)}, "true\n", Options{KnownHosts: []string{kh}, HostKeys: AcceptNew})[0]
+		r := Run(context.Background(), []inventory.Host{s.Host("rs1", key)}, "true\n", Options{KnownHosts: []string{kh}, HostKeys: AcceptNew})[0]
 		if r.Err != nil {
 			t.Fatal(r.Err)
 		}
 		data, _ := os.ReadFile(kh)
-		if string(data) != "# no newline at the end\n"+s.knownHostsLine()+"\n" {
+		if string(data) != "# no newline at the end\n"+s.KnownHostsLine()+"\n" {
 			t.Errorf("known_hosts %q", data)
 		}
 	})
@@ -205,54 +208,54 @@ func TestHostKeys(t *testing.T) {
 		if err != nil {
 			t.Skipf("ssh-keygen (openssh-client) is needed to make an RSA host key: %v %s", err, out)
 		}
-		s2 := startSSHD(t, []ssh.PublicKey{pub}, "HostKey "+rsaKey)
+		s2 := sshdtest.Start(t, []ssh.PublicKey{pub}, "HostKey "+rsaKey)
 		rsaPub, _ := os.ReadFile(rsaKey + ".pub")
 		fields := strings.Fields(string(rsaPub))
-		kh := knownHostsFile(t, fmt.Sprintf("[127.0.0.1]:%d %s %s", s2.port, fields[0], fields[1]))
-		r := Run(context.Background(), []inventory.Host{s2.host("rs1", key)}, "echo ok\n", Options{KnownHosts: []string{kh}})[0]
+		kh := sshdtest.KnownHostsFile(t, fmt.Sprintf("[127.0.0.1]:%d %s %s", s2.Port, fields[0], fields[1]))
+		r := Run(context.Background(), []inventory.Host{s2.Host("rs1", key)}, "echo ok\n", Options{KnownHosts: []string{kh}})[0]
 		if r.Err != nil || string(r.Stdout) != "ok\n" {
 			t.Errorf("%v %q", r.Err, r.Stdout)
 		}
 	})
 	t.Run("malformed known_hosts", func(t *testing.T) {
-		kh := knownHostsFile(t, "[127.0.0.1]:22 ssh-ed25519 !!!notbase64")
-		r := Run(context.Background(), []inventory.Host{s.host("rs1", key)}, script, Options{KnownHosts: []string{kh}})[0]
+		kh := sshdtest.KnownHostsFile(t, "[127.0.0.1]:22 ssh-ed25519 !!!notbase64")
+		r := Run(context.Background(), []inventory.Host{s.Host("rs1", key)}, script, Options{KnownHosts: []string{kh}})[0]
 		errHas(t, r.Err, "rs1 (", "cannot read known hosts", kh)
 	})
 }
 
 func TestClientKeys(t *testing.T) {
-	key, pub := clientKey(t)
-	s := startSSHD(t, []ssh.PublicKey{pub}, "")
-	opt := Options{KnownHosts: []string{knownHostsFile(t, s.knownHostsLine())}}
+	key, pub := sshdtest.ClientKey(t)
+	s := sshdtest.Start(t, []ssh.PublicKey{pub}, "")
+	opt := Options{KnownHosts: []string{sshdtest.KnownHostsFile(t, s.KnownHostsLine())}}
 
 	t.Run("wrong key refused", func(t *testing.T) {
-		wrong, _ := clientKey(t)
-		r := Run(context.Background(), []inventory.Host{s.host("rs1", wrong)}, "echo ok\n", opt)[0]
-		errHas(t, r.Err, "rs1 ("+s.addr()+"): login as root refused", wrong, "/root/.ssh/authorized_keys on rs1")
+		wrong, _ := sshdtest.ClientKey(t)
+		r := Run(context.Background(), []inventory.Host{s.Host("rs1", wrong)}, "echo ok\n", opt)[0]
+		errHas(t, r.Err, "rs1 ("+s.Addr()+"): login as root refused", wrong, "/root/.ssh/authorized_keys on rs1")
 	})
 	t.Run("second identity used", func(t *testing.T) {
-		wrong, _ := clientKey(t)
-		r := Run(context.Background(), []inventory.Host{s.host("rs1", wrong, key)}, "echo ok\n", opt)[0]
+		wrong, _ := sshdtest.ClientKey(t)
+		r := Run(context.Background(), []inventory.Host{s.Host("rs1", wrong, key)}, "echo ok\n", opt)[0]
 		if r.Err != nil || string(r.Stdout) != "ok\n" {
 			t.Errorf("%v %q", r.Err, r.Stdout)
 		}
 	})
 	t.Run("missing identity file", func(t *testing.T) {
 		missing := filepath.Join(t.TempDir(), "id_nope")
-		r := Run(context.Background(), []inventory.Host{s.host("rs1", missing)}, "echo ok\n", opt)[0]
+		r := Run(context.Background(), []inventory.Host{s.Host("rs1", missing)}, "echo ok\n", opt)[0]
 		errHas(t, r.Err, "rs1 (", "identity file "+missing+" does not exist")
 	})
 	t.Run("public key named as identity", func(t *testing.T) {
 		p := filepath.Join(t.TempDir(), "id.pub")
 		os.WriteFile(p, ssh.MarshalAuthorizedKey(pub), 0o600)
-		r := Run(context.Background(), []inventory.Host{s.host("rs1", p)}, "echo ok\n", opt)[0]
+		r := Run(context.Background(), []inventory.Host{s.Host("rs1", p)}, "echo ok\n", opt)[0]
 		errHas(t, r.Err, "holds a public key")
 	})
 	t.Run("no key at all", func(t *testing.T) {
 		t.Setenv("HOME", t.TempDir())
 		t.Setenv("SSH_AUTH_SOCK", "")
-		r := Run(context.Background(), []inventory.Host{s.host("rs1")}, "echo ok\n", Options{KnownHosts: opt.KnownHosts, Agent: true})[0]
+		r := Run(context.Background(), []inventory.Host{s.Host("rs1")}, "echo ok\n", Options{KnownHosts: opt.KnownHosts, Agent: true})[0]
 		errHas(t, r.Err, "rs1 (", "no key to log in with", "SSH_AUTH_SOCK is not set")
 	})
 	t.Run("default key in ~/.ssh", func(t *testing.T) {
@@ -261,19 +264,19 @@ func TestClientKeys(t *testing.T) {
 		os.Mkdir(filepath.Join(home, ".ssh"), 0o700)
 		data, _ := os.ReadFile(key)
 		os.WriteFile(filepath.Join(home, ".ssh", "id_ed25519"), data, 0o600)
-		r := Run(context.Background(), []inventory.Host{s.host("rs1")}, "echo ok\n", opt)[0]
+		r := Run(context.Background(), []inventory.Host{s.Host("rs1")}, "echo ok\n", opt)[0]
 		if r.Err != nil || string(r.Stdout) != "ok\n" {
 			t.Errorf("%v %q", r.Err, r.Stdout)
 		}
 	})
 
 	encrypted := filepath.Join(t.TempDir(), "id_enc")
-	encPub := writeKey(t, encrypted, "correct horse")
-	s2 := startSSHD(t, []ssh.PublicKey{encPub}, "")
-	opt2 := Options{KnownHosts: []string{knownHostsFile(t, s2.knownHostsLine())}}
+	encPub := sshdtest.WriteKey(t, encrypted, "correct horse")
+	s2 := sshdtest.Start(t, []ssh.PublicKey{encPub}, "")
+	opt2 := Options{KnownHosts: []string{sshdtest.KnownHostsFile(t, s2.KnownHostsLine())}}
 	t.Run("passphrase-protected key", func(t *testing.T) {
 		t.Setenv("SSH_AUTH_SOCK", "")
-		r := Run(context.Background(), []inventory.Host{s2.host("rs1", encrypted)}, "echo ok\n", opt2)[0]
+		r := Run(context.Background(), []inventory.Host{s2.Host("rs1", encrypted)}, "echo ok\n", opt2)[0]
 		errHas(t, r.Err, "rs1 (", "identity file "+encrypted+" is protected by a passphrase", "ssh-add "+encrypted)
 	})
 	t.Run("passphrase-protected key through ssh-agent", func(t *testing.T) {
@@ -289,13 +292,13 @@ func TestClientKeys(t *testing.T) {
 		t.Setenv("SSH_AUTH_SOCK", sock)
 		o := opt2
 		o.Agent = true
-		r := Run(context.Background(), []inventory.Host{s2.host("rs1", encrypted)}, "echo ok\n", o)[0]
+		r := Run(context.Background(), []inventory.Host{s2.Host("rs1", encrypted)}, "echo ok\n", o)[0]
 		if r.Err != nil || string(r.Stdout) != "ok\n" {
 			t.Errorf("%v %q", r.Err, r.Stdout)
 		}
 		// The agent alone, with no identity file named.
 		t.Setenv("HOME", t.TempDir())
-		r = Run(context.Background(), []inventory.Host{s2.host("rs1")}, "echo ok\n", o)[0]
+		r = Run(context.Background(), []inventory.Host{s2.Host("rs1")}, "echo ok\n", o)[0]
 		if r.Err != nil || string(r.Stdout) != "ok\n" {
 			t.Errorf("agent only: %v %q", r.Err, r.Stdout)
 		}
@@ -325,25 +328,25 @@ func startAgent(t *testing.T) string {
 }
 
 func TestUnreachableAndSlow(t *testing.T) {
-	key, pub := clientKey(t)
-	s := startSSHD(t, []ssh.PublicKey{pub}, "")
-	slow := startSSHD(t, []ssh.PublicKey{pub}, "")
-	kh := knownHostsFile(t, s.knownHostsLine(), slow.knownHostsLine())
+	key, pub := sshdtest.ClientKey(t)
+	s := sshdtest.Start(t, []ssh.PublicKey{pub}, "")
+	slow := sshdtest.Start(t, []ssh.PublicKey{pub}, "")
+	kh := sshdtest.KnownHostsFile(t, s.KnownHostsLine(), slow.KnownHostsLine())
 
-	closed := s.host("closed", key)
-	closed.Port = freePort(t)
-	silent := s.host("silent", key)
-	silent.Port = silentListener(t)
+	closed := s.Host("closed", key)
+	closed.Port = sshdtest.FreePort(t)
+	silent := s.Host("silent", key)
+	silent.Port = sshdtest.SilentListener(t)
 	silent.Timeout = 2 * time.Second
 	// The timeout leaves room for a login on a loaded machine; the script
 	// sleeps far longer on that server only.
-	sleepy := slow.host("sleepy", key)
+	sleepy := slow.Host("sleepy", key)
 	sleepy.Timeout = 15 * time.Second
-	good := s.host("good", key)
+	good := s.Host("good", key)
 	good.Timeout = 60 * time.Second
-	badname := s.host("badname", key)
+	badname := s.Host("badname", key)
 	badname.Address = "no-such-host.invalid"
-	script := fmt.Sprintf("echo start\nif [ \"${SSH_CONNECTION##* }\" = %d ]; then sleep 30; fi\necho done\n", slow.port)
+	script := fmt.Sprintf("echo start\nif [ \"${SSH_CONNECTION##* }\" = %d ]; then sleep 30; fi\necho done\n", slow.Port)
 
 	// One at a time, so the good host's result shows the slow ones were
 	// abandoned rather than waited for.
@@ -361,7 +364,7 @@ func TestUnreachableAndSlow(t *testing.T) {
 	if res[3].Err != nil || string(res[3].Stdout) != "start\ndone\n" || res[3].ExitStatus != 0 {
 		t.Errorf("good host: %v %q", res[3].Err, res[3].Stdout)
 	}
-	errHas(t, res[4].Err, "badname (no-such-host.invalid:"+strconv.Itoa(s.port)+"): cannot resolve no-such-host.invalid", "check its address:")
+	errHas(t, res[4].Err, "badname (no-such-host.invalid:"+strconv.Itoa(s.Port)+"): cannot resolve no-such-host.invalid", "check its address:")
 	for i, r := range res[:3] {
 		if r.ExitStatus != -1 {
 			t.Errorf("host %d: exit status %d for a script that did not finish", i, r.ExitStatus)
@@ -376,18 +379,18 @@ func TestUnreachableAndSlow(t *testing.T) {
 }
 
 func TestJumpHost(t *testing.T) {
-	key, pub := clientKey(t)
-	target := startSSHD(t, []ssh.PublicKey{pub}, "")
+	key, pub := sshdtest.ClientKey(t)
+	target := sshdtest.Start(t, []ssh.PublicKey{pub}, "")
 	// The bastion forwards only to the target, so a success proves the
 	// connection went through it.
-	deadTarget := freePort(t)
-	bastion := startSSHD(t, []ssh.PublicKey{pub}, fmt.Sprintf("AllowTcpForwarding yes\nPermitOpen 127.0.0.1:%d 127.0.0.1:%d", target.port, deadTarget))
-	closedBastion := startSSHD(t, []ssh.PublicKey{pub}, "AllowTcpForwarding no")
-	kh := knownHostsFile(t, target.knownHostsLine(), bastion.knownHostsLine(), closedBastion.knownHostsLine())
+	deadTarget := sshdtest.FreePort(t)
+	bastion := sshdtest.Start(t, []ssh.PublicKey{pub}, fmt.Sprintf("AllowTcpForwarding yes\nPermitOpen 127.0.0.1:%d 127.0.0.1:%d", target.Port, deadTarget))
+	closedBastion := sshdtest.Start(t, []ssh.PublicKey{pub}, "AllowTcpForwarding no")
+	kh := sshdtest.KnownHostsFile(t, target.KnownHostsLine(), bastion.KnownHostsLine(), closedBastion.KnownHostsLine())
 
 	dir := t.TempDir()
 	inv := filepath.Join(dir, "inventory.yaml")
-	deadPort := freePort(t)
+	deadPort := sshdtest.FreePort(t)
 	yaml := fmt.Sprintf(`defaults:
   user: root
   identity: %s
@@ -401,7 +404,7 @@ hosts:
   - {name: rs3, address: 127.0.0.1, port: %d, jump: closed-bastion}
   - {name: rs4, address: 127.0.0.1, port: %d, jump: dead-bastion}
   - {name: rs5, address: 127.0.0.1, port: %d, jump: "root@127.0.0.1:%d"}
-`, key, bastion.port, closedBastion.port, deadPort, target.port, target.port, target.port, target.port, target.port, bastion.port)
+`, key, bastion.Port, closedBastion.Port, deadPort, target.Port, target.Port, target.Port, target.Port, target.Port, bastion.Port)
 	if err := os.WriteFile(inv, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -414,15 +417,15 @@ hosts:
 	for _, i := range []int{0, 1, 4} {
 		r := res[i]
 		f := strings.Fields(string(r.Stdout))
-		if r.Err != nil || len(f) != 4 || f[3] != strconv.Itoa(target.port) {
+		if r.Err != nil || len(f) != 4 || f[3] != strconv.Itoa(target.Port) {
 			t.Errorf("%s through the bastion: %v %q", r.Host.Name, r.Err, r.Stdout)
 		}
 	}
-	errHas(t, res[2].Err, "rs3 (127.0.0.1:"+strconv.Itoa(target.port)+"): jump host closed-bastion refused to forward", "AllowTcpForwarding")
-	errHas(t, res[3].Err, "rs4 (127.0.0.1:"+strconv.Itoa(target.port)+"): not reached: its jump host dead-bastion (127.0.0.1:"+strconv.Itoa(deadPort)+") failed: connection refused")
+	errHas(t, res[2].Err, "rs3 (127.0.0.1:"+strconv.Itoa(target.Port)+"): jump host closed-bastion refused to forward", "AllowTcpForwarding")
+	errHas(t, res[3].Err, "rs4 (127.0.0.1:"+strconv.Itoa(target.Port)+"): not reached: its jump host dead-bastion (127.0.0.1:"+strconv.Itoa(deadPort)+") failed: connection refused")
 	// rs1, rs2 and rs5 (whose jump address is the bastion's, with the same
 	// user and key) shared one login on the bastion.
-	if n := strings.Count(bastion.log.String(), "Accepted publickey"); n != 1 {
+	if n := strings.Count(bastion.Log(), "Accepted publickey"); n != 1 {
 		t.Errorf("bastion saw %d logins, want 1", n)
 	}
 
@@ -434,10 +437,10 @@ hosts:
 }
 
 func TestOutputCap(t *testing.T) {
-	key, pub := clientKey(t)
-	s := startSSHD(t, []ssh.PublicKey{pub}, "")
-	opt := Options{KnownHosts: []string{knownHostsFile(t, s.knownHostsLine())}, MaxOutput: 1 << 20}
-	h := s.host("rs1", key)
+	key, pub := sshdtest.ClientKey(t)
+	s := sshdtest.Start(t, []ssh.PublicKey{pub}, "")
+	opt := Options{KnownHosts: []string{sshdtest.KnownHostsFile(t, s.KnownHostsLine())}, MaxOutput: 1 << 20}
+	h := s.Host("rs1", key)
 	h.Timeout = 20 * time.Second
 	start := time.Now()
 	res := Run(context.Background(), []inventory.Host{h}, "head -c 3000000 /dev/zero\necho unreachable >&2\n", opt)
@@ -460,16 +463,16 @@ func TestOutputCap(t *testing.T) {
 }
 
 func TestCancel(t *testing.T) {
-	key, pub := clientKey(t)
-	s := startSSHD(t, []ssh.PublicKey{pub}, "")
+	key, pub := sshdtest.ClientKey(t)
+	s := sshdtest.Start(t, []ssh.PublicKey{pub}, "")
 	var hosts []inventory.Host
 	for i := 0; i < 4; i++ {
-		hosts = append(hosts, s.host(fmt.Sprintf("rs%d", i), key))
+		hosts = append(hosts, s.Host(fmt.Sprintf("rs%d", i), key))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(time.Second, cancel)
 	start := time.Now()
-	res := Run(ctx, hosts, "sleep 5\n", Options{KnownHosts: []string{knownHostsFile(t, s.knownHostsLine())}, Concurrency: 2})
+	res := Run(ctx, hosts, "sleep 5\n", Options{KnownHosts: []string{sshdtest.KnownHostsFile(t, s.KnownHostsLine())}, Concurrency: 2})
 	if time.Since(start) > 4*time.Second {
 		t.Errorf("cancel took %v", time.Since(start))
 	}
@@ -483,24 +486,13 @@ func TestManyHosts(t *testing.T) {
 	if testing.Short() {
 		t.Skip("100 SSH logins; skipped with -short")
 	}
-	key, pub := clientKey(t)
-	var servers []*sshd
-	var lines []string
-	for i := 0; i < 4; i++ {
-		s := startSSHD(t, []ssh.PublicKey{pub}, "")
-		servers = append(servers, s)
-		lines = append(lines, s.knownHostsLine())
-	}
-	var hosts []inventory.Host
-	for i := 0; i < 100; i++ {
-		h := servers[i%4].host(fmt.Sprintf("h%03d", i), key)
-		h.Timeout = 2 * time.Minute // logins take seconds on a loaded machine
-		hosts = append(hosts, h)
-	}
+	servers, key, kh := sshdtest.Cluster(t, 4)
+	// logins take seconds on a loaded machine
+	hosts := sshdtest.Hosts(servers, 100, "h", key, 2*time.Minute)
 	maxRunning := 0
 	start := time.Now()
 	res := Run(context.Background(), hosts, "echo \"$SSH_CONNECTION\"\n", Options{
-		KnownHosts: []string{knownHostsFile(t, lines...)},
+		KnownHosts: []string{kh},
 		Progress: func(e Event) {
 			if e.Running > maxRunning {
 				maxRunning = e.Running
@@ -526,27 +518,10 @@ func TestNoHosts(t *testing.T) {
 }
 
 func BenchmarkRun(b *testing.B) {
-	needSSHD(b)
-	dir := b.TempDir()
-	key := filepath.Join(dir, "id_ed25519")
-	pub := writeKey(b, key, "")
-	var servers []*sshd
-	var lines []string
-	for i := 0; i < 4; i++ {
-		s := startSSHD(b, []ssh.PublicKey{pub}, "")
-		servers = append(servers, s)
-		lines = append(lines, s.knownHostsLine())
-	}
-	kh := filepath.Join(dir, "known_hosts")
-	os.WriteFile(kh, []byte(strings.Join(lines, "\n")+"\n"), 0o600)
+	servers, key, kh := sshdtest.Cluster(b, 4)
 	for _, n := range []int{10, 50, 100} {
 		b.Run(fmt.Sprintf("hosts=%d", n), func(b *testing.B) {
-			var hosts []inventory.Host
-			for i := 0; i < n; i++ {
-				h := servers[i%4].host(fmt.Sprintf("h%d", i), key)
-				h.Timeout = 2 * time.Minute
-				hosts = append(hosts, h)
-			}
+			hosts := sshdtest.Hosts(servers, n, "h", key, 2*time.Minute)
 			cpu0 := cpuTime()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {

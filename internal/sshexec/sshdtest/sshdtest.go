@@ -1,7 +1,9 @@
-package sshexec
-
-// Real OpenSSH servers for the tests: each sshd runs on a free loopback port
-// with throw-away host and user keys under t.TempDir().
+// Package sshdtest runs real OpenSSH servers for tests and benchmarks:
+// each sshd listens on a free loopback port with throw-away host and user
+// keys under the test's temp folder, and is stopped when the test ends.
+// The SSH transport and what is built on it are tested against the real
+// server only, never a stand-in.
+package sshdtest
 
 import (
 	"bufio"
@@ -19,18 +21,20 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lvsdoctor/lvsdoctor/internal/inventory"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/lvsdoctor/lvsdoctor/internal/inventory"
 )
 
-const sshdPath = "/usr/sbin/sshd"
+// Path is the sshd binary the servers run.
+const Path = "/usr/sbin/sshd"
 
-// needSSHD skips when a real sshd cannot be run here.
-func needSSHD(tb testing.TB) {
+// Need skips tb when a real sshd cannot be run here.
+func Need(tb testing.TB) {
 	tb.Helper()
-	if _, err := os.Stat(sshdPath); err != nil {
-		tb.Skipf("%s is absent (Debian package openssh-server): the SSH transport is tested against a real sshd only", sshdPath)
+	if _, err := os.Stat(Path); err != nil {
+		tb.Skipf("%s is absent (Debian package openssh-server): the SSH transport is tested against a real sshd only", Path)
 	}
 	if os.Geteuid() != 0 {
 		tb.Skip("sshd needs root here (privilege separation, logging in as root)")
@@ -59,34 +63,39 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-type sshd struct {
-	dir     string
-	port    int
-	hostKey ssh.PublicKey
+// Server is one running sshd.
+type Server struct {
+	Dir     string // its configuration, keys and pid file
+	Port    int    // on 127.0.0.1
+	HostKey ssh.PublicKey
 	log     *lockedBuffer
 }
 
-func (s *sshd) addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }
+// Addr is host:port to dial.
+func (s *Server) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port)) }
 
-// host is an inventory entry for this server, logging in as root.
-func (s *sshd) host(name string, identity ...string) inventory.Host {
-	return inventory.Host{Name: name, Address: "127.0.0.1", Port: s.port, User: "root", Identity: identity, Timeout: time.Minute}
+// Host is an inventory entry for this server, logging in as root.
+func (s *Server) Host(name string, identity ...string) inventory.Host {
+	return inventory.Host{Name: name, Address: "127.0.0.1", Port: s.Port, User: "root", Identity: identity, Timeout: time.Minute}
 }
 
-// knownHostsLine is this server's line for a known_hosts file.
-func (s *sshd) knownHostsLine() string {
-	return knownhosts.Line([]string{s.addr()}, s.hostKey)
+// KnownHostsLine is this server's line for a known_hosts file.
+func (s *Server) KnownHostsLine() string {
+	return knownhosts.Line([]string{s.Addr()}, s.HostKey)
 }
 
-// startSSHD runs an sshd that lets the given public keys log in as root;
+// Log is what sshd has logged so far (LogLevel VERBOSE).
+func (s *Server) Log() string { return s.log.String() }
+
+// Start runs an sshd that lets the given public keys log in as root;
 // extra is appended to its configuration.
-func startSSHD(tb testing.TB, authorized []ssh.PublicKey, extra string) *sshd {
+func Start(tb testing.TB, authorized []ssh.PublicKey, extra string) *Server {
 	tb.Helper()
-	needSSHD(tb)
+	Need(tb)
 	dir := tb.TempDir()
-	s := &sshd{dir: dir, log: &lockedBuffer{}}
+	s := &Server{Dir: dir, log: &lockedBuffer{}}
 	hostKeyFile := filepath.Join(dir, "ssh_host_ed25519_key")
-	s.hostKey = writeKey(tb, hostKeyFile, "")
+	s.HostKey = WriteKey(tb, hostKeyFile, "")
 	var ak strings.Builder
 	for _, k := range authorized {
 		ak.Write(ssh.MarshalAuthorizedKey(k))
@@ -95,7 +104,7 @@ func startSSHD(tb testing.TB, authorized []ssh.PublicKey, extra string) *sshd {
 		tb.Fatal(err)
 	}
 	for attempt := 0; ; attempt++ {
-		s.port = freePort(tb)
+		s.Port = FreePort(tb)
 		cfg := fmt.Sprintf(`Port %d
 ListenAddress 127.0.0.1
 HostKey %s
@@ -114,26 +123,27 @@ MaxSessions 200
 MaxAuthTries 20
 LogLevel VERBOSE
 %s
-`, s.port, hostKeyFile, filepath.Join(dir, "authorized_keys"), filepath.Join(dir, "sshd.pid"), extra)
+`, s.Port, hostKeyFile, filepath.Join(dir, "authorized_keys"), filepath.Join(dir, "sshd.pid"), extra)
 		cfgFile := filepath.Join(dir, "sshd_config")
 		if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
 			tb.Fatal(err)
 		}
-		cmd := exec.Command(sshdPath, "-D", "-e", "-f", cfgFile)
+		cmd := exec.Command(Path, "-D", "-e", "-f", cfgFile)
 		cmd.Stdout, cmd.Stderr = s.log, s.log
 		if err := cmd.Start(); err != nil {
 			tb.Fatalf("start sshd: %v", err)
 		}
 		exited := make(chan struct{})
-		go func() { cmd.Wait(); close(exited) }()
+		go func() { _ = cmd.Wait(); close(exited) }()
+		port := s.Port
 		tb.Cleanup(func() {
-			cmd.Process.Kill()
+			_ = cmd.Process.Kill()
 			<-exited
 			if tb.Failed() {
-				tb.Logf("sshd on port %d said (end):\n%s", s.port, tail(s.log.String(), 2000))
+				tb.Logf("sshd on port %d said (end):\n%s", port, tail(s.log.String(), 2000))
 			}
 		})
-		if waitBanner(s.addr(), exited) {
+		if waitBanner(s.Addr(), exited) {
 			return s
 		}
 		if attempt == 2 {
@@ -154,7 +164,7 @@ func waitBanner(addr string, exited <-chan struct{}) bool {
 		}
 		c, err := net.DialTimeout("tcp", addr, time.Second)
 		if err == nil {
-			c.SetDeadline(time.Now().Add(2 * time.Second))
+			_ = c.SetDeadline(time.Now().Add(2 * time.Second))
 			line, _ := bufio.NewReader(c).ReadString('\n')
 			c.Close()
 			if strings.HasPrefix(line, "SSH-2.0-") {
@@ -166,7 +176,9 @@ func waitBanner(addr string, exited <-chan struct{}) bool {
 	return false
 }
 
-func freePort(tb testing.TB) int {
+// FreePort is a loopback TCP port nothing listened on a moment ago.
+func FreePort(tb testing.TB) int {
+	tb.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
@@ -175,9 +187,9 @@ func freePort(tb testing.TB) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// writeKey writes a new ed25519 private key in OpenSSH format, encrypted
+// WriteKey writes a new ed25519 private key in OpenSSH format, encrypted
 // when passphrase is set, and returns its public half.
-func writeKey(tb testing.TB, path, passphrase string) ssh.PublicKey {
+func WriteKey(tb testing.TB, path, passphrase string) ssh.PublicKey {
 	tb.Helper()
 	pub, priv, err := ed25519.GenerateKey(nil)
 	if err != nil {
@@ -202,14 +214,17 @@ func writeKey(tb testing.TB, path, passphrase string) ssh.PublicKey {
 	return sp
 }
 
-// clientKey makes a user key file in a new temp folder.
-func clientKey(tb testing.TB) (string, ssh.PublicKey) {
+// ClientKey makes a user key file in a new temp folder and returns its
+// path and public key.
+func ClientKey(tb testing.TB) (string, ssh.PublicKey) {
+	tb.Helper()
 	path := filepath.Join(tb.TempDir(), "id_ed25519")
-	return path, writeKey(tb, path, "")
+	return path, WriteKey(tb, path, "")
 }
 
-// knownHostsFile writes a known_hosts file holding the given lines.
-func knownHostsFile(tb testing.TB, lines ...string) string {
+// KnownHostsFile writes a known_hosts file holding the given lines.
+func KnownHostsFile(tb testing.TB, lines ...string) string {
+	tb.Helper()
 	path := filepath.Join(tb.TempDir(), "known_hosts")
 	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
 		tb.Fatal(err)
@@ -217,9 +232,36 @@ func knownHostsFile(tb testing.TB, lines ...string) string {
 	return path
 }
 
-// silentListener accepts TCP connections and never says a word, like a
-// host whose sshd hangs before its banner.
-func silentListener(tb testing.TB) int {
+// Cluster starts n servers that all let one new user key in, and returns
+// them with that key's file and a known_hosts file naming them all: the
+// setup of tests and benchmarks that collect from many hosts.
+func Cluster(tb testing.TB, n int) (servers []*Server, key, knownHosts string) {
+	tb.Helper()
+	key, pub := ClientKey(tb)
+	var lines []string
+	for i := 0; i < n; i++ {
+		s := Start(tb, []ssh.PublicKey{pub}, "")
+		servers = append(servers, s)
+		lines = append(lines, s.KnownHostsLine())
+	}
+	return servers, key, KnownHostsFile(tb, lines...)
+}
+
+// Hosts are n inventory entries named prefix0, prefix1, ... spread over
+// the servers in turn, each with the given timeout.
+func Hosts(servers []*Server, n int, prefix, key string, timeout time.Duration) []inventory.Host {
+	hosts := make([]inventory.Host, n)
+	for i := range hosts {
+		hosts[i] = servers[i%len(servers)].Host(fmt.Sprintf("%s%d", prefix, i), key)
+		hosts[i].Timeout = timeout
+	}
+	return hosts
+}
+
+// SilentListener accepts TCP connections and never says a word, like a
+// host whose sshd hangs before its banner. It returns its port.
+func SilentListener(tb testing.TB) int {
+	tb.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
