@@ -74,7 +74,6 @@ func TestProcNetLine(t *testing.T) {
 // a bug or a new attribute layout must not crash the collector.
 func TestRenderersSurviveGarbage(t *testing.T) {
 	rng := rand.New(rand.NewSource(1))
-	idx := linkIndex{1: {index: 1, a: attrs{3: []byte("lo\x00")}}}
 	for i := 0; i < 20000; i++ {
 		m := make([]byte, rng.Intn(200))
 		rng.Read(m)
@@ -82,33 +81,60 @@ func TestRenderersSurviveGarbage(t *testing.T) {
 			// A plausible attribute header, to get past the fixed part.
 			m[len(m)/2%len(m)] = 8
 		}
-		var o outBuf
-		printRoute(&o, m, 254, idx)
-		if len(m) >= rtmsgLen {
-			printRoute(&o, m, 0, idx)
-			printRule(&o, m)
-			printNeigh(&o, m, idx)
-		}
-		if len(m) >= ifinfomsgLen {
-			printLink(&o, link{a: parseAttrs(m[ifinfomsgLen:])}, idx, true)
-			li := parseAttrs(m)
-			printLinkInfo(&o, li, idx)
-			printBridge(&o, li)
-			printBridgeSlave(&o, li)
-			printVxlan(&o, li, idx)
-			printTun(&o, li)
-			printMacvlan(&o, li)
-			printVlan(&o, li)
-			printIPTunnel(&o, li, idx, "ipip")
-			printMetrics(&o, li)
-			printMultipath(&o, m, idx)
-		}
-		if len(m) >= 8 {
-			printAddr(&o, ifaddr{family: m[0], prefixlen: m[1], a: parseAttrs(m[8:])})
-		}
-		_, _ = parseDiagMsg(m, "tcp")
-		_, _ = parseProcNetLine(string(m), "udp")
+		renderAll(m)
 	}
+}
+
+// FuzzRenderers is the same as a fuzz target: any message through every
+// printer and decoder, no panic, output within its bound.
+func FuzzRenderers(f *testing.F) {
+	rng := rand.New(rand.NewSource(2))
+	for _, n := range []int{0, 8, 12, 16, 28, 60, 200} {
+		m := make([]byte, n)
+		rng.Read(m)
+		f.Add(m)
+	}
+	// a route message: rtmsg (AF_INET, /24, table main) + RTA_DST + RTA_OIF
+	f.Add([]byte{2, 24, 0, 0, 254, 3, 0, 1, 0, 0, 0, 0, 8, 0, 1, 0, 192, 0, 2, 0, 8, 0, 4, 0, 1, 0, 0, 0})
+	f.Add([]byte("   0: 0100007F:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 12345 1 0000000000000000 100 0 0 10 0"))
+	f.Fuzz(func(t *testing.T, m []byte) {
+		out := renderAll(m)
+		if len(out) > MaxOutput {
+			t.Fatalf("%d bytes out", len(out))
+		}
+	})
+}
+
+func renderAll(m []byte) []byte {
+	idx := linkIndex{1: {index: 1, a: attrs{3: []byte("lo\x00")}}}
+	var o outBuf
+	printRoute(&o, m, 254, idx)
+	if len(m) >= rtmsgLen {
+		printRoute(&o, m, 0, idx)
+		printRule(&o, m)
+		printNeigh(&o, m, idx)
+	}
+	if len(m) >= ifinfomsgLen {
+		printLink(&o, link{a: parseAttrs(m[ifinfomsgLen:])}, idx, true)
+		li := parseAttrs(m)
+		printLinkInfo(&o, li, idx)
+		printBridge(&o, li)
+		printBridgeSlave(&o, li)
+		printVxlan(&o, li, idx)
+		printTun(&o, li)
+		printMacvlan(&o, li)
+		printVlan(&o, li)
+		printIPTunnel(&o, li, idx, "ipip")
+		printMetrics(&o, li)
+		printMultipath(&o, m, idx)
+	}
+	if len(m) >= 8 {
+		printAddr(&o, ifaddr{family: m[0], prefixlen: m[1], a: parseAttrs(m[8:])})
+	}
+	_, _ = parseDiagMsg(m, "tcp")
+	_, _ = parseProcNetLine(string(m), "udp")
+	b, _ := o.result("fuzz", nil)
+	return b
 }
 
 func TestOutputBound(t *testing.T) {
