@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -522,7 +521,7 @@ func BenchmarkRun(b *testing.B) {
 	for _, n := range []int{10, 50, 100} {
 		b.Run(fmt.Sprintf("hosts=%d", n), func(b *testing.B) {
 			hosts := sshdtest.Hosts(servers, n, "h", key, 2*time.Minute)
-			cpu0 := cpuTime()
+			cpu0 := sshdtest.ClientCPU()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				for _, r := range Run(context.Background(), hosts, "echo ok\n", Options{KnownHosts: []string{kh}}) {
@@ -534,16 +533,7 @@ func BenchmarkRun(b *testing.B) {
 			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "hosts/s")
 			// The servers' side (sshd forks, the login shell's startup files)
 			// dominates on one machine; this is what the transport itself costs.
-			b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(n*b.N), "client-cpu-ms/host")
+			b.ReportMetric(float64((sshdtest.ClientCPU()-cpu0).Microseconds())/1000/float64(n*b.N), "client-cpu-ms/host")
 		})
 	}
-}
-
-// cpuTime is the CPU this process (the client side) has used.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -288,6 +289,16 @@ func SilentListener(tb testing.TB) int {
 		mu.Unlock()
 	})
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// ClientCPU is the CPU this process has used: in a benchmark whose servers
+// run on the same machine, the client side's share.
+func ClientCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func tail(s string, n int) string {
