@@ -127,6 +127,8 @@ type Host struct {
 	Libvirt  Libvirt
 
 	Frames    []Frame
+	Drops     []Drop
+	DropStats []DropStats
 	Counters  map[string]Counter
 	Conntrack Conntrack
 	// Observations are results of test commands seen in transcripts

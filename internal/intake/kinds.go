@@ -43,5 +43,6 @@ func Kinds() []Kind {
 	all = append(all, firewallKinds()...)
 	all = append(all, netKinds()...)
 	all = append(all, systemKinds()...)
+	all = append(all, kernelKinds()...)
 	return all
 }

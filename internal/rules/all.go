@@ -56,5 +56,6 @@ func All() []*Rule {
 		lostInTransitRule,
 		rsNotReplying,
 		replyLost,
+		kernelDropRule,
 	}
 }
