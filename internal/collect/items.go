@@ -32,13 +32,17 @@ func Items() []Item {
 			Cmd:   []string{"ebtables", "-t", t, "-L", "--Lc"}, Header: true, Optional: true})
 	}
 	items = append(items,
-		// IPVS: procfs always; ipvsadm only when ip_vs is loaded already
+		// IPVS, only when ip_vs is loaded already: procfs; the ipvsadm
+		// listings from genetlink in-process (ipvsnl prints them as
+		// ipvsadm does, so hosts without ipvsadm have them too), and from
+		// ipvsadm in the remote script where it is installed
 		Item{File: "proc-net-ip_vs.txt", Doc: "IPVS services and real servers", Guard: ipvs, Path: "/proc/net/ip_vs", Optional: true},
 		Item{File: "proc-net-ip_vs_conn.txt", Doc: "IPVS connections", Guard: ipvs, Path: "/proc/net/ip_vs_conn", Optional: true},
 		Item{File: "proc-net-ip_vs_stats.txt", Doc: "IPVS totals", Guard: ipvs, Path: "/proc/net/ip_vs_stats", Optional: true},
-		Item{File: "ipvsadm-Ln-stats.txt", Doc: "IPVS services with traffic counters", Guard: ipvs.and(haveCmd("ipvsadm")), Cmd: []string{"ipvsadm", "-Ln", "--stats"}, Header: true, Optional: true},
-		Item{File: "ipvsadm-Ln-rate.txt", Doc: "IPVS services with rates", Guard: ipvs.and(haveCmd("ipvsadm")), Cmd: []string{"ipvsadm", "-Ln", "--rate"}, Header: true, Optional: true},
-		Item{File: "ipvsadm-Ln-timeout.txt", Doc: "IPVS timeouts", Guard: ipvs.and(haveCmd("ipvsadm")), Cmd: []string{"ipvsadm", "-Ln", "--timeout"}, Header: true, Optional: true},
+		Item{File: "ipvsadm-Ln.txt", Doc: "IPVS services and real servers (weights, methods, flags)", Guard: ipvs, Go: ipvsList, Cmd: []string{"ipvsadm", "-Ln"}, Header: true, Optional: true},
+		Item{File: "ipvsadm-Ln-stats.txt", Doc: "IPVS services with traffic counters", Guard: ipvs, Go: ipvsStats, Cmd: []string{"ipvsadm", "-Ln", "--stats"}, Header: true, Optional: true},
+		Item{File: "ipvsadm-Ln-rate.txt", Doc: "IPVS services with rates", Guard: ipvs, Go: ipvsRate, Cmd: []string{"ipvsadm", "-Ln", "--rate"}, Header: true, Optional: true},
+		Item{File: "ipvsadm-Ln-timeout.txt", Doc: "IPVS timeouts", Guard: ipvs, Go: ipvsTimeout, Cmd: []string{"ipvsadm", "-Ln", "--timeout"}, Header: true, Optional: true},
 		Item{File: "proc-sys-net-ipv4-vs.txt", Doc: "IPVS sysctls", Guard: ipvs, Go: sysctlTree("/proc/sys/net/ipv4/vs"), Cmd: []string{"sysctl", "net.ipv4.vs"}, Optional: true},
 
 		// network

@@ -52,6 +52,10 @@ gather_case() {
     after="$(mods; ns director ip -d addr; ns director cat /proc/net/ip_vs)"
     check "collect left modules, addresses and IPVS as they were" [ "$before" = "$after" ]
     check "director: IPVS read from /proc/net/ip_vs" grep -q "192.0.2.100\|C0000264" "$dir/director/proc-net-ip_vs.txt"
+    local f
+    for f in "" -stats -rate -timeout; do
+        check "director: ipvsadm-Ln$f.txt from genetlink is what ipvsadm prints" _as_ipvsadm "$dir/director/ipvsadm-Ln$f.txt" $f
+    done
     check "director: keepalived.conf found from the running keepalived's -f" \
         [ -f "$dir/director${LABRUN}/director/keepalived.conf" ]
     check "director: auth_pass redacted" _no_auth_pass "$dir"
@@ -61,6 +65,15 @@ gather_case() {
     printf 'first: %s\nseverity: critical\n' $EXPECT >"$dir/expected.yaml"
 }
 _no_auth_pass() { ! grep -rq "auth_pass [^*]" "$1"; }
+# an in-process listing (no "$ ipvsadm" line: no command ran) against the
+# real ipvsadm run now in the same netns; the cluster is idle by now, so
+# counters and rates stand still
+_as_ipvsadm() {
+    local f=$1 opt=${2#-}
+    [ -s "$f" ] && ! grep -q '^\$ ' "$f" || { echo "  $f: missing, or it has a \$ line"; return 1; }
+    ns director ipvsadm -Ln ${opt:+--$opt} | diff -u --label ipvsadm --label "${f##*/}" - "$f" | sed 's/^/  /'
+    [ "${PIPESTATUS[1]}" = 0 ]
+}
 # the guest's hosts share one syslog; director2's keepalived (another netns)
 # must not show up in director's log
 _own_log() {

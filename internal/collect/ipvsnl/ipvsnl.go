@@ -120,10 +120,12 @@ type Stats struct {
 	CPS, InPPS, OutPPS, InBPS, OutBPS         uint64
 }
 
-// Test hooks: where ip_vs shows, and what opens the socket.
+// Test hooks: where ip_vs shows, what opens the socket, and a recorder of
+// the raw answers (the lab capture's real dumps).
 var (
-	procIPVS = "/proc/net/ip_vs"
-	dialGenl = func() (*netlink.Conn, error) { return netlink.Dial(unix.NETLINK_GENERIC, nil) }
+	procIPVS  = "/proc/net/ip_vs"
+	dialGenl  = func() (*netlink.Conn, error) { return netlink.Dial(unix.NETLINK_GENERIC, nil) }
+	rawAnswer func(cmd uint8, req, answer []byte)
 )
 
 // Loaded reports whether IPVS can be asked without loading a module.
@@ -271,6 +273,9 @@ func (c *conn) request(cmd uint8, attrs []byte, dump bool, each func([]byte) err
 		if err := gm.UnmarshalBinary(m.Data); err != nil {
 			return fmt.Errorf("ipvsnl: %s: %w", cmdName(cmd), err)
 		}
+		if rawAnswer != nil {
+			rawAnswer(cmd, attrs, gm.Data)
+		}
 		if stop = each(gm.Data); stop != nil {
 			break
 		}
@@ -312,7 +317,8 @@ func (c *conn) services() ([]Service, error) {
 	return svcs, err
 }
 
-func (c *conn) dests(s Service, max int) ([]Dest, error) {
+// destRequest names service s in a GET_DEST request, as libipvs does.
+func destRequest(s Service) ([]byte, error) {
 	ae := netlink.NewAttributeEncoder()
 	ae.Nested(cmdAttrService, func(n *netlink.AttributeEncoder) error {
 		n.Uint16(svcAttrAF, s.AF)
@@ -325,7 +331,11 @@ func (c *conn) dests(s Service, max int) ([]Dest, error) {
 		}
 		return nil
 	})
-	attrs, err := ae.Encode()
+	return ae.Encode()
+}
+
+func (c *conn) dests(s Service, max int) ([]Dest, error) {
+	attrs, err := destRequest(s)
 	if err != nil {
 		return nil, fmt.Errorf("ipvsnl: %w", err)
 	}
