@@ -371,6 +371,23 @@ func (rd *reader) full() bool {
 
 // packet decodes one record and keeps its frame if it is wanted.
 func (rd *reader) packet(data []byte, ci gopacket.CaptureInfo, lt layers.LinkType, iface string, nano bool) {
+	f, ok := rd.decodeFrame(data, ci, lt, iface)
+	if !ok {
+		return
+	}
+	if rd.keep != nil && !rd.relevant(&f) {
+		rd.info.Filtered++
+		return
+	}
+	rd.finishFrame(&f, ci, nano)
+	rd.frames = append(rd.frames, f)
+	rd.info.Kept++
+}
+
+// decodeFrame decodes one record into a Frame without its time and
+// rendering, noting what was cut or malformed; false for a link type it
+// does not know.
+func (rd *reader) decodeFrame(data []byte, ci gopacket.CaptureInfo, lt layers.LinkType, iface string) (evidence.Frame, bool) {
 	f := evidence.Frame{IPID: -1, Iface: iface}
 	d := &rd.dec
 	d.reset(ci.Length, len(data))
@@ -382,7 +399,7 @@ func (rd *reader) packet(data []byte, ci gopacket.CaptureInfo, lt layers.LinkTyp
 			rd.addProblem(rd.n, "frame %d: link type %s is not supported: its frames are not read", rd.n, linkName(lt))
 		}
 		rd.unknown[lt]++
-		return
+		return f, false
 	}
 	if d.cut && !d.bad {
 		if rd.cut.count == 0 {
@@ -396,10 +413,12 @@ func (rd *reader) packet(data []byte, ci gopacket.CaptureInfo, lt layers.LinkTyp
 		}
 		rd.bad.count++
 	}
-	if rd.keep != nil && !rd.relevant(&f) {
-		rd.info.Filtered++
-		return
-	}
+	return f, true
+}
+
+// finishFrame gives a decoded frame its time, rendering and reference.
+func (rd *reader) finishFrame(f *evidence.Frame, ci gopacket.CaptureInfo, nano bool) {
+	d := &rd.dec
 	zone := rd.opt.Zone
 	if zone == nil {
 		zone = time.UTC
@@ -408,7 +427,7 @@ func (rd *reader) packet(data []byte, ci gopacket.CaptureInfo, lt layers.LinkTyp
 	// The time and the rendering share one allocation.
 	b := appendTime(d.buf[:0], ts, nano)
 	n := len(b)
-	b = d.render(b, &f, ts)
+	b = d.render(b, f, ts)
 	d.buf = b
 	s := string(b)
 	f.Time = s[:n]
@@ -420,8 +439,6 @@ func (rd *reader) packet(data []byte, ci gopacket.CaptureInfo, lt layers.LinkTyp
 		}
 		f.Inner.Dir = f.Dir
 	}
-	rd.frames = append(rd.frames, f)
-	rd.info.Kept++
 }
 
 // relevant reports whether a frame concerns the addresses of interest.
