@@ -72,7 +72,7 @@ type Packet struct {
 	// (VXLAN, GRE bridging), when HasInnerMAC.
 	InnerSrcMAC, InnerDstMAC [6]byte
 	HasInnerMAC              bool
-	EtherType            uint16
+	EtherType                uint16
 	// Tunnel says how IP was tunnelled; Outer is then the outer packet and
 	// IP the inner one.
 	Tunnel Tunnel
@@ -339,7 +339,7 @@ func (s *scanner) loopPcap(r io.Reader) {
 		if len(carry) > 0 {
 			// Complete the record begun in the previous buffer.
 			for len(b) > 0 {
-				n, whole := record(carry)
+				n, _ := record(carry)
 				if n < 0 {
 					bad()
 					return
@@ -351,7 +351,7 @@ func (s *scanner) loopPcap(r io.Reader) {
 				k := min(want-len(carry), len(b))
 				carry = append(carry, b[:k]...)
 				b = b[k:]
-				if n, whole = record(carry); whole {
+				if n, whole := record(carry); whole {
 					emit(carry[:n])
 					carry = carry[:0]
 					break
@@ -731,6 +731,7 @@ func (s *scanner) transport(p *Packet, h *IPHeader, b []byte, plen, depth int) {
 		if len(b) >= 3 {
 			h.VRID, h.VRPrio = b[1], b[2]
 		}
+		h.Payload = b
 	case ProtoIPIP:
 		if depth == 0 && p.Tunnel == NoTunnel {
 			s.tunnel(p, TunnelIPIP)
