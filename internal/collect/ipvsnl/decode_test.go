@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mdlayher/netlink"
 )
@@ -248,10 +249,10 @@ func TestDecodeAsLibipvs(t *testing.T) {
 
 // Without /proc/net/ip_vs nothing is asked: no socket is even opened.
 func TestNotLoadedNeverDials(t *testing.T) {
-	defer func(p string, d func() (*netlink.Conn, error)) { procIPVS, dialGenl = p, d }(procIPVS, dialGenl)
+	defer func(p string, d func(time.Time) (*netlink.Conn, error)) { procIPVS, dialGenl = p, d }(procIPVS, dialGenl)
 	procIPVS = filepath.Join(t.TempDir(), "ip_vs")
 	dials := 0
-	dialGenl = func() (*netlink.Conn, error) {
+	dialGenl = func(time.Time) (*netlink.Conn, error) {
 		dials++
 		return nil, errors.New("refused by the test")
 	}

@@ -123,9 +123,10 @@ type Stats struct {
 // Test hooks: where ip_vs shows, what opens the socket, and a recorder of
 // the raw answers (the lab capture's real dumps).
 var (
-	procIPVS  = "/proc/net/ip_vs"
-	dialGenl  = func() (*netlink.Conn, error) { return netlink.Dial(unix.NETLINK_GENERIC, nil) }
-	rawAnswer func(cmd uint8, req, answer []byte)
+	procIPVS              = "/proc/net/ip_vs"
+	maxServices, maxDests = MaxServices, MaxDests
+	dialGenl              = dial
+	rawAnswer             func(cmd uint8, req, answer []byte)
 )
 
 // Loaded reports whether IPVS can be asked without loading a module.
@@ -157,7 +158,7 @@ func Read(ctx context.Context) (*Table, error) {
 	truncErr := err
 	ndests := 0
 	for _, s := range svcs {
-		s.Dests, err = c.dests(s, MaxDests-ndests)
+		s.Dests, err = c.dests(s, maxDests-ndests)
 		switch {
 		case errors.Is(err, unix.ESRCH) || errors.Is(err, unix.ENOENT):
 			continue // deleted since the services were listed
@@ -168,7 +169,7 @@ func Read(ctx context.Context) (*Table, error) {
 		}
 		ndests += len(s.Dests)
 		t.Services = append(t.Services, s)
-		if truncErr != nil && ndests >= MaxDests {
+		if truncErr != nil && ndests >= maxDests {
 			break
 		}
 	}
@@ -218,17 +219,13 @@ func open(ctx context.Context) (*conn, error) {
 	if err := Loaded(); err != nil {
 		return nil, err
 	}
-	nc, err := dialGenl()
-	if err != nil {
-		return nil, fmt.Errorf("ipvsnl: generic netlink socket: %w", err)
-	}
 	deadline, ok := ctx.Deadline()
 	if !ok {
 		deadline = time.Now().Add(30 * time.Second)
 	}
-	if err := nc.SetDeadline(deadline); err != nil {
-		nc.Close()
-		return nil, fmt.Errorf("ipvsnl: %w", err)
+	nc, err := dialGenl(deadline)
+	if err != nil {
+		return nil, fmt.Errorf("ipvsnl: generic netlink socket: %w", err)
 	}
 	c := &conn{nc: nc, gc: genetlink.NewConn(nc)}
 	fam, err := c.gc.GetFamily(familyName)
@@ -238,6 +235,20 @@ func open(ctx context.Context) (*conn, error) {
 	}
 	c.family = fam.ID
 	return c, nil
+}
+
+// dial opens a generic netlink socket whose reads and writes give up at
+// deadline: a collection must not hang on a kernel that does not answer.
+func dial(deadline time.Time) (*netlink.Conn, error) {
+	nc, err := netlink.Dial(unix.NETLINK_GENERIC, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := nc.SetDeadline(deadline); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return nc, nil
 }
 
 func (c *conn) close() { _ = c.gc.Close() }
@@ -304,8 +315,8 @@ func (c *conn) info() (Info, error) {
 func (c *conn) services() ([]Service, error) {
 	var svcs []Service
 	err := c.request(cmdGetService, nil, true, func(b []byte) error {
-		if len(svcs) >= MaxServices {
-			return fmt.Errorf("more than %d services: %w", MaxServices, ErrTruncated)
+		if len(svcs) >= maxServices {
+			return fmt.Errorf("more than %d services: %w", maxServices, ErrTruncated)
 		}
 		s, err := DecodeService(b)
 		if err != nil {
@@ -342,7 +353,7 @@ func (c *conn) dests(s Service, max int) ([]Dest, error) {
 	var ds []Dest
 	err = c.request(cmdGetDest, attrs, true, func(b []byte) error {
 		if len(ds) >= max {
-			return fmt.Errorf("more than %d real servers: %w", MaxDests, ErrTruncated)
+			return fmt.Errorf("more than %d real servers: %w", maxDests, ErrTruncated)
 		}
 		d, err := DecodeDest(b, s.AF)
 		if err != nil {
