@@ -142,6 +142,11 @@ func configFor(f Filter, o *Options) (*config, error) {
 	if f.Port != 0 && proto != 0 && proto != protoTCP && proto != protoUDP && proto != protoIPIP {
 		return nil, fmt.Errorf("filter port %d with protocol %s: ports exist for tcp and udp only", f.Port, f.Proto)
 	}
+	switch o.Mode {
+	case "", "auto", "tp_btf", "raw_tp":
+	default:
+		return nil, fmt.Errorf("mode %q: want auto, tp_btf or raw_tp", o.Mode)
+	}
 	c := &config{addr: f.Addr.As4(), port: [2]byte{byte(f.Port >> 8), byte(f.Port)}, l4proto: proto}
 	if f.Netns != "" {
 		ino, err := netnsInode(f.Netns)
