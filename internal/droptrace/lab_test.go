@@ -34,7 +34,7 @@ var (
 )
 
 type lab struct {
-	t              *testing.T
+	t              testing.TB
 	cli, lb, oth   string // namespace names
 	lb0MAC, cliMAC string
 }
@@ -59,7 +59,7 @@ func needCmd(t testing.TB, names ...string) {
 	}
 }
 
-func newLab(t *testing.T) *lab {
+func newLab(t testing.TB) *lab {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to create network namespaces")
@@ -167,7 +167,7 @@ func (l *lab) nft(ns, ruleset string) {
 
 // sendUDP sends one datagram from namespace ns, from src (unspecified: the
 // kernel's choice) to dst:port, optionally with DF set and a payload size.
-func sendUDP(t *testing.T, ns string, src, dst netip.Addr, port uint16, size int, df bool) {
+func sendUDP(t testing.TB, ns string, src, dst netip.Addr, port uint16, size int, df bool) {
 	t.Helper()
 	err := inNetns(ns, func() error {
 		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
@@ -194,7 +194,7 @@ func sendUDP(t *testing.T, ns string, src, dst netip.Addr, port uint16, size int
 
 // sendSYN starts a TCP connect from ns and gives up at once: the SYN is
 // out, what happens to it is the test's business.
-func sendSYN(t *testing.T, ns string, dst netip.Addr, port uint16) {
+func sendSYN(t testing.TB, ns string, dst netip.Addr, port uint16) {
 	t.Helper()
 	err := inNetns(ns, func() error {
 		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
@@ -216,7 +216,7 @@ func sendSYN(t *testing.T, ns string, dst netip.Addr, port uint16) {
 
 // sendRawIPv4 sends a complete IPv4 packet (header included) from ns: for
 // spoofed sources and IPIP.
-func sendRawIPv4(t *testing.T, ns string, pkt []byte, dst netip.Addr) {
+func sendRawIPv4(t testing.TB, ns string, pkt []byte, dst netip.Addr) {
 	t.Helper()
 	err := inNetns(ns, func() error {
 		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.IPPROTO_RAW)
@@ -288,7 +288,7 @@ func checksum(b []byte) uint16 {
 }
 
 // startTracer starts a tracer for the test and stops it at the end.
-func startTracer(t *testing.T, f Filter, o Options) *Tracer {
+func startTracer(t testing.TB, f Filter, o Options) *Tracer {
 	t.Helper()
 	if o.PollInterval == 0 {
 		o.PollInterval = 20 * time.Millisecond

@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/ringbuf"
 	"github.com/cilium/ebpf/rlimit"
 )
@@ -245,21 +244,6 @@ func (t *Tracer) readStats() Stats {
 	}
 	s.Calls, s.Matched, s.Lost = sum(0), sum(1), sum(2)
 	return s
-}
-
-// Programs returns the attached BPF programs by name, for run-time
-// statistics (ebpf.EnableStats) in benchmarks.
-func (t *Tracer) Programs() map[string]*ebpf.Program {
-	out := map[string]*ebpf.Program{}
-	for _, a := range []*attached{t.drops, t.ipvs} {
-		if a == nil {
-			continue
-		}
-		for n, p := range a.progs {
-			out[n] = p
-		}
-	}
-	return out
 }
 
 // Close detaches the programs, drains the ring buffer into the channels
