@@ -6,7 +6,7 @@ func Items() []Item {
 	nft := moduleReady("nf_tables", "listing nftables")
 	ipt4 := nft.or(exists("/proc/net/ip_tables_names", ""), "neither nf_tables nor ip_tables is loaded (listing iptables would load one)")
 	ipt6 := nft.or(exists("/proc/net/ip6_tables_names", ""), "neither nf_tables nor ip6_tables is loaded (listing ip6tables would load one)")
-	ipvs := exists("/proc/net/ip_vs", "ip_vs is not loaded: no IPVS on this host (ipvsadm would load it)")
+	ipvs := exists("/proc/net/ip_vs", "ip_vs is not loaded: no IPVS on this host (ipvsadm or IPVS genetlink would load it)")
 	// rtnetlink loads the protocol module (net-pf-10) for an IPv6 dump
 	ipv6 := exists("/proc/net/if_inet6", "IPv6 is not loaded (an IPv6 dump would load it)")
 	ct := exists("/proc/sys/net/netfilter/nf_conntrack_max", "nf_conntrack is not loaded: no connection tracking")
