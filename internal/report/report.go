@@ -25,6 +25,9 @@ type Options struct {
 	MaxEvidence int
 	// Verbose lists every input problem rather than a count.
 	Verbose bool
+	// Case, when given, lets the text form show the packet path its
+	// captures trace under the root cause (see timeline.go).
+	Case *evidence.Case
 }
 
 // Write renders d in the named format.
@@ -92,8 +95,10 @@ func writeText(w io.Writer, d *diagnosis.Diagnosis, o Options) error {
 		fmt.Fprintf(&b, "hosts: %s\n", strings.Join(hosts, ", "))
 	}
 	b.WriteString("\n")
+	timeline := caseTimeline(d, o.Case)
 	if len(d.Findings) == 0 {
-		b.WriteString("No problem found in the evidence given.\n")
+		b.WriteString("No problem found in the evidence given.\n\n")
+		writeCaseTimeline(&b, p, timeline)
 	}
 	for i, f := range d.Findings {
 		if i == 0 && f.Severity == diagnosis.Critical {
@@ -126,6 +131,9 @@ func writeText(w io.Writer, d *diagnosis.Diagnosis, o Options) error {
 			}
 		}
 		b.WriteString("\n")
+		if i == 0 {
+			writeCaseTimeline(&b, p, timeline)
+		}
 	}
 	if len(d.Notes) > 0 {
 		b.WriteString(p.c("1", "NOTES") + "\n")

@@ -1,0 +1,346 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/netip"
+	"sort"
+	"strings"
+
+	"github.com/lvsdoctor/lvsdoctor/internal/diagnosis"
+	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
+	"github.com/lvsdoctor/lvsdoctor/internal/trace"
+)
+
+// TraceSchema names the JSON form of `lvsdoctor trace`.
+const TraceSchema = "lvsdoctor-trace/v1"
+
+// TraceFormats lists what WriteTrace accepts.
+var TraceFormats = []string{"text", "json"}
+
+// TraceOptions tune the text form of a trace.
+type TraceOptions struct {
+	Options
+	// Flows is how many connections are shown hop by hop (0: 3); the
+	// others are counted by outcome.
+	Flows int
+}
+
+// WriteTrace renders what `lvsdoctor trace` found.
+func WriteTrace(w io.Writer, format string, r *trace.Result, o TraceOptions) error {
+	switch format {
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		return enc.Encode(struct {
+			Schema string `json:"schema"`
+			*trace.Result
+		}{TraceSchema, r})
+	case "text", "":
+		return writeTraceText(w, r, o)
+	}
+	return fmt.Errorf("unknown format %q (want %s)", format, strings.Join(TraceFormats, ", "))
+}
+
+func writeTraceText(w io.Writer, r *trace.Result, o TraceOptions) error {
+	p := painter{o.Color}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s\n", p.c("1", "lvsdoctor trace:"), traceService(r))
+	if r.Service.VIPFrom != "" {
+		fmt.Fprintf(&b, "VIP found in the packets: %s\n", r.Service.VIPFrom)
+	}
+	if r.Service.ModeWhy != "" {
+		fmt.Fprintf(&b, "forwarding: %s\n", r.Service.ModeWhy)
+	}
+	b.WriteString("\n" + p.c("1", "CAPTURE POINTS") + "\n")
+	for _, pt := range r.Points {
+		line := fmt.Sprintf(" - %-12s %-10s %s", pt.Host, pt.Role, pt.Source)
+		if pt.First != "" {
+			line += fmt.Sprintf("  %s–%s", pt.First, pt.Last)
+		}
+		line += fmt.Sprintf("  %d packets, %d followed", pt.Packets, pt.Followed)
+		if pt.ClockOffset != "" {
+			line += "  clock " + pt.ClockOffset
+		}
+		b.WriteString(line + "\n")
+	}
+	b.WriteString("\n")
+	n := o.Flows
+	if n == 0 {
+		n = 3
+	}
+	if len(r.Flows) == 0 {
+		b.WriteString("No connection to the service in the captures.\n\n")
+	} else {
+		fmt.Fprintf(&b, "%s %s\n\n", p.c("1", "CONNECTIONS"), outcomeLine(r.Summary.Outcomes, len(r.Flows)))
+		writeFlows(&b, p, r.Flows, n)
+	}
+	if len(r.Findings) > 0 {
+		b.WriteString(p.c("1", "FINDINGS") + "\n")
+		writeFindings(&b, p, r.Findings, o.Options)
+	}
+	if len(r.Notes) > 0 {
+		b.WriteString(p.c("1", "NOTES") + "\n")
+		for _, n := range r.Notes {
+			for i, l := range wrap(n, 76) {
+				if i == 0 {
+					fmt.Fprintf(&b, " - %s\n", l)
+				} else {
+					fmt.Fprintf(&b, "   %s\n", l)
+				}
+			}
+		}
+		b.WriteString("\n")
+	}
+	if len(r.Problems) > 0 {
+		b.WriteString(p.c("1", "INPUT PROBLEMS") + " (the rest of the captures was used)\n")
+		for i, pr := range r.Problems {
+			if i == 10 && !o.Verbose {
+				fmt.Fprintf(&b, " … %d more (use -v to list all)\n", len(r.Problems)-10)
+				break
+			}
+			fmt.Fprintf(&b, " - %s\n", pr.String())
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func traceService(r *trace.Result) string {
+	s := r.Service
+	if s.VIP == "" {
+		return "service unknown"
+	}
+	out := s.VIP
+	if s.Port != 0 {
+		if a, err := netip.ParseAddr(s.VIP); err == nil {
+			out = netip.AddrPortFrom(a, s.Port).String()
+		}
+	}
+	if s.Proto != "" {
+		out = s.Proto + " " + out
+	}
+	if s.Mode != "" {
+		out += " (" + strings.ToUpper(s.Mode) + ")"
+	}
+	return out
+}
+
+// outcomeOrder puts failures first: they are what a reader looks for.
+var outcomeOrder = []string{"looping", "not-forwarded", "lost-in-transit", "rs-not-replying", "reply-lost", "reply-bypassed-director", "refused", "incomplete", "answered"}
+
+func outcomeRank(o string) int {
+	for i, x := range outcomeOrder {
+		if x == o {
+			return i
+		}
+	}
+	return len(outcomeOrder)
+}
+
+func outcomeLine(m map[string]int, total int) string {
+	var parts []string
+	for _, o := range outcomeOrder {
+		if m[o] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", m[o], o))
+		}
+	}
+	return fmt.Sprintf("%d followed: %s", total, strings.Join(parts, ", "))
+}
+
+// writeFlows shows up to n flows hop by hop, one per outcome first, the
+// failures before the answered ones.
+func writeFlows(b *strings.Builder, p painter, flows []trace.Flow, n int) {
+	idx := make([]int, len(flows))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, c int) bool { return outcomeRank(flows[idx[a]].Outcome) < outcomeRank(flows[idx[c]].Outcome) })
+	var pick []int
+	shown := map[string]bool{}
+	for _, i := range idx {
+		if len(pick) < n && !shown[flows[i].Outcome] {
+			pick = append(pick, i)
+			shown[flows[i].Outcome] = true
+		}
+	}
+	for _, i := range idx {
+		if len(pick) >= n {
+			break
+		}
+		if !contains(pick, i) {
+			pick = append(pick, i)
+		}
+	}
+	sort.SliceStable(pick, func(a, c int) bool {
+		ra, rc := outcomeRank(flows[pick[a]].Outcome), outcomeRank(flows[pick[c]].Outcome)
+		if ra != rc {
+			return ra < rc
+		}
+		return pick[a] < pick[c]
+	})
+	for _, i := range pick {
+		writeFlow(b, p, &flows[i], "")
+	}
+	if rest := len(flows) - len(pick); rest > 0 {
+		counts := map[string]int{}
+		for i := range flows {
+			if !contains(pick, i) {
+				counts[flows[i].Outcome]++
+			}
+		}
+		fmt.Fprintf(b, "   … %s (use -o json for every hop of every connection)\n\n", outcomeLine(counts, rest))
+	}
+}
+
+func contains(xs []int, x int) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+// writeFlow renders one connection's hop-by-hop timeline.
+func writeFlow(b *strings.Builder, p painter, f *trace.Flow, indent string) {
+	mode := ""
+	if f.Mode != "" {
+		mode = "  " + strings.ToUpper(f.Mode)
+	}
+	rs := ""
+	if f.RealServer != "" {
+		rs = " (real server " + f.RealServer + ")"
+	}
+	fmt.Fprintf(b, "%s%s %s %s → %s%s%s: %s\n", indent, p.c("1", fmt.Sprintf("connection %d", f.ID)), f.Proto, f.Client, f.VIP, rs, mode, f.Summary)
+	for _, h := range f.Hops {
+		mark := p.c("32", "✓")
+		if !h.Seen {
+			mark = p.c("31", "✗")
+		}
+		where := h.Host
+		if h.Source != "" {
+			where += " " + p.c("2", h.Source)
+		}
+		line := fmt.Sprintf("%s  %s %-31s %s", indent, mark, h.Step, where)
+		if h.Seen && len(h.Frames) > 0 {
+			line += " " + frameList(h.Frames, h.Count)
+		}
+		if h.First != "" {
+			if h.Last != h.First {
+				line += "  " + h.First + " → " + h.Last
+			} else {
+				line += "  " + h.First
+			}
+		}
+		if h.LastSeen {
+			line += "  " + p.c("1;33", "← last seen")
+		}
+		b.WriteString(line + "\n")
+		detail := h.Change
+		if !h.Seen && h.Note != "" {
+			detail = h.Note
+		} else if h.Note != "" && detail == "" {
+			detail = h.Note
+		}
+		if detail != "" {
+			for _, l := range wrap(detail, 70) {
+				fmt.Fprintf(b, "%s      %s\n", indent, l)
+			}
+		}
+	}
+	if f.LastSeen != nil {
+		fmt.Fprintf(b, "%s   last seen: %s frame %d at %s (%s)\n", indent, f.LastSeen.Source, f.LastSeen.Frame, f.LastSeen.Time, f.LastSeen.Step)
+	}
+	if len(f.LostBetween) == 2 {
+		fmt.Fprintf(b, "%s   lost between %s and %s\n", indent, f.LostBetween[0], f.LostBetween[1])
+	}
+	b.WriteString("\n")
+}
+
+// frameList is "#12" or "#12,#15,#19" or "#12,#15,… (9)".
+func frameList(frames []int, count int) string {
+	var parts []string
+	for i, f := range frames {
+		if i == 4 {
+			parts = append(parts, "…")
+			break
+		}
+		parts = append(parts, fmt.Sprintf("#%d", f))
+	}
+	s := strings.Join(parts, ",")
+	if count > 1 {
+		s += fmt.Sprintf(" (%d)", count)
+	}
+	return s
+}
+
+// writeFindings renders findings as the diagnosis does.
+func writeFindings(b *strings.Builder, p painter, fs []diagnosis.Finding, o Options) {
+	maxEv := o.MaxEvidence
+	if maxEv == 0 {
+		maxEv = 8
+	}
+	for i, f := range fs {
+		fmt.Fprintf(b, "%d. [%s] %s on %s\n", i+1, p.sev(f.Severity), p.c("1", f.ID), f.Host)
+		fmt.Fprintf(b, "   %s\n", f.Title)
+		for _, l := range wrap(f.Explanation, 76) {
+			fmt.Fprintf(b, "   %s\n", l)
+		}
+		b.WriteString("   evidence:\n")
+		for j, e := range f.Evidence {
+			if j == maxEv {
+				fmt.Fprintf(b, "     … %d more (use -o json for all)\n", len(f.Evidence)-maxEv)
+				break
+			}
+			fmt.Fprintf(b, "     %s  %s\n", p.c("2", refLoc(e)), e.Text)
+		}
+		if len(f.Fix) > 0 {
+			b.WriteString("   fix:\n")
+			for _, x := range f.Fix {
+				fmt.Fprintf(b, "     %s\n", p.c("32", x))
+			}
+		}
+		b.WriteString("\n")
+	}
+}
+
+// caseTimeline traces the frames of a diagnosed case, for the packet
+// path under the root cause; nil when the case has no captures.
+func caseTimeline(d *diagnosis.Diagnosis, c *evidence.Case) *trace.Result {
+	if c == nil {
+		return nil
+	}
+	frames := 0
+	for _, h := range c.Hosts {
+		frames += len(h.Frames)
+	}
+	if frames == 0 {
+		return nil
+	}
+	cfg := trace.Config{Port: d.Service.Port, Proto: d.Service.Proto, Mode: d.Service.Mode}
+	if a, err := netip.ParseAddr(d.Service.VIP); err == nil {
+		cfg.VIP = a
+	} else {
+		return nil
+	}
+	if c.Client.Addr.IsValid() {
+		cfg.Client = c.Client.Addr
+	}
+	return trace.FromFrames(c.Hosts, cfg)
+}
+
+// writeCaseTimeline prints the packet path of a diagnosed case: the
+// connection most telling of the failure, hop by hop.
+func writeCaseTimeline(b *strings.Builder, p painter, tr *trace.Result) {
+	if tr == nil || len(tr.Flows) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "%s (from the captures; %s)\n", p.c("1", "PACKET PATH"), outcomeLine(tr.Summary.Outcomes, len(tr.Flows)))
+	if tr.Service.ModeWhy != "" && tr.Service.Mode != "" {
+		fmt.Fprintf(b, "   %s: %s\n", strings.ToUpper(tr.Service.Mode), tr.Service.ModeWhy)
+	}
+	writeFlows(b, p, tr.Flows, 1)
+}
