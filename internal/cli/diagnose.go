@@ -1,10 +1,15 @@
 package cli
 
 import (
+	"context"
+	"fmt"
+	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -25,6 +30,8 @@ type diagnoseOpts struct {
 	verbose bool
 	// collection before diagnosis
 	live   bool
+	watch  time.Duration
+	probe  bool
 	role   string
 	save   string
 	remote remoteOpts
@@ -75,6 +82,8 @@ input error.`,
 	f.BoolVar(&o.noColor, "no-color", false, "no ANSI colours in text output")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "list every input problem")
 	f.BoolVar(&o.live, "live", false, "collect this host first (read-only, as 'lvsdoctor collect'), then diagnose it with any PATHs given")
+	f.DurationVar(&o.watch, "watch", 0, "with --live: after collecting, watch the kernel drop the VIP's packets for this long (reproduce the failure meanwhile) and use the drops as evidence")
+	f.BoolVar(&o.probe, "probe", false, "with --watch: connect to the VIP a few times while watching")
 	f.StringVar(&o.role, "role", "", "with --live: this host's role (director, realserver, hypervisor, client, router)")
 	f.StringVar(&o.save, "save", "", "with --live or --inventory: keep the collected evidence in this directory (default: discarded)")
 	o.remote.flags(f)
@@ -191,9 +200,36 @@ func (o *diagnoseOpts) collectFirst(cmd *cobra.Command) (string, func(), error) 
 	co := &collectOpts{output: dir, role: o.role, remote: o.remote}
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if _, err := collectInto(ctx, cmd.ErrOrStderr(), co); err != nil {
+	bundles, err := collectInto(ctx, cmd.ErrOrStderr(), co)
+	if err != nil {
 		cleanup()
 		return "", nil, err
 	}
+	if o.watch > 0 && o.live && len(bundles) == 1 {
+		if err := o.watchInto(ctx, cmd, filepath.Join(dir, bundles[0].Host)); err != nil {
+			cleanup()
+			return "", nil, err
+		}
+	}
 	return dir, cleanup, nil
+}
+
+// watchInto runs a watch of this host's network namespace for the
+// VIP the user named and stores its lines as the host's watch.txt.
+func (o *diagnoseOpts) watchInto(ctx context.Context, cmd *cobra.Command, hostDir string) error {
+	if o.vip == "" {
+		return usageErr("--watch needs --vip: the VIP whose packets to watch")
+	}
+	wo := &watchOpts{vip: o.vip, port: o.port, proto: o.proto, duration: o.watch, format: "lines", probe: o.probe, mode: "auto", fib: true}
+	f, err := wo.filter()
+	if err != nil {
+		return err
+	}
+	f.Netns = fmt.Sprintf("/proc/%d/ns/net", os.Getpid())
+	fmt.Fprintf(cmd.ErrOrStderr(), "lvsdoctor: watching drops of %s for %s: reproduce the failure now\n", o.vip, o.watch)
+	lines, err := watch(ctx, io.Discard, cmd.ErrOrStderr(), wo, f)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(hostDir, "watch.txt"), []byte(strings.Join(lines, "\n")+"\n"), 0o600)
 }

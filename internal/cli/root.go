@@ -68,7 +68,7 @@ reports the cause with the evidence lines and the fix.`,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newDiagnoseCmd(), newCollectCmd(), newCausesCmd(), newExplainCmd())
+	root.AddCommand(newDiagnoseCmd(), newCollectCmd(), newWatchCmd(), newCausesCmd(), newExplainCmd())
 	root.AddCommand(newTraceCmd())
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitError{code: ExitUsage, err: fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}

@@ -105,12 +105,10 @@ func serviceOfDrop(p *Pass, d evidence.Drop) (*topology.Service, bool) {
 		return nil, true
 	}
 	for _, s := range svcs {
+		anyPort := func(x *evidence.Drop, p uint16) bool { return s.Port == 0 || p == 0 || p == s.Port || x.Proto == "icmp" }
 		for x := &d; x != nil; x = x.Inner {
-			port := x.DPort
-			if x.Src == s.VIP {
-				port = x.SPort
-			}
-			if (x.Dst == s.VIP || x.Src == s.VIP) && (s.Port == 0 || port == 0 || port == s.Port || x.Proto == "icmp") {
+			// a request to the VIP, or a reply from it
+			if x.Dst == s.VIP && anyPort(x, x.DPort) || x.Src == s.VIP && anyPort(x, x.SPort) {
 				return s, true
 			}
 		}
@@ -119,7 +117,7 @@ func serviceOfDrop(p *Pass, d evidence.Drop) (*topology.Service, bool) {
 }
 
 func reportDropGroup(p *Pass, h *evidence.Host, g *dropGroup) {
-	causes := causesOfDrop(g.reason, h.Role)
+	causes := CausesOfDrop(g.reason, h.Role)
 	first := g.drops[0]
 	where := g.location
 	if g.dev != "" {
@@ -160,8 +158,8 @@ func reportDropGroup(p *Pass, h *evidence.Host, g *dropGroup) {
 	})
 }
 
-// causesOfDrop lists the causes a reason points to on a host of role r.
-func causesOfDrop(reason string, r evidence.Role) []string {
+// CausesOfDrop lists the causes a reason points to on a host of role r.
+func CausesOfDrop(reason string, r evidence.Role) []string {
 	m := dropCauses[reason]
 	if c, ok := m[r]; ok {
 		return c

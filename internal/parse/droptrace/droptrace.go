@@ -20,7 +20,7 @@ import (
 
 var (
 	eventRE = regexp.MustCompile(`^\d[\d:.]*\s`) // events start with a time
-	dropRE  = regexp.MustCompile(`^(\S+)\s+kfree_skb\s+reason=([A-Z0-9_]+)(?:\(\d+\))?\s+at=(\S+)\s+netns=(\S+)\s+dev=(\S+)\s+(.*)$`)
+	dropRE  = regexp.MustCompile(`^(\S+)\s+(?:kfree_skb|ipvs)\s+reason=([A-Z0-9_]+)(?:\(\d+\))?\s+at=(\S+)\s+netns=(\S+)\s+dev=(\S+)\s+(.*)$`)
 	fibRE   = regexp.MustCompile(`^(\S+)\s+fib_table_lookup\s+table=(\d+)\s+(\S+)\s+->\s+(\S+)\s+iif=(\d+)\s+oif=(\d+)\s+=>\s+dev=(\S+)\s+netns=(\S+)`)
 	traceRE = regexp.MustCompile(`^(\S+)\s+trace\s+id=\S+\s+(\S+)\s+(\S+)\s+(\S+)\s+type=rule\s+rule-handle=(\d+)\s+verdict=(\S+)\s*(.*)$`)
 	statsRE = regexp.MustCompile(`^(?:droptrace|lvsdoctor watch|watch):\s+(\d+)\s+events(?:\s+read)?;\s+bpf:\s+calls=(\d+)\s+matched=(\d+)\s+lost(?:\([^)]*\))?=(\d+)`)
@@ -58,7 +58,7 @@ func ParseWatch(doc evidence.Doc) (Result, []evidence.Problem) {
 	for i, line := range doc.Lines() {
 		l := strings.TrimSpace(line)
 		switch {
-		case eventRE.MatchString(l) && strings.Contains(l, " kfree_skb "):
+		case eventRE.MatchString(l) && (strings.Contains(l, " kfree_skb ") || strings.Contains(l, " ipvs reason=")):
 			m := dropRE.FindStringSubmatch(l)
 			if m == nil {
 				probs = append(probs, doc.Problemf(i, "kfree_skb line not understood"))
@@ -204,16 +204,23 @@ func endpoint(s string) (netip.Addr, uint16, bool) {
 	return a, 0, err == nil
 }
 
-// netnsName keeps the name of "dt-lb:4026532178", or the inode alone.
+// netnsName keeps the name of "dt-lb:4026532178", or the inode alone;
+// "-" is unknown.
 func netnsName(s string) string {
+	if s == "-" {
+		return ""
+	}
 	if i := strings.LastIndexByte(s, ':'); i > 0 {
 		return s[:i]
 	}
 	return s
 }
 
-// devName keeps the name of "lb0/2".
+// devName keeps the name of "lb0/2"; "-/0" (a socket-level drop) is none.
 func devName(s string) string {
+	if strings.HasPrefix(s, "-/") || s == "-" {
+		return ""
+	}
 	if i := strings.LastIndexByte(s, '/'); i > 0 {
 		return s[:i]
 	}
