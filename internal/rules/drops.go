@@ -105,7 +105,9 @@ func serviceOfDrop(p *Pass, d evidence.Drop) (*topology.Service, bool) {
 		return nil, true
 	}
 	for _, s := range svcs {
-		anyPort := func(x *evidence.Drop, p uint16) bool { return s.Port == 0 || p == 0 || p == s.Port || x.Proto == "icmp" }
+		anyPort := func(x *evidence.Drop, p uint16) bool {
+			return s.Port == 0 || p == 0 || p == s.Port || x.Proto == "icmp"
+		}
 		for x := &d; x != nil; x = x.Inner {
 			// a request to the VIP, or a reply from it
 			if x.Dst == s.VIP && anyPort(x, x.DPort) || x.Src == s.VIP && anyPort(x, x.SPort) {

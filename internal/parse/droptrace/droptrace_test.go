@@ -31,13 +31,13 @@ func TestParseWatchPrototypeScenarios(t *testing.T) {
 		}
 	}
 	for key, w := range map[string]want{
-		"IP_RPFILTERicmp":    {"IP_RPFILTER", "ip_rcv_finish_core+0x25b", "dt-lb", "lb0", "icmp", "198.18.0.5", "203.0.113.10", 0, 0, "", true},
-		"NETFILTER_DROPtcp":  {"NETFILTER_DROP", "nft_do_chain+0x3e8", "dt-lb", "lb0", "tcp", "192.0.2.1", "203.0.113.10", 45540, 8080, "S", true},
-		"NETFILTER_DROPudp":  {"NETFILTER_DROP", "nft_do_chain+0x3e8", "dt-lb", "lb0", "udp", "192.0.2.1", "203.0.113.10", 59058, 9090, "", false},
-		"NO_SOCKETtcp":       {"NO_SOCKET", "tcp_v4_rcv+0x91", "dt-lb", "lb0", "tcp", "192.0.2.1", "203.0.113.10", 46746, 81, "S", false},
-		"NO_SOCKETudp":       {"NO_SOCKET", "__udp4_lib_rcv+0x4bc", "dt-lb", "lb0", "udp", "192.0.2.1", "203.0.113.10", 58085, 5353, "", false},
-		"OTHERHOSTicmp":      {"OTHERHOST", "ip_rcv_core+0x22c", "dt-lb", "lb0", "icmp", "192.0.2.1", "203.0.113.10", 0, 0, "", false},
-		"IP_NOPROTOipip":     {"IP_NOPROTO", "ip_local_deliver_finish+0x81", "dt-lb", "lb0", "ipip", "192.0.2.1", "192.0.2.2", 0, 0, "", false},
+		"IP_RPFILTERicmp":   {"IP_RPFILTER", "ip_rcv_finish_core+0x25b", "dt-lb", "lb0", "icmp", "198.18.0.5", "203.0.113.10", 0, 0, "", true},
+		"NETFILTER_DROPtcp": {"NETFILTER_DROP", "nft_do_chain+0x3e8", "dt-lb", "lb0", "tcp", "192.0.2.1", "203.0.113.10", 45540, 8080, "S", true},
+		"NETFILTER_DROPudp": {"NETFILTER_DROP", "nft_do_chain+0x3e8", "dt-lb", "lb0", "udp", "192.0.2.1", "203.0.113.10", 59058, 9090, "", false},
+		"NO_SOCKETtcp":      {"NO_SOCKET", "tcp_v4_rcv+0x91", "dt-lb", "lb0", "tcp", "192.0.2.1", "203.0.113.10", 46746, 81, "S", false},
+		"NO_SOCKETudp":      {"NO_SOCKET", "__udp4_lib_rcv+0x4bc", "dt-lb", "lb0", "udp", "192.0.2.1", "203.0.113.10", 58085, 5353, "", false},
+		"OTHERHOSTicmp":     {"OTHERHOST", "ip_rcv_core+0x22c", "dt-lb", "lb0", "icmp", "192.0.2.1", "203.0.113.10", 0, 0, "", false},
+		"IP_NOPROTOipip":    {"IP_NOPROTO", "ip_local_deliver_finish+0x81", "dt-lb", "lb0", "ipip", "192.0.2.1", "192.0.2.2", 0, 0, "", false},
 	} {
 		if got[key] != w {
 			t.Errorf("%s: got %+v\nwant %+v", key, got[key], w)
