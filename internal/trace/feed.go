@@ -29,6 +29,9 @@ func (t *Tracer) packet(point int, p *capture.Packet, rescan bool) {
 		t.packets++
 		ps.clock(ts, p.N)
 		ps.mark(ts, func() evidence.Ref { return p.Frame().Ref })
+		if ps.macFrames < macSample {
+			ps.countMACs(p.SrcMAC, p.DstMAC, p.HasSrcMAC, p.HasDstMAC)
+		}
 	}
 	if p.ARP.Valid {
 		if !rescan {
@@ -144,6 +147,11 @@ func (t *Tracer) Frame(point int, f *evidence.Frame) {
 	if hasT {
 		ps.clock(ts, f.Ref.Line)
 		ps.mark(ts, func() evidence.Ref { return f.Ref })
+	}
+	if ps.macFrames < macSample {
+		sm, okS := parseMAC(f.SrcMAC)
+		dm, okD := parseMAC(f.DstMAC)
+		ps.countMACs(sm, dm, okS, okD)
 	}
 	g := f
 	if f.Inner != nil {

@@ -219,7 +219,7 @@ func (t *Tracer) flowFindings(r *Result, svc string, add func(diagnosis.Finding)
 				return h.Host
 			}
 		}
-		return ""
+		return f.origin
 	}
 	for _, g := range groupFlows(r, "looping", lastHost) {
 		var ev []evidence.Ref

@@ -80,7 +80,8 @@ type Flow struct {
 	// LostBetween names the two points the packet went missing between.
 	LostBetween []string `json:"lost_between,omitempty"`
 	first       int64
-	reply       bool // a reply reached some point
+	reply       bool   // a reply reached some point
+	origin      string // the host the reply was first seen at
 }
 
 // Hop is one capture point on the path, in path order.
@@ -130,6 +131,7 @@ var roleRank = [4]map[evidence.Role]int{
 func (t *Tracer) Result() *Result {
 	t.learnDirectorMACs()
 	t.inferRoles()
+	t.learnHostMACs()
 	t.settleSkews()
 	r := &Result{Notes: []string{}, Findings: []diagnosis.Finding{}, Flows: []Flow{}}
 	r.Service = Service{Port: t.cfg.Port, Proto: t.cfg.Proto}
@@ -209,6 +211,19 @@ func (t *Tracer) learnDirectorMACs() {
 			if _, ok := t.dirMACs[s.smac]; !ok {
 				t.dirMACs[s.smac] = "sends VRRP adverts"
 			}
+		}
+	}
+}
+
+// learnHostMACs gives the host points whose interfaces are unknown the
+// MAC their captures are full of. A bridge's capture has no such MAC.
+func (t *Tracer) learnHostMACs() {
+	for _, ps := range t.points {
+		if len(ps.macs) > 0 || ps.Role == evidence.RoleHypervisor || ps.Role == evidence.RoleRouter {
+			continue
+		}
+		if m, ok := ps.ownMAC(); ok {
+			ps.macs[m] = true
 		}
 	}
 }
@@ -588,7 +603,8 @@ func (t *Tracer) expected(c *conn, st, i int, slots map[[2]int]*slot, target map
 		if st == stageForwarded && (target[i] || len(target) == 0 && seen[stageForwarded] && sawConn) {
 			return ran
 		}
-		if st == stageForwarded && len(target) == 0 && t.soleRS(i) && (seen[stageForwarded] || seen[stageSent]) {
+		if st == stageForwarded && len(target) == 0 && (t.soleRS(i) || seen[stageForwarded]) && (seen[stageForwarded] || seen[stageSent]) {
+			// Which real server it was sent to is unknown: each could have seen it.
 			return ran
 		}
 		if st == stageReplied && slots[[2]int{stageForwarded, i}] != nil {
@@ -1016,6 +1032,9 @@ func (t *Tracer) verdict(c *conn, f *Flow, slots map[[2]int]*slot) {
 		}
 	}
 	origin := t.replyOrigin(c)
+	if origin >= 0 {
+		f.origin = t.points[origin].Host
+	}
 	byDirector := origin >= 0 && t.points[origin].Role == evidence.RoleDirector && !rewriting
 	loops, loopAt := t.loop(c)
 	switch {

@@ -108,6 +108,46 @@ type pointState struct {
 	// at a given time, without keeping every frame.
 	marks     []mark
 	markEvery int64
+	// macSeen counts, over the first packets, each unicast MAC a frame
+	// was sent from or to: a host's own MAC is in nearly all of its
+	// capture's frames.
+	macSeen   map[mac]int
+	macFrames int
+}
+
+// macSample is how many frames of a point are counted for its own MAC.
+const macSample = 20000
+
+func (ps *pointState) countMACs(src, dst mac, hasSrc, hasDst bool) {
+	// Broadcasts and multicasts (ARP requests, VRRP) come from every host.
+	if ps.macFrames >= macSample || !hasDst || dst[0]&1 != 0 {
+		return
+	}
+	ps.macFrames++
+	if ps.macSeen == nil {
+		ps.macSeen = map[mac]int{}
+	}
+	for _, m := range [2]struct {
+		m  mac
+		ok bool
+	}{{src, hasSrc}, {dst, hasDst}} {
+		if m.ok && m.m[0]&1 == 0 && (len(ps.macSeen) < 256 || ps.macSeen[m.m] > 0) {
+			ps.macSeen[m.m]++
+		}
+	}
+}
+
+// ownMAC is the MAC in most of a host capture's frames, when it is in
+// most of them.
+func (ps *pointState) ownMAC() (mac, bool) {
+	var best mac
+	n := 0
+	for m, k := range ps.macSeen {
+		if k > n {
+			best, n = m, k
+		}
+	}
+	return best, ps.macFrames >= 4 && n*10 >= ps.macFrames*6
 }
 
 type mark struct {

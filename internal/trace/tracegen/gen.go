@@ -42,6 +42,9 @@ type Config struct {
 	Start      time.Time
 	// Snaplen cuts every packet to this many bytes (0: whole packets).
 	Snaplen int
+	// NoiseBytes is the largest payload of the unrelated traffic (0:
+	// 1448, a full segment; -1: none, for many small packets).
+	NoiseBytes int
 }
 
 // The addresses of the generated cluster.
@@ -183,15 +186,22 @@ func (g *gen) newNoise(i int) noiseFlow {
 // data segments one way and bare ACKs the other, as bulk transfers show.
 func (g *gen) stepNoise(f *noiseFlow) {
 	r := g.rng.IntN(10)
+	full := 1448
+	switch {
+	case g.c.NoiseBytes < 0:
+		full = 0
+	case g.c.NoiseBytes > 0:
+		full = g.c.NoiseBytes
+	}
 	switch {
 	case r < 5:
-		n := 1448
+		n := full
 		g.tcp(f.macB, f.macA, f.b, f.a, f.bport, f.aport, f.seqB, f.seqA, layers.TCP{ACK: true, PSH: r == 0}, n, 0)
 		f.seqB += uint32(n)
 	case r < 9:
 		g.tcp(f.macA, f.macB, f.a, f.b, f.aport, f.bport, f.seqA, f.seqB, layers.TCP{ACK: true}, 0, 0)
 	default:
-		n := 100 + g.rng.IntN(500)
+		n := min(100+g.rng.IntN(500), full)
 		g.tcp(f.macA, f.macB, f.a, f.b, f.aport, f.bport, f.seqA, f.seqB, layers.TCP{ACK: true, PSH: true}, n, 0)
 		f.seqA += uint32(n)
 	}
