@@ -89,7 +89,8 @@ func (t *Tracer) maybeFNAT(ip *capture.IPHeader) bool {
 	}
 	var h hdr
 	t.fill(&h, ip)
-	for _, k := range t.sigKeys(&h) {
+	keys, nk := t.sigKeys(&h)
+	for _, k := range keys[:nk] {
 		if _, ok := t.sigs[k]; ok {
 			return true
 		}

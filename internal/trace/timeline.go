@@ -133,6 +133,14 @@ func (t *Tracer) Result() *Result {
 	t.inferRoles()
 	t.learnHostMACs()
 	t.settleSkews()
+	t.sawStage = make([][4]bool, len(t.points))
+	for _, c := range t.conns {
+		for _, p := range c.pkts {
+			for j := range p.seen {
+				t.sawStage[p.seen[j].point][t.stageOf(c, p, &p.seen[j])] = true
+			}
+		}
+	}
 	r := &Result{Notes: []string{}, Findings: []diagnosis.Finding{}, Flows: []Flow{}}
 	r.Service = Service{Port: t.cfg.Port, Proto: t.cfg.Proto}
 	if t.cfg.VIP.IsValid() {
@@ -219,7 +227,9 @@ func (t *Tracer) learnDirectorMACs() {
 // MAC their captures are full of. A bridge's capture has no such MAC.
 func (t *Tracer) learnHostMACs() {
 	for _, ps := range t.points {
-		if len(ps.macs) > 0 || ps.Role == evidence.RoleHypervisor || ps.Role == evidence.RoleRouter {
+		// A director's MACs are known from what it forwards; a bridge's
+		// or router's capture has no MAC of its own.
+		if len(ps.macs) > 0 || ps.Role == evidence.RoleHypervisor || ps.Role == evidence.RoleRouter || ps.Role == evidence.RoleDirector {
 			continue
 		}
 		if m, ok := ps.ownMAC(); ok {
@@ -670,6 +680,9 @@ func (t *Tracer) activeDirector(i int) bool {
 
 // pointSawStage reports whether point i saw any connection at stage st.
 func (t *Tracer) pointSawStage(i, st int) bool {
+	if t.sawStage != nil {
+		return t.sawStage[i][st]
+	}
 	for _, c := range t.conns {
 		for _, p := range c.pkts {
 			for j := range p.seen {

@@ -340,6 +340,7 @@ type Tracer struct {
 	overflow int // connections not followed (MaxConns)
 	dropped  int // packets of followed connections not kept (MaxPackets)
 	packets  int
+	sawStage [][4]bool // per point, the stages it saw (set by Result)
 }
 
 type sigRef struct {
@@ -549,7 +550,8 @@ func (t *Tracer) newLeg(o *obs, tp tuple) (legRef, bool) {
 			return t.fnatLeg(c, tp, false), true
 		}
 	}
-	for _, k := range t.sigKeys(h) {
+	keys, nk := t.sigKeys(h)
+	for _, k := range keys[:nk] {
 		if s, ok := t.sigs[k]; ok && s.c.proto == h.proto {
 			// The copy must not be the client's own packet or its reply:
 			// a rewritten copy has neither the client nor the VIP in it.
@@ -586,7 +588,7 @@ func (t *Tracer) fnatLeg(c *conn, tp tuple, reply bool) legRef {
 // sigKeys are the keys under which FNAT's copy of a packet is found: the
 // TCP timestamp with the length and flags (kept by every rewrite), and
 // the IP ID with the length and payload.
-func (t *Tracer) sigKeys(h *hdr) []uint64 {
+func (t *Tracer) sigKeys(h *hdr) ([2]uint64, int) {
 	var keys [2]uint64
 	n := 0
 	if h.hasTSV && h.proto == capture.ProtoTCP {
@@ -597,7 +599,7 @@ func (t *Tracer) sigKeys(h *hdr) []uint64 {
 		keys[n] = (uint64(h.id)<<48 | uint64(h.plen&0xffff)<<32 | h.phash&0xffffffff) &^ (1 << 63)
 		n++
 	}
-	return keys[:n]
+	return keys, n
 }
 
 // record adds a sighting of a followed connection's packet.
@@ -628,7 +630,8 @@ func (t *Tracer) record(o *obs, l legRef) {
 			p.t, p.hasT = o.t-ps.skew, true
 		}
 		c.pkts = append(c.pkts, p)
-		for _, k := range t.sigKeys(&o.h) {
+		keys, nk := t.sigKeys(&o.h)
+		for _, k := range keys[:nk] {
 			if _, dup := t.sigs[k]; !dup {
 				t.sigs[k] = sigRef{c: c, reply: l.reply}
 			}

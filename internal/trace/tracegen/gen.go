@@ -176,7 +176,7 @@ func (g *gen) newNoise(i int) noiseFlow {
 	b := netip.AddrFrom4([4]byte{10, 200, byte(g.rng.IntN(4)), byte(1 + g.rng.IntN(250))})
 	return noiseFlow{
 		a: a, b: b,
-		macA: net.HardwareAddr{0x52, 0x54, 1, byte(i >> 8), byte(i), 1}, macB: RouterMAC,
+		macA: net.HardwareAddr{0x52, 0x54, 1, byte(i >> 8), byte(i), 1}, macB: net.HardwareAddr{0x52, 0x54, 2, 0, 0, byte(i % 16)},
 		aport: uint16(10000 + g.rng.IntN(50000)), bport: []uint16{443, 5432, 6379, 8080}[g.rng.IntN(4)],
 		seqA: g.rng.Uint32(), seqB: g.rng.Uint32(),
 	}
@@ -236,15 +236,18 @@ func (g *gen) stepVIP(v *vipConn) bool {
 	rsMAC := RSMACs[v.rs]
 	in := func(fl layers.TCP, n int) {
 		v.ts++
-		g.tcp(RouterMAC, DirectorMAC, v.client, VIP, v.cport, VPort, v.seqC, v.seqS, fl, n, v.ts)
+		pl := g.payload(n)
+		g.ipid++
+		id := g.ipid
+		g.tcpID(RouterMAC, DirectorMAC, v.client, VIP, v.cport, VPort, v.seqC, v.seqS, fl, pl, v.ts, id)
 		g.st.VIPPackets++
 		switch g.c.Mode {
 		case "tun":
-			g.ipip(DirectorMAC, rsMAC, DirectorIP, RIPs[v.rs], v.client, VIP, v.cport, VPort, v.seqC, v.seqS, fl, n, v.ts)
+			g.ipip(DirectorMAC, rsMAC, DirectorIP, RIPs[v.rs], v.client, VIP, v.cport, VPort, v.seqC, v.seqS, fl, pl, v.ts)
 		case "nat":
-			g.tcpID(DirectorMAC, rsMAC, v.client, RIPs[v.rs], v.cport, VPort, v.seqC, v.seqS, fl, n, v.ts, g.ipid)
+			g.tcpID(DirectorMAC, rsMAC, v.client, RIPs[v.rs], v.cport, VPort, v.seqC, v.seqS, fl, pl, v.ts, id)
 		default:
-			g.tcpID(DirectorMAC, rsMAC, v.client, VIP, v.cport, VPort, v.seqC, v.seqS, fl, n, v.ts, g.ipid)
+			g.tcpID(DirectorMAC, rsMAC, v.client, VIP, v.cport, VPort, v.seqC, v.seqS, fl, pl, v.ts, id)
 		}
 		g.st.VIPPackets++
 		v.seqC += uint32(n)
@@ -256,8 +259,10 @@ func (g *gen) stepVIP(v *vipConn) bool {
 		if g.c.Mode != "nat" {
 			return
 		}
-		g.tcp(rsMAC, DirectorMAC, RIPs[v.rs], v.client, VPort, v.cport, v.seqS, v.seqC, fl, n, v.ts+7)
-		g.tcpID(DirectorMAC, RouterMAC, VIP, v.client, VPort, v.cport, v.seqS, v.seqC, fl, n, v.ts+7, g.ipid)
+		pl := g.payload(n)
+		g.ipid++
+		g.tcpID(rsMAC, DirectorMAC, RIPs[v.rs], v.client, VPort, v.cport, v.seqS, v.seqC, fl, pl, v.ts+7, g.ipid)
+		g.tcpID(DirectorMAC, RouterMAC, VIP, v.client, VPort, v.cport, v.seqS, v.seqC, fl, pl, v.ts+7, g.ipid)
 		g.st.VIPPackets += 2
 		v.seqS += uint32(n)
 		if fl.SYN || fl.FIN {
@@ -306,25 +311,24 @@ func (g *gen) vrrp() {
 
 func (g *gen) tcp(smac, dmac net.HardwareAddr, src, dst netip.Addr, sport, dport uint16, seq, ack uint32, fl layers.TCP, n int, ts uint32) {
 	g.ipid++
-	g.tcpID(smac, dmac, src, dst, sport, dport, seq, ack, fl, n, ts, g.ipid)
+	g.tcpID(smac, dmac, src, dst, sport, dport, seq, ack, fl, g.payload(n), ts, g.ipid)
 }
 
-func (g *gen) tcpID(smac, dmac net.HardwareAddr, src, dst netip.Addr, sport, dport uint16, seq, ack uint32, fl layers.TCP, n int, ts uint32, id uint16) {
+func (g *gen) tcpID(smac, dmac net.HardwareAddr, src, dst netip.Addr, sport, dport uint16, seq, ack uint32, fl layers.TCP, pl gopacket.Payload, ts uint32, id uint16) {
 	eth := &layers.Ethernet{SrcMAC: smac, DstMAC: dmac, EthernetType: layers.EthernetTypeIPv4}
 	ip := &layers.IPv4{Version: 4, TTL: 64, Id: id, Flags: layers.IPv4DontFragment, Protocol: layers.IPProtocolTCP, SrcIP: src.AsSlice(), DstIP: dst.AsSlice()}
 	t := g.tcpLayer(sport, dport, seq, ack, fl, ts)
 	_ = t.SetNetworkLayerForChecksum(ip)
-	g.write(eth, ip, t, g.payload(n))
+	g.write(eth, ip, t, pl)
 }
 
-func (g *gen) ipip(smac, dmac net.HardwareAddr, osrc, odst, src, dst netip.Addr, sport, dport uint16, seq, ack uint32, fl layers.TCP, n int, ts uint32) {
+func (g *gen) ipip(smac, dmac net.HardwareAddr, osrc, odst, src, dst netip.Addr, sport, dport uint16, seq, ack uint32, fl layers.TCP, pl gopacket.Payload, ts uint32) {
 	eth := &layers.Ethernet{SrcMAC: smac, DstMAC: dmac, EthernetType: layers.EthernetTypeIPv4}
-	g.ipid++
-	outer := &layers.IPv4{Version: 4, TTL: 64, Id: g.ipid, Protocol: layers.IPProtocolIPv4, SrcIP: osrc.AsSlice(), DstIP: odst.AsSlice()}
-	ip := &layers.IPv4{Version: 4, TTL: 64, Id: g.ipid - 1, Flags: layers.IPv4DontFragment, Protocol: layers.IPProtocolTCP, SrcIP: src.AsSlice(), DstIP: dst.AsSlice()}
+	outer := &layers.IPv4{Version: 4, TTL: 64, Id: g.ipid + 20000, Protocol: layers.IPProtocolIPv4, SrcIP: osrc.AsSlice(), DstIP: odst.AsSlice()}
+	ip := &layers.IPv4{Version: 4, TTL: 64, Id: g.ipid, Flags: layers.IPv4DontFragment, Protocol: layers.IPProtocolTCP, SrcIP: src.AsSlice(), DstIP: dst.AsSlice()}
 	t := g.tcpLayer(sport, dport, seq, ack, fl, ts)
 	_ = t.SetNetworkLayerForChecksum(ip)
-	g.write(eth, outer, ip, t, g.payload(n))
+	g.write(eth, outer, ip, t, pl)
 }
 
 func (g *gen) tcpLayer(sport, dport uint16, seq, ack uint32, fl layers.TCP, ts uint32) *layers.TCP {
