@@ -178,7 +178,8 @@ func Detect(command, text string) Format {
 		return FormatProcStats
 	case reHexSvc.MatchString(head):
 		return FormatProc
-	case strings.Contains(head, "IP Virtual Server version") || strings.Contains(head, "Prot LocalAddress:Port"):
+	case strings.Contains(head, "IP Virtual Server version") || strings.Contains(head, "Prot LocalAddress:Port"),
+		strings.HasPrefix(strings.TrimSpace(head), "Timeout (tcp tcpfin udp):"): // `ipvsadm -L --timeout` alone
 		return FormatList
 	case reSave.MatchString(head):
 		return FormatSave
