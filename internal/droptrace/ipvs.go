@@ -84,6 +84,7 @@ func attachIPVS(c *config, drops *ebpf.Collection) (*attached, []string) {
 		ls, err := attachProbes(coll, group)
 		if err == nil {
 			a.addLinks(ls, group)
+			a.hook = group[0].symbol
 			hooked = true
 			break
 		}

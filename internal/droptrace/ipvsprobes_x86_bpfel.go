@@ -13,10 +13,12 @@ import (
 	"github.com/cilium/ebpf"
 )
 
-type ipvsProbesHookSlot struct {
-	_    structs.HostLayout
-	Task uint64
-	Skb  uint64
+type ipvsProbesHookStack struct {
+	_     structs.HostLayout
+	Depth uint32
+	_     [4]byte
+	Task  [4]uint64
+	Skb   [4]uint64
 }
 
 // Names of all BPF objects in the ELF.

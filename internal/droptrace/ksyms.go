@@ -19,8 +19,9 @@ const kallsymsPath = "/proc/kallsyms"
 const maxKallsymsLine = 4096
 
 type ksym struct {
-	addr uint64
-	name string // "ip_rcv_finish_core", or "ip_vs_leave [ip_vs]"
+	addr   uint64
+	name   string // "ip_rcv_finish_core", "ip_vs_leave"
+	module string // "ip_vs", "" for vmlinux
 }
 
 // ksyms resolves kernel text addresses to "symbol+0xoffset".
@@ -68,11 +69,11 @@ func parseKallsyms(r io.Reader) (*ksyms, error) {
 			zero++
 			continue
 		}
-		name := f[2]
+		var mod string
 		if len(f) > 3 {
-			name += " " + f[3]
+			mod = strings.Trim(f[3], "[]")
 		}
-		k.syms = append(k.syms, ksym{a, name})
+		k.syms = append(k.syms, ksym{a, f[2], mod})
 	}
 	if err := sc.Err(); err != nil {
 		return nil, err
@@ -88,24 +89,29 @@ func parseKallsyms(r io.Reader) (*ksyms, error) {
 }
 
 // lookup returns the symbol containing addr and the offset into it.
-func (k *ksyms) lookup(addr uint64) (string, uint64, bool) {
+func (k *ksyms) lookup(addr uint64) (ksym, uint64, bool) {
 	if k == nil || addr == 0 {
-		return "", 0, false
+		return ksym{}, 0, false
 	}
 	i := sort.Search(len(k.syms), func(i int) bool { return k.syms[i].addr > addr }) - 1
 	if i < 0 {
-		return "", 0, false
+		return ksym{}, 0, false
 	}
-	return k.syms[i].name, addr - k.syms[i].addr, true
+	return k.syms[i], addr - k.syms[i].addr, true
 }
 
-// format renders addr as "sym+0xoff", or as a bare hex address.
+// format renders addr as the kernel's %pS does, "sym+0xoff" or
+// "sym+0xoff [module]", or as a bare hex address.
 func (k *ksyms) format(addr uint64) string {
-	name, off, ok := k.lookup(addr)
+	s, off, ok := k.lookup(addr)
 	if !ok {
 		return fmt.Sprintf("%#x", addr)
 	}
-	return name + "+" + "0x" + strconv.FormatUint(off, 16)
+	loc := s.name + "+0x" + strconv.FormatUint(off, 16)
+	if s.module != "" {
+		loc += " [" + s.module + "]"
+	}
+	return loc
 }
 
 // textRange returns [start, end) of a vmlinux function: from its address
@@ -115,7 +121,7 @@ func (k *ksyms) textRange(name string) (uint64, uint64, bool) {
 		return 0, 0, false
 	}
 	for i, s := range k.syms {
-		if s.name != name {
+		if s.name != name || s.module != "" {
 			continue
 		}
 		for j := i + 1; j < len(k.syms); j++ {

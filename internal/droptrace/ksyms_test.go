@@ -25,7 +25,7 @@ ffffffffc0a00000 t ip_vs_leave	[ip_vs]
 		0xffffffff81001010: "ip_rcv_core_alias+0x10", // the last of equal addresses wins, like the kernel's own %pS
 		0xffffffff81002100: "ip_rcv_core_alias+0x1100",
 		0xffffffff81003001: "tcp_rcv_state_process+0x1",
-		0xffffffffc0a00020: "ip_vs_leave [ip_vs]+0x20",
+		0xffffffffc0a00020: "ip_vs_leave+0x20 [ip_vs]",
 		0x10:               "0x10",
 		0:                  "0x0",
 	} {
@@ -38,7 +38,7 @@ ffffffffc0a00000 t ip_vs_leave	[ip_vs]
 		t.Errorf("textRange = %#x %#x %v", lo, hi, ok)
 	}
 	if _, _, ok := k.textRange("ip_vs_leave"); ok {
-		t.Error("range of a module symbol (name has its module) found")
+		t.Error("range of a module symbol found: vmlinux functions only")
 	}
 }
 

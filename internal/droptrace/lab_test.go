@@ -323,8 +323,10 @@ func waitEvent(t *testing.T, tr *Tracer, what string, ok func(Event) bool) Event
 	}
 }
 
-// funcOf is a location without its offset.
+// funcOf is a location's function: without offset, module and the
+// compiler's clone suffixes ("ip_rcv_finish_core.constprop.0+0x1ab").
 func funcOf(loc string) string {
 	f, _, _ := strings.Cut(loc, "+")
+	f, _, _ = strings.Cut(f, ".")
 	return f
 }

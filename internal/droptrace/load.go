@@ -84,6 +84,7 @@ type attached struct {
 	coll  *ebpf.Collection
 	links []link.Link
 	progs map[string]*ebpf.Program // attached programs by name
+	hook  string                   // IPVS: the hook function probed
 }
 
 func (a *attached) close() {

@@ -19,6 +19,8 @@ type namer struct {
 	netns   *netnsNames
 	// bootOffset converts bpf_ktime_get_ns (CLOCK_MONOTONIC) to wall time.
 	bootOffset time.Duration
+	// ipvsHook is the IPVS hook function probed, where IPVS_DROP happens.
+	ipvsHook string
 
 	mu        sync.Mutex
 	locations map[uint64]string
@@ -74,6 +76,9 @@ func (n *namer) event(r *record) Event {
 			ev.Reason = "IPVS_UNKNOWN"
 		}
 		ev.Location = ipvsLocations[ev.Reason]
+		if ev.Reason == IPVSDrop && n.ipvsHook != "" {
+			ev.Location = n.ipvsHook
+		}
 		return ev
 	}
 	ev.Reason = n.reasons.name(r.reason)

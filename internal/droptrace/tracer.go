@@ -105,6 +105,9 @@ func Start(ctx context.Context, f Filter, o Options) (*Tracer, error) {
 	if !o.NoIPVS {
 		ipvs, warns := attachIPVS(c, drops.coll)
 		t.ipvs = ipvs
+		if ipvs != nil && ipvs.hook != "" {
+			t.names.ipvsHook = ipvs.hook
+		}
 		for _, w := range warns {
 			t.warn("%s", w)
 		}

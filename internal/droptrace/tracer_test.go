@@ -97,8 +97,8 @@ func TestBenignHiddenInKernel(t *testing.T) {
 	if c.benignCode != r.byName["NOT_SPECIFIED"] || c.benignLo == 0 || c.benignHi <= c.benignLo {
 		t.Errorf("NOT_SPECIFIED teardown range not set: %+v", c)
 	}
-	if name, _, _ := ks.lookup(c.benignLo); name != benignTeardownFunc {
-		t.Errorf("range starts at %s, want %s", name, benignTeardownFunc)
+	if s, _, _ := ks.lookup(c.benignLo); s.name != benignTeardownFunc {
+		t.Errorf("range starts at %s, want %s", s.name, benignTeardownFunc)
 	}
 	if v := r.byName["NO_SOCKET"]; c.skip[v/64]&(1<<(v%64)) != 0 {
 		t.Error("NO_SOCKET hidden")

@@ -17,49 +17,86 @@ char LICENSE[] SEC("license") = "GPL";
 #define NF_VERDICT_MASK 0xff
 #define NF_DROP 0
 
-/* The skb the IPVS hook is working on, so that probes deeper in the call
+/* The skbs the IPVS hook is working on, so that probes deeper in the call
  * (ip_vs_service_find has no skb argument) and the hook's return probe can
- * name the packet. Per CPU, tagged with the task: a softirq that interrupts
- * a hook on this CPU overwrites and clears the slot, and a preempted hook
- * that resumes elsewhere finds another task's tag; either way a record is
- * missed, never attributed to the wrong packet. */
-struct hook_slot {
-	__u64 task;
-	__u64 skb;
+ * name the packet. A stack, because the hook nests: ip_vs_leave's ICMP
+ * error passes the LOCAL_OUT hook inside the LOCAL_IN one, and a softirq
+ * can run the hook inside a process's. Per CPU, each level tagged with the
+ * task: nesting keeps `current` (softirqs run on the interrupted task), so
+ * a level of another task is stale (its hook was preempted and returned on
+ * another CPU) and is dropped. At worst a record is missed, never given
+ * the wrong packet. */
+#define HOOK_DEPTH 4
+
+struct hook_stack {
+	__u32 depth;
+	__u64 task[HOOK_DEPTH];
+	__u64 skb[HOOK_DEPTH];
 };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct hook_slot);
+	__type(value, struct hook_stack);
 } ipvs_hook SEC(".maps");
+
+static __always_inline struct hook_stack *hook_stack(__u64 task)
+{
+	__u32 k = 0;
+	struct hook_stack *s = bpf_map_lookup_elem(&ipvs_hook, &k);
+
+	if (!s)
+		return 0;
+#pragma unroll
+	for (int i = 0; i < HOOK_DEPTH; i++) {
+		__u32 top = s->depth;
+		if (top == 0 || top > HOOK_DEPTH)
+			break;
+		if (s->task[(top - 1) & (HOOK_DEPTH - 1)] == task)
+			break;
+		s->depth = top - 1; /* stale level */
+	}
+	if (s->depth > HOOK_DEPTH)
+		s->depth = 0;
+	return s;
+}
 
 static __always_inline int hook_enter(struct sk_buff *skb)
 {
-	__u32 k = 0;
-	struct hook_slot *s = bpf_map_lookup_elem(&ipvs_hook, &k);
+	__u64 task = bpf_get_current_task();
+	struct hook_stack *s = hook_stack(task);
+	__u32 top;
 
-	if (s) {
-		s->task = bpf_get_current_task();
-		s->skb = (__u64)skb;
+	if (!s)
+		return 0;
+	top = s->depth;
+	if (top < HOOK_DEPTH) {
+		s->task[top & (HOOK_DEPTH - 1)] = task;
+		s->skb[top & (HOOK_DEPTH - 1)] = (__u64)skb;
+		s->depth = top + 1;
 	}
 	return 0;
 }
 
+/* The innermost hook's skb; leave pops it. */
 static __always_inline struct sk_buff *hook_skb(bool leave)
 {
-	__u32 k = 0;
-	struct hook_slot *s = bpf_map_lookup_elem(&ipvs_hook, &k);
+	__u64 task = bpf_get_current_task();
+	struct hook_stack *s = hook_stack(task);
 	struct sk_buff *skb;
+	__u32 top;
 
-	if (!s || !s->skb || s->task != bpf_get_current_task())
+	if (!s)
 		return 0;
-	skb = (struct sk_buff *)s->skb;
-	if (leave) {
-		s->skb = 0;
-		s->task = 0;
-	}
+	top = s->depth;
+	if (top == 0 || top > HOOK_DEPTH)
+		return 0;
+	if (s->task[(top - 1) & (HOOK_DEPTH - 1)] != task)
+		return 0;
+	skb = (struct sk_buff *)s->skb[(top - 1) & (HOOK_DEPTH - 1)];
+	if (leave)
+		s->depth = top - 1;
 	return skb;
 }
 
