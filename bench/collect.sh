@@ -11,8 +11,12 @@
 # the methods alternate, so a load change on a shared machine hits them all;
 # times are medians of RUNS (local) and SSH_RUNS (over SSH) runs.
 #
+# On one machine the "hosts" share its CPU with the client, so the parallel
+# rows measure the total CPU each way costs, not a real cluster's wall time.
+#
 # usage: bench/collect.sh [HOSTS] [RUNS] [SSH_RUNS]   (default "10 50" 5 1)
-#   HOSTS: host counts, e.g. "10 50 100" (about 7 minutes on 2 cores)
+#   HOSTS: host counts, e.g. "10" (1 minute) or "10 50 100" (10 minutes);
+#   the default takes about 4 minutes on 2 busy cores
 set -euo pipefail
 cd "$(dirname "$0")/.."
 HOSTS=${1:-10 50}; HOSTS=${HOSTS//,/ }; R=${2:-5}; RS=${3:-1}
