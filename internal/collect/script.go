@@ -83,7 +83,9 @@ skip() { printf '%s skip %s %s\n' "$M" "$1" "$2"; }
 const keepalivedScript = `ka_confs() {
     self=$(readlink /proc/self/ns/net)
     for p in /proc/[0-9]*; do
-        [ "$(cat "$p/comm" 2>/dev/null)" = keepalived ] || continue
+        # the shell's read, not cat: a busy director has thousands of processes
+        c=; read -r c <"$p/comm" 2>/dev/null
+        [ "$c" = keepalived ] || continue
         [ "$(readlink "$p/ns/net")" = "$self" ] || continue
         c=$(tr '\0' '\n' <"$p/cmdline" 2>/dev/null | awk '
             f { print; exit } /^(-f|--use-file)$/ { f = 1; next }
