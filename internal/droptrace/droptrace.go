@@ -131,20 +131,19 @@ type FIBLookup struct {
 // NFTraceEvent is one nftables trace event (what `nft monitor trace`
 // prints), for packets of Filter.Addr.
 type NFTraceEvent struct {
-	Time          time.Time
-	ID            uint32 // the trace id: one per packet and hook
-	Family        string // "ip", "inet", "ip6", "arp", "bridge", "netdev"
-	Table, Chain  string
-	Handle        uint64 // the rule's handle (0 for policy events)
-	Type          string // "rule", "policy", "return"
-	Verdict       string // "drop", "accept", "continue", "jump CHAIN", ...
-	Comment       string // the rule's comment, when it has one
-	Iif, Oif      int
-	Mark          uint32
-	Packet        Tuple
-	NetnsInode    uint32
-	Netns         string
-	PacketUnknown bool // the kernel sent no header and none was seen for ID
+	Time         time.Time
+	ID           uint32 // the trace id: one per packet and hook
+	Family       string // "ip", "inet", "ip6", "arp", "bridge", "netdev"
+	Table, Chain string
+	Handle       uint64 // the rule's handle (0 for policy events)
+	Type         string // "rule", "policy", "return"
+	Verdict      string // "drop", "accept", "continue", "jump CHAIN", ...
+	Comment      string // the rule's comment, when it has one
+	Iif, Oif     int
+	Mark         uint32
+	Packet       Tuple
+	NetnsInode   uint32
+	Netns        string
 }
 
 // Stats are the tracer's counters so far.
