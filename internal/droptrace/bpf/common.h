@@ -128,9 +128,14 @@ static __always_inline __u64 submit_flags(void)
  * after inlining, so the other branch never reaches the verifier. */
 #define RD(direct, p, f) ((direct) ? __builtin_preserve_access_index((p)->f) : BPF_CORE_READ(p, f))
 
+enum {
+	PARSE_NOT_IP = 0, /* no IPv4 header */
+	PARSE_IP = 1,
+	PARSE_OTHER = 2,  /* IPv4, but not of cfg_addr: not parsed further */
+};
+
 /* Parses IPv4 (and an IPIP inner header) from skb->head + network_header:
- * skb->data moves as layers are pulled, network_header does not. Returns 1
- * for IPv4. */
+ * skb->data moves as layers are pulled, network_header does not. */
 static __always_inline int parse_skb(struct sk_buff *skb, struct event *e, const int direct)
 {
 	struct iphdr_raw iph;
@@ -142,18 +147,23 @@ static __always_inline int parse_skb(struct sk_buff *skb, struct event *e, const
 	/* protocol is still 0 on some early transmit paths: the version nibble
 	 * decides then. */
 	if (e->l3proto != bpf_htons(ETH_P_IP) && e->l3proto != 0)
-		return 0;
+		return PARSE_NOT_IP;
 	nh = RD(direct, skb, network_header);
 	if (nh == (__u16)~0U) /* not set yet */
-		return 0;
+		return PARSE_NOT_IP;
 	head = RD(direct, skb, head);
 	if (bpf_probe_read_kernel(&iph, sizeof(iph), head + nh))
-		return 0;
+		return PARSE_NOT_IP;
 	if ((iph.ver_ihl >> 4) != 4)
-		return 0;
+		return PARSE_NOT_IP;
 	ihl = (iph.ver_ihl & 0xf) * 4;
 	if (ihl < 20)
-		return 0;
+		return PARSE_NOT_IP;
+	/* Most drops on a host are of other flows: reject them before reading
+	 * more of the packet (an IPIP packet may carry the VIP inside). */
+	if (cfg_addr && iph.saddr != cfg_addr && iph.daddr != cfg_addr &&
+	    iph.protocol != IPPROTO_IPIP)
+		return PARSE_OTHER;
 	e->ipv4 = 1;
 	e->saddr = iph.saddr;
 	e->daddr = iph.daddr;
@@ -176,7 +186,7 @@ static __always_inline int parse_skb(struct sk_buff *skb, struct event *e, const
 		}
 	}
 	if (iph.frag_off & bpf_htons(0x1fff)) /* non-first fragment: no L4 header */
-		return 1;
+		return PARSE_IP;
 
 	switch (e->l4proto) {
 	case IPPROTO_TCP: {
@@ -205,14 +215,16 @@ static __always_inline int parse_skb(struct sk_buff *skb, struct event *e, const
 		break;
 	}
 	}
-	return 1;
+	return PARSE_IP;
 }
 
 /* The address/protocol/port part of the filter. The netns part needs more
  * loads and runs only after this one passed. */
-static __always_inline bool match_tuple(struct event *e, int is_ip)
+static __always_inline bool match_tuple(struct event *e, int parsed)
 {
-	if (!is_ip)
+	if (parsed == PARSE_OTHER)
+		return false;
+	if (parsed == PARSE_NOT_IP)
 		return !(cfg_addr || cfg_port || cfg_l4proto);
 	if (cfg_addr && e->saddr != cfg_addr && e->daddr != cfg_addr &&
 	    !(e->encap && (e->outer_saddr == cfg_addr || e->outer_daddr == cfg_addr)))
@@ -280,10 +292,10 @@ static __always_inline int emit_skb(struct sk_buff *skb, struct sock *rx_sk, __u
 	struct event *out;
 	struct net *net;
 	__u32 ns = 0;
-	int is_ip;
+	int parsed;
 
-	is_ip = parse_skb(skb, &e, direct);
-	if (!match_tuple(&e, is_ip))
+	parsed = parse_skb(skb, &e, direct);
+	if (!match_tuple(&e, parsed))
 		return 0;
 	net = skb_net(skb, rx_sk, direct);
 	if (net)
