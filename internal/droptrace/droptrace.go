@@ -144,6 +144,10 @@ type NFTraceEvent struct {
 	Packet       Tuple
 	NetnsInode   uint32
 	Netns        string
+	// PacketUnknown: no header of this trace id was seen, so Packet is
+	// zero. Events are matched by their headers, so this stays false
+	// unless the matching is widened.
+	PacketUnknown bool
 }
 
 // Stats are the tracer's counters so far.

@@ -190,10 +190,11 @@ func (l *nftListener) event(tr *nftTrace) (NFTraceEvent, bool) {
 		Iif:        int(tr.iif),
 		Oif:        int(tr.oif),
 		Mark:       tr.mark,
-		Packet:     l.tuples[tr.id],
 		NetnsInode: l.inode,
 		Netns:      l.netns,
 	}
+	ev.Packet, ok = l.tuples[tr.id]
+	ev.PacketUnknown = !ok
 	if l.netns == "" {
 		ev.Netns = l.t.names.netns.name(l.inode)
 	}
