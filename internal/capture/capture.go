@@ -65,6 +65,16 @@ type Options struct {
 	// MaxFrames bounds the frames kept: 0 means DefaultMaxFrames, a
 	// negative value no bound. Reading stops at the bound.
 	MaxFrames int
+	// Prefilter (Scan only) lets a pcap file's packets be decoded on
+	// several goroutines: fn is then called, in file order, only for the
+	// packets Prefilter passes, and for the first packet of each second
+	// (proof of when the capture ran). Prefilter runs concurrently with
+	// the scan: it may only read state that does not change or is
+	// synchronised, and must not call Packet.Frame.
+	Prefilter func(*Packet) bool
+	// Skipped (with Prefilter) is told, before the packets passed from
+	// each part of the file, what the packets not passed were.
+	Skipped func(SkipStats)
 }
 
 // Info describes what was read.

@@ -35,6 +35,12 @@ func Scan(path string, opt Options, fn func(*Packet) bool) (Info, []evidence.Pro
 	return ScanReader(f, opt, fn)
 }
 
+// chunker hands out a pcap file's bytes after its header, in order.
+type chunker interface {
+	next() (chunk, bool)
+	release(chunk)
+}
+
 // ScanReader is Scan on a reader.
 func ScanReader(r io.Reader, opt Options, fn func(*Packet) bool) (info Info, probs []evidence.Problem) {
 	s := &scanner{fn: fn}
@@ -281,39 +287,79 @@ const pcapRecordMax = 262144
 // per packet, which is most of the time of a scan; here the kernel's copy
 // of the next megabyte overlaps the scan of this one.
 func (s *scanner) loopPcap(r io.Reader) {
-	rd := &s.rd
 	var hdr [24]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
-		rd.addProblem(0, "not a readable pcap file: the file ends inside its header")
+		s.rd.addProblem(0, "not a readable pcap file: the file ends inside its header")
 		return
 	}
-	var bo binary.ByteOrder = binary.LittleEndian
-	nano := false
+	rd := &s.rd
+	big, nano := false, false
 	switch binary.LittleEndian.Uint32(hdr[:4]) {
 	case 0xa1b23c4d:
 		nano = true
 	case 0xd4c3b2a1:
-		bo = binary.BigEndian
+		big = true
 	case 0x4d3cb2a1:
-		bo, nano = binary.BigEndian, true
+		big, nano = true, true
 	}
-	rd.snap = int(bo.Uint32(hdr[16:20]))
+	u32 := func(b []byte) uint32 {
+		if big {
+			return binary.BigEndian.Uint32(b)
+		}
+		return binary.LittleEndian.Uint32(b)
+	}
+	rd.snap = int(u32(hdr[16:20]))
 	rd.nano = nano
-	lt := layers.LinkType(bo.Uint32(hdr[20:24]) & 0x0fffffff)
+	lt := layers.LinkType(u32(hdr[20:24]) & 0x0fffffff)
 	rd.info.LinkTypes = []string{linkName(lt)}
 	unit := int64(time.Microsecond)
 	if nano {
 		unit = int64(time.Nanosecond)
 	}
+	if rd.opt.Prefilter != nil && parallelOK(lt) {
+		s.parallel(r, big, lt, nano, unit)
+		return
+	}
+	if parallelInline {
+		s.records(&syncChunks{r: r, buf: make([]byte, 64<<10)}, u32, lt, nano, unit)
+		return
+	}
 	ra := newReadAhead(r, 1<<20, 3)
 	defer ra.Close()
+	s.records(ra, u32, lt, nano, unit)
+}
+
+// syncChunks reads chunks on the scan's goroutine (see parallelInline).
+type syncChunks struct {
+	r   io.Reader
+	buf []byte
+	err error
+}
+
+func (c *syncChunks) next() (chunk, bool) {
+	if c.err != nil {
+		return chunk{}, false
+	}
+	n, err := io.ReadFull(c.r, c.buf)
+	if err == io.ErrUnexpectedEOF {
+		err = io.EOF
+	}
+	c.err = err
+	return chunk{b: c.buf[:n], err: err}, true
+}
+
+func (c *syncChunks) release(chunk) {}
+
+// records reads the records of a pcap file from ch.
+func (s *scanner) records(ch chunker, u32 func([]byte) uint32, lt layers.LinkType, nano bool, unit int64) {
+	rd := &s.rd
 	// carry holds a record that spans two buffers.
 	var carry []byte
 	record := func(b []byte) (int, bool) {
 		if len(b) < 16 {
 			return 0, false
 		}
-		capLen := int(bo.Uint32(b[8:12]))
+		capLen := int(u32(b[8:12]))
 		if capLen > pcapRecordMax || capLen < 0 {
 			return -1, false
 		}
@@ -322,16 +368,16 @@ func (s *scanner) loopPcap(r io.Reader) {
 	emit := func(b []byte) {
 		rd.n++
 		rd.info.Packets++
-		sec, frac := bo.Uint32(b[0:4]), bo.Uint32(b[4:8])
+		sec, frac := u32(b[0:4]), u32(b[4:8])
 		ts := time.Unix(int64(sec), int64(frac)*unit)
 		data := b[16:]
-		s.packet(data, gopacket.CaptureInfo{Timestamp: ts, CaptureLength: len(data), Length: int(bo.Uint32(b[12:16]))}, lt, rd.opt.Iface, nano)
+		s.packet(data, gopacket.CaptureInfo{Timestamp: ts, CaptureLength: len(data), Length: int(u32(b[12:16]))}, lt, rd.opt.Iface, nano)
 	}
 	bad := func() {
 		rd.addProblem(rd.n+1, "frame %d: not a packet record (capture length larger than %d): the rest of the file is not read", rd.n+1, pcapRecordMax)
 	}
 	for !s.stop {
-		c, ok := ra.next()
+		c, ok := ch.next()
 		if !ok {
 			break
 		}
@@ -371,7 +417,7 @@ func (s *scanner) loopPcap(r io.Reader) {
 			emit(b[:n])
 			b = b[n:]
 		}
-		ra.release(c)
+		ch.release(c)
 		if c.err != nil {
 			if c.err != io.EOF {
 				rd.addProblem(rd.n+1, "frame %d: %v", rd.n+1, c.err)
@@ -426,11 +472,7 @@ func (s *scanner) loopNg(ng *pcapgo.NgReader) {
 
 // packet decodes one record's headers and hands it to fn.
 func (s *scanner) packet(data []byte, ci gopacket.CaptureInfo, lt layers.LinkType, iface string, nano bool) {
-	p := &s.pkt
-	*p = Packet{
-		N: s.rd.n, Time: ci.Timestamp, CapLen: len(data), WireLen: ci.Length, Iface: iface, Dir: DirUnknown,
-		rd: &s.rd, data: data, ci: ci, lt: lt, nano: nano,
-	}
+	p := s.reset(data, ci, lt, iface, nano)
 	if !s.link(p, data, lt) {
 		s.rd.info.Filtered++
 		if s.rd.unknown == nil {
@@ -443,7 +485,7 @@ func (s *scanner) packet(data []byte, ci gopacket.CaptureInfo, lt layers.LinkTyp
 		return
 	}
 	if p.Cut && ci.Length > len(data) {
-		if s.rd.cut.count == 0 {
+		if s.rd.cut.count == 0 || s.rd.n < s.rd.cut.first {
 			s.rd.cut.first, s.rd.cut.at = s.rd.n, len(data)
 		}
 		s.rd.cut.count++
@@ -452,6 +494,25 @@ func (s *scanner) packet(data []byte, ci gopacket.CaptureInfo, lt layers.LinkTyp
 	if !s.fn(p) {
 		s.stop = true
 	}
+}
+
+// reset makes the scanner's Packet the record's, before decoding.
+func (s *scanner) reset(data []byte, ci gopacket.CaptureInfo, lt layers.LinkType, iface string, nano bool) *Packet {
+	p := &s.pkt
+	// Only what the previous packet set is cleared: a packet costs the
+	// headers it has, not the size of Packet.
+	if p.Tunnel != NoTunnel {
+		p.Outer = IPHeader{}
+		p.Tunnel = NoTunnel
+	}
+	if p.ARP.Valid {
+		p.ARP = ARPHeader{}
+	}
+	p.IP = IPHeader{}
+	p.N, p.Time, p.CapLen, p.WireLen, p.Iface, p.Dir = s.rd.n, ci.Timestamp, len(data), ci.Length, iface, DirUnknown
+	p.HasSrcMAC, p.HasDstMAC, p.HasInnerMAC, p.VLAN, p.EtherType, p.Cut = false, false, false, 0, 0, false
+	p.rd, p.data, p.ci, p.lt, p.nano = &s.rd, data, ci, lt, nano
+	return p
 }
 
 // link reads the link header; false for an unknown link type.
@@ -872,9 +933,10 @@ func tcpOptions(h *IPHeader, o []byte) {
 // readAhead reads r in a goroutine, a buffer ahead of its reader: the
 // kernel's copy of the next megabytes overlaps the scan of these.
 type readAhead struct {
-	full chan chunk
-	free chan []byte
-	done chan struct{}
+	full   chan chunk
+	free   chan []byte
+	done   chan struct{}
+	exited chan struct{}
 }
 
 type chunk struct {
@@ -883,11 +945,12 @@ type chunk struct {
 }
 
 func newReadAhead(r io.Reader, size, n int) *readAhead {
-	ra := &readAhead{full: make(chan chunk, n), free: make(chan []byte, n), done: make(chan struct{})}
+	ra := &readAhead{full: make(chan chunk, n), free: make(chan []byte, n), done: make(chan struct{}), exited: make(chan struct{})}
 	for range n {
 		ra.free <- make([]byte, size)
 	}
 	go func() {
+		defer close(ra.exited)
 		defer close(ra.full)
 		for {
 			var b []byte
@@ -922,5 +985,9 @@ func (ra *readAhead) next() (chunk, bool) {
 // release hands a buffer back to be filled again.
 func (ra *readAhead) release(c chunk) { ra.free <- c.b[:cap(c.b)] }
 
-// Close stops the goroutine.
-func (ra *readAhead) Close() { close(ra.done) }
+// Close stops the goroutine and waits for it: nothing reads the input
+// after the scan returns.
+func (ra *readAhead) Close() {
+	close(ra.done)
+	<-ra.exited
+}

@@ -2,6 +2,7 @@ package capture
 
 import (
 	"bytes"
+	"encoding/binary"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -130,6 +131,8 @@ func TestScanMissingFile(t *testing.T) {
 // FuzzScan checks that no input makes the scanner panic and that a frame
 // made during the scan is numbered as the packet.
 func FuzzScan(f *testing.F) {
+	parallelInline = true
+	defer func() { parallelInline = false }()
 	files, _ := filepath.Glob("testdata/*.pcap*")
 	for _, p := range files {
 		if b, err := os.ReadFile(p); err == nil {
@@ -138,11 +141,18 @@ func FuzzScan(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		last := 0
-		info, probs := ScanReader(bytes.NewReader(data), Options{Source: "f"}, func(p *Packet) bool {
-			if p.N != last+1 || p.CapLen < 0 {
+		opt := Options{Source: "f"}
+		if len(data) > 0 && data[len(data)-1]&1 == 1 {
+			// The parallel reader on odd inputs.
+			opt.Prefilter = func(p *Packet) bool { return p.IP.Valid }
+		}
+		calls := 0
+		info, probs := ScanReader(bytes.NewReader(data), opt, func(p *Packet) bool {
+			if p.N <= last || opt.Prefilter == nil && p.N != last+1 || p.CapLen < 0 {
 				t.Fatalf("packet %d after %d", p.N, last)
 			}
 			last = p.N
+			calls++
 			if p.N%3 == 0 {
 				if fr := p.Frame(); fr.Ref.Line != p.N {
 					t.Fatalf("frame %d cites %d", p.N, fr.Ref.Line)
@@ -150,8 +160,8 @@ func FuzzScan(f *testing.F) {
 			}
 			return true
 		})
-		if last != info.Kept || info.Kept > info.Packets {
-			t.Fatalf("%d callbacks, %+v", last, info)
+		if calls != info.Kept || info.Kept > info.Packets || info.Kept+info.Filtered > info.Packets {
+			t.Fatalf("%d callbacks, %+v", calls, info)
 		}
 		for _, p := range probs {
 			if p.Source != "f" || p.Line < 0 || p.Line > info.Packets+1 {
@@ -159,4 +169,101 @@ func FuzzScan(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestScanPrefilter checks the parallel scan against the plain one: every
+// packet the prefilter passes is handed on, in order, with the same
+// number and headers; the others are counted as skipped; the problems
+// are the same.
+func TestScanPrefilter(t *testing.T) {
+	files, _ := filepath.Glob("testdata/*.pcap")
+	files = append(files, writeBigFile(t, 300000))
+	for _, p := range files {
+		t.Run(filepath.Base(p), func(t *testing.T) {
+			tcp := func(pk *Packet) bool { return pk.IP.Valid && pk.IP.Proto == ProtoTCP && pk.IP.SPort%3 == 0 }
+			type seen struct {
+				n     int
+				src   string
+				seq   uint32
+				frame string
+			}
+			var want []seen
+			winfo, wprobs := Scan(p, Options{Source: "f"}, func(pk *Packet) bool {
+				if tcp(pk) {
+					want = append(want, seen{pk.N, pk.IP.Src.String(), pk.IP.Seq, ""})
+				}
+				return true
+			})
+			var got []seen
+			skipped, last := 0, 0
+			info, probs := Scan(p, Options{Source: "f", Prefilter: tcp, Skipped: func(s SkipStats) { skipped += s.Packets }}, func(pk *Packet) bool {
+				if pk.N <= last {
+					t.Fatalf("packet %d after %d", pk.N, last)
+				}
+				last = pk.N
+				if tcp(pk) {
+					got = append(got, seen{pk.N, pk.IP.Src.String(), pk.IP.Seq, ""})
+				}
+				if pk.N%1000 == 1 {
+					if f := pk.Frame(); f.Ref.Line != pk.N {
+						t.Fatalf("frame %d cites %d", pk.N, f.Ref.Line)
+					}
+				}
+				return true
+			})
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("parallel scan passed %d packets, plain %d", len(got), len(want))
+			}
+			if info.Packets != winfo.Packets || info.Kept+skipped != winfo.Kept {
+				t.Errorf("parallel %+v (+%d skipped), plain %+v", info, skipped, winfo)
+			}
+			if len(probs) != len(wprobs) {
+				t.Fatalf("problems %v, want %v", probs, wprobs)
+			}
+			for i := range probs {
+				if probs[i].Line != wprobs[i].Line || strings.Split(probs[i].Message, " (and ")[0] != strings.Split(wprobs[i].Message, " (and ")[0] {
+					t.Errorf("problem %v, want %v", probs[i], wprobs[i])
+				}
+			}
+		})
+	}
+}
+
+// writeBigFile writes a pcap of n Ethernet/IPv4/TCP packets of varied
+// sizes, so that records straddle the parallel reader's buffers.
+func writeBigFile(t *testing.T, n int) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "big.pcap")
+	var b bytes.Buffer
+	hdr := make([]byte, 24)
+	binary.LittleEndian.PutUint32(hdr[0:], 0xa1b2c3d4)
+	binary.LittleEndian.PutUint16(hdr[4:], 2)
+	binary.LittleEndian.PutUint16(hdr[6:], 4)
+	binary.LittleEndian.PutUint32(hdr[16:], 262144)
+	binary.LittleEndian.PutUint32(hdr[20:], 1)
+	b.Write(hdr)
+	frame := make([]byte, 1514)
+	frame[12], frame[13] = 0x08, 0x00
+	ip := frame[14:]
+	ip[0], ip[8], ip[9] = 0x45, 64, 6
+	copy(ip[12:], []byte{10, 0, 0, 1, 192, 0, 2, 100})
+	tcp := ip[20:]
+	tcp[12] = 5 << 4
+	rec := make([]byte, 16)
+	for i := range n {
+		size := 60 + (i*7919)%1454
+		binary.BigEndian.PutUint16(ip[2:], uint16(size-14))
+		binary.BigEndian.PutUint16(tcp[0:], uint16(i))
+		binary.BigEndian.PutUint32(tcp[4:], uint32(i)*2654435761)
+		binary.LittleEndian.PutUint32(rec[0:], uint32(1700000000+i/1000))
+		binary.LittleEndian.PutUint32(rec[4:], uint32(i%1000)*1000)
+		binary.LittleEndian.PutUint32(rec[8:], uint32(size))
+		binary.LittleEndian.PutUint32(rec[12:], uint32(size))
+		b.Write(rec)
+		b.Write(frame[:size])
+	}
+	if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
