@@ -170,6 +170,7 @@ type watchEvent struct {
 	Ifindex    int         `json:"ifindex,omitempty"`
 	Len        int         `json:"len"`
 	Mark       uint32      `json:"mark,omitempty"`
+	By         string      `json:"by,omitempty"`
 	Packet     watchTuple  `json:"packet"`
 	Inner      *watchTuple `json:"inner,omitempty"`
 	Causes     []string    `json:"causes,omitempty"`
@@ -308,10 +309,27 @@ func watch(ctx context.Context, out, errw io.Writer, o *watchOpts, f droptrace.F
 		<-ctx.Done()
 		closed <- t.Close()
 	}()
+	ipvsDropped := map[uint64]bool{} // skbs IPVS's hook dropped
 	for e := range t.Events() {
 		mu.Lock()
-		l := eventLine(e)
-		res.Events = append(res.Events, eventJSON(e, l))
+		by := ""
+		switch {
+		case e.Reason == droptrace.IPVSDrop && e.SKB != 0:
+			if len(ipvsDropped) > 4096 {
+				clear(ipvsDropped)
+			}
+			ipvsDropped[e.SKB] = true
+		case e.Reason == "NETFILTER_DROP" && ipvsDropped[e.SKB]:
+			// the netfilter verdict was IPVS's hook's, not a rule's
+			by = "ipvs"
+			delete(ipvsDropped, e.SKB)
+		}
+		l := eventLine(e, by)
+		ev := eventJSON(e, l)
+		if by != "" {
+			ev.By, ev.Causes = by, nil
+		}
+		res.Events = append(res.Events, ev)
 		emit(l)
 		mu.Unlock()
 	}
@@ -374,7 +392,7 @@ func causesOf(reason string) []string { return rules.CausesOfDrop(reason, eviden
 
 // eventLine prints an event as the watch text format (the droptrace
 // prototype's, which internal/parse/droptrace reads back).
-func eventLine(e droptrace.Event) string {
+func eventLine(e droptrace.Event, by string) string {
 	var b strings.Builder
 	kind := "kfree_skb"
 	if strings.HasPrefix(e.Reason, "IPVS_") {
@@ -388,7 +406,9 @@ func eventLine(e droptrace.Event) string {
 		b.WriteString(tupleText(e.Packet))
 	}
 	fmt.Fprintf(&b, " len=%d", e.Len)
-	if c := causesOf(e.Reason); len(c) > 0 {
+	if by != "" {
+		b.WriteString(" by=" + by)
+	} else if c := causesOf(e.Reason); len(c) > 0 {
 		b.WriteString(" cause=" + strings.Join(c, "|"))
 	}
 	return b.String()

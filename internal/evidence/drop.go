@@ -19,7 +19,11 @@ type Drop struct {
 	SPort    uint16
 	DPort    uint16
 	Flags    string // TCP flags, tcpdump style
-	Inner    *Drop  // IPIP inner header: only addresses, proto and ports set
+	// By names what decided a NETFILTER_DROP when it was not a firewall
+	// rule: "ipvs" when IPVS's hook returned the drop verdict for the
+	// same packet (the watch pairs them by the kernel's skb).
+	By    string
+	Inner *Drop // IPIP inner header: only addresses, proto and ports set
 	// Attribution cites what tells why: the reverse route lookup that
 	// failed rp_filter (fib tracepoint), the nftables rule that said drop
 	// (nft trace).

@@ -53,13 +53,25 @@ var kernelDropRule = &Rule{
 		{Role: evidence.RoleDirector, Kind: evidence.KindDrops, Command: "lvsdoctor watch --vip <VIP> while the failure is reproduced"},
 	},
 	Run: func(p *Pass) {
+		byHost := map[*evidence.Host][]evidence.Drop{}
 		for _, h := range p.Case.Hosts {
 			for _, st := range h.DropStats {
 				if st.Lost > 0 {
 					p.Notef("%s: the drop tracer lost %d events (ring buffer full): it saw fewer drops than happened", h.Name, st.Lost)
 				}
 			}
-			for _, g := range dropGroups(p, h) {
+			for _, d := range h.Drops {
+				// a watch sees every namespace: a drop in a namespace named
+				// after another host of the case is that host's
+				at := h
+				if o := p.Case.Lookup(d.Netns); o != nil {
+					at = o
+				}
+				byHost[at] = append(byHost[at], d)
+			}
+		}
+		for _, h := range p.Case.Hosts {
+			for _, g := range dropGroups(p, h, byHost[h]) {
 				reportDropGroup(p, h, g)
 			}
 		}
@@ -74,12 +86,15 @@ type dropGroup struct {
 
 // dropGroups gathers h's drops of the services' packets by reason and
 // place. Without an identified service every drop counts.
-func dropGroups(p *Pass, h *evidence.Host) []*dropGroup {
+func dropGroups(p *Pass, h *evidence.Host, drops []evidence.Drop) []*dropGroup {
 	byKey := map[string]*dropGroup{}
 	var out []*dropGroup
-	for _, d := range h.Drops {
-		if benignDrops[d.Reason] {
+	for _, d := range drops {
+		if benignDrops[d.Reason] || d.Reason == "OTHERHOST" && onBridge(p, d) {
 			continue
+		}
+		if d.By == "ipvs" {
+			d.Reason = "IPVS_DROP" // the verdict was IPVS's hook's, not a firewall's
 		}
 		s, ok := serviceOfDrop(p, d)
 		if !ok {
@@ -94,7 +109,45 @@ func dropGroups(p *Pass, h *evidence.Host) []*dropGroup {
 		}
 		g.drops = append(g.drops, d)
 	}
+	return foldIPVS(out)
+}
+
+// foldIPVS puts IPVS's drop verdicts with the decision they follow from
+// (no real server, no service): one finding for what IPVS did.
+func foldIPVS(gs []*dropGroup) []*dropGroup {
+	var decision *dropGroup
+	for _, g := range gs {
+		if g.reason == "IPVS_NO_DEST" || g.reason == "IPVS_NO_SERVICE" {
+			decision = g
+			break
+		}
+	}
+	if decision == nil {
+		return gs
+	}
+	out := gs[:0]
+	for _, g := range gs {
+		if g.reason == "IPVS_DROP" {
+			decision.drops = append(decision.drops, g.drops...)
+			continue
+		}
+		out = append(out, g)
+	}
+	sort.SliceStable(decision.drops, func(i, j int) bool { return decision.drops[i].Ref.Line < decision.drops[j].Ref.Line })
 	return out
+}
+
+// onBridge tells a drop on a bridge device: a bridge's own stack sees the
+// frames it floods for other hosts, and frees them as OTHERHOST.
+func onBridge(p *Pass, d evidence.Drop) bool {
+	for _, h := range p.Case.Hosts {
+		for _, l := range h.Links {
+			if l.Name == d.Dev && l.Kind == "bridge" {
+				return true
+			}
+		}
+	}
+	return strings.HasPrefix(d.Dev, "virbr") || strings.HasPrefix(d.Dev, "br") && !strings.Contains(d.Dev, ".")
 }
 
 // serviceOfDrop tells whether a drop is of a service's traffic: to or
@@ -129,7 +182,13 @@ func reportDropGroup(p *Pass, h *evidence.Host, g *dropGroup) {
 		where += " (netns " + g.netns + ")"
 	}
 	flow := flowText(first)
-	title := fmt.Sprintf("%s's kernel dropped %d packet(s) of %s: %s at %s", h.Name, len(g.drops), flow, g.reason, where)
+	n := 0 // the packets, not the IPVS verdict events folded in with them
+	for _, d := range g.drops {
+		if d.Reason == g.reason {
+			n++
+		}
+	}
+	title := fmt.Sprintf("%s's kernel dropped %d packet(s) of %s: %s at %s", h.Name, n, flow, g.reason, where)
 	expl := fmt.Sprintf("The kernel freed the packets as dropped with reason %s (its enum skb_drop_reason) in %s. ", g.reason, g.location)
 	var fix []string
 	if len(causes) > 0 {

@@ -173,7 +173,7 @@ func packet(d *evidence.Drop, s string) bool {
 		if err1 != nil || err2 != nil || !packet(inner, m[3]) {
 			return false
 		}
-		d.Proto, d.Src, d.Dst, d.Inner = "ipip", outerSrc, outerDst, inner
+		d.Proto, d.Src, d.Dst, d.Inner, d.By = "ipip", outerSrc, outerDst, inner, inner.By
 		return true
 	}
 	m := pktRE.FindStringSubmatch(s)
@@ -190,6 +190,9 @@ func packet(d *evidence.Drop, s string) bool {
 	for _, f := range strings.Fields(m[4]) {
 		if v, ok := strings.CutPrefix(f, "flags="); ok {
 			d.Flags = v
+		}
+		if v, ok := strings.CutPrefix(f, "by="); ok {
+			d.By = v
 		}
 	}
 	return true
