@@ -211,9 +211,6 @@ func TestCorpus(t *testing.T) {
 	fmt.Fprintf(&b, "%-42s %6s %10s\n", "cause", "faults", "look-alike")
 	ids := make([]string, 0, len(perCause))
 	for id := range perCause {
-		if id == "kernel.drop" {
-			continue
-		}
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
@@ -227,9 +224,8 @@ func TestCorpus(t *testing.T) {
 	t.Log("\n" + b.String())
 }
 
-// Every cause of the catalog (but kernel.drop, which only eBPF tracing
-// shows) has a case where it comes first and a look-alike where it must
-// stay quiet.
+// Every cause of the catalog has a case where it comes first and a
+// look-alike where it must stay quiet.
 func TestCorpusCoverage(t *testing.T) {
 	report := t.Errorf
 	if !corpusComplete {
@@ -251,9 +247,6 @@ func TestCorpusCoverage(t *testing.T) {
 		}
 	}
 	for _, c := range catalog.All() {
-		if c.ID == "kernel.drop" {
-			continue
-		}
 		if fault[c.ID] == 0 {
 			report("%s: no case in testdata/corpus where it is the first finding (%s--<variant>)", c.ID, c.ID)
 		}
