@@ -32,6 +32,12 @@ func Scan(path string, opt Options, fn func(*Packet) bool) (Info, []evidence.Pro
 		return Info{}, []evidence.Problem{{Host: opt.Host, Source: opt.Source, Message: err.Error()}}
 	}
 	defer f.Close()
+	if opt.Prefilter != nil {
+		if b, unmap := mapFile(f); b != nil {
+			defer unmap()
+			return scanMapped(b, opt, fn)
+		}
+	}
 	return ScanReader(f, opt, fn)
 }
 

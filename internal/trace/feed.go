@@ -28,7 +28,9 @@ func (t *Tracer) packet(point int, p *capture.Packet, rescan bool) {
 	if !rescan {
 		t.packets++
 		ps.clock(ts, p.N)
-		ps.mark(ts, func() evidence.Ref { return p.Frame().Ref })
+		if n := len(ps.marks); n == 0 || ts-ps.marks[n-1].t >= ps.markEvery {
+			ps.mark(ts, func() evidence.Ref { return p.Frame().Ref })
+		}
 		if ps.macFrames < macSample {
 			ps.countMACs(p.SrcMAC, p.DstMAC, p.HasSrcMAC, p.HasDstMAC)
 		}
@@ -55,11 +57,11 @@ func (t *Tracer) packet(point int, p *capture.Packet, rescan bool) {
 		}
 		return
 	case capture.ProtoTCP:
-		if !rescan && ip.Flags&(capture.FlagSYN|capture.FlagRST) != 0 && !t.interest[ip.Src] && !t.interest[ip.Dst] {
+		if !rescan && ip.Flags&(capture.FlagSYN|capture.FlagRST) != 0 && !t.interesting(ip.Src) && !t.interesting(ip.Dst) {
 			t.checks.tcp(point, ip, ts, p.Frame)
 		}
 	}
-	if !t.interest[ip.Src] && !t.interest[ip.Dst] && !t.maybeFNAT(ip) {
+	if !t.interesting(ip.Src) && !t.interesting(ip.Dst) && !t.maybeFNAT(ip) {
 		return
 	}
 	o := obs{point: point, frame: p.N, t: ts, hasT: true, dir: p.Dir, pk: p}
@@ -78,14 +80,64 @@ func (t *Tracer) packet(point int, p *capture.Packet, rescan bool) {
 	t.observe(&o, rescan)
 }
 
+// prefilter says, on the scan's decoding goroutines, which packets the
+// tracer must see: all of them until the packets show plain forwarding
+// (NAT's and FNAT's copies are recognised by what the scan learns as it
+// goes), then those to or from the VIP, and ARP, VRRP, ICMP errors, and
+// TCP SYNs and resets (health checks). It reads only what does not change
+// during a scan, and plainFwd, atomically.
+func (t *Tracer) prefilter(p *capture.Packet) bool {
+	if p.ARP.Valid {
+		return true
+	}
+	ip := &p.IP
+	if !ip.Valid {
+		return false
+	}
+	switch ip.Proto {
+	case capture.ProtoVRRP:
+		return true
+	case capture.ProtoICMP:
+		return ip.Quoted != nil
+	case capture.ProtoTCP:
+		if ip.Flags&(capture.FlagSYN|capture.FlagRST) != 0 {
+			return true
+		}
+	}
+	if t.cfg.Mode == "nat" || t.cfg.Mode == "fnat" || !t.plainFwd.Load() {
+		return true
+	}
+	vip := t.cfg.VIP
+	return ip.Src == vip || ip.Dst == vip
+}
+
+// skipped takes what the prefilter left out of a point's capture: it
+// counts, and says when the capture ran.
+func (t *Tracer) skipped(point int, s capture.SkipStats) {
+	ps := t.points[point]
+	t.packets += s.Packets
+	ps.packets += s.Packets
+	ps.ooo += s.OutOfOrder
+	first, last := s.First.UnixNano(), s.Last.UnixNano()
+	if !ps.timed {
+		ps.first, ps.last, ps.timed = first, last, true
+		return
+	}
+	ps.first = min(ps.first, first)
+	ps.last = max(ps.last, last)
+}
+
 // maybeFNAT reports whether a packet between addresses not followed may
 // still be FNAT's copy of a followed one.
 func (t *Tracer) maybeFNAT(ip *capture.IPHeader) bool {
-	if len(t.sigs) == 0 || t.cfg.Mode != "" && t.cfg.Mode != "fnat" {
+	if len(t.sigs) == 0 || t.plainFwd.Load() && t.cfg.Mode != "fnat" || t.cfg.Mode != "" && t.cfg.Mode != "fnat" {
 		return false
 	}
 	if ip.TOA.IsValid() {
 		return true
+	}
+	if !ip.HasTS && len(ip.Payload) == 0 {
+		return false
 	}
 	var h hdr
 	t.fill(&h, ip)
@@ -211,7 +263,7 @@ func (t *Tracer) Frame(point int, f *evidence.Frame) {
 		o.h.hasFlags = o.h.hasFlags && g.Flags != ""
 	}
 	if o.h.proto == capture.ProtoTCP && o.h.flags&(capture.FlagSYN|capture.FlagRST) != 0 {
-		if !t.interest[o.h.src] && !t.interest[o.h.dst] {
+		if !t.interesting(o.h.src) && !t.interesting(o.h.dst) {
 			ip := capture.IPHeader{Valid: true, Src: o.h.src, Dst: o.h.dst, SPort: o.h.sport, DPort: o.h.dport, Proto: o.h.proto, Flags: o.h.flags, Seq: o.h.seq}
 			t.checks.tcp(point, &ip, ts, func() evidence.Frame { return *f })
 		}

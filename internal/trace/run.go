@@ -53,7 +53,10 @@ func Run(in []Input, cfg Config) *Result {
 	scanned := make([]bool, len(in))
 	for _, i := range order {
 		pt := idx[i]
-		_, ps := capture.Scan(in[i].Path, t.options(in[i]), func(p *capture.Packet) bool {
+		opt := t.options(in[i])
+		opt.Prefilter = t.prefilter
+		opt.Skipped = func(s capture.SkipStats) { t.skipped(pt, s) }
+		_, ps := capture.Scan(in[i].Path, opt, func(p *capture.Packet) bool {
 			t.packet(pt, p, false)
 			return true
 		})

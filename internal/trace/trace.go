@@ -17,6 +17,7 @@ package trace
 
 import (
 	"hash/maphash"
+	"sync/atomic"
 	"net/netip"
 	"strings"
 	"time"
@@ -327,8 +328,15 @@ type Tracer struct {
 	// flags; or IP ID, length, payload) to its connection.
 	sigs map[uint64]sigRef
 	// interest holds every address a followed packet may carry: a packet
-	// with neither address in it is skipped at the cost of two lookups.
+	// with neither address in it is skipped. bits is a filter in front of
+	// it: one bit per low 16 bits of an IPv4 address, so that most
+	// packets cost two bit tests, not two map lookups.
 	interest map[netip.Addr]bool
+	bits     [1024]uint64
+	// plainFwd is set once a copy forwarded without rewriting (DR's, or
+	// TUN's inside IPIP) is seen: FNAT's and NAT's copies need not be
+	// looked for. The scan's decoders read it (atomically).
+	plainFwd atomic.Bool
 	gen      int
 	seed     maphash.Seed
 
@@ -362,10 +370,33 @@ func New(cfg Config) *Tracer {
 		dirMACs:  map[mac]string{},
 	}
 	if cfg.VIP.IsValid() {
-		t.interest[cfg.VIP.Unmap()] = true
+		t.addInterest(cfg.VIP.Unmap())
 	}
 	t.checks.init()
 	return t
+}
+
+func (t *Tracer) addInterest(a netip.Addr) {
+	t.interest[a] = true
+	if a.Is4() {
+		b := a.As4()
+		k := uint16(b[2])<<8 | uint16(b[3])
+		t.bits[k>>6] |= 1 << (k & 63)
+	} else {
+		t.bits[0] |= 1 // IPv6 (and the like) go to the map
+	}
+}
+
+// interesting reports whether a followed packet may carry a.
+func (t *Tracer) interesting(a netip.Addr) bool {
+	if a.Is4() {
+		b := a.As4()
+		k := uint16(b[2])<<8 | uint16(b[3])
+		if t.bits[k>>6]&(1<<(k&63)) == 0 {
+			return false
+		}
+	}
+	return t.interest[a]
 }
 
 // AddPoint registers a capture point and returns its index.
@@ -510,7 +541,7 @@ func (t *Tracer) newConn(client, vip netip.AddrPort, proto uint8) *conn {
 	t.legs[fw] = legRef{c: c, kind: legClient, gen: t.gen}
 	t.legs[fw.reverse()] = legRef{c: c, reply: true, kind: legClient, gen: t.gen}
 	t.clients[client] = c
-	t.interest[client.Addr()] = true
+	t.addInterest(client.Addr())
 	return c
 }
 
@@ -529,7 +560,7 @@ func (t *Tracer) newLeg(o *obs, tp tuple) (legRef, bool) {
 		l := legRef{c: c, kind: legNAT, gen: t.gen}
 		t.legs[tp] = l
 		t.legs[tp.reverse()] = legRef{c: c, reply: true, kind: legNAT, gen: t.gen}
-		t.interest[h.dst] = true
+		t.addInterest(h.dst)
 		return l, true
 	}
 	if c := t.clients[netip.AddrPortFrom(h.dst, h.dport)]; c != nil && h.src != vip && h.proto == c.proto && !t.isClientSide(h.src) {
@@ -538,7 +569,7 @@ func (t *Tracer) newLeg(o *obs, tp tuple) (legRef, bool) {
 		l := legRef{c: c, reply: true, kind: legNAT, gen: t.gen}
 		t.legs[tp] = l
 		t.legs[tp.reverse()] = legRef{c: c, kind: legNAT, gen: t.gen}
-		t.interest[h.src] = true
+		t.addInterest(h.src)
 		return l, true
 	}
 	if h.proto != capture.ProtoTCP && h.proto != capture.ProtoUDP {
@@ -580,8 +611,8 @@ func (t *Tracer) fnatLeg(c *conn, tp tuple, reply bool) legRef {
 	l := legRef{c: c, reply: reply, kind: legFNAT, gen: t.gen}
 	t.legs[tp] = l
 	t.legs[tp.reverse()] = legRef{c: c, reply: !reply, kind: legFNAT, gen: t.gen}
-	t.interest[tp.src] = true
-	t.interest[tp.dst] = true
+	t.addInterest(tp.src)
+	t.addInterest(tp.dst)
 	return l
 }
 
@@ -643,6 +674,14 @@ func (t *Tracer) record(o *obs, l legRef) {
 			}
 		}
 		t.learnSkew(p, o)
+		if !t.plainFwd.Load() && l.kind == legClient && !l.reply {
+			for i := range p.seen {
+				q := &p.seen[i]
+				if q.point == o.point && (q.tunnel != o.tunnel || q.hasSMAC && o.hasSMAC && q.smac != o.smac) {
+					t.plainFwd.Store(true)
+				}
+			}
+		}
 		if !p.hasID && o.h.hasID {
 			p.id, p.hasID = o.h.id, true
 		}
