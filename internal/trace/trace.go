@@ -17,9 +17,9 @@ package trace
 
 import (
 	"hash/maphash"
-	"sync/atomic"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/lvsdoctor/lvsdoctor/internal/capture"
