@@ -8,6 +8,7 @@ import (
 	"io"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -66,10 +67,11 @@ func parallelOK(lt layers.LinkType) bool {
 	return false
 }
 
-// parallelInline makes the readers run their steps one after the other
-// on the scan's goroutine: the same code, deterministic, for the fuzzer
-// (whose coverage must not depend on scheduling).
-var parallelInline = false
+// Deterministic makes Scan run its readers' steps one after the other on
+// the calling goroutine: the same code, with coverage that does not
+// depend on scheduling, for fuzzers (here and in the packages that scan).
+// Set it before scanning, not while a scan runs.
+var Deterministic = false
 
 // splitter cuts a pcap file into buffers of whole records.
 type splitter struct {
@@ -185,7 +187,7 @@ func (s *scanner) runJobs(src jobSource, u32 func([]byte) uint32, lt layers.Link
 		w.rd.dec.init()
 		return w
 	}
-	if parallelInline {
+	if Deterministic {
 		w := newWorker()
 		var old *job
 		for !s.stop {
@@ -300,6 +302,10 @@ func scanMapped(b []byte, opt Options, fn func(*Packet) bool) (info Info, probs 
 // regionSize is the part of a mapped file each job covers.
 const regionSize = 1 << 20
 
+// resyncs counts the scans that read on in order after a region's guess
+// of its first record was wrong (for the tests).
+var resyncs atomic.Int64
+
 // runRegions scans a mapped pcap file in regions decoded in parallel:
 // each worker finds where the first record of its region starts (a
 // chain of plausible record headers), walks and decodes its records;
@@ -402,6 +408,7 @@ func (s *scanner) runRegions(b []byte, u32 func([]byte) uint32, lt layers.LinkTy
 		}
 	}()
 	if resync >= 0 && !s.stop {
+		resyncs.Add(1)
 		// Read on in order from the last record known to start.
 		ch := &syncChunks{r: bytes.NewReader(b[resync:]), buf: make([]byte, 1<<20)}
 		s.records(ch, u32, lt, nano, unit)

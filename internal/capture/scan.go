@@ -326,7 +326,7 @@ func (s *scanner) loopPcap(r io.Reader) {
 		s.parallel(r, big, lt, nano, unit)
 		return
 	}
-	if parallelInline {
+	if Deterministic {
 		s.records(&syncChunks{r: r, buf: make([]byte, 64<<10)}, u32, lt, nano, unit)
 		return
 	}
@@ -335,7 +335,7 @@ func (s *scanner) loopPcap(r io.Reader) {
 	s.records(ra, u32, lt, nano, unit)
 }
 
-// syncChunks reads chunks on the scan's goroutine (see parallelInline).
+// syncChunks reads chunks on the scan's goroutine (see Deterministic).
 type syncChunks struct {
 	r   io.Reader
 	buf []byte

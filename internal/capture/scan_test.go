@@ -3,6 +3,7 @@ package capture
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -131,8 +132,8 @@ func TestScanMissingFile(t *testing.T) {
 // FuzzScan checks that no input makes the scanner panic and that a frame
 // made during the scan is numbered as the packet.
 func FuzzScan(f *testing.F) {
-	parallelInline = true
-	defer func() { parallelInline = false }()
+	Deterministic = true
+	defer func() { Deterministic = false }()
 	files, _ := filepath.Glob("testdata/*.pcap*")
 	for _, p := range files {
 		if b, err := os.ReadFile(p); err == nil {
@@ -177,7 +178,21 @@ func FuzzScan(f *testing.F) {
 // are the same.
 func TestScanPrefilter(t *testing.T) {
 	files, _ := filepath.Glob("testdata/*.pcap")
-	files = append(files, writeBigFile(t, 300000))
+	// Big enough to be mapped and read in regions; the second with
+	// payloads that look like records, to mislead the regions' search
+	// for their first record.
+	files = append(files, writeBigFile(t, 60000, false), writeBigFile(t, 60000, true))
+	cut := filepath.Join(t.TempDir(), "big-cut.pcap")
+	if b, err := os.ReadFile(files[len(files)-2]); err != nil || os.WriteFile(cut, b[:len(b)-700], 0o644) != nil {
+		t.Fatal("cannot write the cut file")
+	}
+	files = append(files, cut)
+	before := resyncs.Load()
+	defer func() {
+		if resyncs.Load() == before {
+			t.Error("the decoys never misled a region: the fallback went untested")
+		}
+	}()
 	for _, p := range files {
 		t.Run(filepath.Base(p), func(t *testing.T) {
 			tcp := func(pk *Packet) bool { return pk.IP.Valid && pk.IP.Proto == ProtoTCP && pk.IP.SPort%3 == 0 }
@@ -230,10 +245,11 @@ func TestScanPrefilter(t *testing.T) {
 }
 
 // writeBigFile writes a pcap of n Ethernet/IPv4/TCP packets of varied
-// sizes, so that records straddle the parallel reader's buffers.
-func writeBigFile(t *testing.T, n int) string {
+// sizes, so that records straddle the parallel reader's buffers; with
+// decoys, each payload is a chain of fake record headers.
+func writeBigFile(t *testing.T, n int, decoys bool) string {
 	t.Helper()
-	p := filepath.Join(t.TempDir(), "big.pcap")
+	p := filepath.Join(t.TempDir(), fmt.Sprintf("big-%v.pcap", decoys))
 	var b bytes.Buffer
 	hdr := make([]byte, 24)
 	binary.LittleEndian.PutUint32(hdr[0:], 0xa1b2c3d4)
@@ -250,6 +266,15 @@ func writeBigFile(t *testing.T, n int) string {
 	tcp := ip[20:]
 	tcp[12] = 5 << 4
 	rec := make([]byte, 16)
+	if decoys {
+		// Fake records of 20 bytes, chained, where the payload starts.
+		fake := frame[14+20+20:]
+		for k := 0; k+36 <= len(fake); k += 36 {
+			binary.LittleEndian.PutUint32(fake[k:], 1700000000)
+			binary.LittleEndian.PutUint32(fake[k+8:], 20)
+			binary.LittleEndian.PutUint32(fake[k+12:], 20)
+		}
+	}
 	for i := range n {
 		size := 60 + (i*7919)%1454
 		binary.BigEndian.PutUint16(ip[2:], uint16(size-14))
