@@ -86,10 +86,13 @@ type Packet struct {
 	HasInnerMAC              bool
 	EtherType                uint16
 	// Tunnel says how IP was tunnelled; Outer is then the outer packet and
-	// IP the inner one.
-	Tunnel Tunnel
-	Outer  IPHeader
-	IP     IPHeader
+	// IP the inner one. A tunnel inside an overlay network's frame (IPIP
+	// inside VXLAN) has the overlay's outer packet in Via.
+	Tunnel    Tunnel
+	Outer     IPHeader
+	IP        IPHeader
+	ViaTunnel Tunnel
+	Via       IPHeader
 	ARP    ARPHeader
 	// Cut is set when the capture kept too few bytes to read every header.
 	Cut bool
@@ -511,6 +514,10 @@ func (s *scanner) reset(data []byte, ci gopacket.CaptureInfo, lt layers.LinkType
 		p.Outer = IPHeader{}
 		p.Tunnel = NoTunnel
 	}
+	if p.ViaTunnel != NoTunnel {
+		p.Via = IPHeader{}
+		p.ViaTunnel = NoTunnel
+	}
 	if p.ARP.Valid {
 		p.ARP = ARPHeader{}
 	}
@@ -800,12 +807,12 @@ func (s *scanner) transport(p *Packet, h *IPHeader, b []byte, plen, depth int) {
 		}
 		h.Payload = b
 	case ProtoIPIP:
-		if depth == 0 && p.Tunnel == NoTunnel {
+		if depth == 0 && p.Tunnel == NoTunnel || overlaid(p, depth) {
 			s.tunnel(p, TunnelIPIP)
-			s.ip4(p, &p.IP, b, 1)
+			s.ip4(p, &p.IP, b, 2)
 		}
 	case 41: // IPv6 in IPv4 (sit)
-		if depth == 0 && p.Tunnel == NoTunnel {
+		if depth == 0 && p.Tunnel == NoTunnel || overlaid(p, depth) {
 			s.tunnel(p, TunnelIPIP)
 			s.ip6(p, &p.IP, b)
 		}
@@ -865,9 +872,20 @@ func (p *Packet) innerMACs(b []byte) {
 // tunnel moves the packet read so far to Outer: the inner packet will be
 // read into IP.
 func (s *scanner) tunnel(p *Packet, t Tunnel) {
+	if p.Tunnel != NoTunnel {
+		// A tunnel inside an overlay's frame (LVS's IPIP over a cloud's
+		// VXLAN): the overlay moves to Via.
+		p.Via, p.ViaTunnel = p.Outer, p.Tunnel
+	}
 	p.Tunnel = t
 	p.Outer = p.IP
 	p.IP = IPHeader{}
+}
+
+// overlaid reports whether the packet so far is an overlay's frame that
+// may carry one more tunnel.
+func overlaid(p *Packet, depth int) bool {
+	return depth == 1 && p.HasInnerMAC && p.ViaTunnel == NoTunnel
 }
 
 // quoted reads the IP header and ports an ICMP error quotes; whole

@@ -73,6 +73,17 @@ func (t *Tracer) packet(point int, p *capture.Packet, rescan bool) {
 	}
 	if p.Tunnel != capture.NoTunnel {
 		o.tunnel, o.osrc, o.odst, o.olen, o.odf = p.Tunnel, p.Outer.Src, p.Outer.Dst, p.Outer.Len, p.Outer.DF
+		if p.HasInnerMAC {
+			// An overlay carries the frame: its own MACs are the hop's.
+			o.smac, o.dmac, o.hasSMAC, o.hasDMAC = p.InnerSrcMAC, p.InnerDstMAC, true, true
+		}
+		switch {
+		case p.ViaTunnel != capture.NoTunnel:
+			o.via, o.vsrc, o.vdst = p.ViaTunnel, p.Via.Src, p.Via.Dst
+		case p.HasInnerMAC:
+			o.overlay = true
+			o.via, o.vsrc, o.vdst = p.Tunnel, p.Outer.Src, p.Outer.Dst
+		}
 	} else {
 		o.olen, o.odf = ip.Len, ip.DF
 	}
@@ -239,6 +250,12 @@ func (t *Tracer) Frame(point int, f *evidence.Frame) {
 			o.tunnel = capture.TunnelGRE
 		} else if strings.Contains(f.Ref.Text, "VXLAN") {
 			o.tunnel = capture.TunnelVXLAN
+		}
+		if m, ok := parseMAC(f.Inner.SrcMAC); ok {
+			o.overlay = true
+			o.via, o.vsrc, o.vdst = o.tunnel, f.Src, f.Dst
+			o.smac, o.hasSMAC = m, true
+			o.dmac, o.hasDMAC = parseMAC(f.Inner.DstMAC)
 		}
 	}
 	o.h = hdr{

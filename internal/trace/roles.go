@@ -4,7 +4,6 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/lvsdoctor/lvsdoctor/internal/capture"
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
 )
 
@@ -89,7 +88,7 @@ func (t *Tracer) inferRoles() {
 			for _, c := range t.conns {
 				for _, p := range c.pkts {
 					for j := range p.seen {
-						if s := &p.seen[j]; s.point == i && s.hasDMAC && !p.reply && s.tunnel == capture.NoTunnel && t.stageOf(c, p, s) == stageSent {
+						if s := &p.seen[j]; s.point == i && s.hasDMAC && !p.reply && !s.lvsTunnel() && t.stageOf(c, p, s) == stageSent {
 							ps.macs[s.dmac] = true
 						}
 					}

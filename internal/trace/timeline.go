@@ -204,7 +204,7 @@ func (t *Tracer) learnDirectorMACs() {
 					if i == j || a.point != b.point || !a.hasDMAC || !b.hasSMAC || !a.hasSMAC {
 						continue
 					}
-					if b.smac == a.dmac && a.smac != b.smac && b.tunnel == capture.NoTunnel && a.tunnel == capture.NoTunnel {
+					if b.smac == a.dmac && a.smac != b.smac && !b.lvsTunnel() && !a.lvsTunnel() {
 						if _, ok := t.dirMACs[a.dmac]; !ok {
 							t.dirMACs[a.dmac] = "receives the client's packets and sends them on"
 						}
@@ -251,7 +251,7 @@ func (t *Tracer) stageOf(c *conn, p *packet, s *sighting) int {
 		return stageReplied
 	}
 	switch {
-	case s.kind != legClient, s.tunnel != capture.NoTunnel:
+	case s.kind != legClient, s.lvsTunnel():
 		return stageForwarded
 	case s.dir == capture.DirOut && ps.Role == evidence.RoleDirector:
 		return stageForwarded
@@ -458,7 +458,7 @@ func (t *Tracer) hasForwardedDR(c *conn) bool {
 		}
 		for i := range p.seen {
 			s := &p.seen[i]
-			if s.kind == legClient && s.tunnel == capture.NoTunnel && t.stageOf(c, p, s) == stageForwarded {
+			if s.kind == legClient && !s.lvsTunnel() && t.stageOf(c, p, s) == stageForwarded {
 				return true
 			}
 		}
@@ -525,7 +525,7 @@ func (t *Tracer) targetPoints(c *conn, slots map[[2]int]*slot) map[int]bool {
 					continue
 				}
 				switch {
-				case s.tunnel != capture.NoTunnel && ps.addrs[s.odst]:
+				case s.lvsTunnel() && ps.addrs[s.odst]:
 					out[i] = true
 				case s.kind != legClient && ps.addrs[s.dst.Addr()]:
 					out[i] = true
@@ -820,15 +820,18 @@ func (t *Tracer) change(c *conn, sl *slot, st int, slots map[[2]int]*slot) strin
 	case stageForwarded:
 		var parts []string
 		switch {
-		case s.tunnel != capture.NoTunnel:
+		case s.lvsTunnel():
 			parts = append(parts, fmt.Sprintf("encapsulated (%s %s → %s)", strings.ToUpper(s.tunnel.String()), s.osrc, s.odst))
 		case s.kind == legNAT:
 			parts = append(parts, fmt.Sprintf("destination rewritten %s → %s", c.vip, s.dst))
 		case s.kind == legFNAT:
 			parts = append(parts, fmt.Sprintf("both addresses rewritten: %s → %s (was %s → %s)", s.src, s.dst, c.client, c.vip))
 		}
+		if s.via != capture.NoTunnel {
+			parts = append(parts, fmt.Sprintf("carried over %s %s → %s (the network's overlay)", strings.ToUpper(s.via.String()), s.vsrc, s.vdst))
+		}
 		if s.hasSMAC && s.hasDMAC {
-			if orig := t.sentMACs(sl, slots); orig != "" && s.tunnel == capture.NoTunnel && s.kind == legClient {
+			if orig := t.sentMACs(sl, slots); orig != "" && !s.lvsTunnel() && s.kind == legClient {
 				parts = append(parts, fmt.Sprintf("MACs rewritten: %s became %s > %s", orig, t.macName(s.smac), t.macName(s.dmac)))
 			} else {
 				parts = append(parts, fmt.Sprintf("%s > %s", t.macName(s.smac), t.macName(s.dmac)))

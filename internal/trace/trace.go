@@ -265,6 +265,10 @@ type obs struct {
 	hasSMAC bool
 	hasDMAC bool
 	tunnel  capture.Tunnel
+	overlay bool // the tunnel carries an Ethernet frame (VXLAN, GRE bridging): a network's overlay, not LVS's
+	via     capture.Tunnel
+	vsrc    netip.Addr // the overlay's outer addresses
+	vdst    netip.Addr
 	osrc    netip.Addr
 	odst    netip.Addr
 	olen    int
@@ -462,6 +466,10 @@ type sighting struct {
 	hasSMAC bool
 	hasDMAC bool
 	tunnel  capture.Tunnel
+	overlay bool
+	via     capture.Tunnel
+	vsrc    netip.Addr
+	vdst    netip.Addr
 	osrc    netip.Addr
 	odst    netip.Addr
 	olen    int
@@ -639,7 +647,7 @@ func (t *Tracer) record(o *obs, l legRef) {
 	ps := t.points[o.point]
 	ps.hits++
 	c.kinds[l.kind] = true
-	if o.tunnel != capture.NoTunnel && !l.reply {
+	if o.tunnel != capture.NoTunnel && !o.overlay && !l.reply {
 		if c.tunnels == nil {
 			c.tunnels = map[netip.Addr]bool{}
 		}
@@ -677,7 +685,7 @@ func (t *Tracer) record(o *obs, l legRef) {
 		if !t.plainFwd.Load() && l.kind == legClient && !l.reply {
 			for i := range p.seen {
 				q := &p.seen[i]
-				if q.point == o.point && (q.tunnel != o.tunnel || q.hasSMAC && o.hasSMAC && q.smac != o.smac) {
+				if q.point == o.point && (q.tunnel != o.tunnel && !q.overlay && !o.overlay || q.hasSMAC && o.hasSMAC && q.smac != o.smac) {
 					t.plainFwd.Store(true)
 				}
 			}
@@ -695,7 +703,7 @@ func (t *Tracer) record(o *obs, l legRef) {
 	s := sighting{
 		point: o.point, frame: o.frame, t: o.t, hasT: o.hasT, dir: o.dir,
 		smac: o.smac, dmac: o.dmac, hasSMAC: o.hasSMAC, hasDMAC: o.hasDMAC,
-		tunnel: o.tunnel, osrc: o.osrc, odst: o.odst, olen: o.olen, odf: o.odf,
+		tunnel: o.tunnel, overlay: o.overlay, via: o.via, vsrc: o.vsrc, vdst: o.vdst, osrc: o.osrc, odst: o.odst, olen: o.olen, odf: o.odf,
 		src: netip.AddrPortFrom(o.h.src, o.h.sport), dst: netip.AddrPortFrom(o.h.dst, o.h.dport),
 		kind: l.kind, ref: o.ref(),
 	}
@@ -762,6 +770,10 @@ func (t *Tracer) match(c *conn, o *obs, l legRef) *packet {
 	}
 	return best
 }
+
+// lvsTunnel reports whether a sighting is LVS's tunnel (IPIP, GRE
+// without an Ethernet frame inside): the director's forwarded copy.
+func (s *sighting) lvsTunnel() bool { return s.tunnel != capture.NoTunnel && !s.overlay }
 
 // seenAt reports whether p was already seen at point in the same form.
 func seenAt(p *packet, point int, dir int8, tun capture.Tunnel, smac mac) bool {

@@ -203,7 +203,7 @@ func cluster(t *testing.T, c tracegen.Cluster) []Input {
 	var in []Input
 	for _, p := range files {
 		host := strings.TrimSuffix(filepath.Base(p), ".pcap")
-		role := map[string]evidence.Role{"client": evidence.RoleClient, "director": evidence.RoleDirector, "rs1": evidence.RoleRealServer, "rs2": evidence.RoleRealServer}[host]
+		role := map[string]evidence.Role{"client": evidence.RoleClient, "director": evidence.RoleDirector, "rs1": evidence.RoleRealServer, "rs2": evidence.RoleRealServer, "hv": evidence.RoleHypervisor}[host]
 		in = append(in, Input{Point: Point{Host: host, Role: role, Source: filepath.Base(p)}, Path: p})
 	}
 	return in
@@ -230,6 +230,8 @@ func TestModes(t *testing.T) {
 		{"dr-cooked", tracegen.Cluster{Mode: "dr", Cooked: true}, "dr", "sent out"},
 		{"dr-snaplen-60", tracegen.Cluster{Mode: "dr", SnapLen: 60}, "dr", "MACs rewritten"},
 		{"nat-out-of-order", tracegen.Cluster{Mode: "nat", Shuffle: true}, "nat", "destination rewritten"},
+		{"dr-vxlan-underlay", tracegen.Cluster{Mode: "dr", Underlay: true}, "dr", "MACs rewritten"},
+		{"tun-vxlan-underlay", tracegen.Cluster{Mode: "tun", Underlay: true}, "tun", "encapsulated (IPIP"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := Run(cluster(t, c.c), genVIP)
@@ -261,6 +263,17 @@ func TestModes(t *testing.T) {
 				if f.Severity == diagnosis.Critical {
 					t.Errorf("%s: %s", f.ID, f.Title)
 				}
+			}
+			if c.c.Underlay {
+				for _, f := range r.Flows {
+					h := hop(f, "on the way to the real server")
+					if h == nil || !h.Seen || h.Host != "hv" || !strings.Contains(h.Change, "carried over VXLAN 10.0.0.1 → 10.0.0.2") {
+						t.Errorf("connection %d: underlay hop %+v", f.ID, h)
+					}
+				}
+			}
+			if hc := findingIDs(r)[ObsHealthCheck]; hc == nil || hc.Severity != diagnosis.Info || !strings.Contains(hc.Title, "benign") {
+				t.Errorf("keepalived's connect-then-reset checks: %+v", hc)
 			}
 			if c.c.Shuffle && !strings.Contains(strings.Join(r.Notes, "\n"), "earlier than the one before") {
 				t.Errorf("out-of-order times not noted: %v", r.Notes)

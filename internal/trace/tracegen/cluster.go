@@ -46,6 +46,10 @@ type Cluster struct {
 	TOA bool
 	// NoTS leaves out the TCP timestamp option.
 	NoTS bool
+	// Underlay adds hv.pcap: a hypervisor's capture of its overlay's
+	// underlay, where the frames between the director and the real
+	// servers travel inside VXLAN.
+	Underlay bool
 }
 
 // The cluster's addresses beyond the director capture's.
@@ -75,7 +79,7 @@ func WriteCluster(dir string, c Cluster) ([]string, error) {
 	}
 	g := &cgen{c: c, rng: rand.New(rand.NewPCG(c.Seed, 99)), now: time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC)}
 	g.points = map[string]*pointW{}
-	for _, n := range []string{"client", "director", "rs1", "rs2"} {
+	for _, n := range []string{"client", "director", "rs1", "rs2", "hv"} {
 		g.points[n] = &pointW{name: n}
 	}
 	for i := range c.Conns {
@@ -89,7 +93,11 @@ func WriteCluster(dir string, c Cluster) ([]string, error) {
 		return nil, g.err
 	}
 	var out []string
-	for _, n := range []string{"client", "director", "rs1", "rs2"} {
+	names := []string{"client", "director", "rs1", "rs2"}
+	if c.Underlay {
+		names = append(names, "hv")
+	}
+	for _, n := range names {
 		p := filepath.Join(dir, n+".pcap")
 		if err := g.write(p, g.points[n]); err != nil {
 			return nil, err
@@ -170,12 +178,34 @@ func (g *cgen) at(point string, d time.Duration, p pkt, dir int) {
 	pw.pkts = append(pw.pkts, stamped{t: g.now.Add(d), data: g.bytes(p), dir: dir})
 }
 
+// underlay puts a frame between the director and a real server on the
+// hypervisor's underlay capture, inside VXLAN.
+func (g *cgen) underlay(d time.Duration, p pkt) {
+	if !g.c.Underlay {
+		return
+	}
+	inner := g.bytes(p)
+	buf := gopacket.NewSerializeBuffer()
+	eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{0x52, 0x54, 9, 0, 0, 1}, DstMAC: net.HardwareAddr{0x52, 0x54, 9, 0, 0, 2}, EthernetType: layers.EthernetTypeIPv4}
+	ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolUDP, SrcIP: net.IP{10, 0, 0, 1}, DstIP: net.IP{10, 0, 0, 2}}
+	udp := &layers.UDP{SrcPort: 40000, DstPort: 4789}
+	_ = udp.SetNetworkLayerForChecksum(ip)
+	vx := &layers.VXLAN{ValidIDFlag: true, VNI: 100}
+	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, eth, ip, udp, vx, gopacket.Payload(inner)); err != nil {
+		if g.err == nil {
+			g.err = err
+		}
+		return
+	}
+	g.points["hv"].pkts = append(g.points["hv"].pkts, stamped{t: g.now.Add(d), data: append([]byte(nil), buf.Bytes()...)})
+}
+
 // background is what every capture holds besides the connections: the
 // director's VRRP advert, seen everywhere, and its health check of each
 // real server (keepalived's TCP_CHECK: connect, then reset).
 func (g *cgen) background() {
 	adv := g.vrrpBytes()
-	for _, n := range []string{"client", "director", "rs1", "rs2"} {
+	for _, n := range []string{"client", "director", "rs1", "rs2", "hv"} {
 		g.points[n].pkts = append(g.points[n].pkts, stamped{t: g.now.Add(-300 * time.Millisecond), data: adv, dir: 4})
 	}
 	for rs, name := range []string{"rs1", "rs2"} {
@@ -263,6 +293,7 @@ func (g *cgen) conn(i int) {
 			}
 		}
 		g.at("director", step+60*time.Microsecond, fw, 4)
+		g.underlay(step+75*time.Microsecond, fw)
 		if c.Drop != "forward" {
 			g.at(rsName, step+90*time.Microsecond, fw, 0)
 		}
@@ -292,6 +323,7 @@ func (g *cgen) conn(i int) {
 			r.ack += c.SeqShift
 		}
 		g.at(rsName, step, r, 4)
+		g.underlay(step+10*time.Microsecond, r)
 		back := r
 		if c.Mode == "nat" || c.Mode == "fnat" {
 			g.at("director", step+30*time.Microsecond, r, 0)
