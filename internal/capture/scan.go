@@ -93,7 +93,7 @@ type Packet struct {
 	IP        IPHeader
 	ViaTunnel Tunnel
 	Via       IPHeader
-	ARP    ARPHeader
+	ARP       ARPHeader
 	// Cut is set when the capture kept too few bytes to read every header.
 	Cut bool
 
