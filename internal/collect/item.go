@@ -51,6 +51,9 @@ type Item struct {
 	// Header names the command on the file's first line ("$ iptables-save
 	// -c"), as an engineer's paste would, for items that ran a command.
 	Header bool
+	// Shows is the command the header names when Cmd is a wrapper (sh -c
+	// "keepalived -v 2>&1": keepalived prints its version on stderr).
+	Shows string
 }
 
 // DefaultLimit bounds one collected file. Diagnose reads at most 1 GiB of
@@ -91,4 +94,12 @@ func (f *File) settle() {
 			f.Data = nil
 		}
 	}
+}
+
+// header is the "$ command" first line of the item's file.
+func (it Item) header() string {
+	if it.Shows != "" {
+		return it.Shows
+	}
+	return shJoin(it.Cmd)
 }

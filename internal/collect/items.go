@@ -79,7 +79,7 @@ func Items() []Item {
 		Item{File: "dmesg.txt", Doc: "kernel log (tail)", Guard: haveCmd("dmesg"), Cmd: []string{"dmesg", "-T"}, Header: true, Optional: true, Limit: 4 << 20},
 
 		// keepalived
-		Item{File: "keepalived-v.txt", Doc: "keepalived version", Guard: haveCmd("keepalived"), Cmd: []string{"keepalived", "-v"}, Header: true, Optional: true},
+		Item{File: "keepalived-v.txt", Doc: "keepalived version", Guard: haveCmd("keepalived"), Cmd: []string{"sh", "-c", "keepalived -v 2>&1"}, Shows: "keepalived -v", Header: true, Optional: true},
 		Item{File: "keepalived.log", Doc: "keepalived's journal (tail)", Guard: journald, Cmd: []string{"journalctl", "-u", "keepalived", "-n", "5000", "--no-pager", "-o", "short"}, Optional: true, Limit: 16 << 20},
 		Item{File: "keepalived-syslog.log", Doc: "keepalived's lines in /var/log/messages or syslog (no journald)", Guard: journald.not("journald runs: its journal is read").and(syslogFiles), Go: keepalivedSyslog,
 			Cmd: []string{"sh", "-c", "cat /var/log/messages /var/log/syslog 2>/dev/null | grep -a Keepalived | tail -n 5000"}, Optional: true},

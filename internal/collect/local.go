@@ -122,7 +122,7 @@ func runLocal(ctx context.Context, it Item) (f File) {
 		f.How = shJoin(it.Cmd)
 		f.Data, err = runCmd(ctx, it.Cmd, it.limit())
 		if it.Header {
-			f.Data = append([]byte("$ "+shJoin(it.Cmd)+"\n"), f.Data...)
+			f.Data = append([]byte("$ "+it.header()+"\n"), f.Data...)
 		}
 	}
 	switch {

@@ -59,7 +59,7 @@ skip() { printf '%s skip %s %s\n' "$M" "$1" "$2"; }
 		}
 		hdr := "''"
 		if it.Header {
-			hdr = shQuote(shJoin(it.Cmd))
+			hdr = shQuote(it.header())
 		}
 		line := "item " + shQuote(it.File) + " " + hdr + " " + strconv.FormatInt(it.limit(), 10) + " " + run
 		if strings.HasPrefix(run, "if ") {

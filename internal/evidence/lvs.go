@@ -121,6 +121,10 @@ type KeepalivedIssue struct {
 	Keyword string
 	Message string
 	Ref     Ref
+	// OnlyV2: a problem only for keepalived 2.x (a 1.x keyword 2.x
+	// rejects) in a file that does not itself say which version it is for;
+	// it stands when the host's keepalived says it is 2.x.
+	OnlyV2 bool
 }
 
 // VRRPInstance is a vrrp_instance block.
@@ -239,4 +243,8 @@ const (
 	// LogIPVSNoDest is the kernel finding no usable real server for a
 	// connection ("IPVS: rr: TCP 192.0.2.100:80 - no destination available").
 	LogIPVSNoDest = "ipvs-no-destination"
+	// LogKeepalivedVersion is keepalived saying its version: "Starting
+	// Keepalived v2.2.7" in its log, or `keepalived -v`. Subject holds
+	// the version ("2.2.7").
+	LogKeepalivedVersion = "keepalived-version"
 )

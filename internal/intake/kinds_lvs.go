@@ -51,6 +51,13 @@ func lvsKinds() []Kind {
 			Apply: applyKeepalivedConf,
 		},
 		{
+			Name:     "keepalived-version",
+			Commands: re(`^(?:\S*/)?keepalived\s+(?:-v|--version)\b`),
+			Files:    re(`^keepalived[-_](?:v|version)(?:\.(?:txt|log|out))?$`),
+			Sniff:    func(head string) bool { return strings.HasPrefix(strings.TrimSpace(head), "Keepalived v") },
+			Apply:    applyKeepalivedVersion,
+		},
+		{
 			Name: "logs",
 			Commands: re(
 				`^journalctl\b`,
@@ -219,6 +226,18 @@ func lvsMergeConf(dst, src *evidence.KeepalivedConfig) *evidence.KeepalivedConfi
 }
 
 // applyLogs keeps the keepalived and kernel log lines that matter.
+func applyKeepalivedVersion(doc evidence.Doc, h *evidence.Host) []evidence.Problem {
+	ev, ok := syslog.KeepalivedVersion(doc)
+	if !ok {
+		if strings.TrimSpace(doc.Text) == "" {
+			return nil // it printed nothing where it was captured (stderr lost)
+		}
+		return []evidence.Problem{doc.Problemf(-1, "keepalived -v: no \"Keepalived vX.Y.Z\" line")}
+	}
+	h.Logs = append(h.Logs, ev)
+	return nil
+}
+
 func applyLogs(doc evidence.Doc, h *evidence.Host) []evidence.Problem {
 	evs, probs := syslog.ParseLog(doc)
 	h.Logs = append(h.Logs, evs...)

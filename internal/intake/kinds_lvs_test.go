@@ -399,3 +399,29 @@ func TestLVSLabFormats(t *testing.T) {
 		t.Errorf("conntrack: %v", k)
 	}
 }
+
+// `keepalived -v` (on stderr, collected with 2>&1) gives the host's
+// keepalived version, by command, file name or content.
+func TestKeepalivedVersionKind(t *testing.T) {
+	for _, tc := range []struct{ name, text string }{
+		{"keepalived-v.txt", "$ keepalived -v\nKeepalived v2.2.7 (01/16,2022)\n\nCopyright(C) 2001-2022 Alexandre Cassen, <acassen@gmail.com>\n"},
+		{"version.txt", "Keepalived v1.3.5 (03/19,2017), git commit v1.3.5-6-g6fa32f2\n"},
+	} {
+		dir := t.TempDir()
+		if err := os.MkdirAll(filepath.Join(dir, "ds1"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "ds1", tc.name), []byte(tc.text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		c, err := Load(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := c.Lookup("ds1")
+		if len(c.Problems) > 0 || h == nil || len(h.Logs) != 1 || h.Logs[0].Kind != evidence.LogKeepalivedVersion ||
+			!strings.HasPrefix(tc.text[strings.Index(tc.text, "Keepalived v")+len("Keepalived v"):], h.Logs[0].Subject) {
+			t.Errorf("%s: problems %v, host %+v", tc.name, c.Problems, h)
+		}
+	}
+}

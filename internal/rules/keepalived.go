@@ -284,11 +284,21 @@ func kaKeywordNoise(p *Pass, d *evidence.Host, handled map[evidence.Ref]bool) {
 	var msgs []string
 	var ev []evidence.Ref
 	if kc := d.Keepalived; kc != nil {
+		version, vref := kaRunningVersion(d)
 		for _, is := range kc.Issues {
 			if handled[is.Ref] {
 				continue
 			}
-			msgs = append(msgs, fmt.Sprintf("line %d: %s", is.Ref.Line, is.Message))
+			msg := is.Message
+			if is.OnlyV2 {
+				// a 1.x keyword: a problem only if this keepalived is 2.x
+				if !strings.HasPrefix(version, "2.") {
+					continue
+				}
+				msg += " (keepalived here is v" + version + ")"
+				ev = append(ev, vref)
+			}
+			msgs = append(msgs, fmt.Sprintf("line %d: %s", is.Ref.Line, msg))
 			ev = append(ev, is.Ref)
 		}
 	}
@@ -335,4 +345,17 @@ func kaKeywordNoise(p *Pass, d *evidence.Host, handled map[evidence.Ref]bool) {
 		Evidence:    ev,
 		Fix:         []string{"keepalived -t -f /etc/keepalived/keepalived.conf   # (2.x) lists every problem; fix them and reload keepalived"},
 	})
+}
+
+// kaRunningVersion is the keepalived version d's evidence shows (its log's
+// "Starting Keepalived vX" or `keepalived -v`), the latest said.
+func kaRunningVersion(d *evidence.Host) (string, evidence.Ref) {
+	var v string
+	var ref evidence.Ref
+	for _, l := range d.Logs {
+		if l.Kind == evidence.LogKeepalivedVersion {
+			v, ref = l.Subject, l.Ref
+		}
+	}
+	return v, ref
 }

@@ -395,6 +395,8 @@ func (p *parser) finish() {
 		switch d.when {
 		case "v2":
 			if !isV2 {
+				// the file does not say: the host's keepalived version will
+				p.cfg.Issues = append(p.cfg.Issues, evidence.KeepalivedIssue{Keyword: d.kw, Message: d.msg, Ref: d.ref, OnlyV2: true})
 				continue
 			}
 			d.msg += fmt.Sprintf(" (this file is written for keepalived 2.x: %s)", p.v2Hints[0])

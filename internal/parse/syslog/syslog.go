@@ -185,6 +185,9 @@ var (
 	reConfLine = regexp.MustCompile(`^\((?:([^():]+): )?Line (\d+)\) (.*)$`)
 	reConfMsg  = regexp.MustCompile(`^(?:Unknown keyword '([^']*)'|PARSER : |Truncating auth_pass|Configuration file .* is not|Unexpected '[{}]'|Non-existent interface specified|.* - ignoring\.*$|.* - removing$|.*: not valid - must be|WARNING - .*doesn't exist)`)
 	reKeyword  = regexp.MustCompile(`Unknown keyword '([^']*)'`)
+	// "Starting Keepalived v2.2.7 (01/16,2022)", and `keepalived -v`'s
+	// "Keepalived v1.3.5 (03/19,2017), git commit v1.3.5-6-g6fa32f2"
+	reKAVersion = regexp.MustCompile(`Keepalived v(\d+\.\d+(?:\.\d+)?)`)
 )
 
 // has reports whether s contains any of subs: a cheap filter run before
@@ -207,6 +210,11 @@ func classify(h header) (evidence.LogEvent, bool) {
 	}
 	ev := func(kind, subject string) (evidence.LogEvent, bool) {
 		return evidence.LogEvent{Kind: kind, Subject: subject, Detail: msg}, true
+	}
+	if strings.HasPrefix(msg, "Starting Keepalived v") {
+		if m := reKAVersion.FindStringSubmatch(msg); m != nil {
+			return ev(evidence.LogKeepalivedVersion, m[1])
+		}
 	}
 	// "(file: Line N) ..." is keepalived reading its configuration
 	if strings.HasPrefix(msg, "(") && strings.Contains(msg, "Line ") {
@@ -333,4 +341,14 @@ func hostPort(s string) string {
 		return host
 	}
 	return host + ":" + rest
+}
+
+// KeepalivedVersion reads `keepalived -v`: the version and its line.
+func KeepalivedVersion(doc evidence.Doc) (evidence.LogEvent, bool) {
+	for i, l := range doc.Lines() {
+		if m := reKAVersion.FindStringSubmatch(l); m != nil && strings.HasPrefix(strings.TrimSpace(l), "Keepalived v") {
+			return evidence.LogEvent{Kind: evidence.LogKeepalivedVersion, Subject: m[1], Detail: strings.TrimSpace(l), Ref: doc.Ref(i, l)}, true
+		}
+	}
+	return evidence.LogEvent{}, false
 }

@@ -39,7 +39,8 @@ func TestKeepalivedLogs(t *testing.T) {
 	cases := []struct {
 		file, want string
 	}{
-		{"lab/keepalived-console-director.log", `22 vrrp-backup VI_1
+		{"lab/keepalived-console-director.log", `1 keepalived-version 2.2.7
+22 vrrp-backup VI_1
 27 vrrp-master VI_1
 35 check-failed 192.0.2.11:80
 36 rs-removed 192.0.2.11:80
@@ -48,7 +49,8 @@ func TestKeepalivedLogs(t *testing.T) {
 46 vrrp-backup VI_1
 50 vrrp-master VI_1
 64 vrrp-auth-mismatch VI_1`},
-		{"hand/journal-keepalived-2.2.7.txt", `23 vrrp-backup VI_1
+		{"hand/journal-keepalived-2.2.7.txt", `2 keepalived-version 2.2.7
+23 vrrp-backup VI_1
 28 vrrp-master VI_1
 36 check-failed 192.0.2.11:80
 37 rs-removed 192.0.2.11:80
@@ -74,7 +76,8 @@ func TestKeepalivedLogs(t *testing.T) {
 23 check-failed 192.0.2.89
 24 rs-removed 192.0.2.89:3306
 25 rs-removed 192.0.2.13:0`},
-		{"hand/messages-centos7-1.3.txt", `3 vrrp-master VI_1
+		{"hand/messages-centos7-1.3.txt", `1 keepalived-version 1.3.5
+3 vrrp-master VI_1
 7 check-failed 192.0.2.11:80
 8 check-failed 192.0.2.11:80
 9 rs-removed 192.0.2.11:80
@@ -95,8 +98,11 @@ func TestKeepalivedLogs(t *testing.T) {
 		}
 	}
 	evs := parseFile(t, "lab/keepalived-console-director.log")
-	if evs[0].Time != "Sat Nov 21 06:17:46 2026" || !strings.Contains(evs[0].Ref.Text, "Entering BACKUP STATE") {
+	if evs[0].Kind != evidence.LogKeepalivedVersion || evs[0].Subject != "2.2.7" || evs[0].Ref.Line != 1 {
 		t.Errorf("event %+v", evs[0])
+	}
+	if evs[1].Time != "Sat Nov 21 06:17:46 2026" || !strings.Contains(evs[1].Ref.Text, "Entering BACKUP STATE") {
+		t.Errorf("event %+v", evs[1])
 	}
 	garps := 0
 	for _, e := range evs {
@@ -110,7 +116,8 @@ func TestKeepalivedLogs(t *testing.T) {
 	if garps != 24 {
 		t.Errorf("garps %d", garps)
 	}
-	checks := `24 vrrp-backup VI_1
+	checks := `1 keepalived-version 2.2.7
+24 vrrp-backup VI_1
 26 check-failed 192.0.2.11:80
 27 rs-removed 192.0.2.11:80
 29 check-failed 192.0.2.12:80
