@@ -586,15 +586,38 @@ func (t *Tracer) hasRole(r evidence.Role) bool {
 }
 
 func (t *Tracer) checkFindings(add func(diagnosis.Finding)) {
+	// One finding per checking host, naming what it checks.
+	type checker struct {
+		from  netip.Addr
+		to    []string
+		count int
+		point int
+		ev    []evidence.Ref
+	}
+	var checkers []*checker
+	byFrom := map[netip.Addr]*checker{}
 	for _, k := range t.checks.order {
 		s := t.checks.patterns[k]
+		c := byFrom[k.from]
+		if c == nil {
+			c = &checker{from: k.from, point: s.point}
+			byFrom[k.from] = c
+			checkers = append(checkers, c)
+		}
+		c.to = append(c.to, k.to.String())
+		c.count += s.count
+		if len(c.ev) < 3 {
+			c.ev = append(c.ev, s.ref)
+		}
+	}
+	for _, c := range checkers {
 		add(diagnosis.Finding{
-			ID: ObsHealthCheck, Severity: diagnosis.Info, Host: t.points[s.point].Host,
-			Title: fmt.Sprintf("%s connects to %s and resets each connection right after the handshake (%s): a health check, benign",
-				k.from, k.to, plural(s.count, "time", "times")),
+			ID: ObsHealthCheck, Severity: diagnosis.Info, Host: t.points[c.point].Host,
+			Title: fmt.Sprintf("%s connects to %s and resets each connection right after the handshake (%s): health checks, benign",
+				c.from, strings.Join(c.to, ", "), plural(c.count, "time", "times")),
 			Explanation: "keepalived's TCP_CHECK (and many load-balancer probes) open a connection to the real server and close it at once with a reset. " +
 				"These resets are expected and say the real server's port is open.",
-			Evidence: []evidence.Ref{s.ref},
+			Evidence: c.ev,
 		})
 	}
 	type key struct {

@@ -223,16 +223,46 @@ func (t *Tracer) learnDirectorMACs() {
 	}
 }
 
-// learnHostMACs gives the host points whose interfaces are unknown the
-// MAC their captures are full of. A bridge's capture has no such MAC.
+// learnHostMACs gives the host points whose interfaces are unknown their
+// MAC: a client's is the one its packets leave from, a real server's the
+// one the forwarded packets arrive at (or its replies leave from); else
+// the MAC its capture's unicast frames are full of. A bridge's or
+// router's capture has none of its own; a director's are known from what
+// it forwards.
 func (t *Tracer) learnHostMACs() {
-	for _, ps := range t.points {
-		// A director's MACs are known from what it forwards; a bridge's
-		// or router's capture has no MAC of its own.
+	for i, ps := range t.points {
 		if len(ps.macs) > 0 || ps.Role == evidence.RoleHypervisor || ps.Role == evidence.RoleRouter || ps.Role == evidence.RoleDirector {
 			continue
 		}
-		if m, ok := ps.ownMAC(); ok {
+		found := false
+		for _, c := range t.conns {
+			for _, p := range c.pkts {
+				for j := range p.seen {
+					s := &p.seen[j]
+					if s.point != i || s.lvsTunnel() {
+						continue
+					}
+					var m mac
+					ok := false
+					switch {
+					case ps.Role == evidence.RoleClient && !p.reply && s.hasSMAC:
+						m, ok = s.smac, true
+					case ps.Role == evidence.RoleRealServer && !p.reply && s.hasDMAC:
+						m, ok = s.dmac, true
+					case ps.Role == evidence.RoleRealServer && p.reply && s.hasSMAC && earliest(p) == j:
+						m, ok = s.smac, true
+					}
+					if ok && !t.isDirMAC(m) && m[0]&1 == 0 {
+						ps.macs[m] = true
+						found = true
+					}
+				}
+			}
+		}
+		if found {
+			continue
+		}
+		if m, ok := ps.ownMAC(); ok && !t.isDirMAC(m) {
 			ps.macs[m] = true
 		}
 	}
@@ -874,7 +904,7 @@ func (t *Tracer) sentMACs(sl *slot, slots map[[2]int]*slot) string {
 // macName is a MAC with the host it belongs to, when known.
 func (t *Tracer) macName(m mac) string {
 	for _, ps := range t.points {
-		if ps.macs[m] {
+		if ps.macs[m] && (ps.Role == evidence.RoleDirector || !t.isDirMAC(m)) {
 			return m.String() + " (" + ps.Host + ")"
 		}
 	}
