@@ -177,11 +177,13 @@ var rsNotReplying = &Rule{
 	},
 	Run: func(p *Pass) {
 		for _, s := range p.Services() {
+			before := len(p.Findings())
 			for _, h := range p.RealServersOf(s) {
 				if len(h.Frames) > 0 {
 					checkRSReplies(p, s, h)
 				}
 			}
+			reportTraced(p, s, "trace.rs-not-replying", before)
 		}
 	},
 }
@@ -275,6 +277,7 @@ var replyLost = &Rule{
 			if !s.VIP.IsValid() {
 				continue
 			}
+			before := len(p.Findings())
 			for _, h := range p.RealServersOf(s) {
 				for _, c := range clients {
 					if c != h && len(c.Frames) > 0 && len(h.Frames) > 0 {
@@ -282,6 +285,7 @@ var replyLost = &Rule{
 					}
 				}
 			}
+			reportTraced(p, s, "trace.reply-lost", before)
 		}
 	},
 }

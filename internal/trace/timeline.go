@@ -396,6 +396,7 @@ func (t *Tracer) flow(c *conn) Flow {
 				here = append(here, Hop{Step: stepName(st, ps.Role), Host: ps.Host, Role: roleName(ps.Role), Source: ps.Source, Note: why, stage: st, point: i})
 			}
 		}
+		here = t.oneMissingPerHost(here, slots)
 		rank := roleRank[st]
 		sort.SliceStable(here, func(a, b int) bool {
 			ra, rb := rankOf(rank, t.points[here[a].point].Role), rankOf(rank, t.points[here[b].point].Role)
@@ -464,6 +465,47 @@ func (t *Tracer) loop(c *conn) (int, int) {
 		}
 	}
 	return most, at
+}
+
+// oneMissingPerHost keeps, of a host's captures that all missed a stage,
+// the one the packet would have crossed: the interface that saw the
+// connection's other packets of the same direction, else the first.
+func (t *Tracer) oneMissingPerHost(here []Hop, slots map[[2]int]*slot) []Hop {
+	missing := map[string][]int{}
+	for i, h := range here {
+		if !h.Seen {
+			missing[h.Host] = append(missing[h.Host], i)
+		}
+	}
+	drop := map[int]bool{}
+	for _, idx := range missing {
+		if len(idx) < 2 {
+			continue
+		}
+		keep := idx[0]
+		for _, i := range idx {
+			st := here[i].stage
+			// The same direction's other stage: sent ↔ returned (the
+			// client side), forwarded ↔ replied (the real server side).
+			other := map[int]int{stageSent: stageReturned, stageReturned: stageSent, stageForwarded: stageReplied, stageReplied: stageForwarded}[st]
+			if slots[[2]int{other, here[i].point}] != nil {
+				keep = i
+				break
+			}
+		}
+		for _, i := range idx {
+			if i != keep {
+				drop[i] = true
+			}
+		}
+	}
+	out := here[:0]
+	for i, h := range here {
+		if !drop[i] {
+			out = append(out, h)
+		}
+	}
+	return out
 }
 
 func rankOf(rank map[evidence.Role]int, r evidence.Role) int {
@@ -1047,10 +1089,15 @@ func (t *Tracer) verdict(c *conn, f *Flow, slots map[[2]int]*slot) {
 	// rewrites it; the real server's own reply reaching it went around
 	// the director, and the client's TCP discards it.
 	rewriting := c.kinds[legNAT] || c.kinds[legFNAT]
-	clientGot, clientRaw := false, false
+	// The client's capture shows its own packets of this connection: it
+	// ran while the connection did (a printout may stop early).
+	clientGot, clientRaw, clientSent := false, false, false
 	for k, sl := range slots {
 		if t.points[k[1]].Role != evidence.RoleClient {
 			continue
+		}
+		if k[0] == stageSent {
+			clientSent = true
 		}
 		switch {
 		case k[0] == stageReturned, k[0] == stageReplied && !rewriting:
@@ -1099,27 +1146,30 @@ func (t *Tracer) verdict(c *conn, f *Flow, slots map[[2]int]*slot) {
 	case clientRaw:
 		f.Outcome = "reply-bypassed-director"
 		f.Summary = "the real server's reply reached the client without passing the director: from the real server's address, which the client's TCP discards"
-	case f.reply && t.hasClientPoint(c):
+	case f.reply && clientSent && (t.hopRanAfter(f, firstMissing, slots, lastSeen) || t.clientKeptSending(c, slots)):
 		f.Outcome = "reply-lost"
 		between(lastSeen, firstMissing)
 		f.Summary = "the reply left the real server and never reached the client"
 	case replyAtRS && refused:
 		f.Outcome = "refused"
 		f.Summary = "the real server refused it with a reset"
+	case f.reply && t.hasClientPoint(c):
+		f.Outcome = "incomplete"
+		f.Summary = "the real server replied; the client's capture stops before it could show the reply arrive"
 	case f.reply:
 		f.Outcome = "answered"
 		f.Summary = "the real server replied (no capture at the client to see it arrive)"
 	case reachedRS && t.rsCovered(c, slots):
 		f.Outcome = "rs-not-replying"
 		f.Summary = "the real server received it and sent no reply"
-	case fwdSeen && fwdMissing >= 0:
+	case fwdSeen && fwdMissing >= 0 && t.hopRanAfter(f, fwdMissing, slots, fwdLast):
 		f.Outcome = "lost-in-transit"
 		between(fwdLast, fwdMissing)
 		f.Summary = fmt.Sprintf("forwarded, and lost between %s and %s", f.Hops[fwdLast].Host, f.Hops[fwdMissing].Host)
 	case atDirector && !fwdSeen:
 		f.Outcome = "not-forwarded"
 		f.Summary = "the director received it and forwarded no copy"
-	case !atDirector && fwdMissing >= 0 && t.points[f.Hops[fwdMissing].point].Role == evidence.RoleDirector:
+	case !atDirector && fwdMissing >= 0 && t.points[f.Hops[fwdMissing].point].Role == evidence.RoleDirector && t.hopRanAfter(f, fwdMissing, slots, fwdLast):
 		f.Outcome = "lost-in-transit"
 		between(fwdLast, fwdMissing)
 		f.Summary = fmt.Sprintf("sent, and lost between %s and %s (the director)", f.Hops[fwdLast].Host, f.Hops[fwdMissing].Host)
@@ -1150,6 +1200,61 @@ func (t *Tracer) hasClientPoint(c *conn) bool {
 		}
 	}
 	return false
+}
+
+// clientKeptSending reports whether the client's capture shows it sending
+// on after the reply left the real server: a retransmission, the proof
+// it never got the reply.
+func (t *Tracer) clientKeptSending(c *conn, slots map[[2]int]*slot) bool {
+	replied := int64(-1)
+	for k, sl := range slots {
+		if k[0] == stageReplied {
+			for _, s := range sl.seen {
+				if s.hasT {
+					if ct := s.t - t.points[s.point].skew; replied < 0 || ct < replied {
+						replied = ct
+					}
+				}
+			}
+		}
+	}
+	if replied < 0 {
+		return false
+	}
+	for k, sl := range slots {
+		if k[0] != stageSent || t.points[k[1]].Role != evidence.RoleClient {
+			continue
+		}
+		for _, s := range sl.seen {
+			if s.hasT && s.t-t.points[s.point].skew > replied {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// hopRanAfter reports whether the capture of the missing hop miss was
+// still running after the packet was last seen (at hop seen): a later
+// frame of it. A capture that stopped (or a printout that was cut)
+// before the packet came cannot be said to have missed it.
+func (t *Tracer) hopRanAfter(f *Flow, miss int, slots map[[2]int]*slot, seen int) bool {
+	if miss < 0 || seen < 0 {
+		return false
+	}
+	ps := t.points[f.Hops[miss].point]
+	sl := slots[[2]int{f.Hops[seen].stage, f.Hops[seen].point}]
+	if sl == nil || !ps.timed {
+		return true
+	}
+	last := sl.seen[len(sl.seen)-1]
+	if !last.hasT {
+		return true
+	}
+	at := last.t - t.points[last.point].skew + ps.skew
+	// Transit takes microseconds: any later frame shows the capture was
+	// running when the packet should have passed.
+	return ps.last > at
 }
 
 // rsCovered reports whether the real server's capture ran long enough
