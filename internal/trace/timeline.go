@@ -619,13 +619,21 @@ func (t *Tracer) expected(c *conn, st, i int, slots map[[2]int]*slot, target map
 	}
 	// A host captured on several interfaces: the one that saw the packet
 	// is where it passed, the others are not on its way.
+	// The directors that carry this connection: those that saw its
+	// packets on the way in (and, for the reply, those it came back to).
 	dirHosts := map[string]bool{}
 	for k := range slots {
 		o := t.points[k[1]]
 		if k[0] == st && k[1] != i && o.Host == ps.Host {
 			return ""
 		}
-		if o.Role == evidence.RoleDirector {
+		if o.Role != evidence.RoleDirector {
+			continue
+		}
+		switch {
+		case k[0] <= stageForwarded, k[0] == stageReturned:
+			dirHosts[o.Host] = true
+		case k[0] == stageReplied && st == stageReplied:
 			dirHosts[o.Host] = true
 		}
 	}
