@@ -198,8 +198,13 @@ func (rd *reader) addProblem(frame int, format string, args ...any) {
 	rd.probs = append(rd.probs, rd.problem(frame, fmt.Sprintf(format, args...)))
 }
 
-func (rd *reader) read(r io.Reader) {
-	br := bufio.NewReaderSize(r, 256<<10)
+// openCapture peeks at a capture's first bytes, unwrapping gzip (tcpdump
+// -w - | gzip, or a ticket attachment), and reports an empty or too short
+// file. ok is false when there is nothing to read; done closes what it
+// opened.
+func (rd *reader) openCapture(r io.Reader, bufSize int) (src io.Reader, head []byte, done func(), ok bool) {
+	done = func() {}
+	br := bufio.NewReaderSize(r, bufSize)
 	head, err := br.Peek(4)
 	if len(head) == 0 {
 		if err == nil || err == io.EOF {
@@ -207,18 +212,17 @@ func (rd *reader) read(r io.Reader) {
 		} else {
 			rd.addProblem(0, "%v", err)
 		}
-		return
+		return nil, nil, done, false
 	}
-	var src io.Reader = br
+	src = br
 	if len(head) >= 2 && head[0] == 0x1f && head[1] == 0x8b {
-		// A gzipped capture (tcpdump -w - | gzip, or a ticket attachment).
 		zr, err := gzip.NewReader(br)
 		if err != nil {
 			rd.addProblem(0, "gzip: %v", err)
-			return
+			return nil, nil, done, false
 		}
-		defer zr.Close()
-		gz := bufio.NewReaderSize(zr, 256<<10)
+		done = func() { _ = zr.Close() }
+		gz := bufio.NewReaderSize(zr, bufSize)
 		src = gz
 		if head, err = gz.Peek(4); len(head) == 0 {
 			if err == nil || err == io.EOF {
@@ -226,11 +230,20 @@ func (rd *reader) read(r io.Reader) {
 			} else {
 				rd.addProblem(0, "gzip: %v", err)
 			}
-			return
+			return nil, nil, done, false
 		}
 	}
 	if len(head) < 4 {
 		rd.addProblem(0, "file too short to be a packet capture (%d bytes)", len(head))
+		return nil, nil, done, false
+	}
+	return src, head, done, true
+}
+
+func (rd *reader) read(r io.Reader) {
+	src, head, done, ok := rd.openCapture(r, 256<<10)
+	defer done()
+	if !ok {
 		return
 	}
 	var ps packetSource

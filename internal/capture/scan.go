@@ -1,8 +1,6 @@
 package capture
 
 import (
-	"bufio"
-	"compress/gzip"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -234,37 +232,9 @@ type scanner struct {
 
 func (s *scanner) run(r io.Reader) {
 	rd := &s.rd
-	br := bufio.NewReaderSize(r, 64<<10)
-	head, err := br.Peek(4)
-	if len(head) == 0 {
-		if err == nil || err == io.EOF {
-			rd.addProblem(0, "empty file: not a packet capture")
-		} else {
-			rd.addProblem(0, "%v", err)
-		}
-		return
-	}
-	var src io.Reader = br
-	if len(head) >= 2 && head[0] == 0x1f && head[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			rd.addProblem(0, "gzip: %v", err)
-			return
-		}
-		defer zr.Close()
-		gz := bufio.NewReaderSize(zr, 64<<10)
-		src = gz
-		if head, err = gz.Peek(4); len(head) == 0 {
-			if err == nil || err == io.EOF {
-				rd.addProblem(0, "empty file inside gzip: not a packet capture")
-			} else {
-				rd.addProblem(0, "gzip: %v", err)
-			}
-			return
-		}
-	}
-	if len(head) < 4 {
-		rd.addProblem(0, "file too short to be a packet capture (%d bytes)", len(head))
+	src, head, done, ok := rd.openCapture(r, 64<<10)
+	defer done()
+	if !ok {
 		return
 	}
 	switch {
