@@ -135,31 +135,44 @@ func writeText(w io.Writer, d *diagnosis.Diagnosis, o Options) error {
 			writeCaseTimeline(&b, p, timeline)
 		}
 	}
-	if len(d.Notes) > 0 {
-		b.WriteString(p.c("1", "NOTES") + "\n")
-		for _, n := range d.Notes {
-			for i, l := range wrap(n, 76) {
-				if i == 0 {
-					fmt.Fprintf(&b, " - %s\n", l)
-				} else {
-					fmt.Fprintf(&b, "   %s\n", l)
-				}
-			}
-		}
-		b.WriteString("\n")
-	}
-	if len(d.Problems) > 0 {
-		b.WriteString(p.c("1", "INPUT PROBLEMS") + " (the rest of the evidence was used)\n")
-		for i, pr := range d.Problems {
-			if i == 10 && !o.Verbose {
-				fmt.Fprintf(&b, " … %d more (use -v to list all)\n", len(d.Problems)-10)
-				break
-			}
-			fmt.Fprintf(&b, " - %s\n", pr.String())
-		}
-	}
+	writeNotes(&b, p, d.Notes)
+	writeProblems(&b, p, d.Problems, "evidence", o.Verbose)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeNotes prints the notes, wrapped, as a list.
+func writeNotes(b *strings.Builder, p painter, notes []string) {
+	if len(notes) == 0 {
+		return
+	}
+	b.WriteString(p.c("1", "NOTES") + "\n")
+	for _, n := range notes {
+		for i, l := range wrap(n, 76) {
+			if i == 0 {
+				fmt.Fprintf(b, " - %s\n", l)
+			} else {
+				fmt.Fprintf(b, "   %s\n", l)
+			}
+		}
+	}
+	b.WriteString("\n")
+}
+
+// writeProblems prints the input problems, ten unless verbose; what names
+// the input the rest of which was used ("evidence", "captures").
+func writeProblems(b *strings.Builder, p painter, probs []evidence.Problem, what string, verbose bool) {
+	if len(probs) == 0 {
+		return
+	}
+	b.WriteString(p.c("1", "INPUT PROBLEMS") + " (the rest of the " + what + " was used)\n")
+	for i, pr := range probs {
+		if i == 10 && !verbose {
+			fmt.Fprintf(b, " … %d more (use -v to list all)\n", len(probs)-10)
+			break
+		}
+		fmt.Fprintf(b, " - %s\n", pr.String())
+	}
 }
 
 func serviceLine(d *diagnosis.Diagnosis) string {

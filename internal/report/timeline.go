@@ -81,29 +81,8 @@ func writeTraceText(w io.Writer, r *trace.Result, o TraceOptions) error {
 		b.WriteString(p.c("1", "FINDINGS") + "\n")
 		writeFindings(&b, p, r.Findings, o.Options)
 	}
-	if len(r.Notes) > 0 {
-		b.WriteString(p.c("1", "NOTES") + "\n")
-		for _, n := range r.Notes {
-			for i, l := range wrap(n, 76) {
-				if i == 0 {
-					fmt.Fprintf(&b, " - %s\n", l)
-				} else {
-					fmt.Fprintf(&b, "   %s\n", l)
-				}
-			}
-		}
-		b.WriteString("\n")
-	}
-	if len(r.Problems) > 0 {
-		b.WriteString(p.c("1", "INPUT PROBLEMS") + " (the rest of the captures was used)\n")
-		for i, pr := range r.Problems {
-			if i == 10 && !o.Verbose {
-				fmt.Fprintf(&b, " … %d more (use -v to list all)\n", len(r.Problems)-10)
-				break
-			}
-			fmt.Fprintf(&b, " - %s\n", pr.String())
-		}
-	}
+	writeNotes(&b, p, r.Notes)
+	writeProblems(&b, p, r.Problems, "captures", o.Verbose)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
