@@ -102,34 +102,9 @@ func fixedCompletion(vals ...string) func(*cobra.Command, []string, string) ([]s
 
 func (o *diagnoseOpts) hints() (topology.Hints, error) {
 	var h topology.Hints
-	if o.vip != "" {
-		vip, port, err := intake.ParseVIP(o.vip)
-		if err != nil {
-			return h, usageErr("--vip: %v", err)
-		}
-		h.VIP, h.Port = vip, port
-	}
-	if o.port != 0 {
-		if o.port < 0 || o.port > 65535 {
-			return h, usageErr("--port %d: not a port number", o.port)
-		}
-		h.Port = uint16(o.port)
-	}
-	switch p := strings.ToLower(o.proto); p {
-	case "", "tcp", "udp", "sctp":
-		h.Proto = p
-	default:
-		return h, usageErr("--proto %q: want tcp, udp or sctp", o.proto)
-	}
-	if o.mode != "" {
-		h.Mode = intake.NormalizeMode(o.mode)
-		switch h.Mode {
-		case "dr", "tun", "nat", "fnat":
-		default:
-			return h, usageErr("--mode %q: want dr, tun, nat or fnat", o.mode)
-		}
-	}
-	return h, nil
+	var err error
+	h.VIP, h.Port, h.Proto, h.Mode, err = serviceFlags{vip: o.vip, port: o.port, proto: o.proto, mode: o.mode}.service()
+	return h, err
 }
 
 func runDiagnose(cmd *cobra.Command, o *diagnoseOpts, args []string) error {

@@ -156,24 +156,10 @@ func runTrace(cmd *cobra.Command, o *traceOpts, args []string) error {
 
 func (o *traceOpts) config() (trace.Config, error) {
 	var cfg trace.Config
-	if o.vip != "" {
-		vip, port, err := intake.ParseVIP(o.vip)
-		if err != nil {
-			return cfg, usageErr("--vip: %v", err)
-		}
-		cfg.VIP, cfg.Port = vip, port
-	}
-	if o.port != 0 {
-		if o.port < 0 || o.port > 65535 {
-			return cfg, usageErr("--port %d: not a port number", o.port)
-		}
-		cfg.Port = uint16(o.port)
-	}
-	switch p := strings.ToLower(o.proto); p {
-	case "", "tcp", "udp", "sctp":
-		cfg.Proto = p
-	default:
-		return cfg, usageErr("--proto %q: want tcp, udp or sctp", o.proto)
+	var err error
+	cfg.VIP, cfg.Port, cfg.Proto, cfg.Mode, err = serviceFlags{vip: o.vip, port: o.port, proto: o.proto, mode: o.mode}.service()
+	if err != nil {
+		return cfg, err
 	}
 	if o.client != "" {
 		a, err := netip.ParseAddr(o.client)
@@ -181,14 +167,6 @@ func (o *traceOpts) config() (trace.Config, error) {
 			return cfg, usageErr("--client %q: not an IP address", o.client)
 		}
 		cfg.Client = a
-	}
-	if o.mode != "" {
-		cfg.Mode = intake.NormalizeMode(o.mode)
-		switch cfg.Mode {
-		case "dr", "tun", "nat", "fnat":
-		default:
-			return cfg, usageErr("--mode %q: want dr, tun, nat or fnat", o.mode)
-		}
 	}
 	if o.flows < 0 {
 		return cfg, usageErr("--flows %d: want 0 or more", o.flows)
