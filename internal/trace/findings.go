@@ -135,6 +135,21 @@ func (t *Tracer) pointOf(host, source string) *pointState {
 
 // proofAfter is a frame of the point's capture taken a second after the
 // flow's last sighting there or before: the capture was running.
+// proofNotSeen cites, for the first hop of f at host that did not see its
+// packets, the frame of host's capture right after them: the capture ran
+// then, and did not see them.
+func (t *Tracer) proofNotSeen(f *Flow, host string) []evidence.Ref {
+	for i := range f.Hops {
+		if h := &f.Hops[i]; h.Host == host && !h.Seen {
+			if p, ok := t.proofAfter(h, f); ok {
+				return []evidence.Ref{p}
+			}
+			return nil
+		}
+	}
+	return nil
+}
+
 func (t *Tracer) proofAfter(h *Hop, f *Flow) (evidence.Ref, bool) {
 	ps := t.pointOf(h.Host, h.Source)
 	if ps == nil {
@@ -194,14 +209,7 @@ func (t *Tracer) flowFindings(r *Result, svc string, add func(diagnosis.Finding)
 				ev = append(ev, hopRefs(f, 2, func(h *Hop) bool { return h.LastSeen })...)
 			}
 		}
-		for i := range f0.Hops {
-			if h := &f0.Hops[i]; h.Host == to && !h.Seen {
-				if p, ok := t.proofAfter(h, f0); ok {
-					ev = append(ev, p)
-				}
-				break
-			}
-		}
+		ev = append(ev, t.proofNotSeen(f0, to)...)
 		add(diagnosis.Finding{
 			ID: "trace.lost-in-transit", Severity: diagnosis.Critical, Host: to,
 			Title: fmt.Sprintf("%s for %s left %s and never reached %s", plural(len(g.flows), "connection's packets", "connections' packets"), svc, from, to),
@@ -273,14 +281,7 @@ func (t *Tracer) flowFindings(r *Result, svc string, add func(diagnosis.Finding)
 		to := "the client"
 		if len(f0.LostBetween) == 2 {
 			to = f0.LostBetween[1]
-			for i := range f0.Hops {
-				if h := &f0.Hops[i]; h.Host == to && !h.Seen {
-					if p, ok := t.proofAfter(h, f0); ok {
-						ev = append(ev, p)
-					}
-					break
-				}
-			}
+			ev = append(ev, t.proofNotSeen(f0, to)...)
 		}
 		add(diagnosis.Finding{
 			ID: "trace.reply-lost", Severity: diagnosis.Critical, Host: host,
