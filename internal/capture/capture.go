@@ -33,6 +33,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
+	"github.com/lvsdoctor/lvsdoctor/internal/casedir"
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
 )
 
@@ -89,18 +90,52 @@ type Info struct {
 	Ifaces []string
 }
 
-// ReadFile reads the capture at path.
+// ReadFile reads the capture at path, which must be a regular file: a
+// FIFO or device in a case would block or never end.
 func ReadFile(path string, opt Options) ([]evidence.Frame, Info, []evidence.Problem) {
-	f, err := os.Open(path)
+	f, _, err := casedir.OpenRegular(path)
 	if err != nil {
 		return nil, Info{}, []evidence.Problem{{Host: opt.Host, Source: opt.Source, Message: err.Error()}}
 	}
 	defer f.Close()
+	return ReadOpened(f, opt)
+}
+
+// ReadOpened reads the capture f, opened by the caller (through a
+// casedir.Folder, so that it is known to be a regular file of the case).
+func ReadOpened(f *os.File, opt Options) ([]evidence.Frame, Info, []evidence.Problem) {
 	size := int64(0)
 	if st, err := f.Stat(); err == nil {
 		size = st.Size()
 	}
 	return read(f, opt, size)
+}
+
+// MaxDecompressed bounds what a gzipped capture may inflate to: a few MB
+// of gzip can hold gigabytes of zeros.
+const MaxDecompressed int64 = 4 << 30
+
+// inflateLimit ends a gzipped capture at MaxDecompressed bytes, saying so.
+type inflateLimit struct {
+	r    io.Reader
+	left int64
+	rd   *reader
+}
+
+func (l *inflateLimit) Read(p []byte) (int, error) {
+	if l.left <= 0 {
+		if l.left == 0 {
+			l.rd.addProblem(l.rd.n, "the gzipped capture inflates to more than %d GiB: the rest is not read", MaxDecompressed>>30)
+			l.left = -1
+		}
+		return 0, io.EOF
+	}
+	if int64(len(p)) > l.left {
+		p = p[:l.left]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	return n, err
 }
 
 // packetSource is what pcapgo's two readers have in common.
@@ -222,7 +257,7 @@ func (rd *reader) openCapture(r io.Reader, bufSize int) (src io.Reader, head []b
 			return nil, nil, done, false
 		}
 		done = func() { _ = zr.Close() }
-		gz := bufio.NewReaderSize(zr, bufSize)
+		gz := bufio.NewReaderSize(&inflateLimit{r: zr, left: MaxDecompressed, rd: rd}, bufSize)
 		src = gz
 		if head, err = gz.Peek(4); len(head) == 0 {
 			if err == nil || err == io.EOF {
@@ -269,9 +304,11 @@ func (rd *reader) read(r io.Reader) {
 		rd.info.LinkTypes = []string{linkName(pr.LinkType())}
 		// Writers that ignore their own snap length (old dpkt, some
 		// converters) make bigger records; tcpdump reads them up to its
-		// own maximum, and so do we.
-		if pr.Snaplen() < 262144 {
-			pr.SetSnaplen(262144)
+		// own maximum, and so do we. A header claiming more (0xffffffff)
+		// would have the reader take a gigabyte record whole: tcpdump's
+		// maximum is the most any record may be.
+		if pr.Snaplen() != pcapRecordMax {
+			pr.SetSnaplen(pcapRecordMax)
 		}
 		ps = &pcapSource{pr: pr, lt: pr.LinkType()}
 	default:

@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"os"
 	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
+	"github.com/lvsdoctor/lvsdoctor/internal/casedir"
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
 )
 
@@ -25,7 +25,7 @@ import (
 // fn returns false to stop. The Packet and everything it points into are
 // valid only during the call. Problems are those ReadFile reports.
 func Scan(path string, opt Options, fn func(*Packet) bool) (Info, []evidence.Problem) {
-	f, err := os.Open(path)
+	f, _, err := casedir.OpenRegular(path)
 	if err != nil {
 		return Info{}, []evidence.Problem{{Host: opt.Host, Source: opt.Source, Message: err.Error()}}
 	}

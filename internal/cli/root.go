@@ -9,6 +9,8 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/lvsdoctor/lvsdoctor/internal/printable"
 )
 
 // Version is set at build time with -ldflags "-X .../cli.Version=v1.2.3".
@@ -87,13 +89,32 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil {
-			fmt.Fprintln(stderr, "lvsdoctor:", ee.err)
+			for _, l := range errorLines(ee.err) {
+				fmt.Fprintln(stderr, "lvsdoctor:", l)
+			}
 		}
 		return ee.code
 	}
 	// Cobra's own errors (unknown command, bad args) are usage errors.
-	fmt.Fprintln(stderr, "lvsdoctor:", err)
+	// Their line breaks are cobra's ("Did you mean this?"), the arguments
+	// they quote are %q-quoted already.
+	fmt.Fprintln(stderr, "lvsdoctor:", printable.Lines(err.Error()))
 	return ExitUsage
+}
+
+// errorLines is what an error prints at exit: errors quote case file
+// names, host names and what a remote host said, so each is escaped to
+// one line. Joined errors (every problem of an inventory) keep a line
+// each: those line breaks are errors.Join's, not an input's.
+func errorLines(err error) []string {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []string
+		for _, e := range j.Unwrap() {
+			out = append(out, errorLines(e)...)
+		}
+		return out
+	}
+	return []string{printable.String(err.Error())}
 }
 
 // Run is main's body.

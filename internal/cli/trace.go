@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lvsdoctor/lvsdoctor/internal/capture"
+	"github.com/lvsdoctor/lvsdoctor/internal/casedir"
 	"github.com/lvsdoctor/lvsdoctor/internal/diagnosis"
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
 	"github.com/lvsdoctor/lvsdoctor/internal/intake"
@@ -294,10 +295,10 @@ func readInterfaces(name, dir string) *evidence.Host {
 			continue
 		}
 		p := filepath.Join(dir, base)
-		if st, err := os.Stat(p); err != nil || st.Size() > 4<<20 || isCaptureFile(p) {
+		if isCaptureFile(p) {
 			continue
 		}
-		data, err := os.ReadFile(p)
+		data, err := readSmall(p, 4<<20)
 		if err != nil {
 			continue
 		}
@@ -313,7 +314,7 @@ func readInterfaces(name, dir string) *evidence.Host {
 }
 
 func isCaptureFile(p string) bool {
-	f, err := os.Open(p)
+	f, _, err := casedir.OpenRegular(p)
 	if err != nil {
 		return false
 	}
@@ -355,9 +356,23 @@ func hostOfFile(p string) string {
 	return base
 }
 
+// readSmall reads a file of a case that is a regular file of at most
+// limit bytes: a FIFO or device named like evidence must not block.
+func readSmall(p string, limit int64) ([]byte, error) {
+	f, st, err := casedir.OpenNoFollow(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if st.Size() > limit {
+		return nil, fmt.Errorf("%s: larger than %s", p, casedir.Size(limit))
+	}
+	return casedir.Read(f, st.Size(), limit, nil)
+}
+
 // roleFile reads a host folder's role file.
 func roleFile(dir string) evidence.Role {
-	f, err := os.Open(filepath.Join(dir, "role"))
+	f, _, err := casedir.OpenNoFollow(filepath.Join(dir, "role"))
 	if err != nil {
 		return ""
 	}
@@ -384,7 +399,7 @@ func roleFile(dir string) evidence.Role {
 func readCaseHints(dir string) caseHints {
 	var h caseHints
 	for _, name := range []string{"case.yaml", "case.yml"} {
-		f, err := os.Open(filepath.Join(dir, name))
+		f, _, err := casedir.OpenNoFollow(filepath.Join(dir, name))
 		if err != nil {
 			continue
 		}

@@ -20,6 +20,7 @@ import (
 	"github.com/lvsdoctor/lvsdoctor/internal/droptrace"
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
 	"github.com/lvsdoctor/lvsdoctor/internal/intake"
+	"github.com/lvsdoctor/lvsdoctor/internal/printable"
 	"github.com/lvsdoctor/lvsdoctor/internal/rules"
 )
 
@@ -242,13 +243,16 @@ func watch(ctx context.Context, out, errw io.Writer, o *watchOpts, f droptrace.F
 	emit := func(l string) {
 		lines = append(lines, l)
 		if o.format == "text" {
-			fmt.Fprintln(out, l)
+			// Device, netns, nftables table, chain and counter names are
+			// the host's: a container can name an interface with an ESC
+			// in it (the kernel refuses only '/', ':' and spaces).
+			fmt.Fprintln(out, printable.String(l))
 		}
 	}
 	why := droptrace.Supported()
 	if o.counters || why != nil {
 		if why != nil {
-			fmt.Fprintf(errw, "lvsdoctor watch: no eBPF here (%v): counter deltas instead\n", why)
+			fmt.Fprintf(errw, "lvsdoctor watch: no eBPF here (%s): counter deltas instead\n", printable.String(why.Error()))
 		}
 		res.Mode = "counters"
 		deltas, err := watchCounters(ctx, errw, o, f)
@@ -270,10 +274,10 @@ func watch(ctx context.Context, out, errw io.Writer, o *watchOpts, f droptrace.F
 	}
 	res.Warnings = t.Warnings()
 	for _, w := range res.Warnings {
-		fmt.Fprintln(errw, "lvsdoctor watch:", w)
+		fmt.Fprintln(errw, "lvsdoctor watch:", printable.String(w))
 	}
 	st := t.Stats()
-	fmt.Fprintf(errw, "lvsdoctor watch: attached (mode %s), %s, for %s\n", st.Mode, res.Filter, o.duration)
+	fmt.Fprintf(errw, "lvsdoctor watch: attached (mode %s), %s, for %s\n", printable.String(st.Mode), printable.String(res.Filter), o.duration)
 	if o.probe && f.Port != 0 {
 		go probeVIP(ctx, f)
 	}
@@ -343,7 +347,7 @@ func watch(ctx context.Context, out, errw io.Writer, o *watchOpts, f droptrace.F
 		fmt.Fprintf(errw, "lvsdoctor watch: %d events LOST (ring buffer full): there were more drops than shown\n", st.Lost)
 	}
 	if err != nil {
-		fmt.Fprintln(errw, "lvsdoctor watch:", err)
+		fmt.Fprintln(errw, "lvsdoctor watch:", printable.String(err.Error()))
 	}
 	return lines, writeWatchJSON(out, o, res)
 }

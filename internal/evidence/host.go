@@ -45,6 +45,13 @@ type Case struct {
 	Problems []Problem
 	// Notes are remarks about the input that are not problems with it.
 	Notes []string
+
+	// byName indexes Hosts; indexed is how many of Hosts it holds, so
+	// that hosts appended to Hosts directly are indexed on the next
+	// lookup. A case may have tens of thousands of host folders: a scan
+	// per lookup made loading quadratic.
+	byName, byFold map[string]*Host
+	indexed        int
 }
 
 // Endpoint is an address with its provenance.
@@ -64,24 +71,42 @@ type Service struct {
 
 // Host returns the host with that name, creating it if needed.
 func (c *Case) Host(name string) *Host {
-	for _, h := range c.Hosts {
-		if h.Name == name {
-			return h
-		}
+	if h := c.Lookup(name); h != nil {
+		return h
 	}
 	h := NewHost(name)
 	c.Hosts = append(c.Hosts, h)
+	c.Lookup(name) // index it
 	return h
 }
 
 // Lookup returns the host with that name, or nil.
 func (c *Case) Lookup(name string) *Host {
-	for _, h := range c.Hosts {
-		if h.Name == name {
-			return h
+	c.index()
+	return c.byName[name]
+}
+
+// LookupFold returns the first host whose name equals name ignoring case,
+// or nil.
+func (c *Case) LookupFold(name string) *Host {
+	c.index()
+	return c.byFold[strings.ToLower(name)]
+}
+
+func (c *Case) index() {
+	if c.byName == nil || c.indexed > len(c.Hosts) {
+		c.byName, c.byFold, c.indexed = make(map[string]*Host, len(c.Hosts)), make(map[string]*Host, len(c.Hosts)), 0
+	}
+	for ; c.indexed < len(c.Hosts); c.indexed++ {
+		h := c.Hosts[c.indexed]
+		// The first host of a name wins, as a scan in order would find it.
+		if _, dup := c.byName[h.Name]; !dup {
+			c.byName[h.Name] = h
+		}
+		if k := strings.ToLower(h.Name); c.byFold[k] == nil {
+			c.byFold[k] = h
 		}
 	}
-	return nil
 }
 
 // HostsWithRole lists the hosts that have role r, in case order.

@@ -3,9 +3,7 @@ package intake
 import (
 	"bytes"
 	"encoding/binary"
-	"io"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -14,19 +12,10 @@ import (
 	"time"
 
 	"github.com/lvsdoctor/lvsdoctor/internal/capture"
+	"github.com/lvsdoctor/lvsdoctor/internal/casedir"
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/tcpdump"
 )
-
-// hostFolder is what reading one capture needs of the host folder it is
-// in: the other files (to find printouts of the same capture) and the
-// bookkeeping of which were read.
-type hostFolder struct {
-	root     string
-	files    []string // in the order they are read
-	consumed map[string]bool
-	include  func(string) ([]evidence.Doc, error)
-}
 
 // filterAbove is the capture size beyond which only frames about the
 // case's service and client are kept, when case.yaml names them: a busy
@@ -39,10 +28,10 @@ var filterAbove int64 = 64 << 20
 // it) gives up its frames for the capture's, which carry IP IDs and exact
 // times.
 func readCapture(c *evidence.Case, h *evidence.Host, hf hostFolder, p, rel string) {
-	if head := fileHead(p, 8); len(head) > 0 && !capture.IsCapture(head) {
+	if head := hf.head(p, 8); len(head) > 0 && !capture.IsCapture(head) {
 		// Named like a capture, holding something else: most often the
 		// text tcpdump printed, saved as eth0.cap.
-		if data, err := readBounded(p); err == nil {
+		if data, err := hf.read(p, MaxFileSize); err == nil {
 			if bad, _ := looksBinary(data); !bad {
 				readText(c, h.Name, rel, filepath.Base(p), data, hf.include)
 				return
@@ -50,13 +39,19 @@ func readCapture(c *evidence.Case, h *evidence.Host, hf hostFolder, p, rel strin
 		}
 	}
 	opt := capture.Options{Host: h.Name, Source: rel, Iface: captureIface(rel)}
-	if isCookedV2(p) {
+	if isCookedV2(hf.head(p, 24)) {
 		opt.IfNames = ifNames(h, hf, p)
 	}
-	if st, err := os.Stat(p); err == nil && st.Size() > filterAbove {
+	f, st, err := hf.dir.OpenFile(hf.rel(p))
+	if err != nil {
+		c.Problems = append(c.Problems, evidence.Problem{Host: h.Name, Source: rel, Message: err.Error()})
+		return
+	}
+	defer f.Close()
+	if st.Size() > filterAbove {
 		opt.Addrs = serviceAddrs(c, hf.root)
 	}
-	frames, info, probs := capture.ReadFile(p, opt)
+	frames, info, probs := capture.ReadOpened(f, opt)
 	c.Problems = append(c.Problems, probs...)
 	if info.Format == "" {
 		return // not a capture at all: no evidence that one ran
@@ -69,18 +64,6 @@ func readCapture(c *evidence.Case, h *evidence.Host, hf hostFolder, p, rel strin
 	}
 	// Even a capture that saw nothing says something: it ran.
 	h.MarkSeen(evidence.KindFrames, ref)
-}
-
-// fileHead returns the first n bytes of a file (fewer if it is shorter).
-func fileHead(p string, n int) []byte {
-	f, err := os.Open(p)
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	b := make([]byte, n)
-	k, _ := io.ReadFull(f, b)
-	return b[:k]
 }
 
 // captureIface is the interface a capture is named after: eth0.pcap,
@@ -99,8 +82,7 @@ func captureIface(rel string) string {
 // isCookedV2 tells from a pcap's header whether it is a `tcpdump -i any`
 // capture whose packets carry interface indexes (pcapng files may hold
 // any link type per interface: assume they might).
-func isCookedV2(p string) bool {
-	hdr := fileHead(p, 24)
+func isCookedV2(hdr []byte) bool {
 	if len(hdr) < 24 {
 		return false
 	}
@@ -126,8 +108,8 @@ func ifNames(h *evidence.Host, hf hostFolder, p string) map[int]string {
 			if f == p || isCapture(filepath.Base(f)) || !linkFileRe.MatchString(filepath.Base(f)) {
 				continue
 			}
-			data, err := readBounded(f)
-			if err != nil || len(data) > 8<<20 {
+			data, err := hf.read(f, 8<<20)
+			if err != nil {
 				continue
 			}
 			blocks := SplitTranscript(string(data))
@@ -162,10 +144,15 @@ var linkFileRe = regexp.MustCompile(`(?i)(^ip[-_ ].*(link|addr|-a\b|-a\.)|^ip-a|
 func serviceAddrs(c *evidence.Case, root string) []netip.Addr {
 	svc, client := c.Service.VIP, c.Client.Addr
 	if !svc.IsValid() {
+		top, err := casedir.Open(root)
+		if err != nil {
+			return nil
+		}
+		defer top.Close()
 		for _, name := range []string{"case.yaml", "case.yml"} {
-			if _, err := os.Stat(filepath.Join(root, name)); err == nil {
+			if data, err := top.ReadFile(name, maxConfBytes, isText); err == nil {
 				tmp := &evidence.Case{}
-				readCaseYAML(tmp, filepath.Join(root, name), name)
+				readCaseYAML(tmp, data, nil, name)
 				svc, client = tmp.Service.VIP, tmp.Client.Addr
 				break
 			}
@@ -201,7 +188,7 @@ func dropPrintouts(c *evidence.Case, h *evidence.Host, hf hostFolder, p string, 
 			continue
 		}
 		rel := relTo(hf.root, t)
-		data, dups := printoutsIn(h.Name, t, rel, base, p, frames)
+		data, dups := printoutsIn(hf, h.Name, t, rel, base, p, frames)
 		if len(dups) == 0 {
 			continue
 		}
@@ -258,12 +245,12 @@ func relTo(root, p string) string {
 // printoutsIn returns the text file t's data and its tcpdump blocks that
 // print capture p: by the command (`tcpdump -r eth0.pcap`), or by showing
 // the capture's packets.
-func printoutsIn(host, t, rel, base, p string, frames []evidence.Frame) ([]byte, []printout) {
-	head := fileHead(t, 64<<10)
+func printoutsIn(hf hostFolder, host, t, rel, base, p string, frames []evidence.Frame) ([]byte, []printout) {
+	head := hf.head(t, 64<<10)
 	if bad, _ := looksBinary(head); bad || !bytes.Contains(head, []byte("tcpdump")) && !sniffTcpdump(string(head)) {
 		return nil, nil
 	}
-	data, err := readBounded(t)
+	data, err := hf.read(t, MaxFileSize)
 	if err != nil && len(data) == 0 {
 		return nil, nil
 	}

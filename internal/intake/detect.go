@@ -1,10 +1,12 @@
 package intake
 
 import (
+	"cmp"
 	"fmt"
 	"regexp"
 	"strings"
 
+	"github.com/lvsdoctor/lvsdoctor/internal/casedir"
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
 )
 
@@ -63,6 +65,18 @@ func dispatch(c *evidence.Case, h *evidence.Host, doc evidence.Doc, base string,
 	if k == nil && contextCommands.MatchString(doc.Command) {
 		return
 	}
+	if line, failed := commandFailed(doc.Text); failed && (k == nil || k.ErrorIsEvidence == nil || !k.ErrorIsEvidence(doc)) {
+		what := "the command"
+		switch {
+		case doc.Command != "":
+			what = fmt.Sprintf("%q", clipWord(doc.Command))
+		case k != nil:
+			what = "the " + k.Name + " command"
+		}
+		c.Problems = append(c.Problems, evidence.Problem{Host: h.Name, Source: doc.Source, Line: doc.Start,
+			Message: fmt.Sprintf("%s failed (%q): an error, not its output, so it is not used as evidence; run it again where it can succeed", what, clipLine(line))})
+		return
+	}
 	if k == nil {
 		if strings.TrimSpace(doc.Text) == "" {
 			return // a command with no output says nothing
@@ -74,6 +88,13 @@ func dispatch(c *evidence.Case, h *evidence.Host, doc evidence.Doc, base string,
 		c.Problems = append(c.Problems, evidence.Problem{Host: h.Name, Source: doc.Source, Line: doc.Start,
 			Message: "unrecognised " + what + ": not used"})
 		return
+	}
+	if limit := cmp.Or(k.MaxBytes, smallOutput); len(doc.Text) > limit {
+		cut := strings.LastIndexByte(doc.Text[:limit], '\n') + 1
+		doc.Text = doc.Text[:cut]
+		c.Problems = append(c.Problems, evidence.Problem{Host: h.Name, Source: doc.Source, Line: doc.Start,
+			Message: fmt.Sprintf("%s output larger than %s: only its first %s were read (no real host prints that much of it)",
+				k.Name, casedir.Size(int64(limit)), casedir.Size(int64(limit)))})
 	}
 	defer func() {
 		if r := recover(); r != nil {

@@ -6,29 +6,27 @@ package intake
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"net/netip"
 	"os"
 	"path"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/lvsdoctor/lvsdoctor/internal/casedir"
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
+	"github.com/lvsdoctor/lvsdoctor/internal/redact"
 )
 
-// MaxFileSize bounds how much of one file is read. A million-line
-// `ipvsadm -Lnc` is about 100 MB; anything far beyond that is not evidence
-// a person pasted, and reading it whole would risk the machine.
-var MaxFileSize int64 = 1 << 30
+// MaxFileSize bounds how much of one file is read (casedir.MaxFileBytes
+// unless a test lowers it).
+var MaxFileSize = casedir.MaxFileBytes
 
 // Load reads each path — a case directory or a transcript file — into one
 // case. A path that cannot be read at all is an error; everything inside
@@ -60,6 +58,11 @@ func loadDir(c *evidence.Case, root string) error {
 	if c.Root == "" {
 		c.Root = root
 	}
+	top, err := casedir.Open(root)
+	if err != nil {
+		return err
+	}
+	defer top.Close()
 	entries, err := os.ReadDir(root)
 	if err != nil {
 		return err
@@ -69,110 +72,85 @@ func loadDir(c *evidence.Case, root string) error {
 		name := e.Name()
 		switch {
 		case strings.HasPrefix(name, "."):
+			if e.IsDir() && name != ".collect" && name != ".git" {
+				c.Problems = append(c.Problems, evidence.Problem{Source: name,
+					Message: "hidden folder: not read as a host (host folders must not start with '.')"})
+			}
 		case e.IsDir():
 			hostDirs++
-			loadHostFiles(c, root, name)
+			dir, err := top.Sub(name)
+			if err != nil {
+				c.Problems = append(c.Problems, evidence.Problem{Host: name, Source: name, Message: err.Error()})
+				continue
+			}
+			loadHostFiles(c, root, name, dir)
+			dir.Close()
 		case name == "case.yaml" || name == "case.yml":
-			readCaseYAML(c, filepath.Join(root, name), name)
+			data, err := top.ReadFile(name, maxConfBytes, isText)
+			readCaseYAML(c, data, err, name)
+		case e.Type()&fs.ModeSymlink != 0:
+			c.Problems = append(c.Problems, evidence.Problem{Source: name,
+				Message: "symbolic link: not followed (a case is read only from the folders and files it holds)"})
 		}
 	}
 	if hostDirs == 0 {
 		// A folder of loose files is one host's evidence: treat it as a
 		// host named after the folder, which is what users mean.
-		loadHostFiles(c, filepath.Dir(root), filepath.Base(root))
+		loadHostFiles(c, filepath.Dir(root), filepath.Base(root), top)
 	}
 	return nil
 }
 
-func loadHostFiles(c *evidence.Case, root, name string) {
+func loadHostFiles(c *evidence.Case, root, name string, dir *casedir.Folder) {
 	h := c.Host(name)
-	dir := filepath.Join(root, name)
-	var files []string
-	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			rel, _ := filepath.Rel(root, p)
-			c.Problems = append(c.Problems, evidence.Problem{Host: name, Source: filepath.ToSlash(rel), Message: err.Error()})
-			return nil
-		}
-		if d.IsDir() {
-			if strings.HasPrefix(d.Name(), ".") && p != dir {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !d.Type().IsRegular() {
-			return nil // sockets, symlinks to who knows where
-		}
-		files = append(files, p)
-		return nil
-	})
-	// keepalived.conf first: files it includes are read through it and
-	// must not be read a second time on their own.
-	sort.SliceStable(files, func(i, j int) bool {
-		ki, kj := filepath.Base(files[i]) == "keepalived.conf", filepath.Base(files[j]) == "keepalived.conf"
-		if ki != kj {
-			return ki
-		}
-		return files[i] < files[j]
-	})
-	consumed := map[string]bool{}
-	include := includer(dir, root, name, consumed)
-	for _, p := range files {
-		if consumed[p] {
+	left := int64(maxIncludeBytes)
+	hf := hostFolder{c: c, host: name, root: root, dir: dir, consumed: map[string]bool{}, includeLeft: &left}
+	hf.list()
+	hf.include = hf.includer()
+	for _, p := range hf.files {
+		if hf.consumed[p] {
 			continue
 		}
-		rel, _ := filepath.Rel(root, p)
-		rel = filepath.ToSlash(rel)
+		rel := relTo(root, p)
 		base := filepath.Base(p)
 		if base == "role" {
-			readRole(c, h, p, rel)
+			data, err := hf.read(p, 4096)
+			readRole(c, h, data, err, rel)
 			continue
 		}
 		if isCapture(base) {
-			readCapture(c, h, hostFolder{root: root, files: files, consumed: consumed, include: include}, p, rel)
+			readCapture(c, h, hf, p, rel)
 			continue
 		}
-		data, err := readBounded(p)
+		data, err := hf.read(p, MaxFileSize)
 		if err != nil {
 			c.Problems = append(c.Problems, evidence.Problem{Host: name, Source: rel, Message: err.Error()})
 			if len(data) == 0 {
 				continue
 			}
 		}
-		readText(c, name, rel, base, data, include)
+		readText(c, name, rel, base, data, hf.include)
 	}
 }
 
 func isCapture(base string) bool {
-	ext := strings.ToLower(path.Ext(base))
+	b := strings.ToLower(base)
+	b = strings.TrimSuffix(b, ".gz")
+	ext := path.Ext(b)
 	return ext == ".pcap" || ext == ".pcapng" || ext == ".cap"
 }
 
-func readBounded(p string) ([]byte, error) {
-	f, err := os.Open(p)
+// readUserFile reads a file the user named on the command line.
+func readUserFile(p string) ([]byte, error) {
+	f, st, err := casedir.OpenRegular(p)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	// Size the buffer from the file: io.ReadAll's doubling would allocate
-	// twice a 100 MB connection table.
-	var buf bytes.Buffer
-	if st, err := f.Stat(); err == nil && st.Size() > 0 {
-		buf.Grow(int(min(st.Size(), MaxFileSize) + 1))
-	}
-	_, err = buf.ReadFrom(io.LimitReader(f, MaxFileSize+1))
-	data := buf.Bytes()
-	if err != nil {
-		return data, err
-	}
-	if int64(len(data)) > MaxFileSize {
-		return data[:MaxFileSize], fmt.Errorf("file larger than %d bytes: only the first %d bytes were read", MaxFileSize, MaxFileSize)
-	}
-	return data, nil
+	return casedir.Read(f, st.Size(), MaxFileSize, isText)
 }
 
-func readRole(c *evidence.Case, h *evidence.Host, p, rel string) {
-	data, err := readBounded(p)
+func readRole(c *evidence.Case, h *evidence.Host, data []byte, err error, rel string) {
 	if err != nil {
 		c.Problems = append(c.Problems, evidence.Problem{Host: h.Name, Source: rel, Message: err.Error()})
 		return
@@ -214,8 +192,7 @@ type caseFile struct {
 
 var yamlLine = regexp.MustCompile(`line (\d+)`)
 
-func readCaseYAML(c *evidence.Case, p, rel string) {
-	data, err := readBounded(p)
+func readCaseYAML(c *evidence.Case, data []byte, err error, rel string) {
 	if err != nil {
 		c.Problems = append(c.Problems, evidence.Problem{Source: rel, Message: err.Error()})
 		return
@@ -314,7 +291,7 @@ func NormalizeMode(s string) string {
 // from its prompt; blocks before any host-naming prompt belong to a host
 // named after the file.
 func loadTranscript(c *evidence.Case, p string) error {
-	data, err := readBounded(p)
+	data, err := readUserFile(p)
 	if err != nil && len(data) == 0 {
 		return err
 	}
@@ -335,6 +312,9 @@ func readText(c *evidence.Case, defaultHost, src, base string, data []byte, incl
 		c.Problems = append(c.Problems, evidence.Problem{Host: defaultHost, Source: src, Line: 1, Message: why + ": not text, skipped"})
 		return
 	}
+	// Secrets are taken out before anything is parsed, so that no finding,
+	// problem message or quoted line can carry them.
+	data, _ = redact.Bytes(data)
 	text := string(data)
 	if !utf8.ValidString(text) {
 		// Latin-1 pastes and stray bytes: keep the parsable ASCII.
@@ -365,15 +345,11 @@ func readText(c *evidence.Case, defaultHost, src, base string, data []byte, incl
 // one (a folder "ds1" holding a session whose prompt says "lvs-master"
 // is still ds1's evidence, unless the session names several hosts).
 func canonicalHost(c *evidence.Case, name, folder string) string {
-	for _, h := range c.Hosts {
-		if h.Name == name {
-			return name
-		}
+	if c.Lookup(name) != nil {
+		return name
 	}
-	for _, h := range c.Hosts {
-		if strings.EqualFold(h.Name, name) {
-			return h.Name
-		}
+	if h := c.LookupFold(name); h != nil {
+		return h.Name
 	}
 	if c.Root != "" && folder != "" {
 		return folder
@@ -401,42 +377,4 @@ func looksBinary(data []byte) (bool, string) {
 		return true, "binary data (control bytes)"
 	}
 	return false, ""
-}
-
-// includer resolves keepalived include patterns inside a host folder: the
-// absolute path on the host (/etc/keepalived/conf.d/*.conf) is looked up
-// by its trailing components under the folder.
-func includer(dir, root, host string, consumed map[string]bool) func(string) ([]evidence.Doc, error) {
-	var self func(string) ([]evidence.Doc, error)
-	self = func(pattern string) ([]evidence.Doc, error) {
-		pattern = strings.TrimSpace(pattern)
-		if pattern == "" {
-			return nil, errors.New("empty include")
-		}
-		parts := strings.Split(strings.TrimPrefix(filepath.ToSlash(pattern), "/"), "/")
-		var matches []string
-		// Try the longest suffix of the path first: conf.d/*.conf before *.conf.
-		for i := 0; i < len(parts) && len(matches) == 0; i++ {
-			m, err := filepath.Glob(filepath.Join(dir, filepath.FromSlash(strings.Join(parts[i:], "/"))))
-			if err != nil {
-				return nil, err
-			}
-			matches = m
-		}
-		if len(matches) == 0 {
-			return nil, fmt.Errorf("include %q: no such file in %s", pattern, host)
-		}
-		var docs []evidence.Doc
-		for _, m := range matches {
-			data, err := readBounded(m)
-			if err != nil {
-				return docs, err
-			}
-			consumed[m] = true
-			rel, _ := filepath.Rel(root, m)
-			docs = append(docs, evidence.Doc{Host: host, Source: filepath.ToSlash(rel), Start: 1, Text: string(data), Include: self})
-		}
-		return docs, nil
-	}
-	return self
 }

@@ -3,6 +3,7 @@ package intake
 import (
 	"regexp"
 
+	"github.com/lvsdoctor/lvsdoctor/internal/casedir"
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
 )
 
@@ -24,7 +25,25 @@ type Kind struct {
 	// evidence kinds it saw with h.MarkSeen. It returns the problems found;
 	// it never panics on any input.
 	Apply func(doc evidence.Doc, h *evidence.Host) []evidence.Problem
+	// ErrorIsEvidence reports whether an error the command printed
+	// instead of its output means something to this format's parser
+	// (`cat /proc/net/ip_vs: No such file or directory`: IPVS is not
+	// loaded). Other formats' errors are reported as a failed command.
+	ErrorIsEvidence func(doc evidence.Doc) bool
+	// MaxBytes bounds what of one block is parsed (0: smallOutput). Most
+	// formats are small on any real host; a parser's evidence costs many
+	// times the text it reads, so a huge one is cut, and said to be.
+	MaxBytes int
 }
+
+const (
+	// smallOutput is far above a real `sysctl -a` or `ip addr` of a node
+	// with thousands of interfaces (a few MB).
+	smallOutput = 16 << 20
+	// largeOutput is for tables that grow with traffic or the fleet: a
+	// million connections, a full routing table, a day of logs.
+	largeOutput = int(casedir.MaxFileBytes)
+)
 
 // re compiles a set of patterns.
 func re(patterns ...string) []*regexp.Regexp {

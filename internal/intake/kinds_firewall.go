@@ -24,7 +24,8 @@ var (
 func firewallKinds() []Kind {
 	return []Kind{
 		{
-			Name: "ebtables",
+			Name:     "ebtables",
+			MaxBytes: largeOutput,
 			Commands: re(
 				`^(?:\S*/)?ebtables(?:-legacy|-nft)?(?:-save)?\b`,
 			),
@@ -33,7 +34,8 @@ func firewallKinds() []Kind {
 			Apply: applyEbtables,
 		},
 		{
-			Name: "iptables",
+			Name:     "iptables",
+			MaxBytes: largeOutput,
 			Commands: re(
 				`^(?:\S*/)?ip6?tables(?:-legacy|-nft)?-save\b`,
 				`^(?:\S*/)?ip6?tables(?:-legacy|-nft)?\b.*(?:\s-[a-zA-Z]*[LS][a-zA-Z]*\b|\s--list\b|\s--list-rules\b)`,
@@ -52,6 +54,7 @@ func firewallKinds() []Kind {
 		},
 		{
 			Name:     "nft",
+			MaxBytes: largeOutput,
 			Commands: re(`^(?:\S*/)?nft\b.*\blist\b`),
 			Files:    re(`^nft`, `^nftables.*\.conf$`, `\.nft$`),
 			Sniff: func(head string) bool {

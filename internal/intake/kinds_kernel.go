@@ -12,6 +12,7 @@ import (
 func kernelKinds() []Kind {
 	return []Kind{{
 		Name:     "watch",
+		MaxBytes: largeOutput,
 		Commands: re(`^(?:\S*/)?lvsdoctor\s+watch\b`, `^(?:\S*/)?droptrace\b`),
 		Files:    re(`(?i)^(?:lvsdoctor[-_])?(?:watch|droptrace|drops)(?:[-_][^.]*)?\.(?:txt|log|out)$`),
 		Sniff:    func(head string) bool { return watchSniffRE.MatchString(head) },

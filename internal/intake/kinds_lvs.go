@@ -25,7 +25,8 @@ var (
 func lvsKinds() []Kind {
 	return []Kind{
 		{
-			Name: "ipvsadm",
+			Name:     "ipvsadm",
+			MaxBytes: largeOutput,
 			Commands: re(
 				`^(?:\S*/)?ipvsadm(?:-save)?\b`,
 				`^(?:cat|less|more|head|tail)\s+(?:-\S+\s+)*/proc/net/ip_vs`,
@@ -37,6 +38,10 @@ func lvsKinds() []Kind {
 			),
 			Sniff: func(head string) bool {
 				return lvsIPVSSniffRE.MatchString(head) || lvsSaveSniffRE.MatchString(head) || lvsStatSniffRE.MatchString(head)
+			},
+			ErrorIsEvidence: func(doc evidence.Doc) bool {
+				_, ok := ipvsadm.Unavailable(doc)
+				return ok
 			},
 			Apply: applyIPVS,
 		},
@@ -58,7 +63,8 @@ func lvsKinds() []Kind {
 			Apply:    applyKeepalivedVersion,
 		},
 		{
-			Name: "logs",
+			Name:     "logs",
+			MaxBytes: largeOutput,
 			Commands: re(
 				`^journalctl\b`,
 				`^(?:\S*/)?dmesg\b`,

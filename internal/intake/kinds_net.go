@@ -72,6 +72,7 @@ func netKinds() []Kind {
 		},
 		{
 			Name:     "ip-neigh",
+			MaxBytes: largeOutput,
 			Commands: []*regexp.Regexp{ipCommand(ipNeighObj, ipShow)},
 			Files:    []*regexp.Regexp{ipFile(ipNeighObj)},
 			Sniff:    sniffIPNeigh,
@@ -79,6 +80,7 @@ func netKinds() []Kind {
 		},
 		{
 			Name:     "ip-route",
+			MaxBytes: largeOutput,
 			Commands: []*regexp.Regexp{ipCommand(ipRouteObj, ipShow+`|g|ge|get`)},
 			Files:    []*regexp.Regexp{ipFile(ipRouteObj)},
 			Sniff:    sniffIPRoute,
@@ -95,6 +97,7 @@ func netKinds() []Kind {
 		},
 		{
 			Name:     "arp",
+			MaxBytes: largeOutput,
 			Commands: re(`^arp(?:\s+(?:-[anve]+|-i\s+\S+|-H\s+\S+|--numeric|--all|--verbose|[0-9A-Za-z_][\w.:-]*))*\s*(?:\|.*)?$`),
 			Files:    re(`(?i)^arp` + netFileTail),
 			Sniff:    sniffArp,
@@ -116,6 +119,7 @@ func netKinds() []Kind {
 		},
 		{
 			Name:     "ss",
+			MaxBytes: largeOutput,
 			Commands: re(`^ss\b`),
 			Files:    re(`(?i)^ss` + netFileTail),
 			Sniff:    sniffSS,
@@ -131,6 +135,7 @@ func netKinds() []Kind {
 		},
 		{
 			Name:     "netstat-listen",
+			MaxBytes: largeOutput,
 			Commands: re(`^netstat\s+(?:[-–][a-rt-zA-Z]*[la][a-rt-zA-Z]*|--listening|--all)(?:\s+[-–]\S+)*\s*(?:\|.*)?$`),
 			Files:    re(`^netstat[-_]+-?[a-rt-z]*[la][a-rt-z]*` + netFileTail),
 			Sniff:    sniffNetstatListen,

@@ -129,6 +129,7 @@ func systemKinds() []Kind {
 		},
 		{
 			Name:     "tcpdump",
+			MaxBytes: largeOutput,
 			Commands: re(`^tcpdump\b`),
 			Files:    re(`(?i)^tcpdump` + sysFileTail),
 			Sniff:    sniffTcpdump,
@@ -136,6 +137,7 @@ func systemKinds() []Kind {
 		},
 		{
 			Name:     "probe",
+			MaxBytes: largeOutput,
 			Commands: re(`^curl\b`, `^ping6?\b`, `^arping\b`, `^nc\b`, `^ncat\b`, `^netcat\b`, `^telnet\b`),
 			Files:    re(`(?i)^(?:curl|ping|arping|nc|ncat|telnet)(?:[-_][^.]*)?\.(?:txt|log|out)$`),
 			Sniff:    sniffProbe,

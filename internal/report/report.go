@@ -13,6 +13,7 @@ import (
 
 	"github.com/lvsdoctor/lvsdoctor/internal/diagnosis"
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
+	"github.com/lvsdoctor/lvsdoctor/internal/printable"
 )
 
 // Formats lists what Write accepts.
@@ -29,6 +30,15 @@ type Options struct {
 	// captures trace under the root cause (see timeline.go).
 	Case *evidence.Case
 }
+
+// esc makes one input-derived field safe for the human formats. The text
+// and Markdown renderers call it on every string they did not write
+// themselves (host and file names, evidence lines, and titles, notes and
+// fixes, which rules build from them), field by field as it is written:
+// the template's own newlines and colours stay, an input's cannot get in.
+// JSON and YAML are left alone: their encoders escape, and programs need
+// the exact bytes.
+func esc(s string) string { return printable.String(s) }
 
 // Write renders d in the named format.
 func Write(w io.Writer, format string, d *diagnosis.Diagnosis, o Options) error {
@@ -69,7 +79,7 @@ func (p painter) c(code, s string) string {
 }
 
 func (p painter) sev(s diagnosis.Severity) string {
-	label := strings.ToUpper(string(s))
+	label := esc(strings.ToUpper(string(s)))
 	switch s {
 	case diagnosis.Critical:
 		return p.c("1;31", label)
@@ -86,10 +96,10 @@ func writeText(w io.Writer, d *diagnosis.Diagnosis, o Options) error {
 		maxEv = 8
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s\n", p.c("1", "lvsdoctor:"), serviceLine(d))
+	fmt.Fprintf(&b, "%s %s\n", p.c("1", "lvsdoctor:"), esc(serviceLine(d)))
 	var hosts []string
 	for _, h := range d.Hosts {
-		hosts = append(hosts, h.Name+" ("+h.Role+")")
+		hosts = append(hosts, esc(h.Name)+" ("+esc(h.Role)+")")
 	}
 	if len(hosts) > 0 {
 		fmt.Fprintf(&b, "hosts: %s\n", strings.Join(hosts, ", "))
@@ -106,13 +116,13 @@ func writeText(w io.Writer, d *diagnosis.Diagnosis, o Options) error {
 		} else if i == 1 || (i == 0 && f.Severity != diagnosis.Critical) {
 			b.WriteString(p.c("1", "ALSO FOUND") + "\n")
 		}
-		fmt.Fprintf(&b, "%d. [%s] %s on %s\n", i+1, p.sev(f.Severity), p.c("1", f.ID), f.Host)
-		fmt.Fprintf(&b, "   %s\n", f.Title)
+		fmt.Fprintf(&b, "%d. [%s] %s on %s\n", i+1, p.sev(f.Severity), p.c("1", esc(f.ID)), esc(f.Host))
+		fmt.Fprintf(&b, "   %s\n", esc(f.Title))
 		if len(f.CausedBy) > 0 {
-			fmt.Fprintf(&b, "   consequence of: %s\n", strings.Join(f.CausedBy, ", "))
+			fmt.Fprintf(&b, "   consequence of: %s\n", esc(strings.Join(f.CausedBy, ", ")))
 		}
 		if f.Explanation != "" {
-			for _, l := range wrap(f.Explanation, 76) {
+			for _, l := range wrap(esc(f.Explanation), 76) {
 				fmt.Fprintf(&b, "   %s\n", l)
 			}
 		}
@@ -122,12 +132,12 @@ func writeText(w io.Writer, d *diagnosis.Diagnosis, o Options) error {
 				fmt.Fprintf(&b, "     … %d more (use -o json for all)\n", len(f.Evidence)-maxEv)
 				break
 			}
-			fmt.Fprintf(&b, "     %s  %s\n", p.c("2", refLoc(e)), e.Text)
+			fmt.Fprintf(&b, "     %s  %s\n", p.c("2", esc(refLoc(e))), esc(e.Text))
 		}
 		if len(f.Fix) > 0 {
 			b.WriteString("   fix:\n")
 			for _, x := range f.Fix {
-				fmt.Fprintf(&b, "     %s\n", p.c("32", x))
+				fmt.Fprintf(&b, "     %s\n", p.c("32", esc(x)))
 			}
 		}
 		b.WriteString("\n")
@@ -148,7 +158,9 @@ func writeNotes(b *strings.Builder, p painter, notes []string) {
 	}
 	b.WriteString(p.c("1", "NOTES") + "\n")
 	for _, n := range notes {
-		for i, l := range wrap(n, 76) {
+		// Escaped before wrapping: a newline in a note is an input's
+		// (no rule writes one) and must not start a line.
+		for i, l := range wrap(esc(n), 76) {
 			if i == 0 {
 				fmt.Fprintf(b, " - %s\n", l)
 			} else {
@@ -171,7 +183,7 @@ func writeProblems(b *strings.Builder, p painter, probs []evidence.Problem, what
 			fmt.Fprintf(b, " … %d more (use -v to list all)\n", len(probs)-10)
 			break
 		}
-		fmt.Fprintf(b, " - %s\n", pr.String())
+		fmt.Fprintf(b, " - %s\n", esc(pr.String()))
 	}
 }
 
@@ -227,11 +239,11 @@ func wrap(s string, width int) []string {
 
 func writeMarkdown(w io.Writer, d *diagnosis.Diagnosis) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "## lvsdoctor: %s\n\n", serviceLine(d))
+	fmt.Fprintf(&b, "## lvsdoctor: %s\n\n", mdText(serviceLine(d)))
 	if len(d.Hosts) > 0 {
 		b.WriteString("| host | role |\n|---|---|\n")
 		for _, h := range d.Hosts {
-			fmt.Fprintf(&b, "| %s | %s |\n", mdEscape(h.Name), h.Role)
+			fmt.Fprintf(&b, "| %s | %s |\n", mdPlain(h.Name), mdPlain(h.Role))
 		}
 		b.WriteString("\n")
 	}
@@ -239,46 +251,158 @@ func writeMarkdown(w io.Writer, d *diagnosis.Diagnosis) error {
 		b.WriteString("No problem found in the evidence given.\n\n")
 	}
 	for i, f := range d.Findings {
-		fmt.Fprintf(&b, "### %d. `%s` (%s) on %s\n\n", i+1, f.ID, f.Severity, mdEscape(f.Host))
-		fmt.Fprintf(&b, "**%s**\n\n", mdEscape(f.Title))
+		fmt.Fprintf(&b, "### %d. %s (%s) on %s\n\n", i+1, mdCode(f.ID), mdPlain(string(f.Severity)), mdPlain(f.Host))
+		fmt.Fprintf(&b, "**%s**\n\n", mdText(f.Title))
 		if len(f.CausedBy) > 0 {
-			fmt.Fprintf(&b, "Consequence of: %s\n\n", mdEscape(strings.Join(f.CausedBy, ", ")))
+			fmt.Fprintf(&b, "Consequence of: %s\n\n", mdText(strings.Join(f.CausedBy, ", ")))
 		}
 		if f.Explanation != "" {
-			b.WriteString(mdEscape(f.Explanation) + "\n\n")
+			b.WriteString(mdText(f.Explanation) + "\n\n")
 		}
-		b.WriteString("Evidence:\n\n```\n")
+		var ev []string
 		for _, e := range f.Evidence {
-			fmt.Fprintf(&b, "%s  %s\n", refLoc(e), strings.ReplaceAll(e.Text, "```", "'''"))
+			ev = append(ev, esc(refLoc(e))+"  "+esc(e.Text))
 		}
-		b.WriteString("```\n\n")
+		b.WriteString("Evidence:\n\n")
+		mdBlock(&b, "", ev)
 		if len(f.Fix) > 0 {
-			b.WriteString("Fix:\n\n```sh\n")
+			var fix []string
 			for _, x := range f.Fix {
-				b.WriteString(strings.ReplaceAll(x, "```", "'''") + "\n")
+				fix = append(fix, esc(x))
 			}
-			b.WriteString("```\n\n")
+			b.WriteString("Fix:\n\n")
+			mdBlock(&b, "sh", fix)
 		}
 	}
 	if len(d.Notes) > 0 {
 		b.WriteString("### Notes\n\n")
 		for _, n := range d.Notes {
-			fmt.Fprintf(&b, "- %s\n", mdEscape(n))
+			fmt.Fprintf(&b, "- %s\n", mdText(n))
 		}
 		b.WriteString("\n")
 	}
 	if len(d.Problems) > 0 {
 		b.WriteString("### Input problems\n\n")
 		for _, p := range d.Problems {
-			fmt.Fprintf(&b, "- %s\n", mdEscape(p.String()))
+			fmt.Fprintf(&b, "- %s\n", mdText(p.String()))
 		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
-// mdEscape keeps evidence from breaking the ticket's layout.
-func mdEscape(s string) string {
-	r := strings.NewReplacer("|", "\\|", "<", "&lt;", ">", "&gt;")
-	return r.Replace(s)
+// mdBlock writes lines (escaped already) as a fenced code block. The fence
+// is longer than any backtick run in them, so no line can close it: inside,
+// the lines are shown as they are, HTML and all, and never rendered.
+func mdBlock(b *strings.Builder, info string, lines []string) {
+	fence := strings.Repeat("`", max(3, longestRun(strings.Join(lines, "\n"), '`')+1))
+	b.WriteString(fence + info + "\n")
+	for _, l := range lines {
+		b.WriteString(l + "\n")
+	}
+	b.WriteString(fence + "\n\n")
+}
+
+// mdCode writes s as one code span, its delimiters longer than any
+// backtick run in it.
+func mdCode(s string) string {
+	s = esc(s)
+	tick := strings.Repeat("`", longestRun(s, '`')+1)
+	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
+		s = " " + s + " "
+	}
+	return tick + s + tick
+}
+
+func longestRun(s string, c byte) int {
+	best, run := 0, 0
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			run++
+			best = max(best, run)
+		} else {
+			run = 0
+		}
+	}
+	return best
+}
+
+// mdPlain escapes s for a table cell or a heading: nothing in it is
+// markup. Besides what mdText escapes, backticks (a code span would keep
+// a | from being escaped in a cell) and # (a trailing run of them closes
+// a heading and is dropped).
+func mdPlain(s string) string {
+	return mdPunct(esc(s), true)
+}
+
+// mdText escapes s for running text, keeping the code spans it holds:
+// rules quote commands as `ipvsadm -Ln`. A code span's content is shown
+// literally, so it needs no escaping; outside spans, HTML (< > &), links
+// ([ ]), table cells (|) and backslashes (which would undo an escape)
+// are escaped. Emphasis characters (* _ ~) are left: they can only change
+// the style, and escaping them would clutter every sysctl name.
+func mdText(s string) string {
+	s = esc(s)
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		if s[i] != '`' {
+			j := strings.IndexByte(s[i:], '`')
+			if j < 0 {
+				j = len(s) - i
+			}
+			b.WriteString(mdPunct(s[i:i+j], false))
+			i += j
+			continue
+		}
+		// A backtick string opens a code span closed by the next string
+		// of the same length, as CommonMark reads it; unclosed, it is
+		// literal text.
+		n := runAt(s, i)
+		if end := closingRun(s, i+n, n); end >= 0 {
+			b.WriteString(s[i:end])
+			i = end
+			continue
+		}
+		b.WriteString(strings.Repeat("\\`", n))
+		i += n
+	}
+	return b.String()
+}
+
+// runAt is the length of the backtick string at s[i].
+func runAt(s string, i int) int {
+	n := 0
+	for i+n < len(s) && s[i+n] == '`' {
+		n++
+	}
+	return n
+}
+
+// closingRun is the end of the first backtick string of length n at or
+// after from, or -1.
+func closingRun(s string, from, n int) int {
+	for i := from; i < len(s); {
+		if s[i] != '`' {
+			i++
+			continue
+		}
+		m := runAt(s, i)
+		if m == n {
+			return i + m
+		}
+		i += m
+	}
+	return -1
+}
+
+var (
+	mdTextPunct  = strings.NewReplacer("\\", "\\\\", "[", "\\[", "]", "\\]", "|", "\\|", "<", "&lt;", ">", "&gt;", "&", "&amp;")
+	mdPlainPunct = strings.NewReplacer("\\", "\\\\", "[", "\\[", "]", "\\]", "|", "\\|", "<", "&lt;", ">", "&gt;", "&", "&amp;", "`", "\\`", "#", "\\#")
+)
+
+func mdPunct(s string, plain bool) string {
+	if plain {
+		return mdPlainPunct.Replace(s)
+	}
+	return mdTextPunct.Replace(s)
 }

@@ -47,22 +47,22 @@ func WriteTrace(w io.Writer, format string, r *trace.Result, o TraceOptions) err
 func writeTraceText(w io.Writer, r *trace.Result, o TraceOptions) error {
 	p := painter{o.Color}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s\n", p.c("1", "lvsdoctor trace:"), traceService(r))
+	fmt.Fprintf(&b, "%s %s\n", p.c("1", "lvsdoctor trace:"), esc(traceService(r)))
 	if r.Service.VIPFrom != "" {
-		fmt.Fprintf(&b, "VIP found in the packets: %s\n", r.Service.VIPFrom)
+		fmt.Fprintf(&b, "VIP found in the packets: %s\n", esc(r.Service.VIPFrom))
 	}
 	if r.Service.ModeWhy != "" {
-		fmt.Fprintf(&b, "forwarding: %s\n", r.Service.ModeWhy)
+		fmt.Fprintf(&b, "forwarding: %s\n", esc(r.Service.ModeWhy))
 	}
 	b.WriteString("\n" + p.c("1", "CAPTURE POINTS") + "\n")
 	for _, pt := range r.Points {
-		line := fmt.Sprintf(" - %-12s %-10s %s", pt.Host, pt.Role, pt.Source)
+		line := fmt.Sprintf(" - %-12s %-10s %s", esc(pt.Host), esc(pt.Role), esc(pt.Source))
 		if pt.First != "" {
-			line += fmt.Sprintf("  %s–%s", pt.First, pt.Last)
+			line += fmt.Sprintf("  %s–%s", esc(pt.First), esc(pt.Last))
 		}
 		line += fmt.Sprintf("  %d packets, %d followed", pt.Packets, pt.Followed)
 		if pt.ClockOffset != "" {
-			line += "  clock " + pt.ClockOffset
+			line += "  clock " + esc(pt.ClockOffset)
 		}
 		b.WriteString(line + "\n")
 	}
@@ -123,7 +123,7 @@ func outcomeLine(m map[string]int, total int) string {
 	var parts []string
 	for _, o := range outcomeOrder {
 		if m[o] > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", m[o], o))
+			parts = append(parts, fmt.Sprintf("%d %s", m[o], esc(o)))
 		}
 	}
 	return fmt.Sprintf("%d followed: %s", total, strings.Join(parts, ", "))
@@ -187,31 +187,31 @@ func contains(xs []int, x int) bool {
 func writeFlow(b *strings.Builder, p painter, f *trace.Flow, indent string) {
 	mode := ""
 	if f.Mode != "" {
-		mode = "  " + strings.ToUpper(f.Mode)
+		mode = "  " + esc(strings.ToUpper(f.Mode))
 	}
 	rs := ""
 	if f.RealServer != "" {
-		rs = " (real server " + f.RealServer + ")"
+		rs = " (real server " + esc(f.RealServer) + ")"
 	}
-	fmt.Fprintf(b, "%s%s %s %s → %s%s%s: %s\n", indent, p.c("1", fmt.Sprintf("connection %d", f.ID)), f.Proto, f.Client, f.VIP, rs, mode, f.Summary)
+	fmt.Fprintf(b, "%s%s %s %s → %s%s%s: %s\n", indent, p.c("1", fmt.Sprintf("connection %d", f.ID)), esc(f.Proto), esc(f.Client), esc(f.VIP), rs, mode, esc(f.Summary))
 	for _, h := range f.Hops {
 		mark := p.c("32", "✓")
 		if !h.Seen {
 			mark = p.c("31", "✗")
 		}
-		where := h.Host
+		where := esc(h.Host)
 		if h.Source != "" {
-			where += " " + p.c("2", h.Source)
+			where += " " + p.c("2", esc(h.Source))
 		}
-		line := fmt.Sprintf("%s  %s %-31s %s", indent, mark, h.Step, where)
+		line := fmt.Sprintf("%s  %s %-31s %s", indent, mark, esc(h.Step), where)
 		if h.Seen && len(h.Frames) > 0 {
 			line += " " + frameList(h.Frames, h.Count)
 		}
 		if h.First != "" {
 			if h.Last != h.First {
-				line += "  " + h.First + " → " + h.Last
+				line += "  " + esc(h.First) + " → " + esc(h.Last)
 			} else {
-				line += "  " + h.First
+				line += "  " + esc(h.First)
 			}
 		}
 		if h.LastSeen {
@@ -225,16 +225,16 @@ func writeFlow(b *strings.Builder, p painter, f *trace.Flow, indent string) {
 			detail = h.Note
 		}
 		if detail != "" {
-			for _, l := range wrap(detail, 70) {
+			for _, l := range wrap(esc(detail), 70) {
 				fmt.Fprintf(b, "%s      %s\n", indent, l)
 			}
 		}
 	}
 	if f.LastSeen != nil {
-		fmt.Fprintf(b, "%s   last seen: %s frame %d at %s (%s)\n", indent, f.LastSeen.Source, f.LastSeen.Frame, f.LastSeen.Time, f.LastSeen.Step)
+		fmt.Fprintf(b, "%s   last seen: %s frame %d at %s (%s)\n", indent, esc(f.LastSeen.Source), f.LastSeen.Frame, esc(f.LastSeen.Time), esc(f.LastSeen.Step))
 	}
 	if len(f.LostBetween) == 2 {
-		fmt.Fprintf(b, "%s   lost between %s and %s\n", indent, f.LostBetween[0], f.LostBetween[1])
+		fmt.Fprintf(b, "%s   lost between %s and %s\n", indent, esc(f.LostBetween[0]), esc(f.LostBetween[1]))
 	}
 	b.WriteString("\n")
 }
@@ -263,9 +263,9 @@ func writeFindings(b *strings.Builder, p painter, fs []diagnosis.Finding, o Opti
 		maxEv = 8
 	}
 	for i, f := range fs {
-		fmt.Fprintf(b, "%d. [%s] %s on %s\n", i+1, p.sev(f.Severity), p.c("1", f.ID), f.Host)
-		fmt.Fprintf(b, "   %s\n", f.Title)
-		for _, l := range wrap(f.Explanation, 76) {
+		fmt.Fprintf(b, "%d. [%s] %s on %s\n", i+1, p.sev(f.Severity), p.c("1", esc(f.ID)), esc(f.Host))
+		fmt.Fprintf(b, "   %s\n", esc(f.Title))
+		for _, l := range wrap(esc(f.Explanation), 76) {
 			fmt.Fprintf(b, "   %s\n", l)
 		}
 		b.WriteString("   evidence:\n")
@@ -274,12 +274,12 @@ func writeFindings(b *strings.Builder, p painter, fs []diagnosis.Finding, o Opti
 				fmt.Fprintf(b, "     … %d more (use -o json for all)\n", len(f.Evidence)-maxEv)
 				break
 			}
-			fmt.Fprintf(b, "     %s  %s\n", p.c("2", refLoc(e)), e.Text)
+			fmt.Fprintf(b, "     %s  %s\n", p.c("2", esc(refLoc(e))), esc(e.Text))
 		}
 		if len(f.Fix) > 0 {
 			b.WriteString("   fix:\n")
 			for _, x := range f.Fix {
-				fmt.Fprintf(b, "     %s\n", p.c("32", x))
+				fmt.Fprintf(b, "     %s\n", p.c("32", esc(x)))
 			}
 		}
 		b.WriteString("\n")
@@ -319,7 +319,7 @@ func writeCaseTimeline(b *strings.Builder, p painter, tr *trace.Result) {
 	}
 	fmt.Fprintf(b, "%s (from the captures; %s)\n", p.c("1", "PACKET PATH"), outcomeLine(tr.Summary.Outcomes, len(tr.Flows)))
 	if tr.Service.ModeWhy != "" && tr.Service.Mode != "" {
-		fmt.Fprintf(b, "   %s: %s\n", strings.ToUpper(tr.Service.Mode), tr.Service.ModeWhy)
+		fmt.Fprintf(b, "   %s: %s\n", esc(strings.ToUpper(tr.Service.Mode)), esc(tr.Service.ModeWhy))
 	}
 	writeFlows(b, p, tr.Flows, 1)
 }
