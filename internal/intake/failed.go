@@ -28,6 +28,23 @@ var failureLine = regexp.MustCompile(`(?i)` +
 // printed how it should be typed instead of its output.
 var usageLine = regexp.MustCompile(`(?i)^\s*(usage|用法)\s*:`)
 
+// failureWords screens lines before the regexps: every failureLine and
+// usageLine match holds one of them, and most output lines hold none, so
+// the regexps (slow with case folding) run on few lines.
+var failureWords = []string{"not found", "denied", "not permitted", "no such file", "root", "sudo:", "su:", "sh:",
+	"which:", "unknown", "wrong", "required", "--help", "option", "error", "failed", "does not exist", "can't open",
+	"cannot", "not recognized", "usage", "用法"}
+
+func mayFail(l string) bool {
+	l = strings.ToLower(l)
+	for _, w := range failureWords {
+		if strings.Contains(l, w) {
+			return true
+		}
+	}
+	return false
+}
+
 // commandFailed reports whether text is a command's failure rather than
 // its output: every line is an error line, or a usage message starts in
 // its first lines. It returns the line to quote.
@@ -40,10 +57,11 @@ func commandFailed(text string) (string, bool) {
 			continue
 		}
 		lines++
-		if lines <= 3 && usageLine.MatchString(l) {
+		screened := mayFail(l)
+		if screened && lines <= 3 && usageLine.MatchString(l) {
 			return l, true
 		}
-		if !failureLine.MatchString(l) {
+		if !screened || !failureLine.MatchString(l) {
 			if lines > 3 {
 				break
 			}
