@@ -99,3 +99,21 @@ func FuzzRedact(f *testing.F) {
 		}
 	})
 }
+
+// TestGuarded keeps the fuzz check honest: every guarded syntax is
+// recognized by mustHide and hidden, alone and inside a configuration.
+func TestGuarded(t *testing.T) {
+	for _, g := range guarded {
+		for _, in := range []string{
+			g.prefix + canary + g.suffix,
+			"vrrp_instance VI_1 {\n  state MASTER\n" + g.prefix + canary + g.suffix + "\n}\n",
+		} {
+			if !mustHide([]byte(in)) {
+				t.Errorf("mustHide(%q) = false", in)
+			}
+			if out, _ := Bytes([]byte(in)); bytes.Contains(out, []byte(canary)) {
+				t.Errorf("Bytes(%q) = %q", in, out)
+			}
+		}
+	}
+}

@@ -22,7 +22,8 @@
 //     pass:), mysql's glued -pSECRET and curl's -u user:pass in keepalived
 //     check and notify commands and mysql command lines, credentials in
 //     URLs, Authorization headers;
-//   - PEM and PGP private key blocks, and OpenSSH/SSH2 ones.
+//   - PEM and PGP private key blocks, and OpenSSH/SSH2 ones, also cut off
+//     before their END line (see block for where such a block stops).
 //
 // Speed: a 100 MB connection table or sysctl dump goes through here with
 // nothing to hide, so the input is first scanned for a few trigger words,
@@ -33,7 +34,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"regexp"
-	"strings"
 )
 
 // Placeholder replaces a secret whose length does not matter.
@@ -77,18 +77,23 @@ func String(s string) string {
 // Trigger words: a line holding none of them has nothing any rule below
 // would replace.
 var (
-	wPass    = []byte("pass") // auth_pass, password, passwd, passphrase, --pass, db_pass
-	wSecret  = []byte("secret")
-	wToken   = []byte("token")
-	wKey     = []byte("key") // *_key, PRIVATE KEY blocks
-	wAuthz   = []byte("authorization")
-	wURL     = []byte("://")
-	wDashP   = []byte("-p") // mysql's -pSECRET
-	wDashU   = []byte("-u") // curl's -u user:pass, --user
-	triggers = []struct {
+	wPass   = []byte("pass") // auth_pass, password, passwd, passphrase, --pass, db_pass
+	wSecret = []byte("secret")
+	wToken  = []byte("token")
+	wKey    = []byte("key") // *_key, PRIVATE KEY blocks
+	wAuthz  = []byte("authorization")
+	wURL    = []byte("://")
+	// "auth_pass" folded: fold turns '_' into DEL.
+	foldedAuthPass = []byte("auth\x7fpass")
+	wDashP         = []byte("-p") // mysql's -pSECRET
+	wDashU         = []byte("-u") // curl's -u user:pass, --user
+	triggers       = []struct {
 		w      []byte
 		folded bool // any case; then lower-case letters only (see fold)
-	}{{wPass, true}, {wSecret, true}, {wToken, true}, {wKey, true}, {wAuthz, true}, {wURL, false}, {[]byte("$"), false}, {wDashP, false}, {wDashU, false}}
+	}{
+		{wPass, true}, {wSecret, true}, {wToken, true}, {wKey, true}, {wAuthz, true},
+		{wURL, false}, {[]byte("$"), false}, {wDashP, false}, {wDashU, false},
+	}
 	// folded, so "misc" for misc_path: fold turns '_' into DEL
 	commands = [][]byte{[]byte("misc"), []byte("script"), []byte("notify"), []byte("quorum"), []byte("mysql"), []byte("mariadb"), []byte("curl")}
 )
@@ -101,17 +106,19 @@ var bigrams [1 << 16 / 64]uint64
 
 func init() {
 	for _, t := range triggers {
+		if len(t.w) > 1 {
+			setBigram(t.w[0], t.w[1])
+			continue
+		}
 		for c := range 256 {
-			if len(t.w) > 1 {
-				c = int(t.w[1])
-			}
-			k := uint16(t.w[0]|0x20) | uint16(byte(c)|0x20)<<8
-			bigrams[k>>6] |= 1 << (k & 63)
-			if len(t.w) > 1 {
-				break
-			}
+			setBigram(t.w[0], byte(c))
 		}
 	}
+}
+
+func setBigram(a, b byte) {
+	k := uint16(a|0x20) | uint16(b|0x20)<<8
+	bigrams[k>>6] |= 1 << (k & 63)
 }
 
 // candidates appends to starts the start of every line holding a trigger
@@ -244,13 +251,27 @@ var (
 	armorHeaderRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]*: `)
 )
 
+// dashes is in every BEGIN and END marker: a cheap test before the
+// regexps.
+var dashes = []byte("----")
+
+func findEnd(text []byte) []int {
+	if !bytes.Contains(text, dashes) {
+		return nil
+	}
+	return endRE.FindIndex(text)
+}
+
 // line redacts the line starting at ls, and the key block it may open,
 // and returns where the next line to look at starts.
 func (r *redactor) line(ls int) int {
 	le := lineEnd(r.src, ls)
 	from := ls
 	for {
-		loc := beginRE.FindIndex(r.src[from:le])
+		var loc []int
+		if bytes.Contains(r.src[from:le], dashes) {
+			loc = beginRE.FindIndex(r.src[from:le])
+		}
 		if loc == nil {
 			r.segment(from, le, from == ls)
 			return le + 1
@@ -260,33 +281,32 @@ func (r *redactor) line(ls int) int {
 		// key itself in clear.
 		r.segment(from, from+loc[0], from == ls)
 		var next int
-		from, le, next = r.block(ls, from+loc[1], le)
-		if next >= 0 {
+		if ls, from, le, next = r.block(ls, from+loc[1], le); next >= 0 {
 			return next
 		}
 	}
 }
 
 // block redacts a private key block whose BEGIN marker ends at body, on
-// the line [ls, le). It returns where to go on: from and le to read the
-// rest of the line holding the END marker, or next >= 0 to go on at that
-// line when the block had no END.
+// the line [ls, le). It returns where to go on: the rest, [from, end), of
+// the line starting at endLS that holds the END marker, or, when the
+// block had no END, next >= 0, the line after it.
 //
 // A block with no END (a cut-off paste) runs over every following line
 // that could still be part of it: base64, an armor header, blank or
 // already redacted. It stops before the first other line and does not
 // take the blank lines before it. So the rest of the input is not lost to
 // a truncated key, at worst a base64-looking line after it is.
-func (r *redactor) block(ls, body, le int) (from, end, next int) {
+func (r *redactor) block(ls, body, le int) (endLS, from, end, next int) {
 	src := r.src
-	if loc := endRE.FindIndex(src[body:le]); loc != nil {
+	if loc := findEnd(src[body:le]); loc != nil {
 		// BEGIN and END on one line: JSON or YAML with "\n" escapes.
 		r.edit(body, body+loc[0], placeholder)
-		return body + loc[1], le, -1
+		return ls, body + loc[1], le, -1
 	}
-	nl := "\n"
+	nl := []byte("\n")
 	if le > ls && src[le-1] == '\r' {
-		nl = "\r\n"
+		nl = []byte("\r\n")
 	}
 	// Keep the indentation: a key in a YAML block scalar must stay in it.
 	ind := src[ls : ls+len(src[ls:le])-len(bytes.TrimLeft(src[ls:le], " \t"))]
@@ -295,13 +315,13 @@ func (r *redactor) block(ls, body, le int) (from, end, next int) {
 	for l < len(src) {
 		e := lineEnd(src, l)
 		text := src[l:e]
-		if loc := endRE.FindIndex(text); loc != nil {
+		if loc := findEnd(text); loc != nil {
 			stop := l + loc[0]
 			if len(bytes.TrimLeft(text[:loc[0]], " \t")) == 0 {
 				stop = l // the END line keeps its indentation
 			}
-			r.edit(body, stop, concat(nl, ind, placeholder, nl))
-			return l + loc[1], e, -1
+			r.edit(body, stop, join(nl, ind, placeholder, nl))
+			return l, l + loc[1], e, -1
 		}
 		if !pemLine(text) {
 			break
@@ -312,23 +332,16 @@ func (r *redactor) block(ls, body, le int) (from, end, next int) {
 		l = e + 1
 	}
 	if lastBody >= 0 {
-		r.edit(body, lastBody, concat(nl, ind, placeholder))
-		return 0, 0, min(l, len(src))
+		r.edit(body, lastBody, join(nl, ind, placeholder))
+		return 0, 0, 0, min(l, len(src))
 	}
 	if rest := bytes.TrimRight(src[body:le], " \t\r"); len(rest) > 0 {
 		r.edit(body, body+len(rest), placeholder)
 	}
-	return 0, 0, le + 1
+	return 0, 0, 0, le + 1
 }
 
-func concat(nl string, ind, mid []byte, tail ...string) []byte {
-	b := append([]byte(nl), ind...)
-	b = append(b, mid...)
-	for _, t := range tail {
-		b = append(b, t...)
-	}
-	return b
-}
+func join(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
 
 // pemLine reports whether a line can be inside a key block.
 func pemLine(text []byte) bool {
@@ -390,7 +403,7 @@ func (r *redactor) segment(from, to int, atStart bool) {
 			}
 		}
 		if hasPass {
-			r.authPass(line)
+			r.authPass(line, f)
 		}
 		return
 	}
@@ -405,7 +418,7 @@ func (r *redactor) segment(from, to int, atStart bool) {
 		apply(r.definition(cur))
 	}
 	if hasPass {
-		apply(r.authPass(cur))
+		apply(r.authPass(cur, f)) // f still fits: definitions keep lengths
 		if bytes.IndexByte(cur, '-') >= 0 {
 			apply(find(cur, optRE, optValue))
 		}
@@ -460,7 +473,17 @@ var (
 	stems     = [][]byte{stemPass: wPass, stemSecret: wSecret, stemToken: wToken, stemKey: wKey}
 	passTails = [][]byte{[]byte("word"), []byte("wd"), []byte("phrase")}
 	keyHeads  = [][]byte{[]byte("api"), []byte("access"), []byte("secret"), []byte("private"), []byte("preshared")}
+	// What ends a value: "a=1;b=2", "?token=x&y=1", "k='v'", "{ password x }".
+	endsSepValue = byteSet(" \t\n\f\r\"'<>,;&")
+	endsWSValue  = byteSet(" \t\n\f\r\"'<>,;{}")
 )
+
+func byteSet(s string) (set [256]bool) {
+	for i := range len(s) {
+		set[s[i]] = true
+	}
+	return set
+}
 
 // keyLike returns the edits hiding the values of key-like settings in
 // line (f is line folded): "key=value", "key: value", JSON, an XML
@@ -471,20 +494,14 @@ var (
 // "invalid passwd" lines.
 func keyLike(line, f []byte) []edit {
 	var edits []edit
-	var next [stemKey + 1]int // next occurrence of each stem, -1 for none left
-	for k := range next {
-		next[k] = -2
+	var next [stemKey + 1]int // next occurrence of each stem, or -1
+	for k, s := range stems {
+		next[k] = bytes.Index(f, s)
 	}
 	done := 0
-	for i := 0; ; {
+	for {
 		j, sk := -1, 0
-		for k, s := range stems {
-			if next[k] == -2 || next[k] >= 0 && next[k] < i {
-				next[k] = -1
-				if x := bytes.Index(f[i:], s); x >= 0 {
-					next[k] = i + x
-				}
-			}
+		for k := range next {
 			if next[k] >= 0 && (j < 0 || next[k] < j) {
 				j, sk = next[k], k
 			}
@@ -492,7 +509,11 @@ func keyLike(line, f []byte) []edit {
 		if j < 0 {
 			return edits
 		}
-		i = j + 1
+		if x := bytes.Index(f[j+1:], stems[sk]); x >= 0 {
+			next[sk] = j + 1 + x
+		} else {
+			next[sk] = -1
+		}
 		if j < done {
 			continue // inside the value just redacted
 		}
@@ -544,7 +565,7 @@ func keyLike(line, f []byte) []edit {
 				k++
 			}
 			v := k
-			for v < len(line) && !bytes.ContainsRune([]byte(" \t\n\f\r\"'<>,;&"), rune(line[v])) {
+			for v < len(line) && !endsSepValue[line[v]] {
 				v++
 			}
 			if v > k && !masked(line[k:v]) && !(ap && line[k] == '$') {
@@ -562,7 +583,7 @@ func keyLike(line, f []byte) []edit {
 			k++
 		}
 		v := k
-		for v < len(line) && !bytes.ContainsRune([]byte(" \t\n\f\r\"'<>,;{}"), rune(line[v])) {
+		for v < len(line) && !endsWSValue[line[v]] {
 			v++
 		}
 		if v > k && line[k] != '=' && line[k] != ':' && !masked(line[k:v]) {
@@ -717,17 +738,19 @@ func isSpace(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v'
 }
 
-// authPass returns the edits hiding every auth_pass value of line, or,
-// on the first walk, notes the $NAMEs they use.
-func (r *redactor) authPass(line []byte) []edit {
+// authPass returns the edits hiding every auth_pass value of line (f is
+// line folded), or, on the first walk, notes the $NAMEs they use.
+func (r *redactor) authPass(line, f []byte) []edit {
 	var edits []edit
 	done := 0
 	for i := 0; ; i++ {
-		x := indexFold(line[i:], "auth_pass")
+		x := bytes.Index(f[i:], foldedAuthPass)
 		if x < 0 {
 			break
 		}
-		i += x
+		if i += x; line[i+4] != '_' {
+			continue // fold turned a DEL into itself, not a '_'
+		}
 		if i < done || i > 0 && !isSpace(line[i-1]) && line[i-1] != '{' && line[i-1] != '}' && line[i-1] != ';' {
 			continue // "xauth_pass", or inside the previous value
 		}
@@ -758,13 +781,13 @@ func (r *redactor) authPass(line []byte) []edit {
 			}
 		} else {
 			s, e = k, k
-			for e < len(line) && !isSpace(line[e]) && line[e] != '{' && line[e] != '}' {
-				e++
-			}
 			if bytes.HasPrefix(line[s:], []byte("${")) {
 				if b := bytes.IndexByte(line[s:], '}'); b >= 0 && !bytes.ContainsAny(line[s:s+b], " \t") {
-					e = s + b + 1 // "${NAME}": its brace is not the block's
+					e = s + b + 1 // "${NAME}": its braces are not a block's
 				}
+			}
+			for e < len(line) && !isSpace(line[e]) && line[e] != '{' && line[e] != '}' {
+				e++
 			}
 		}
 		done = e
@@ -791,21 +814,6 @@ func (r *redactor) authPass(line []byte) []edit {
 		}
 	}
 	return edits
-}
-
-// indexFold is bytes.Index ignoring the case of ASCII letters.
-func indexFold(s []byte, word string) int {
-	for i := 0; i+len(word) <= len(s); i++ {
-		j := bytes.IndexAny(s[i:len(s)-len(word)+1], word[:1]+strings.ToUpper(word[:1]))
-		if j < 0 {
-			return -1
-		}
-		i += j
-		if bytes.EqualFold(s[i:i+len(word)], []byte(word)) {
-			return i
-		}
-	}
-	return -1
 }
 
 // reference recognizes "$NAME" and "${NAME}", keepalived's parameter uses.

@@ -75,6 +75,7 @@ func TestDefinitions(t *testing.T) {
 		// collect redacts file by file: the definition may be in another one.
 		{"upper-case reference defined elsewhere", "auth_pass $VRRP_PASS\n", "auth_pass $VRRP_PASS\n", 0},
 		{"a literal that looks like a reference", "auth_pass $ecret12\n", "auth_pass ********\n", 1},
+		{"braces that name nothing", "auth_pass ${}0\nauth_pass ${A}b\n", "auth_pass ****\nauth_pass *****\n", 2},
 		{"other definitions stay", "$PRIORITY=100\n$IF=eth0\n", "$PRIORITY=100\n$IF=eth0\n", 0},
 		{"not a definition (a space before =), still key-like", "$PASS =abc\n", "$PASS =<redacted>\n", 1},
 	})
