@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lvsdoctor/lvsdoctor/internal/collect"
+	"github.com/lvsdoctor/lvsdoctor/internal/printable"
 )
 
 type collectOpts struct {
@@ -90,16 +91,19 @@ func runCollect(cmd *cobra.Command, o *collectOpts) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(cmd.ErrOrStderr(), "evidence in %s; next: lvsdoctor diagnose %s\n", o.output, o.output)
+	out := printable.String(o.output)
+	fmt.Fprintf(cmd.ErrOrStderr(), "evidence in %s; next: lvsdoctor diagnose %s\n", out, out)
 	return nil
 }
 
 // collectInto collects into o.output (local or inventory) and reports on w.
 func collectInto(ctx context.Context, w io.Writer, o *collectOpts) ([]*collect.Bundle, error) {
 	var bundles []*collect.Bundle
-	if o.remote.inventory != "" {
+	remote := o.remote.inventory != ""
+	if remote {
 		var err error
-		bundles, err = o.remote.collect(ctx, w)
+		// written host by host as each one's output arrives
+		bundles, err = o.remote.collect(ctx, w, o.output)
 		if err != nil {
 			return nil, err
 		}
@@ -116,24 +120,38 @@ func collectInto(ctx context.Context, w io.Writer, o *collectOpts) ([]*collect.B
 	for _, b := range bundles {
 		if b.Err != "" {
 			failed++
-			fmt.Fprintf(w, "lvsdoctor: %s\n", b.Summary())
+			writeBundle(w, b, "")
 			continue
 		}
-		dir, err := b.Write(o.output)
-		if err != nil {
-			return bundles, &exitError{code: ExitUsage, err: err}
-		}
-		fmt.Fprintf(w, "lvsdoctor: %s -> %s\n", b.Summary(), dir)
-		for _, f := range b.Files {
-			if f.Err != "" {
-				fmt.Fprintf(w, "  %s: %s\n", f.Name, f.Err)
+		dir := b.Folder(o.output)
+		if !remote {
+			var err error
+			if dir, err = b.Write(o.output); err != nil {
+				return bundles, &exitError{code: ExitUsage, err: err}
 			}
 		}
+		writeBundle(w, b, dir)
 	}
 	if failed == len(bundles) {
 		return bundles, &exitError{code: ExitUsage, err: fmt.Errorf("no host could be collected")}
 	}
 	return bundles, nil
+}
+
+// writeBundle reports one host's collection (dir is "" when it failed).
+// Host and file names, and the errors, come from the remote host: a
+// compromised one must not get to write to the user's terminal.
+func writeBundle(w io.Writer, b *collect.Bundle, dir string) {
+	if dir == "" {
+		fmt.Fprintf(w, "lvsdoctor: %s\n", printable.String(b.Summary()))
+		return
+	}
+	fmt.Fprintf(w, "lvsdoctor: %s -> %s\n", printable.String(b.Summary()), printable.String(dir))
+	for _, f := range b.Files {
+		if f.Err != "" {
+			fmt.Fprintf(w, "  %s: %s\n", printable.String(f.Name), printable.String(f.Err))
+		}
+	}
 }
 
 func listItems(w io.Writer) error {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/lvsdoctor/lvsdoctor/internal/collect"
 	"github.com/lvsdoctor/lvsdoctor/internal/inventory"
+	"github.com/lvsdoctor/lvsdoctor/internal/printable"
 	"github.com/lvsdoctor/lvsdoctor/internal/sshexec"
 )
 
@@ -31,7 +32,7 @@ func (r *remoteOpts) flags(f *pflag.FlagSet) {
 	f.IntVar(&r.concurrency, "concurrency", sshexec.DefaultConcurrency, "hosts collected at once")
 }
 
-func (r *remoteOpts) collect(ctx context.Context, w io.Writer) ([]*collect.Bundle, error) {
+func (r *remoteOpts) collect(ctx context.Context, w io.Writer, root string) ([]*collect.Bundle, error) {
 	hosts, err := inventory.Load(r.inventory)
 	if err != nil {
 		return nil, &exitError{code: ExitUsage, err: err}
@@ -41,19 +42,23 @@ func (r *remoteOpts) collect(ctx context.Context, w io.Writer) ([]*collect.Bundl
 		opt.HostKeys = sshexec.AcceptNew
 	}
 	tty := isTerminal(w)
-	opt.Progress = func(e sshexec.Event) {
-		if e.Kind != sshexec.HostDone {
-			return
-		}
-		status := "ok"
-		if res := e.Result; res.Err != nil {
-			status = "FAILED: " + res.Err.Error()
-		}
-		// one line per host as it ends; on a terminal the count leads
-		if tty {
-			fmt.Fprintf(w, "[%d/%d] ", e.Done, e.Total)
-		}
-		fmt.Fprintf(w, "%s (%s) %s %s\n", e.Host.Name, e.Host.Address, e.Result.Elapsed.Round(time.Millisecond), status)
+	opt.Progress = func(e sshexec.Event) { writeProgress(w, e, tty) }
+	return collect.RemoteInto(ctx, hosts, opt, root), nil
+}
+
+// writeProgress prints one line per host as it ends; on a terminal the
+// count leads. The error text is the remote's (its sshd, its shell) and
+// the names are the inventory's: all escaped, to one line each.
+func writeProgress(w io.Writer, e sshexec.Event, tty bool) {
+	if e.Kind != sshexec.HostDone {
+		return
 	}
-	return collect.Remote(ctx, hosts, opt), nil
+	status := "ok"
+	if res := e.Result; res.Err != nil {
+		status = "FAILED: " + printable.String(res.Err.Error())
+	}
+	if tty {
+		fmt.Fprintf(w, "[%d/%d] ", e.Done, e.Total)
+	}
+	fmt.Fprintf(w, "%s (%s) %s %s\n", printable.String(e.Host.Name), printable.String(e.Host.Address), e.Result.Elapsed.Round(time.Millisecond), status)
 }

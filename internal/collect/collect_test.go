@@ -10,30 +10,6 @@ import (
 	"testing"
 )
 
-func TestRedact(t *testing.T) {
-	for _, tc := range []struct {
-		name, in, want string
-		n              int
-	}{
-		{"auth_pass keeps its length", "    auth_pass s3cr3t-pw\n", "    auth_pass *********\n", 1},
-		{"auth_pass in a block", "authentication {\n  auth_type PASS\n  auth_pass 1111\n}\n", "authentication {\n  auth_type PASS\n  auth_pass ****\n}\n", 1},
-		{"key=value", "api_key=abcd1234 other=1\n", "api_key=<redacted> other=1\n", 1},
-		{"yaml", "password: hunter2\n", "password: <redacted>\n", 1},
-		{"libvirt graphics passwd", "<graphics type='vnc' port='-1' passwd='vncpw'/>\n", "<graphics type='vnc' port='-1' passwd='<redacted>'/>\n", 1},
-		{"token in a header", "Authorization-Token abc.def.ghi\n", "Authorization-Token <redacted>\n", 1},
-		{"pem", "x\n-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\nBBBB\n-----END OPENSSH PRIVATE KEY-----\ny\n",
-			"x\n-----BEGIN OPENSSH PRIVATE KEY-----\n<redacted>\n-----END OPENSSH PRIVATE KEY-----\ny\n", 1},
-		{"nothing to hide", "net.ipv4.conf.all.rp_filter = 1\nauth_type PASS\n", "net.ipv4.conf.all.rp_filter = 1\nauth_type PASS\n", 0},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got, n := Redact([]byte(tc.in))
-			if string(got) != tc.want || n != tc.n {
-				t.Errorf("Redact(%q) = %q, %d; want %q, %d", tc.in, got, n, tc.want, tc.n)
-			}
-		})
-	}
-}
-
 func TestConfArg(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
@@ -124,23 +100,34 @@ func TestSplit(t *testing.T) {
 	n := "abc"
 	m := "@@lvsdoctor-abc "
 	out := "Welcome to host\n" +
-		"\n" + m + "begin a.txt\nline1\nline2\n\n" + m + "end a.txt 0\n" +
-		m + "skip b.txt nf_tables is not loaded\n" +
-		"\n" + m + "begin c.txt\n\n" + m + "end c.txt 1\n" + m + "err c.txt permission denied\n" +
-		"\n" + m + "begin d.txt\nno final newline\n" + m + "end d.txt 0\n" +
-		"@@lvsdoctor-forged begin e.txt\n" +
-		"\n" + m + "begin cut.txt\npartial"
+		"\n" + m + "begin 100 a.txt\nline1\nline2\n\n" + m + "end 0 a.txt\n" +
+		m + "skip b.txt\n" + m + "why nf_tables is not loaded\n" +
+		"\n" + m + "begin 100 c.txt\n\n" + m + "end 1 c.txt\n" + m + "err permission denied\n" + m + "err and more\n" +
+		"\n" + m + "begin 100 d.txt\nno final newline\n" + m + "end 0 d.txt\n" +
+		"@@lvsdoctor-forged begin 100 e.txt\n" +
+		"\n" + m + "begin 100 my file.conf\nspaces\n\n" + m + "end 0 my file.conf\n" +
+		"\n" + m + "begin 4 capped.txt\n123456\n\n" + m + "end 0 capped.txt\n" +
+		"\n" + m + "begin 5 exact.txt\n12345\n" + m + "end 0 exact.txt\n" +
+		"\n" + m + "begin 5 over.txt\n12345\n\n" + m + "end 0 over.txt\n" +
+		"\n" + m + "begin 100 cut.txt\npartial"
 	files := Split([]byte(out), n)
 	got := map[string]File{}
+	var names []string
 	for _, f := range files {
 		got[f.Name] = f
+		names = append(names, f.Name)
 	}
-	if f := got["a.txt"]; string(f.Data) != "line1\nline2\n" || f.Err != "" {
+	want := []string{"a.txt", "b.txt", "c.txt", "d.txt", "my file.conf", "capped.txt", "exact.txt", "over.txt", "cut.txt"}
+	if strings.Join(names, "|") != strings.Join(want, "|") {
+		t.Errorf("files %q, want %q in that order", names, want)
+	}
+	if f := got["a.txt"]; string(f.Data) != "line1\nline2\n" || f.Err != "" || f.Truncated {
 		t.Errorf("a.txt = %q err %q", f.Data, f.Err)
 	}
 	if f := got["b.txt"]; f.Skipped != "nf_tables is not loaded" {
 		t.Errorf("b.txt skipped %q", f.Skipped)
 	}
+	// one err line per file: a host cannot grow it line by line
 	if f := got["c.txt"]; len(f.Data) != 0 || f.Err != "permission denied (exit status 1)" {
 		t.Errorf("c.txt = %q err %q", f.Data, f.Err)
 	}
@@ -150,6 +137,18 @@ func TestSplit(t *testing.T) {
 	if _, ok := got["e.txt"]; ok {
 		t.Error("a marker with another nonce was taken for a frame")
 	}
+	if f := got["my file.conf"]; string(f.Data) != "spaces\n" {
+		t.Errorf("my file.conf = %q", f.Data)
+	}
+	if f := got["capped.txt"]; string(f.Data) != "1234" || !f.Truncated || f.Err != "" {
+		t.Errorf("capped.txt = %q truncated %v err %q", f.Data, f.Truncated, f.Err)
+	}
+	if f := got["exact.txt"]; string(f.Data) != "12345" || f.Truncated {
+		t.Errorf("exact.txt = %q truncated %v; want its 5 bytes, at its cap", f.Data, f.Truncated)
+	}
+	if f := got["over.txt"]; string(f.Data) != "12345" || !f.Truncated {
+		t.Errorf("over.txt = %q truncated %v; want its newline dropped, past its cap", f.Data, f.Truncated)
+	}
 	if f := got["cut.txt"]; !f.Truncated || string(f.Data) != "partial" {
 		t.Errorf("cut.txt = %q truncated %v", f.Data, f.Truncated)
 	}
@@ -157,20 +156,27 @@ func TestSplit(t *testing.T) {
 
 func FuzzSplit(f *testing.F) {
 	m := "@@lvsdoctor-n "
-	f.Add([]byte("\n" + m + "begin a\nx\n\n" + m + "end a 0\n"))
-	f.Add([]byte(m + "skip b why\n" + m + "err b e\n" + m + "end zz 3\n"))
-	f.Add([]byte(m + "begin ../../etc/passwd\nroot\n" + m + "end ../../etc/passwd 0\n"))
-	f.Add([]byte(m + "begin \x00\xff\n"))
+	f.Add([]byte("\n" + m + "begin 9 a\nx\n\n" + m + "end 0 a\n"))
+	f.Add([]byte(m + "skip b\n" + m + "why w\n" + m + "err e\n" + m + "end 3 zz\n"))
+	f.Add([]byte(m + "begin 0 ../../etc/passwd\nroot\n" + m + "end 0 ../../etc/passwd\n"))
+	f.Add([]byte(m + "begin 1 \x00\xff\n"))
+	f.Add([]byte(m + "begin 5 .collect/manifest.yaml\nhost: x\n" + m + "begin 5 role\n"))
+	f.Add([]byte(m + "begin  .collect0\n"))
 	f.Fuzz(func(t *testing.T, out []byte) {
 		files := Split(out, "n")
 		total := 0
 		for _, fl := range files {
 			total += len(fl.Data)
-			if _, err := inside("/case/h", fl.Name); err == nil {
-				p, _ := inside("/case/h", fl.Name)
-				if !strings.HasPrefix(p, "/case/h/") {
-					t.Fatalf("%q escapes the host folder: %s", fl.Name, p)
-				}
+			if int64(len(fl.Data)) > DefaultLimit {
+				t.Fatalf("%q holds %d bytes", fl.Name, len(fl.Data))
+			}
+			p, err := fileName(fl.Name)
+			if err != nil {
+				continue
+			}
+			first, _, _ := strings.Cut(p, string(filepath.Separator))
+			if filepath.IsAbs(p) || !filepath.IsLocal(p) || first == ".collect" || first == "role" {
+				t.Fatalf("%q accepted as %s", fl.Name, p)
 			}
 		}
 		if total > len(out) {
@@ -179,22 +185,52 @@ func FuzzSplit(f *testing.F) {
 	})
 }
 
-func TestInside(t *testing.T) {
+func TestFileName(t *testing.T) {
 	for _, tc := range []struct {
 		name, want string
-		bad        bool
+		bad        string // what the refusal says
 	}{
-		{"ip-d-addr.txt", "/c/h/ip-d-addr.txt", false},
-		{"etc/keepalived/keepalived.conf", "/c/h/etc/keepalived/keepalived.conf", false},
-		{"../../etc/passwd", "/c/h/etc/passwd", false},
-		{"/abs/x", "/c/h/abs/x", false},
-		{".collect/manifest.yaml", "", true},
-		{"..", "", true},
-		{"", "", true},
+		{"ip-d-addr.txt", "ip-d-addr.txt", ""},
+		{"etc/keepalived/keepalived.conf", "etc/keepalived/keepalived.conf", ""},
+		{"etc/keepalived/conf.d/my file.conf", "etc/keepalived/conf.d/my file.conf", ""},
+		{"etc/keepalived/a|b&c\\d.conf", "etc/keepalived/a|b&c\\d.conf", ""},
+		{".hidden", ".hidden", ""},
+		{"roles", "roles", ""},
+		{"../../etc/passwd", "", "climbs out of the host folder"},
+		{"etc/../../x", "", "climbs out of the host folder"},
+		{"./x", "", "empty or . part"},
+		{"a//b", "", "empty or . part"},
+		{"a/", "", "empty or . part"},
+		{"/abs/x", "", "absolute"},
+		{".collect/manifest.yaml", "", "lvsdoctor's own records"},
+		{".collect", "", "lvsdoctor's own records"},
+		{"role", "", "lvsdoctor's own records"},
+		{"role/x", "", "lvsdoctor's own records"},
+		{"..", "", "climbs out of the host folder"},
+		{"", "", "empty"},
+		{"a\nb", "", "control character"},
+		{"a\x00b", "", "control character"},
+		{"\x1b[2Jx", "", "control character"},
+		{"a\u0085b", "", "control character"},
+		{strings.Repeat("a", 5000), "", "longer than 4096 bytes"},
 	} {
-		got, err := inside("/c/h", tc.name)
-		if (err != nil) != tc.bad || (!tc.bad && got != tc.want) {
-			t.Errorf("inside(%q) = %q, %v", tc.name, got, err)
+		got, err := fileName(tc.name)
+		switch {
+		case tc.bad == "" && (err != nil || got != tc.want):
+			t.Errorf("fileName(%q) = %q, %v; want %q", tc.name, got, err, tc.want)
+		case tc.bad != "" && (err == nil || !strings.Contains(err.Error(), tc.bad)):
+			t.Errorf("fileName(%q) = %q, %v; want it refused: %s", tc.name, got, err, tc.bad)
+		}
+	}
+}
+
+func TestSafeName(t *testing.T) {
+	for in, want := range map[string]string{
+		"ds1": "ds1", "a/b": "a_b", `a\b`: "a_b", "a\x00b": "a_b", "a\x1bb": "a_b",
+		".hidden": "_hidden", ".collect": "_collect", ".": "host", "..": "host", "": "host",
+	} {
+		if got := safeName(in); got != want {
+			t.Errorf("safeName(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/lvsdoctor/lvsdoctor/internal/redact"
 )
 
 var errTruncated = errors.New("truncated")
@@ -86,7 +88,7 @@ func Local(ctx context.Context, opt Options) *Bundle {
 	b.Files = append(b.Files, keepalivedFiles(ctx, opt.KeepalivedConf)...)
 	for i := range b.Files {
 		b.Files[i].settle()
-		b.Files[i].Data, b.Files[i].Redacted = Redact(b.Files[i].Data)
+		b.Files[i].Data, b.Files[i].Redacted = redact.Bytes(b.Files[i].Data)
 	}
 	b.Elapsed = time.Since(start)
 	return b

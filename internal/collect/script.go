@@ -1,7 +1,6 @@
 package collect
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -14,14 +13,19 @@ import (
 // of sections framed by marker lines carrying a random nonce, so no file's
 // content can forge a frame:
 //
-//	@@lvsdoctor-NONCE begin FILE
+//	@@lvsdoctor-NONCE begin LIMIT FILE
 //	...the file...
-//	@@lvsdoctor-NONCE end FILE RC
-//	@@lvsdoctor-NONCE err FILE first line of stderr
-//	@@lvsdoctor-NONCE skip FILE why
+//	@@lvsdoctor-NONCE end RC FILE
+//	@@lvsdoctor-NONCE err first line of stderr (of the file just ended)
+//	@@lvsdoctor-NONCE skip FILE
+//	@@lvsdoctor-NONCE why reason (the file just skipped)
 //
-// A begin marker follows a newline the script prints, and the end marker
-// one more; Split removes exactly those, so a file keeps its bytes.
+// FILE ends its line, so a name keeps its spaces (a keepalived include
+// may be "conf.d/my file.conf"); free text has a line of its own for the
+// same reason. LIMIT is the item's cap: the reader drops what a file
+// holds past it. A begin marker follows a newline the script prints, and
+// the end marker one more; the reader removes exactly those, so a file
+// keeps its bytes.
 func Script(items []Item, nonce string) string {
 	var b strings.Builder
 	b.WriteString("# lvsdoctor collect: read-only evidence collection\n")
@@ -30,17 +34,17 @@ func Script(items []Item, nonce string) string {
 	b.WriteString(shellPrelude)
 	b.WriteString(`item() { # FILE HEADER LIMIT CMD...
     f=$1 h=$2 l=$3; shift 3
-    have "$1" || { printf '%s skip %s %s\n' "$M" "$f" "$1 is not installed"; return; }
-    printf '\n%s begin %s\n' "$M" "$f"
+    have "$1" || { skip "$f" "$1 is not installed"; return; }
+    printf '\n%s begin %s %s\n' "$M" "$l" "$f"
     [ -z "$h" ] || printf '$ %s\n' "$h"
     exec 3>&1
     err=$("$@" 2>&1 1>&3 3>&-)
     rc=$?
     exec 3>&-
-    printf '\n%s end %s %s\n' "$M" "$f" "$rc"
-    [ -z "$err" ] || printf '%s\n' "$err" | head -n 1 | sed "s|^|$M err $f |"
+    printf '\n%s end %s %s\n' "$M" "$rc" "$f"
+    [ -z "$err" ] || printf '%s\n' "$err" | head -n 1 | sed "s/^/$M err /"
 }
-skip() { printf '%s skip %s %s\n' "$M" "$1" "$2"; }
+skip() { printf '%s skip %s\n%s why %s\n' "$M" "$1" "$M" "$2"; }
 `)
 	for _, it := range items {
 		var run string
@@ -57,11 +61,13 @@ skip() { printf '%s skip %s %s\n' "$M" "$1" "$2"; }
 		default:
 			continue
 		}
-		hdr := "''"
+		hdr, limit := "''", it.limit()
 		if it.Header {
 			hdr = shQuote(it.header())
+			// as locally, where the "$ command" line comes on top of the cap
+			limit += int64(len("$ " + it.header() + "\n"))
 		}
-		line := "item " + shQuote(it.File) + " " + hdr + " " + strconv.FormatInt(it.limit(), 10) + " " + run
+		line := "item " + shQuote(it.File) + " " + hdr + " " + strconv.FormatInt(limit, 10) + " " + run
 		if strings.HasPrefix(run, "if ") {
 			line = run
 		}
@@ -93,13 +99,14 @@ const keepalivedScript = `ka_confs() {
             /^-f./ { print substr($0, 3); exit }')
         [ -n "$c" ] || continue
         case $c in /*) ;; *) c="$(readlink "$p/cwd")/$c";; esac
-        echo "$c"
+        printf '%s\n' "$c"
     done
     [ -e /etc/keepalived/keepalived.conf ] && echo /etc/keepalived/keepalived.conf
 }
+# printf, not echo, and IFS= read -r: a path keeps its spaces and backslashes
 ka_files() { # FILE DEPTH: the file and what it includes
     [ "$2" -le 8 ] || return 0
-    echo "$1"
+    printf '%s\n' "$1"
     d=$(dirname "$1")
     sed -n 's/^[[:space:]]*include[[:space:]][[:space:]]*\([^[:space:]]*\).*/\1/p' "$1" 2>/dev/null |
     while read -r pat; do
@@ -107,7 +114,7 @@ ka_files() { # FILE DEPTH: the file and what it includes
         for g in $pat; do [ -f "$g" ] && ka_files "$g" $(($2 + 1)); done
     done
 }
-ka_confs | while read -r c; do ka_files "$c" 0; done | sort -u | while read -r f; do
+ka_confs | while IFS= read -r c; do ka_files "$c" 0; done | sort -u | while IFS= read -r f; do
     item "${f#/}" '' 16777216 head -c 16777216 "$f"
 done
 `
@@ -117,65 +124,4 @@ func NewNonce() string {
 	b := make([]byte, 12)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-// Split cuts a script's output into files. Anything outside a frame
-// (a login banner, a motd) is ignored; a frame cut short by a dropped
-// connection keeps what arrived, marked truncated.
-func Split(out []byte, nonce string) []File {
-	mark := []byte("@@lvsdoctor-" + nonce + " ")
-	var files []File
-	index := map[string]int{}
-	var cur *File
-	var body bytes.Buffer
-	rest := out
-	for len(rest) > 0 {
-		var line []byte
-		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
-			line, rest = rest[:i+1], rest[i+1:]
-		} else {
-			line, rest = rest, nil
-		}
-		if !bytes.HasPrefix(line, mark) {
-			if cur != nil {
-				body.Write(line)
-			}
-			continue
-		}
-		verb, args, _ := strings.Cut(strings.TrimRight(string(line[len(mark):]), "\n"), " ")
-		name, arg, _ := strings.Cut(args, " ")
-		switch verb {
-		case "begin":
-			files = append(files, File{Name: name, How: "ssh"})
-			index[name] = len(files) - 1
-			cur = &files[len(files)-1]
-			body.Reset()
-		case "end":
-			if cur == nil || cur.Name != name {
-				continue
-			}
-			data := bytes.TrimSuffix(body.Bytes(), []byte("\n")) // the newline before "end"
-			cur.Data = append([]byte(nil), data...)
-			if arg != "0" {
-				cur.Err = "exit status " + arg
-			}
-			cur = nil
-		case "err":
-			if i, ok := index[name]; ok {
-				if files[i].Err != "" {
-					files[i].Err = arg + " (" + files[i].Err + ")"
-				} else if len(files[i].Data) == 0 {
-					files[i].Err = arg
-				}
-			}
-		case "skip":
-			files = append(files, File{Name: name, Skipped: arg})
-		}
-	}
-	if cur != nil {
-		cur.Data = append([]byte(nil), body.Bytes()...)
-		cur.Truncated = true
-		cur.Err = "output ended inside this file"
-	}
-	return files
 }

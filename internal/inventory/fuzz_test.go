@@ -3,6 +3,7 @@ package inventory
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -40,13 +41,16 @@ func FuzzLoad(f *testing.F) {
 				t.Fatalf("duplicate name %q accepted", h.Name)
 			}
 			names[h.Name] = true
+			if strings.HasPrefix(h.Name, ".") || strings.ContainsAny(h.Name, "/\\\x00") {
+				t.Fatalf("name %q cannot be a host folder", h.Name)
+			}
 			if (h.Jump == "") != (h.JumpHost == nil) {
 				t.Fatalf("%s: jump %q resolved to %v", h.Name, h.Jump, h.JumpHost)
 			}
 			hops := 0
 			for j := h.JumpHost; j != nil; j = j.JumpHost {
-				if hops++; hops > len(hosts)+1 {
-					t.Fatalf("%s: jump chain loops", h.Name)
+				if hops++; hops > MaxJumpHops {
+					t.Fatalf("%s: more than %d jump hosts in front", h.Name, MaxJumpHops)
 				}
 				if j.Address == "" || j.Port < 1 {
 					t.Fatalf("%s: bad jump host %+v", h.Name, j)

@@ -60,8 +60,16 @@ var Roles = []string{"director", "realserver", "hypervisor", "client", "router"}
 
 // Limits that keep a hostile or mistaken file from costing much.
 const (
-	MaxFileSize    = 4 << 20
-	MaxHosts       = 10000
+	MaxFileSize = 4 << 20
+	// MaxHosts bounds the case folder more than the loader, whose checks
+	// are all linear: one folder per host is already a lot to diagnose.
+	MaxHosts = 50000
+	// MaxJumpHops is the longest chain of jump hosts in front of a host,
+	// here and in sshexec, which follows no more: a longer chain is a
+	// mistake (or a loop) better refused with the file's line than met
+	// one SSH login at a time.
+	MaxJumpHops = 8
+
 	maxIdentities  = 32
 	maxErrors      = 20
 	maxTimeout     = 24 * time.Hour
@@ -569,41 +577,59 @@ func (p *parser) resolveJumps(hosts []Host, lines []int, base Host) {
 	if len(p.errs) > 0 {
 		return
 	}
-	// Each chain is walked once; state 1 marks hosts on the current walk.
+	// Each host is walked once: state 1 marks hosts on the current walk, 2
+	// hosts whose depth (jump hosts in front of them) is known. The walk
+	// is linear in the hosts; its path holds one chain at a time.
 	state := make([]uint8, len(hosts))
+	depth := make([]int, len(hosts))
+	var path []int
 	for i := range hosts {
 		if state[i] != 0 {
 			continue
 		}
-		var path []int
+		path = path[:0]
 		j := i
 		for j >= 0 && state[j] == 0 {
 			state[j] = 1
 			path = append(path, j)
 			j = next[j]
 		}
-		if j >= 0 && state[j] == 1 {
-			var names []string
-			start := 0
-			for k, x := range path {
-				if x == j {
-					start = k
-				}
+		d := 0 // the depth of path's last host, once its jump host's is known
+		switch {
+		case j >= 0 && state[j] == 1:
+			p.jumpLoop(hosts, lines, path, j)
+			for _, x := range path {
+				state[x] = 2
 			}
-			for _, x := range path[start:] {
-				names = append(names, hosts[x].Name)
-			}
-			names = append(names, hosts[j].Name)
-			p.errorf(lines[j], "jump hosts form a loop: %s; one of them must be reachable without a jump", strings.Join(names, " → "))
+			continue
+		case j >= 0:
+			d = depth[j] + 1
 		}
-		for _, x := range path {
+		for k := len(path) - 1; k >= 0; k-- {
+			x := path[k]
+			switch {
+			case next[x] >= 0:
+				depth[x] = d
+			case hosts[x].JumpHost != nil:
+				depth[x] = 1 // an address outside the inventory
+			default:
+				depth[x] = 0
+			}
 			state[x] = 2
+			d = depth[x] + 1
+			// The first host too far: the ones behind it are refused with
+			// the whole file, without a line each.
+			if depth[x] == MaxJumpHops+1 {
+				p.errorf(lines[x], "host %q is reached through %d jump hosts (%s); at most %d are followed: reach one of them without a jump, or with fewer",
+					hosts[x].Name, depth[x], chainText(hosts, next, x), MaxJumpHops)
+			}
 		}
 	}
 	if len(p.errs) > 0 {
 		return
 	}
-	// Link in dependency order so each JumpHost copy carries its own chain.
+	// Link in dependency order so each JumpHost copy carries its own
+	// chain; the recursion is as deep as the longest chain, MaxJumpHops.
 	done := make([]bool, len(hosts))
 	var link func(i int)
 	link = func(i int) {
@@ -620,6 +646,42 @@ func (p *parser) resolveJumps(hosts []Host, lines []int, base Host) {
 	for i := range hosts {
 		link(i)
 	}
+}
+
+// jumpLoop reports the loop a walk (path) ran into at host j.
+func (p *parser) jumpLoop(hosts []Host, lines, path []int, j int) {
+	start := 0
+	for k, x := range path {
+		if x == j {
+			start = k
+			break
+		}
+	}
+	var names []string
+	for _, x := range path[start:] {
+		names = append(names, hosts[x].Name)
+	}
+	names = append(names, hosts[j].Name)
+	p.errorf(lines[j], "jump hosts form a loop: %s; one of them must be reachable without a jump", strings.Join(names, " → "))
+}
+
+// chainText names the jump hosts in front of host i, the nearest first,
+// eliding the middle of a long chain. It is called for chains one host
+// longer than MaxJumpHops only.
+func chainText(hosts []Host, next []int, i int) string {
+	var names []string
+	j := i
+	for next[j] >= 0 {
+		j = next[j]
+		names = append(names, hosts[j].Name)
+	}
+	if hosts[j].JumpHost != nil {
+		names = append(names, hosts[j].JumpHost.Name)
+	}
+	if len(names) > 4 {
+		names = append(names[:2:2], "…", names[len(names)-1])
+	}
+	return strings.Join(names, " → ")
 }
 
 // jumpAddress reads [user@]addr[:port] for a jump host outside the
@@ -693,6 +755,10 @@ func checkName(s string) string {
 		return fmt.Sprintf("host name %.20q... is too long (at most 253 characters)", s)
 	case strings.HasPrefix(s, "-"):
 		return fmt.Sprintf("host name %q starts with -", s)
+	case strings.HasPrefix(s, "."):
+		// its folder would be collected, then skipped by diagnose, which
+		// keeps dot folders for collect's own records
+		return fmt.Sprintf("host name %q starts with a dot; diagnose would ignore its folder: name it without the dot", s)
 	}
 	for _, r := range s {
 		if r == '/' || r == '\\' || unicode.IsSpace(r) || unicode.IsControl(r) {

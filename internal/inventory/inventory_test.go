@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -125,6 +126,12 @@ func TestLoadErrors(t *testing.T) {
 		{"duplicate default names", "hosts:\n  - 192.0.2.1\n  - 192.0.2.1\n", []string{"inv.yaml:3:", `"192.0.2.1" is used twice`}},
 		{"name with slash", "hosts:\n  - {name: a/b, address: 192.0.2.1}\n", []string{"inv.yaml:2:", "names become folder names"}},
 		{"name dotdot", "hosts:\n  - {name: '..', address: 192.0.2.1}\n", []string{"cannot be a folder name"}},
+		{"name dot", "hosts:\n  - {name: '.', address: 192.0.2.1}\n", []string{"inv.yaml:2:", "cannot be a folder name"}},
+		{"name starting with a dot", "hosts:\n  - 192.0.2.2\n  - {name: .collect, address: 192.0.2.1}\n", []string{"inv.yaml:3:", `host name ".collect" starts with a dot`}},
+		{"name with backslash", "hosts:\n  - {name: 'a\\b', address: 192.0.2.1}\n", []string{"inv.yaml:2:", "names become folder names"}},
+		{"name with NUL", "hosts:\n  - {name: \"a\\0b\", address: 192.0.2.1}\n", []string{"inv.yaml:2:", "control character"}},
+		{"name with escape", "hosts:\n  - {name: \"a\\e[2Jb\", address: 192.0.2.1}\n", []string{"inv.yaml:2:", "control character"}},
+		{"name with newline", "hosts:\n  - {name: \"a\\nb\", address: 192.0.2.1}\n", []string{"inv.yaml:2:", "control character"}},
 		{"bad role", "hosts:\n  - {address: 192.0.2.1, role: lb}\n", []string{"inv.yaml:2:", `role "lb" is not one of director, realserver, hypervisor, client, router`}},
 		{"bad port", "hosts:\n  - address: 192.0.2.1\n    port: 70000\n", []string{"inv.yaml:3:", `port "70000" is not a TCP port`}},
 		{"port word", "defaults:\n  port: ssh\nhosts: [192.0.2.1]\n", []string{"inv.yaml:2:", `port "ssh" is not a TCP port`}},
@@ -249,7 +256,7 @@ func TestLoadFileProblems(t *testing.T) {
 		t.Errorf("big file: %v", err)
 	}
 	many := "hosts:\n" + strings.Repeat("  - 192.0.2.1\n", MaxHosts+1)
-	if _, err := Parse("many.yaml", []byte(many)); err == nil || !strings.Contains(err.Error(), "at most 10000") {
+	if _, err := Parse("many.yaml", []byte(many)); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("at most %d", MaxHosts)) {
 		t.Errorf("too many hosts: %v", err)
 	}
 	var b strings.Builder
@@ -260,5 +267,79 @@ func TestLoadFileProblems(t *testing.T) {
 	_, err := Parse("errs.yaml", []byte(b.String()))
 	if err == nil || strings.Count(err.Error(), "\n") > maxErrors+1 || !strings.Contains(err.Error(), "too many errors") {
 		t.Errorf("error count not bounded: %v", err)
+	}
+}
+
+// chainYAML is n hosts, each jumping through the one before it.
+func chainYAML(n int) []byte {
+	var b strings.Builder
+	b.WriteString("hosts:\n  - {name: h0, address: 192.0.2.1}\n")
+	for i := 1; i < n; i++ {
+		fmt.Fprintf(&b, "  - {name: h%d, address: 192.0.2.1, jump: h%d}\n", i, i-1)
+	}
+	return []byte(b.String())
+}
+
+func TestJumpChainLength(t *testing.T) {
+	// MaxJumpHops jump hosts in front of the last host: followed.
+	hosts, err := Parse("inv.yaml", chainYAML(MaxJumpHops+1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := hosts[len(hosts)-1]
+	hops := 0
+	for j := last.JumpHost; j != nil; j = j.JumpHost {
+		hops++
+	}
+	if hops != MaxJumpHops {
+		t.Errorf("%s has %d jump hosts in front, want %d", last.Name, hops, MaxJumpHops)
+	}
+
+	// One more: refused at the line of the host that is too far.
+	_, err = Parse("inv.yaml", chainYAML(MaxJumpHops+2))
+	errLine := fmt.Sprintf("inv.yaml:%d:", MaxJumpHops+3)
+	if err == nil || !strings.Contains(err.Error(), errLine) || !strings.Contains(err.Error(), fmt.Sprintf(`host "h%d" is reached through %d jump hosts (h%d → h%d → … → h0); at most %d are followed`, MaxJumpHops+1, MaxJumpHops+1, MaxJumpHops, MaxJumpHops-1, MaxJumpHops)) {
+		t.Errorf("chain of %d: %v; want it refused at %s", MaxJumpHops+1, err, errLine)
+	}
+
+	// An address outside the inventory counts as a jump host too.
+	var b strings.Builder
+	fmt.Fprintf(&b, "hosts:\n  - {name: h0, address: 192.0.2.1, jump: 'gw.example:22'}\n")
+	for i := 1; i <= MaxJumpHops; i++ {
+		fmt.Fprintf(&b, "  - {name: h%d, address: 192.0.2.1, jump: h%d}\n", i, i-1)
+	}
+	if _, err := Parse("inv.yaml", []byte(b.String())); err == nil || !strings.Contains(err.Error(), "… → gw.example:22") {
+		t.Errorf("chain ending at an address: %v", err)
+	}
+
+	// 2,000 hosts in a row: refused once, where the chain gets too long
+	// (the rest follow from it), quickly: see BenchmarkLoadLongJumpChain.
+	_, err = Parse("inv.yaml", chainYAML(2000))
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf(`host "h%d" is reached through`, MaxJumpHops+1)) || strings.Contains(err.Error(), "\n") {
+		t.Errorf("2,000 chained hosts: %v", err)
+	}
+}
+
+func BenchmarkLoadLongJumpChain(b *testing.B) {
+	data := chainYAML(2000)
+	for b.Loop() {
+		if _, err := Parse("inv.yaml", data); err == nil {
+			b.Fatal("a chain of 2,000 jump hosts was accepted")
+		}
+	}
+}
+
+func BenchmarkLoad20000Hosts(b *testing.B) {
+	var s strings.Builder
+	s.WriteString("defaults:\n  user: root\n  identity: ~/.ssh/id_ed25519\nhosts:\n")
+	for i := 0; i < 20000; i++ {
+		fmt.Fprintf(&s, "  - {name: h%d, address: 10.%d.%d.%d, role: realserver}\n", i, i>>16, i>>8&255, i&255)
+	}
+	data := []byte(s.String())
+	for b.Loop() {
+		hosts, err := Parse("inv.yaml", data)
+		if err != nil || len(hosts) != 20000 {
+			b.Fatalf("%d hosts, %v", len(hosts), err)
+		}
 	}
 }

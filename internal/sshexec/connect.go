@@ -43,8 +43,8 @@ func (r *runner) connect(ctx context.Context, h inventory.Host, st *stage, hops 
 		return nil, &connErr{host: h, err: err}
 	}
 	if jh != nil {
-		if hops >= maxJumpHops {
-			return nil, &connErr{host: h, err: fmt.Errorf("more than %d jump hosts in a row; the chain of jump: entries loops", maxJumpHops)}
+		if hops >= inventory.MaxJumpHops {
+			return nil, &connErr{host: h, err: fmt.Errorf("more than %d jump hosts in a row; the chain of jump: entries loops or is too long", inventory.MaxJumpHops)}
 		}
 		st.set("connecting to jump host " + jh.Name)
 		jc, err := r.jumps.get(ctx, *jh, hops+1)
@@ -98,11 +98,9 @@ func (r *runner) jumpOf(h inventory.Host) (*inventory.Host, error) {
 	if h.Jump == "" || h.Jump == "none" {
 		return nil, nil
 	}
-	for i := range r.hosts {
-		if r.hosts[i].Name == h.Jump {
-			j := r.hosts[i]
-			return &j, nil
-		}
+	if i, ok := r.byName[h.Jump]; ok {
+		j := r.hosts[i]
+		return &j, nil
 	}
 	j := inventory.Host{Name: h.Jump, User: h.User, Port: 22, Identity: h.Identity, Timeout: h.Timeout}
 	rest := h.Jump

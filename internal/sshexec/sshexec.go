@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strconv"
 	"strings"
@@ -28,8 +29,6 @@ const (
 	// maxStderr bounds what is kept of a host's stderr; beyond it the rest is
 	// dropped silently, since stderr is only read for messages.
 	maxStderr = 1 << 20
-	// maxJumpHops stops a hand-built chain of jump hosts that loops.
-	maxJumpHops = 8
 )
 
 // Options tune a Run; the zero value is Strict host keys, no agent,
@@ -44,7 +43,8 @@ type Options struct {
 	Agent       bool
 	Concurrency int
 	// MaxOutput caps each host's stdout; a host passing it has its script
-	// stopped, keeps the first MaxOutput bytes and gets an error.
+	// stopped, keeps the first MaxOutput bytes (a Job's Stdout reads them,
+	// then ErrOutputCap) and gets an error.
 	MaxOutput int64
 	// Progress, if set, is called when a host starts and when it ends; calls
 	// never overlap, so it may write a terminal line without locking.
@@ -84,9 +84,33 @@ type Result struct {
 	Elapsed time.Duration
 }
 
+// A Job is what one host runs, and who reads what it prints.
+type Job struct {
+	Script string
+	// Stdout, when set, reads the host's stdout as it arrives, and
+	// Result.Stdout stays empty: a host's output need not fit in memory.
+	// Past Options.MaxOutput, r returns ErrOutputCap. When Stdout returns
+	// nil, the rest of the output is discarded and the script runs to its
+	// end; an error stops the script and fails the host with it (the
+	// error says what went wrong; Result.Err adds which host).
+	Stdout func(r io.Reader) error
+	// Done, when set, is called with the host's result as soon as the host
+	// ends, before Options.Progress hears of it, in the host's goroutine.
+	Done func(*Result)
+}
+
+// ErrOutputCap is what a Job's Stdout reads past Options.MaxOutput.
+var ErrOutputCap = errors.New("output cap reached")
+
 // Run runs script with `sh -s` (`sudo -n sh -s` for Sudo hosts) on every
 // host and returns one Result per host, in the order given.
 func Run(ctx context.Context, hosts []inventory.Host, script string, opt Options) []Result {
+	return RunJobs(ctx, hosts, func(int, inventory.Host) Job { return Job{Script: script} }, opt)
+}
+
+// RunJobs is Run with a Job of its own for each host, which job makes just
+// before the host is visited (not at all for a host never started).
+func RunJobs(ctx context.Context, hosts []inventory.Host, job func(i int, h inventory.Host) Job, opt Options) []Result {
 	if opt.Concurrency <= 0 {
 		opt.Concurrency = DefaultConcurrency
 	}
@@ -100,7 +124,12 @@ func Run(ctx context.Context, hosts []inventory.Host, script string, opt Options
 	if len(hosts) == 0 {
 		return results
 	}
-	r := &runner{opt: opt, script: script, total: len(hosts), hosts: hosts}
+	r := &runner{opt: opt, total: len(hosts), hosts: hosts, byName: make(map[string]int, len(hosts))}
+	for i, h := range hosts {
+		if _, dup := r.byName[h.Name]; !dup {
+			r.byName[h.Name] = i
+		}
+	}
 	kh, err := newKnownHosts(opt.KnownHosts, opt.HostKeys)
 	if err != nil {
 		for i := range results {
@@ -132,7 +161,11 @@ func Run(ctx context.Context, hosts []inventory.Host, script string, opt Options
 			defer wg.Done()
 			defer func() { <-sem }()
 			r.event(HostStarted, i, nil)
-			results[i] = r.runOne(ctx, hosts[i])
+			j := job(i, hosts[i])
+			results[i] = r.runOne(ctx, hosts[i], j)
+			if j.Done != nil {
+				j.Done(&results[i])
+			}
 			r.event(HostDone, i, &results[i])
 		}(i)
 	}
@@ -142,8 +175,8 @@ func Run(ctx context.Context, hosts []inventory.Host, script string, opt Options
 
 type runner struct {
 	opt    Options
-	script string
 	hosts  []inventory.Host
+	byName map[string]int // the first host of each name, for jump: names
 	known  *knownHosts
 	keys   *keys
 	jumps  *jumpPool
@@ -197,7 +230,7 @@ func (s *stage) get() string {
 	return "starting"
 }
 
-func (r *runner) runOne(parent context.Context, h inventory.Host) (res Result) {
+func (r *runner) runOne(parent context.Context, h inventory.Host, job Job) (res Result) {
 	start := time.Now()
 	res = Result{Host: h, ExitStatus: -1}
 	defer func() { res.Elapsed = time.Since(start) }()
@@ -224,21 +257,48 @@ func (r *runner) runOne(parent context.Context, h inventory.Host) (res Result) {
 	}
 	defer sess.Close()
 	var overflowed atomic.Bool
-	stdout := &capped{max: r.opt.MaxOutput, over: func() {
-		overflowed.Store(true)
-		client.Close()
-	}}
 	stderr := &capped{max: maxStderr}
-	sess.Stdin = strings.NewReader(r.script)
-	sess.Stdout = stdout
+	sess.Stdin = strings.NewReader(job.Script)
 	sess.Stderr = stderr
+	var stdout *capped
+	var pipe *capReader
+	if job.Stdout == nil {
+		stdout = &capped{max: r.opt.MaxOutput, over: func() {
+			overflowed.Store(true)
+			client.Close()
+		}}
+		sess.Stdout = stdout
+	} else {
+		p, err := sess.StdoutPipe()
+		if err != nil {
+			res.Err = r.explain(parent, ctx, h, st, err)
+			return res
+		}
+		pipe = &capReader{r: p, left: r.opt.MaxOutput}
+	}
 	cmd := "sh -s"
 	if h.Sudo {
 		cmd = "sudo -n sh -s"
 	}
 	st.set("running the script")
-	err = sess.Run(cmd)
-	res.Stdout, res.Stderr = stdout.buf, stderr.buf
+	var readErr error
+	if err = sess.Start(cmd); err == nil {
+		if pipe != nil {
+			readErr = job.Stdout(pipe)
+			if readErr == nil && !pipe.over {
+				_, _ = io.Copy(io.Discard, pipe)
+			}
+			if readErr != nil || pipe.over {
+				overflowed.Store(pipe.over)
+				client.Close()
+			}
+		}
+		err = sess.Wait()
+	}
+	if stdout != nil {
+		res.Stdout = stdout.buf
+	}
+	res.Stderr = stderr.buf
 	if overflowed.Load() {
 		res.Err = fmt.Errorf("%s: the script printed more than %s; kept the first %s and stopped it: collect less there, or raise the output cap",
 			where(h), size(r.opt.MaxOutput), size(r.opt.MaxOutput))
@@ -246,6 +306,10 @@ func (r *runner) runOne(parent context.Context, h inventory.Host) (res Result) {
 	}
 	if ctx.Err() != nil {
 		res.Err = r.explain(parent, ctx, h, st, ctx.Err())
+		return res
+	}
+	if readErr != nil {
+		res.Err = fmt.Errorf("%s: %v", where(h), readErr)
 		return res
 	}
 	var exit *ssh.ExitError
@@ -320,6 +384,40 @@ func (c *capped) Write(p []byte) (int, error) {
 		}
 	}
 	return len(p), nil
+}
+
+// capReader passes on the first left bytes of r, then ErrOutputCap if r
+// has more: the streaming counterpart of capped.
+type capReader struct {
+	r    io.Reader
+	left int64
+	over bool
+}
+
+func (c *capReader) Read(p []byte) (int, error) {
+	if c.over {
+		return 0, ErrOutputCap
+	}
+	if c.left <= 0 {
+		// exactly at the cap is fine: only a byte more is over it
+		var one [1]byte
+		for {
+			n, err := c.r.Read(one[:])
+			if n > 0 {
+				c.over = true
+				return 0, ErrOutputCap
+			}
+			if err != nil {
+				return 0, err
+			}
+		}
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	return n, err
 }
 
 func size(n int64) string {

@@ -1,11 +1,14 @@
 package sshexec
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -535,5 +538,86 @@ func BenchmarkRun(b *testing.B) {
 			// dominates on one machine; this is what the transport itself costs.
 			b.ReportMetric(float64((sshdtest.ClientCPU()-cpu0).Microseconds())/1000/float64(n*b.N), "client-cpu-ms/host")
 		})
+	}
+}
+
+// Jobs: a script of its own per host, and stdout read as it arrives.
+func TestRunJobsStream(t *testing.T) {
+	key, pub := sshdtest.ClientKey(t)
+	s := sshdtest.Start(t, []ssh.PublicKey{pub}, "")
+	opt := Options{KnownHosts: []string{sshdtest.KnownHostsFile(t, s.KnownHostsLine())}, MaxOutput: 1 << 20}
+	var hosts []inventory.Host
+	for _, n := range []string{"echo", "endless", "at-cap", "refused", "early"} {
+		h := s.Host(n, key)
+		h.Timeout = 30 * time.Second
+		hosts = append(hosts, h)
+	}
+	scripts := map[string]string{
+		"echo":    "echo \"I am $0\"\n",
+		"endless": "yes\n",
+		"at-cap":  "head -c 1048576 /dev/zero\n",
+		"refused": "echo forged\necho more\n",
+		// stops reading after one line: the rest is discarded, the script
+		// still ends normally
+		"early": "echo first\nhead -c 300000 /dev/zero\nexit 4\n",
+	}
+	read := make([]int64, len(hosts))
+	first := make([]string, len(hosts))
+	var order []string
+	start := time.Now()
+	res := RunJobs(context.Background(), hosts, func(i int, h inventory.Host) Job {
+		return Job{
+			Script: strings.Replace(scripts[h.Name], "$0", h.Name, 1),
+			Stdout: func(r io.Reader) error {
+				if h.Name == "early" {
+					line, err := bufio.NewReader(r).ReadString('\n')
+					first[i] = line
+					return err
+				}
+				if h.Name == "refused" {
+					return fmt.Errorf("this output is refused")
+				}
+				var buf [4096]byte
+				for {
+					n, err := r.Read(buf[:])
+					if first[i] == "" {
+						first[i] = string(buf[:n])
+					}
+					read[i] += int64(n)
+					if err == io.EOF {
+						return nil
+					}
+					if err != nil {
+						return err
+					}
+				}
+			},
+			Done: func(res *Result) { order = append(order, "done "+res.Host.Name) },
+		}
+	}, Options{KnownHosts: opt.KnownHosts, MaxOutput: opt.MaxOutput, Concurrency: 1, Progress: func(e Event) {
+		if e.Kind == HostDone {
+			order = append(order, "progress "+e.Host.Name)
+		}
+	}})
+	if res[0].Err != nil || first[0] != "I am echo\n" || len(res[0].Stdout) != 0 {
+		t.Errorf("echo: %v, read %q, kept %q", res[0].Err, first[0], res[0].Stdout)
+	}
+	errHas(t, res[1].Err, "endless (", "printed more than 1 MiB; kept the first 1 MiB")
+	if read[1] != 1<<20 {
+		t.Errorf("endless: read %d bytes, want the cap, %d", read[1], 1<<20)
+	}
+	if res[2].Err != nil || read[2] != 1<<20 {
+		t.Errorf("at the cap: %v, read %d", res[2].Err, read[2])
+	}
+	errHas(t, res[3].Err, "refused ("+s.Addr()+"): this output is refused")
+	if res[4].Err != nil || res[4].ExitStatus != 4 || first[4] != "first\n" {
+		t.Errorf("early: %v, status %d, read %q", res[4].Err, res[4].ExitStatus, first[4])
+	}
+	if time.Since(start) > 20*time.Second {
+		t.Errorf("took %v: the endless host was not stopped at the cap", time.Since(start))
+	}
+	want := []string{"done echo", "progress echo", "done endless", "progress endless"}
+	if len(order) < 4 || !reflect.DeepEqual(order[:4], want) {
+		t.Errorf("callbacks %q, want each host's Done before its Progress", order)
 	}
 }
