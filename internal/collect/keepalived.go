@@ -29,6 +29,11 @@ func keepalivedFiles(ctx context.Context, extra []string) []File {
 	var out []File
 	var add func(p string, depth int)
 	add = func(p string, depth int) {
+		// Stored under its absolute path, which is how diagnose finds an
+		// include; a relative --keepalived-conf is the user's cwd's.
+		if abs, err := filepath.Abs(p); err == nil {
+			p = abs
+		}
 		p = filepath.Clean(p)
 		if seen[p] || depth > 8 || ctx.Err() != nil {
 			return
