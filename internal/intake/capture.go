@@ -70,6 +70,9 @@ func readCapture(c *evidence.Case, h *evidence.Host, hf hostFolder, p, rel strin
 // tcpdump-br0.pcapng, ds1-tunl0.cap.
 func captureIface(rel string) string {
 	base := filepath.Base(rel)
+	if strings.HasSuffix(strings.ToLower(base), ".gz") {
+		base = base[:len(base)-3]
+	}
 	for _, ext := range []string{".pcapng", ".pcap", ".cap"} {
 		if strings.HasSuffix(strings.ToLower(base), ext) {
 			base = base[:len(base)-len(ext)]

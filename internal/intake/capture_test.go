@@ -1,6 +1,8 @@
 package intake
 
 import (
+	"bytes"
+	"compress/gzip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -56,6 +58,31 @@ func TestCaptureRead(t *testing.T) {
 	}
 	f := h.Frames[18]
 	if f.Iface != "eth0" || f.Ref.Source != "ds1/eth0.pcap" || f.Ref.Line != 19 || f.Ref.Host != "ds1" || f.IPID < 0 {
+		t.Errorf("frame 19: %+v", f)
+	}
+}
+
+// TestCaptureGzipped: a capture attached gzipped (eth0.pcap.gz) is read
+// as the capture, and its interface comes from its name.
+func TestCaptureGzipped(t *testing.T) {
+	plain, err := os.ReadFile(capFixtures + "br0.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(plain)
+	zw.Close()
+	root := caseDir(t, map[string]string{"ds1/eth0.pcap.gz": buf.String()})
+	c, err := Load(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := c.Host("ds1")
+	if len(h.Frames) != 61 || len(c.Problems) != 0 {
+		t.Fatalf("%d frames, problems %v", len(h.Frames), c.Problems)
+	}
+	if f := h.Frames[18]; f.Ref.Source != "ds1/eth0.pcap.gz" || f.Iface != "eth0" {
 		t.Errorf("frame 19: %+v", f)
 	}
 }
