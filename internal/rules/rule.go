@@ -1,12 +1,9 @@
-// Package rules holds one small unit per root cause. Like an analyzer of
-// golang.org/x/tools/go/analysis, a Rule declares its cause ID, what it
-// checks, the evidence it needs and the causes it explains; Run reads the
-// resolved topology and reports findings that cite their evidence.
 package rules
 
 import (
 	"fmt"
 	"net/netip"
+	"strings"
 
 	"github.com/lvsdoctor/lvsdoctor/internal/diagnosis"
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
@@ -30,7 +27,29 @@ type Rule struct {
 	// that would not matter for the case's mode out of the report.
 	Modes []string
 	// Rank orders causes when several are found: lower is deeper (a
-	// configuration fault before the packet symptom it produces).
+	// configuration fault before the packet symptom it produces). The
+	// tiers in use:
+	//
+	//   - 2-9: the service cannot work at all: no IPVS, the test run from
+	//     a director, keepalived.conf broken, no virtual service or real
+	//     server, the VIP not on the director, a forwarding method that
+	//     cannot reach the real servers (DR port remap or off-link, TUN
+	//     not ready, ip_forward off, accept_local)
+	//   - 10-18: a host or network setting on the path that drops or
+	//     diverts the packets: rp_filter, FNAT local addresses, the VIP,
+	//     gateway or return route of real servers, hypervisor and cloud
+	//     anti-spoofing, VRRP blocked or split, a backup director's
+	//     forwarding loop, drift, full conntrack tables, vrrp_strict,
+	//     stale connection entries, conntrack INVALID drops
+	//   - 20-28: firewalls and the application: firewall drops, ARP not
+	//     suppressed, nothing listening, tcp_tw_recycle
+	//   - 30-50: conditions that explain part of the traffic or only
+	//     point at a cause: a suspect kernel, tunnel MTU, stale ARP,
+	//     conn_reuse_mode delays, kernel drop events, the return path,
+	//     ARP conflicts
+	//   - 70: ICMP unreachables seen in the captures
+	//   - 80-90: packet-path symptoms read from captures (trace.*): where
+	//     the packets were last seen, explained by any deeper cause
 	Rank int
 	Run  func(*Pass)
 }
@@ -175,4 +194,48 @@ func (p *Pass) RIPOf(s *topology.Service, h *evidence.Host) (netip.Addr, bool) {
 		}
 	}
 	return netip.Addr{}, false
+}
+
+// reportMerged reports fs as one finding. The engine links a cause to
+// its consequences by cause ID and host, so a rule that explains others
+// gives each host one finding per service, listing every item.
+func reportMerged(p *Pass, fs []diagnosis.Finding, title string) {
+	switch len(fs) {
+	case 0:
+		return
+	case 1:
+		p.Report(fs[0])
+		return
+	}
+	m := fs[0]
+	m.Title = title
+	m.Evidence = nil
+	m.Fix = nil
+	var parts, common []string
+	seenFix := map[string]int{}
+	for _, f := range fs {
+		for _, x := range f.Fix {
+			seenFix[x]++
+		}
+	}
+	for _, f := range fs {
+		if f.Severity.Rank() < m.Severity.Rank() {
+			m.Severity = f.Severity
+		}
+		parts = append(parts, f.Title)
+		m.Evidence = append(m.Evidence, f.Evidence...)
+		for _, x := range f.Fix {
+			switch n := seenFix[x]; {
+			case n == len(fs):
+				common = append(common, x) // said once, after the specific fixes
+				seenFix[x] = -1
+			case n > 0:
+				m.Fix = append(m.Fix, x)
+				seenFix[x] = -1
+			}
+		}
+	}
+	m.Fix = append(m.Fix, common...)
+	m.Explanation = fs[0].Explanation + " In detail: " + strings.Join(parts, "; ") + "."
+	p.Report(m)
 }

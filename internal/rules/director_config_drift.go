@@ -1,0 +1,259 @@
+package rules
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/lvsdoctor/lvsdoctor/internal/diagnosis"
+	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
+)
+
+var directorConfigDrift = &Rule{
+	ID:       "director.config-drift",
+	Explains: []string{"net.icmp-unreachable", "trace.director-not-forwarding"},
+	Doc:      "The running IPVS table differs from the director's keepalived.conf (missing or extra services or real servers, another scheduler or forwarding method).",
+	Rank:     13,
+	Needs: []Need{
+		{Role: evidence.RoleDirector, Kind: evidence.KindIPVS, Command: "ipvsadm -Sn"},
+		{Role: evidence.RoleDirector, Kind: evidence.KindKeepalived, Command: "cat /etc/keepalived/keepalived.conf"},
+	},
+	Run: func(p *Pass) {
+		for _, d := range p.Directors() {
+			kc := d.Keepalived
+			if d.IPVS == nil || kc == nil || len(kc.VirtualServers) == 0 || !d.Has(evidence.KindIPVS) || !d.Has(evidence.KindKeepalived) {
+				continue
+			}
+			checkDrift(p, d, kc)
+		}
+	},
+}
+
+// methodOf is the IPVS forwarding method keepalived uses for lb_kind.
+func methodOf(kind string) string {
+	switch kind {
+	case "DR":
+		return evidence.MethodRoute
+	case "TUN":
+		return evidence.MethodTunnel
+	case "FNAT":
+		return evidence.MethodFullNat
+	}
+	return evidence.MethodMasq // NAT, and what keepalived uses for none or an unknown one
+}
+
+type confKey struct {
+	proto string // upper case; "" when the config says none
+	addr  netip.Addr
+	port  uint16
+	mark  uint32
+	ref   evidence.Ref
+}
+
+func confKeys(kc *evidence.KeepalivedConfig, kv *evidence.KVirtualServer) []confKey {
+	switch {
+	case kv.FWMark != 0:
+		return []confKey{{mark: kv.FWMark, ref: kv.Ref}}
+	case kv.Group != "":
+		var out []confKey
+		for _, e := range kc.VSGroups[kv.Group] {
+			out = append(out, confKey{proto: kv.Proto, addr: e.Addr, port: e.Port, mark: e.FWMark, ref: e.Ref})
+		}
+		return out
+	case kv.Addr.IsValid():
+		return []confKey{{proto: kv.Proto, addr: kv.Addr, port: kv.Port, ref: kv.Ref}}
+	}
+	return nil
+}
+
+func (k confKey) matches(vs *evidence.VirtualService) bool {
+	if k.mark != 0 {
+		return vs.Proto == "FWM" && vs.FWMark == k.mark
+	}
+	if vs.Proto == "FWM" || vs.Addr != k.addr || vs.Port != k.port {
+		return false
+	}
+	return k.proto == "" || strings.EqualFold(k.proto, vs.Proto)
+}
+
+func (k confKey) String() string {
+	if k.mark != 0 {
+		return "FWM " + strconv.FormatUint(uint64(k.mark), 10)
+	}
+	return strings.TrimSpace(k.proto + " " + netip.AddrPortFrom(k.addr, k.port).String())
+}
+
+func checkDrift(p *Pass, d *evidence.Host, kc *evidence.KeepalivedConfig) {
+	var diffs []string
+	var ev []evidence.Ref
+	matched := map[*evidence.VirtualService]bool{}
+	logsSeen := d.Has(evidence.KindLogs)
+	ghost := false
+	for _, kv := range kc.VirtualServers {
+		for _, k := range confKeys(kc, kv) {
+			var vs *evidence.VirtualService
+			for _, t := range d.IPVS.Services {
+				if k.matches(t) {
+					vs = t
+					break
+				}
+			}
+			if vs == nil {
+				diffs = append(diffs, fmt.Sprintf("keepalived.conf defines %s, the running table has no such service", k))
+				ev = append(ev, k.ref)
+				continue
+			}
+			matched[vs] = true
+			if kv.LbAlgo != "" && vs.Scheduler != "" && !strings.EqualFold(kv.LbAlgo, vs.Scheduler) {
+				diffs = append(diffs, fmt.Sprintf("%s runs scheduler %s, keepalived.conf says %s", vs.Key(), vs.Scheduler, kv.LbAlgo))
+				ev = append(ev, vs.Ref)
+			}
+			d1, e1, g := realServerDrift(p, d, kv, vs, logsSeen)
+			diffs = append(diffs, d1...)
+			ev = append(ev, e1...)
+			ghost = ghost || g
+		}
+	}
+	for _, t := range d.IPVS.Services {
+		if !matched[t] && !kubeProxyService(d, t) {
+			diffs = append(diffs, fmt.Sprintf("the running table has %s, which keepalived.conf does not define (a manual ipvsadm rule?)", t.Key()))
+			ev = append(ev, t.Ref)
+		}
+	}
+	if len(diffs) == 0 {
+		return
+	}
+	ev = append([]evidence.Ref{tableRef(d)}, ev...)
+	ev = append(ev, kc.Ref)
+	if kc.Ref.Text == "" {
+		ev[len(ev)-1].Text = "(keepalived.conf)"
+	}
+	shown := diffs
+	if len(shown) > 6 {
+		shown = append(shown[:6:6], fmt.Sprintf("and %d more", len(diffs)-6))
+	}
+	sev := diagnosis.Warning
+	if ghost {
+		sev = diagnosis.Critical
+		diffs = append(diffs, "a real server outside keepalived.conf is never health-checked: if it is down, its share of the connections fails")
+	}
+	p.Report(diagnosis.Finding{
+		Severity: sev,
+		Host:     d.Name,
+		Title:    fmt.Sprintf("the running IPVS table of %s differs from its keepalived.conf (%d difference(s))", d.Name, len(diffs)),
+		Explanation: "keepalived installs what its configuration says; a table that differs was changed by hand (ipvsadm " +
+			"leftovers), by another tool, or keepalived has not loaded the current file (not reloaded, or it rejected it). " +
+			"What runs is not what the configuration promises, and the next reload or failover changes the traffic: " +
+			strings.Join(shown, "; ") + ".",
+		Evidence: ev,
+		Fix: []string{
+			"ipvsadm -Sn > /tmp/ipvs.before   # keep a copy",
+			"remove the manual entries (ipvsadm -D/-d) or put them in keepalived.conf, then systemctl reload keepalived",
+		},
+	})
+}
+
+// realServerDrift compares the real servers of one virtual server. A real
+// server missing from the table is drift only when its health check did
+// not fail (keepalived removes failed ones); with inhibit_on_failure a
+// failed one stays at weight 0.
+func realServerDrift(p *Pass, d *evidence.Host, kv *evidence.KVirtualServer, vs *evidence.VirtualService, logsSeen bool) ([]string, []evidence.Ref, bool) {
+	var diffs []string
+	var ev []evidence.Ref
+	want := methodOf(kv.LbKind)
+	used := map[*evidence.RealServer]bool{}
+	missing := 0
+	for _, r := range kv.RealServers {
+		var dest *evidence.RealServer
+		for _, x := range vs.Dests {
+			if x.Addr == r.Addr && (x.Port == r.Port || kv.LbKind == "DR" || kv.LbKind == "TUN") && !used[x] {
+				dest = x
+				break
+			}
+		}
+		if dest == nil {
+			missing++
+			if dead := deadEvidence(d, r.Addr); len(dead) > 0 && !r.InhibitOnFailure {
+				continue // removed by its failing check: not drift
+			}
+			if !logsSeen && !r.InhibitOnFailure {
+				p.Notef("real server %s of %s is not in %s's table; its health check may have removed it — add `journalctl -u keepalived` to tell",
+					r.Addr, vs.Key(), d.Name)
+				continue
+			}
+			diffs = append(diffs, fmt.Sprintf("real server %s of %s is in keepalived.conf but not in the running table", r.Addr, vs.Key()))
+			ev = append(ev, r.Ref)
+			continue
+		}
+		used[dest] = true
+		if dest.Method != "" && dest.Method != evidence.MethodLocal && dest.Method != want {
+			diffs = append(diffs, fmt.Sprintf("%s forwards to %s by %s, keepalived.conf says lb_kind %s (%s)", vs.Key(), dest.Addr, dest.Method, orName(kv.LbKind, "none, i.e. NAT"), want))
+			ev = append(ev, dest.Ref)
+			if !kv.LbKindRef.IsZero() {
+				ev = append(ev, kv.LbKindRef)
+			}
+		}
+	}
+	if missing == len(kv.RealServers) && len(kv.RealServers) > 0 {
+		// Every configured server is out: what remains is the sorry
+		// server, not a manual leftover.
+		return diffs, ev, false
+	}
+	// An unlisted server with weight that the director cannot reach: a
+	// leftover nobody health-checks, which gets its share of the
+	// connections although it is gone.
+	ghost := false
+	for _, x := range vs.Dests {
+		if !used[x] {
+			diffs = append(diffs, fmt.Sprintf("%s has real server %s, which keepalived.conf does not list", vs.Key(), netip.AddrPortFrom(x.Addr, x.Port)))
+			ev = append(ev, x.Ref)
+			if x.Weight > 0 {
+				if ref, dead := unresolvedNeighbor(d, x.Addr); dead {
+					ghost = true
+					ev = append(ev, ref)
+				}
+			}
+		}
+	}
+	return diffs, ev, ghost
+}
+
+// unresolvedNeighbor reports whether d's neighbour table shows rip unresolved
+// (FAILED/INCOMPLETE): the director cannot deliver to it.
+func unresolvedNeighbor(d *evidence.Host, rip netip.Addr) (evidence.Ref, bool) {
+	for _, n := range d.Neighbors {
+		if n.IP == rip && (strings.EqualFold(n.State, "FAILED") || strings.EqualFold(n.State, "INCOMPLETE")) {
+			return n.Ref, true
+		}
+	}
+	return evidence.Ref{}, false
+}
+
+// kubeProxyService reports whether a service belongs to kube-proxy in
+// IPVS mode, which puts its service addresses on the kube-ipvs0 dummy:
+// they share the table with keepalived's without being drift.
+func kubeProxyService(d *evidence.Host, vs *evidence.VirtualService) bool {
+	kube := false
+	for _, a := range d.Addrs {
+		if strings.HasPrefix(a.Iface, "kube-ipvs") {
+			kube = true
+			if a.Prefix.Addr() == vs.Addr {
+				return true
+			}
+		}
+	}
+	if !kube || d.Keepalived == nil {
+		return false
+	}
+	// NodePorts sit on the node's own addresses: with kube-proxy present,
+	// a service on an address that no vrrp_instance floats is its.
+	for _, vi := range d.Keepalived.VRRPInstances {
+		for _, v := range vi.VIPs {
+			if v.Prefix.Addr() == vs.Addr {
+				return false
+			}
+		}
+	}
+	return true
+}

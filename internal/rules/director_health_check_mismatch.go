@@ -1,0 +1,168 @@
+package rules
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/lvsdoctor/lvsdoctor/internal/diagnosis"
+	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
+	"github.com/lvsdoctor/lvsdoctor/internal/topology"
+)
+
+var directorHealthCheckMismatch = &Rule{
+	ID: "director.health-check-mismatch",
+	Doc: "A keepalived health check probes another port or address than the real server's service, so real " +
+		"servers are removed while they serve, or stay in while the service is dead.",
+	Rank: 7,
+	Needs: []Need{
+		{Role: evidence.RoleDirector, Kind: evidence.KindKeepalived, Command: "cat /etc/keepalived/keepalived.conf"},
+	},
+	Explains: []string{"director.no-available-realserver"},
+	Run: func(p *Pass) {
+		for _, s := range p.Services() {
+			for _, d := range p.Directors() {
+				kv := s.Config[d.Name]
+				if kv == nil {
+					continue
+				}
+				var fs []diagnosis.Finding
+				for _, r := range kv.RealServers {
+					if f := checkHealth(p, s, d, kv, r); f != nil {
+						fs = append(fs, *f)
+					}
+				}
+				reportMerged(p, fs, fmt.Sprintf("the health checks of %d real servers of %s on %s probe something other than the service", len(fs), s, d.Name))
+			}
+		}
+	},
+}
+
+func checkProto(c *evidence.KCheck) string {
+	switch c.Type {
+	case "TCP_CHECK", "HTTP_GET", "SSL_GET", "SMTP_CHECK":
+		return "tcp"
+	case "UDP_CHECK", "DNS_CHECK":
+		return "udp"
+	}
+	return ""
+}
+
+// outOfTable returns evidence that d's IPVS took rip out: the table
+// lacks it or gives it weight 0, or the log says keepalived removed it.
+func outOfTable(s *topology.Service, d *evidence.Host, rip netip.Addr) []evidence.Ref {
+	var out []evidence.Ref
+	if vs := s.IPVS[d.Name]; vs != nil && d.Has(evidence.KindIPVS) {
+		found := false
+		for _, rs := range vs.Dests {
+			if rs.Addr == rip {
+				found = true
+				if rs.Weight == 0 {
+					out = append(out, rs.Ref)
+				}
+			}
+		}
+		if !found {
+			out = append(out, vs.Ref)
+		}
+	}
+	for _, l := range d.Logs {
+		if l.Kind == evidence.LogRSRemoved && subjectAddr(l.Subject) == rip {
+			out = append(out, l.Ref)
+			break
+		}
+	}
+	return out
+}
+
+func checkHealth(p *Pass, s *topology.Service, d *evidence.Host, kv *evidence.KVirtualServer, r *evidence.KRealServer) *diagnosis.Finding {
+	c := r.Check
+	if c == nil {
+		return nil
+	}
+	proto := checkProto(c)
+	if proto == "" {
+		return nil
+	}
+	portDiff := c.ConnectPort != 0 && r.Port != 0 && c.ConnectPort != r.Port
+	ipDiff := c.ConnectIP.IsValid() && c.ConnectIP != r.Addr
+	if !portDiff && !ipDiff {
+		return nil
+	}
+	checkPort := r.Port
+	if c.ConnectPort != 0 {
+		checkPort = c.ConnectPort
+	}
+	svcProto := strings.ToLower(kv.Proto)
+	if svcProto == "" {
+		svcProto = s.Proto
+	}
+	rs := p.Topo.HostOwning(r.Addr)
+	var fails []evidence.Ref
+	for _, l := range d.Logs {
+		if l.Kind == evidence.LogCheckFailed {
+			if a := subjectAddr(l.Subject); a == r.Addr || (ipDiff && a == c.ConnectIP) {
+				fails = append(fails, l.Ref)
+				if len(fails) == 3 {
+					break
+				}
+			}
+		}
+	}
+	out := outOfTable(s, d, r.Addr)
+	ev := []evidence.Ref{c.Ref, r.Ref}
+	sev := diagnosis.Warning
+	var what, why string
+	switch {
+	case ipDiff:
+		what = fmt.Sprintf("probes %s instead of the real server %s", c.ConnectIP, r.Addr)
+		why = fmt.Sprintf("The check's connect_ip sends the probe to %s, so %s's state follows another host: it is removed "+
+			"when that host fails, and kept while %s itself is dead.", c.ConnectIP, r.Addr, r.Addr)
+		if len(out) > 0 && len(fails) > 0 {
+			sev = diagnosis.Critical
+		}
+	case rs != nil && rs.Has(evidence.KindListeners):
+		checkOK := len(listenersOn(rs, proto, checkPort)) > 0
+		svcOK := svcProto != "" && len(listenersOn(rs, svcProto, r.Port)) > 0
+		switch {
+		case checkOK && svcOK:
+			return nil // a dedicated health port that is served: deliberate
+		case !checkOK && svcOK:
+			what = fmt.Sprintf("probes port %d, where nothing listens on %s; the service is on port %d", checkPort, rs.Name, r.Port)
+			why = fmt.Sprintf("The check connects to port %d, and %s listens on port %d but not on %d, so the check always "+
+				"fails and keepalived takes a working real server out of the service (or gives it weight 0).", checkPort, rs.Name, r.Port, checkPort)
+			if len(out) > 0 {
+				sev = diagnosis.Critical
+			}
+		case checkOK && !svcOK:
+			what = fmt.Sprintf("probes port %d, which answers, while the service port %d has no listener on %s", checkPort, r.Port, rs.Name)
+			why = "The check passes on the other port, so keepalived keeps a real server whose service is down in the table " +
+				"and IPVS keeps sending clients to it."
+		default:
+			what = fmt.Sprintf("probes port %d instead of the service port %d", checkPort, r.Port)
+			why = fmt.Sprintf("Nothing listens on either port on %s; the check cannot tell whether the service is up.", rs.Name)
+		}
+		ev = append(ev, seenRef(rs, evidence.KindListeners))
+	case len(fails) > 0:
+		what = fmt.Sprintf("probes port %d instead of the service port %d, and the probes fail", checkPort, r.Port)
+		why = fmt.Sprintf("The check connects to port %d, not to the port the service uses (%d): keepalived judges the real "+
+			"server by something clients never use, and the log shows those probes failing.", checkPort, r.Port)
+	default:
+		p.Notef("the health check of %s on %s probes port %d, the service is on %d: run `ss -lnt` on the real server to tell a dedicated health port from a mistake",
+			r.Addr, d.Name, checkPort, r.Port)
+		return nil
+	}
+	ev = append(ev, fails...)
+	ev = append(ev, out...)
+	return &diagnosis.Finding{
+		Severity:    sev,
+		Host:        d.Name,
+		Title:       fmt.Sprintf("the %s of real server %s (%s) %s", c.Type, r.Addr, s, what),
+		Explanation: why,
+		Evidence:    ev,
+		Fix: []string{
+			fmt.Sprintf("in keepalived.conf on %s, make the check probe the service: connect_port %d (or drop connect_port/connect_ip) in the real_server %s block", d.Name, r.Port, r.Addr),
+			"systemctl reload keepalived",
+		},
+	}
+}

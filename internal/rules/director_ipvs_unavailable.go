@@ -1,0 +1,173 @@
+package rules
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/lvsdoctor/lvsdoctor/internal/diagnosis"
+	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
+)
+
+var directorIPVSUnavailable = &Rule{
+	ID: "director.ipvs-unavailable",
+	Doc: "The director's kernel has no working IPVS: ipvsadm, /proc/net/ip_vs or keepalived say it cannot be " +
+		"initialised, or the ip_vs module is not loaded on a director that should forward.",
+	Rank:     2,
+	Needs:    []Need{{Role: evidence.RoleDirector, Kind: evidence.KindIPVS, Command: "ipvsadm -Ln"}},
+	Explains: []string{"trace.director-not-forwarding", "director.no-virtual-service", "director.no-available-realserver", "director.config-drift"},
+	Run: func(p *Pass) {
+		for _, d := range ipvsHosts(p) {
+			checkIPVS(p, d)
+		}
+	},
+}
+
+// ipvsHosts lists the directors, and hosts of unknown role on which
+// someone ran ipvsadm and was told IPVS is missing (they meant a director).
+func ipvsHosts(p *Pass) []*evidence.Host {
+	var out []*evidence.Host
+	for _, h := range p.Case.Hosts {
+		switch h.Role {
+		case evidence.RoleDirector:
+			out = append(out, h)
+		case evidence.RoleUnknown:
+			for _, l := range h.Logs {
+				if l.Kind == evidence.LogIPVSInitFailed {
+					out = append(out, h)
+					break
+				}
+			}
+		}
+	}
+	return out
+}
+
+// meantToForward reports whether d is meant to forward: its keepalived.conf
+// defines virtual servers, or a service under diagnosis names it.
+func meantToForward(p *Pass, d *evidence.Host) (bool, evidence.Ref) {
+	if kc := d.Keepalived; kc != nil && len(kc.VirtualServers) > 0 {
+		return true, kc.VirtualServers[0].Ref
+	}
+	for _, s := range p.Services() {
+		if kv := s.Config[d.Name]; kv != nil {
+			return true, kv.Ref
+		}
+	}
+	return false, evidence.Ref{}
+}
+
+func checkIPVS(p *Pass, d *evidence.Host) {
+	var fails, loaded []evidence.LogEvent
+	for _, l := range d.Logs {
+		switch l.Kind {
+		case evidence.LogIPVSInitFailed:
+			fails = append(fails, l)
+		case evidence.LogIPVSLoaded:
+			loaded = append(loaded, l)
+		}
+	}
+	hasServices := d.IPVS != nil && len(d.IPVS.Services) > 0
+	tableShown := d.IPVS != nil && (hasServices || d.Has(evidence.KindIPVS) || d.Has(evidence.KindIPVSConns) ||
+		d.Has(evidence.KindIPVSStats) || !d.IPVS.TableRef.IsZero())
+	_, modLoaded := d.Kernel.Modules["ip_vs"]
+	lsmodLacks := d.Has(evidence.KindModules) && d.Kernel.Modules != nil && !modLoaded
+	configured, confRef := meantToForward(p, d)
+
+	if len(fails) == 0 {
+		if !lsmodLacks || !configured || tableShown || len(loaded) > 0 {
+			return
+		}
+		ev := []evidence.Ref{seenRef(d, evidence.KindModules), confRef}
+		if d.Kernel.Release != "" {
+			ev = append(ev, d.Kernel.Ref)
+		}
+		p.Report(diagnosis.Finding{
+			Severity: diagnosis.Warning,
+			Host:     d.Name,
+			Title:    fmt.Sprintf("the ip_vs module is not loaded on %s, which keepalived should make a director", d.Name),
+			Explanation: fmt.Sprintf("%s's keepalived.conf defines virtual servers, which live in the kernel's IPVS module (ip_vs), "+
+				"but the module list shows no ip_vs. Unless this kernel has IPVS built in, there is no virtual service: "+
+				"packets for the VIP are delivered to the director itself and nothing is forwarded.", d.Name),
+			Evidence: ev,
+			Fix: []string{
+				"cat /proc/net/ip_vs; modinfo ip_vs   # 'filename: (builtin)' means IPVS is built in and this is no fault",
+				"modprobe ip_vs && systemctl restart keepalived",
+			},
+		})
+		return
+	}
+	if hasServices {
+		p.Notef("%s: IPVS failed to initialise once (%s), but %s's IPVS table has services, so IPVS works now",
+			d.Name, fails[0].Ref, d.Name)
+		return
+	}
+	last := fails[len(fails)-1]
+	recovered := tableShown || modLoaded
+	for _, l := range loaded {
+		if l.Ref.Source == last.Ref.Source && l.Ref.Line > last.Ref.Line {
+			recovered = true
+		}
+	}
+	var ev []evidence.Ref
+	for i, f := range fails {
+		if i == 3 {
+			break
+		}
+		ev = append(ev, f.Ref)
+	}
+	blocked := false
+	for _, f := range fails {
+		if strings.Contains(f.Ref.Text, "/bin/false") || strings.Contains(f.Ref.Text, "/bin/true") {
+			blocked = true
+		}
+	}
+	fix := []string{
+		"modprobe ip_vs && cat /proc/net/ip_vs   # must print the IPVS table header",
+		"if modprobe fails: look for `install ip_vs /bin/false` or `blacklist ip_vs` in /etc/modprobe.d/, " +
+			"install the kernel's extra modules (kernel-modules-extra, linux-modules-extra-$(uname -r)), or boot a kernel built with CONFIG_IP_VS",
+		"systemctl restart keepalived   # so that it installs its virtual servers",
+	}
+	if blocked {
+		fix[1] = "remove the `install ip_vs /bin/false` line from /etc/modprobe.d/ (it forbids loading IPVS), then modprobe ip_vs"
+	}
+	if recovered {
+		if !configured {
+			p.Notef("%s: IPVS failed to initialise once (%s) and is there now; nothing on %s says it should forward", d.Name, last.Ref, d.Name)
+			return
+		}
+		ev = append(ev, tableRef(d), confRef)
+		for _, l := range loaded {
+			ev = append(ev, l.Ref)
+			break
+		}
+		p.Report(diagnosis.Finding{
+			Severity: diagnosis.Warning,
+			Host:     d.Name,
+			Title:    fmt.Sprintf("keepalived on %s could not initialise IPVS, and the IPVS table has no service", d.Name),
+			Explanation: fmt.Sprintf("The log shows IPVS missing when keepalived started. IPVS is available now, but keepalived "+
+				"does not retry: the virtual servers of %s's keepalived.conf were never installed, so IPVS forwards nothing.", d.Name),
+			Evidence: ev,
+			Fix:      []string{"systemctl restart keepalived", "ipvsadm -Ln   # the virtual servers must be listed", "make ip_vs load at boot: echo ip_vs > /etc/modules-load.d/ipvs.conf"},
+		})
+		return
+	}
+	if lsmodLacks {
+		ev = append(ev, seenRef(d, evidence.KindModules))
+	}
+	if d.Kernel.Release != "" {
+		ev = append(ev, d.Kernel.Ref)
+	}
+	if configured {
+		ev = append(ev, confRef)
+	}
+	p.Report(diagnosis.Finding{
+		Severity: diagnosis.Critical,
+		Host:     d.Name,
+		Title:    fmt.Sprintf("%s's kernel has no working IPVS (%s)", d.Name, clip(orName(last.Detail, last.Ref.Text), 80)),
+		Explanation: "Virtual services live in the kernel's IPVS module (ip_vs). It cannot be used on this host: the module " +
+			"is not loaded and cannot be loaded, or the kernel was built without it. keepalived cannot install its virtual " +
+			"servers and ipvsadm has no table, so packets for the VIP are delivered to the director itself and never forwarded.",
+		Evidence: ev,
+		Fix:      fix,
+	})
+}

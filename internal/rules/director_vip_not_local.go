@@ -1,0 +1,72 @@
+package rules
+
+import (
+	"fmt"
+
+	"github.com/lvsdoctor/lvsdoctor/internal/diagnosis"
+	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
+)
+
+var directorVIPNotLocal = &Rule{
+	ID:       "director.vip-not-local",
+	Doc:      "No director owns the VIP, so the packets for it are never delivered locally where IPVS takes them.",
+	Rank:     6,
+	Needs:    []Need{{Role: evidence.RoleDirector, Kind: evidence.KindAddrs, Command: "ip addr"}},
+	Explains: []string{"trace.director-not-forwarding"},
+	Run: func(p *Pass) {
+		for _, s := range p.Services() {
+			if !s.VIP.IsValid() {
+				continue
+			}
+			var checked []*evidence.Host
+			owned := false
+			for _, d := range p.Directors() {
+				if !d.Has(evidence.KindAddrs) {
+					continue
+				}
+				checked = append(checked, d)
+				if d.IsLocal(s.VIP) {
+					owned = true
+				}
+			}
+			if owned || len(checked) == 0 {
+				continue
+			}
+			for _, d := range checked {
+				if len(s.IPVS) > 0 && s.IPVS[d.Name] == nil && s.Config[d.Name] == nil {
+					continue // not a director of this service
+				}
+				ev := []evidence.Ref{seenRef(d, evidence.KindAddrs)}
+				for _, a := range d.Addrs {
+					if a.Iface != "lo" && a.Prefix.Addr().Is4() {
+						ev = append(ev, a.Ref)
+					}
+				}
+				if kc := d.Keepalived; kc != nil {
+					for _, vi := range kc.VRRPInstances {
+						for _, v := range vi.VIPs {
+							if v.Prefix.Addr() == s.VIP {
+								ev = append(ev, v.Ref)
+							}
+						}
+					}
+				}
+				for _, l := range d.Logs {
+					if l.Kind == evidence.LogVRRPBackup || l.Kind == evidence.LogVRRPFault {
+						ev = append(ev, l.Ref)
+					}
+				}
+				p.Report(diagnosis.Finding{
+					Severity: diagnosis.Critical,
+					Host:     d.Name,
+					Title:    fmt.Sprintf("the VIP %s is not an address of %s", s.VIP, d.Name),
+					Explanation: "IPVS sees a packet only when it is delivered locally. None of the directors holds the VIP, so " +
+						"the packets are not routed to IPVS (and nobody answers ARP for the VIP). keepalived adds the VIP only " +
+						"in MASTER state.",
+					Evidence: ev,
+					Fix:      []string{"check keepalived's VRRP state (journalctl -u keepalived) and bring the VIP up on the active director"},
+				})
+			}
+		}
+	},
+}

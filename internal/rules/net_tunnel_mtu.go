@@ -1,0 +1,178 @@
+package rules
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/lvsdoctor/lvsdoctor/internal/diagnosis"
+	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
+	"github.com/lvsdoctor/lvsdoctor/internal/topology"
+)
+
+var netTunnelMTU = &Rule{
+	ID:    "net.tunnel-mtu",
+	Modes: []string{"tun"},
+	Doc:   "TUN adds a 20-byte IPIP header: full-size client segments (MSS 1460 on 1500-byte links) no longer fit, and only ICMP frag-needed (PMTU discovery) saves the connection.",
+	Rank:  30,
+	Needs: []Need{
+		{Role: evidence.RoleDirector, Kind: evidence.KindLinks, Command: "ip -d link"},
+	},
+	Explains: []string{"kernel.drop"},
+	Run: func(p *Pass) {
+		for _, s := range p.Services() {
+			if s.Mode == "tun" && s.VIP.IsValid() {
+				checkTunnelMTU(p, s)
+			}
+		}
+	},
+}
+
+var mssRe = regexp.MustCompile(`\bmss (\d+)`)
+
+func frameMSS(f *evidence.Frame) int {
+	if m := mssRe.FindStringSubmatch(f.Ref.Text); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		return n
+	}
+	return 0
+}
+
+func checkTunnelMTU(p *Pass, s *topology.Service) {
+	// ICMP frag-needed about the service's packets, wherever captured.
+	var frags []icmpUnreach
+	for _, h := range p.Case.Hosts {
+		for i := range h.Frames {
+			if u, ok := decodeUnreach(h, &h.Frames[i]); ok && u.kind == "frag" && answersService(p, s, u) {
+				frags = append(frags, u)
+			}
+		}
+	}
+	// The director's link towards the real servers.
+	var d *evidence.Host
+	var link evidence.Link
+	for _, x := range p.ActiveDirectors(s) {
+		dev := ""
+		for _, rip := range s.RIPs {
+			if dev, _ = routeOut(x, rip); dev != "" {
+				break
+			}
+		}
+		if dev == "" {
+			for _, a := range x.Addrs {
+				if a.Prefix.Addr() == directorIP(x) {
+					dev = a.Iface
+				}
+			}
+		}
+		if l, ok := x.Link(dev); ok && l.MTU > 0 {
+			d, link = x, l
+			break
+		}
+	}
+	// The MSS of the service's handshakes: the real server's SYN-ACK
+	// bounds what the client sends; without it, the client's SYN stands in.
+	var synFrame, synackFrame *evidence.Frame
+	for _, h := range p.Case.Hosts {
+		for i := range h.Frames {
+			f := &h.Frames[i]
+			pk := innerOf(f)
+			if !strings.Contains(pk.Flags, "S") || frameMSS(f) == 0 {
+				continue
+			}
+			if _, toVIP := vipPacket(f, s); toVIP && synFrame == nil {
+				synFrame = f
+			} else if pk.Src == s.VIP && pk.SPort == s.Port && synackFrame == nil {
+				synackFrame = f
+			}
+		}
+	}
+	mssFrame := synackFrame
+	if mssFrame == nil {
+		mssFrame = synFrame
+	}
+	mss := 0
+	if mssFrame != nil {
+		mss = frameMSS(mssFrame)
+	}
+	tooBig := d != nil && mss > 0 && mss+40+20 > link.MTU
+	if len(frags) == 0 && !tooBig {
+		return
+	}
+	var ev []evidence.Ref
+	host := ""
+	if d != nil {
+		host = d.Name
+		ev = append(ev, link.Ref)
+	}
+	if mssFrame != nil && tooBig {
+		ev = append(ev, mssFrame.Ref)
+	}
+	for _, h := range p.RealServersOf(s) {
+		for _, l := range h.Links {
+			if (l.Kind == "ipip" || strings.HasPrefix(l.Name, "tunl")) && l.MTU > 1480 {
+				ev = append(ev, l.Ref)
+			}
+		}
+	}
+	sev := diagnosis.Warning
+	lost := ""
+	for i, u := range frags {
+		if i < 2 {
+			ev = append(ev, u.frame.Ref)
+		}
+		if host == "" {
+			host = u.host.Name
+		}
+	}
+	if len(frags) > 0 {
+		// The director told the client to shrink; did the client hear it?
+		for _, c := range p.Topo.Clients() {
+			if c == frags[0].host || len(c.Frames) == 0 {
+				continue
+			}
+			sawFlow, sawFrag := false, false
+			for i := range c.Frames {
+				f := &c.Frames[i]
+				if _, ok := vipPacket(f, s); ok {
+					sawFlow = true
+				}
+				if u, ok := decodeUnreach(c, f); ok && u.kind == "frag" {
+					sawFrag = true
+				}
+			}
+			if sawFlow && !sawFrag {
+				sev = diagnosis.Critical
+				lost = fmt.Sprintf(" %s's capture shows the connection but never the ICMP: it is filtered on the way, so the large packets are retransmitted until the connection times out.", c.Name)
+				ev = append(ev, seenRef(c, evidence.KindFrames))
+			}
+		}
+	}
+	mtuText := "the director's link MTU"
+	if d != nil {
+		mtuText = fmt.Sprintf("%s's %s MTU %d", d.Name, link.Name, link.MTU)
+	}
+	title := fmt.Sprintf("TUN encapsulation does not fit %s", mtuText)
+	if mss > 0 && tooBig {
+		title = fmt.Sprintf("TUN: segments of MSS %d plus 60 bytes of headers exceed %s", mss, mtuText)
+	}
+	if len(frags) > 0 {
+		title += fmt.Sprintf("; %d ICMP frag-needed seen", len(frags))
+	}
+	p.Report(diagnosis.Finding{
+		Severity: sev,
+		Host:     host,
+		Title:    title,
+		Explanation: "In TUN mode the director wraps each client packet in a 20-byte IPIP header. A full-size segment " +
+			"(1500 bytes with DF) becomes 1520 and no longer fits a 1500-byte link, so the director answers the client with ICMP " +
+			"fragmentation-needed (mtu 1480) and the client must resend smaller. Handshakes and small requests work; uploads and " +
+			"large requests stall wherever that ICMP is filtered." + lost,
+		Evidence: ev,
+		Fix: []string{
+			fmt.Sprintf("on the real servers, advertise a smaller MSS: iptables -t mangle -A OUTPUT -s %s -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss 1440", s.VIP),
+			"or raise the MTU between director and real servers to at least 1520",
+			"and let ICMP type 3 code 4 through every firewall towards the clients",
+		},
+	})
+}

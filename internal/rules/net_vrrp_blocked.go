@@ -1,0 +1,272 @@
+package rules
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/lvsdoctor/lvsdoctor/internal/diagnosis"
+	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
+	"github.com/lvsdoctor/lvsdoctor/internal/fwsim"
+	"github.com/lvsdoctor/lvsdoctor/internal/topology"
+)
+
+var netVRRPBlocked = &Rule{
+	ID:   "net.vrrp-blocked",
+	Doc:  "VRRP adverts (IP protocol 112) do not reach a director: its firewall drops them, or the unicast_peer lists do not match, so both become MASTER.",
+	Rank: 11,
+	Needs: []Need{
+		{Role: evidence.RoleDirector, Kind: evidence.KindFirewall, Command: "iptables-save -c; nft list ruleset"},
+		{Role: evidence.RoleDirector, Kind: evidence.KindKeepalived, Command: "cat /etc/keepalived/keepalived.conf"},
+	},
+	Explains: []string{"director.vip-owned-twice", "net.arp-conflict"},
+	Run: func(p *Pass) {
+		if len(p.Directors()) < 2 {
+			return
+		}
+		for _, s := range p.Services() {
+			if s.VIP.IsValid() {
+				checkVRRPBlocked(p, s)
+			}
+		}
+	},
+}
+
+// vrrpGroup is 224.0.0.18, where VRRP adverts go without unicast_peer.
+var vrrpGroup = netip.MustParseAddr("224.0.0.18")
+
+// vrrpInstances returns d's VRRP instances that carry s's VIP (all of
+// them when none names it).
+func vrrpInstances(d *evidence.Host, s *topology.Service) []*evidence.VRRPInstance {
+	if d.Keepalived == nil {
+		return nil
+	}
+	var with []*evidence.VRRPInstance
+	for _, vi := range d.Keepalived.VRRPInstances {
+		for _, v := range vi.VIPs {
+			if v.Prefix.Addr() == s.VIP {
+				with = append(with, vi)
+				break
+			}
+		}
+	}
+	if len(with) > 0 {
+		return with
+	}
+	return d.Keepalived.VRRPInstances
+}
+
+// lastVRRPState returns d's last logged VRRP state change.
+func lastVRRPState(d *evidence.Host) *evidence.LogEvent {
+	for i := len(d.Logs) - 1; i >= 0; i-- {
+		switch d.Logs[i].Kind {
+		case evidence.LogVRRPMaster, evidence.LogVRRPBackup, evidence.LogVRRPFault:
+			return &d.Logs[i]
+		}
+	}
+	return nil
+}
+
+// splitBrain returns the evidence that two directors are MASTER for s at once.
+func splitBrain(p *Pass, s *topology.Service) ([]evidence.Ref, []*evidence.Host) {
+	var ev []evidence.Ref
+	var masters []*evidence.Host
+	if hs := vipHolders(p, s); len(hs) >= 2 {
+		for _, d := range hs {
+			for _, a := range d.AddrsOf(s.VIP) {
+				if a.Iface != "lo" {
+					ev = append(ev, a.Ref)
+					break
+				}
+			}
+		}
+		return ev, hs
+	}
+	for _, d := range p.Directors() {
+		if l := lastVRRPState(d); l != nil && l.Kind == evidence.LogVRRPMaster {
+			masters = append(masters, d)
+			ev = append(ev, l.Ref)
+		}
+	}
+	if len(masters) >= 2 {
+		return ev, masters
+	}
+	return nil, nil
+}
+
+// peerAddr is the address peer sends its adverts from.
+func peerAddr(peer *evidence.Host, iface string) netip.Addr {
+	if peer.Keepalived != nil {
+		for _, vi := range peer.Keepalived.VRRPInstances {
+			if vi.UnicastSrc.IsValid() {
+				return vi.UnicastSrc
+			}
+		}
+	}
+	for _, a := range peer.Addrs {
+		if a.Prefix.Addr().Is4() && a.Iface != "lo" && a.Prefix.Bits() < 32 && !a.Secondary && (iface == "" || a.Iface == iface) {
+			return a.Prefix.Addr()
+		}
+	}
+	return directorIP(peer)
+}
+
+// vrrpBlock is why d does not hear its peer.
+type vrrpBlock struct {
+	d, peer *evidence.Host
+	why     string
+	sure    bool
+	ev      []evidence.Ref
+	fix     []string
+}
+
+func checkVRRPBlocked(p *Pass, s *topology.Service) {
+	sbEv, _ := splitBrain(p, s)
+	for _, d := range p.Directors() {
+		for _, l := range d.Logs {
+			if l.Kind == evidence.LogVRRPBadAuth || l.Kind == evidence.LogVRRPBadPacket {
+				if len(sbEv) > 0 {
+					p.Notef("%s receives its peer's VRRP adverts but rejects them (%s): authentication or VRID differ, VRRP is not blocked", d.Name, l.Ref)
+				}
+				return
+			}
+		}
+	}
+	var blocks []vrrpBlock
+	for _, d := range p.Directors() {
+		for _, peer := range p.Directors() {
+			if peer == d {
+				continue
+			}
+			blocks = append(blocks, vrrpBlocksFor(p, s, d, peer)...)
+		}
+	}
+	if len(blocks) == 0 {
+		if len(sbEv) > 0 {
+			p.Notef("two directors are MASTER for %s and no firewall rule or unicast_peer mismatch explains it: capture `tcpdump -n -i <iface> vrrp` on both to see whose adverts are missing", s.VIP)
+		}
+		return
+	}
+	seen := map[string]bool{}
+	for _, b := range blocks {
+		if seen[b.d.Name+b.why] {
+			continue
+		}
+		seen[b.d.Name+b.why] = true
+		sev := diagnosis.Warning
+		if len(sbEv) > 0 && b.sure {
+			sev = diagnosis.Critical
+		}
+		ev := append(b.ev, sbEv...)
+		state := "If the peer is MASTER, " + b.d.Name + " cannot hear it and takes the VIP too (split brain)."
+		if len(sbEv) > 0 {
+			state = "Both are MASTER now: the VIP is up twice and clients reach either."
+		}
+		p.Report(diagnosis.Finding{
+			Severity: sev,
+			Host:     b.d.Name,
+			Title:    fmt.Sprintf("VRRP adverts from %s do not reach %s: %s", b.peer.Name, b.d.Name, b.why),
+			Explanation: fmt.Sprintf("keepalived stays BACKUP only while it hears the master's adverts (IP protocol 112, to %s "+
+				"or to the unicast peers). %s %s", vrrpGroup, upperFirst(b.why)+".", state),
+			Evidence: ev,
+			Fix:      b.fix,
+		})
+	}
+}
+
+func vrrpBlocksFor(p *Pass, s *topology.Service, d, peer *evidence.Host) []vrrpBlock {
+	var out []vrrpBlock
+	insts := vrrpInstances(d, s)
+	iface := ""
+	var peers []netip.Addr
+	var instRef evidence.Ref
+	if len(insts) > 0 {
+		iface, peers, instRef = insts[0].Interface, insts[0].UnicastPeers, insts[0].Ref
+	}
+	src := peerAddr(peer, "")
+	if iface == "" {
+		iface = ifaceFacing(d, src, s.VIP)
+	}
+	// 1. d's firewall drops the adverts.
+	if d.Has(evidence.KindFirewall) {
+		pkt := evidence.Packet{Proto: "112", Src: src, Dst: vrrpGroup, InIface: iface, CtState: "NEW"}
+		if len(peers) > 0 {
+			pkt.Dst = peerAddr(d, iface)
+		}
+		if v := fwsim.Walk(&d.Firewall, pkt, "prerouting", "input"); v.Dropped {
+			b := vrrpBlock{d: d, peer: peer, sure: v.Sure}
+			for _, j := range v.Path {
+				b.ev = append(b.ev, j.Ref)
+			}
+			if v.Rule != nil {
+				b.ev = append(b.ev, v.Rule.Ref)
+				b.why = fmt.Sprintf("%s %s/%s rule %d %ss IP protocol 112", v.Rule.Tool, orName(v.Rule.Table, "filter"), v.Rule.Chain, v.Rule.Num, strings.ToLower(v.Rule.Verdict))
+			} else if v.Chain != nil {
+				b.ev = append(b.ev, v.Chain.Ref)
+				b.why = fmt.Sprintf("the %s policy of %s/%s drops IP protocol 112 (no rule accepts VRRP)", v.Chain.Policy, v.Chain.Table, v.Chain.Name)
+			}
+			if !instRef.IsZero() {
+				b.ev = append(b.ev, instRef)
+			}
+			in := ""
+			if iface != "" {
+				in = " -i " + iface
+			}
+			b.fix = []string{
+				fmt.Sprintf("on %s: iptables -I INPUT%s -p vrrp -j ACCEPT   # nft: ip protocol vrrp accept", d.Name, in),
+				"firewalld: firewall-cmd --permanent --add-rich-rule='rule protocol value=\"vrrp\" accept' && firewall-cmd --reload",
+			}
+			if b.why != "" {
+				out = append(out, b)
+			}
+		}
+	}
+	// 2. unicast peers that do not name the peer, or one side unicast and
+	// the other multicast.
+	var peerInsts []*evidence.VRRPInstance
+	if peer.Keepalived != nil {
+		peerInsts = vrrpInstances(peer, s)
+	}
+	if len(insts) > 0 && len(peerInsts) > 0 {
+		pi := peerInsts[0]
+		switch {
+		case len(pi.UnicastPeers) > 0 && d.Has(evidence.KindAddrs) && !namesHost(pi.UnicastPeers, d, insts[0].UnicastSrc):
+			out = append(out, vrrpBlock{d: d, peer: peer, sure: true,
+				why: fmt.Sprintf("%s sends its adverts only to its unicast_peer list, which names no address of %s", peer.Name, d.Name),
+				ev:  append([]evidence.Ref{pi.Ref}, addrRefsOn(d, iface)...),
+				fix: []string{fmt.Sprintf("list %s's address in unicast_peer on %s (and %s's on %s), then reload keepalived on both", d.Name, peer.Name, peer.Name, d.Name)}})
+		case len(peers) > 0 && len(pi.UnicastPeers) == 0:
+			out = append(out, vrrpBlock{d: d, peer: peer, sure: true,
+				why: fmt.Sprintf("%s uses unicast_peer and does not join the VRRP group, while %s sends multicast adverts", d.Name, peer.Name),
+				ev:  []evidence.Ref{instRef, pi.Ref},
+				fix: []string{fmt.Sprintf("configure matching unicast_peer/unicast_src_ip on %s, or remove unicast_peer on %s", peer.Name, d.Name)}})
+		}
+	}
+	return out
+}
+
+// ifaceFacing is the interface of d on the subnet of peer, else the one
+// holding the VIP: where VRRP adverts arrive when the config is not shown.
+func ifaceFacing(d *evidence.Host, peer, vip netip.Addr) string {
+	for _, a := range d.Addrs {
+		if a.Iface != "lo" && peer.IsValid() && a.Prefix.Bits() < 32 && a.Prefix.Masked().Contains(peer) {
+			return a.Iface
+		}
+	}
+	for _, a := range d.AddrsOf(vip) {
+		if a.Iface != "lo" {
+			return a.Iface
+		}
+	}
+	return ""
+}
+
+// namesHost reports whether peers holds an address of h (or its unicast source).
+func namesHost(peers []netip.Addr, h *evidence.Host, src netip.Addr) bool {
+	for _, a := range peers {
+		if h.IsLocal(a) || (src.IsValid() && a == src) {
+			return true
+		}
+	}
+	return false
+}
