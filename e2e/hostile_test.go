@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/lvsdoctor/lvsdoctor/internal/cli"
+	"github.com/lvsdoctor/lvsdoctor/internal/memtest"
 )
 
 // canary writes a secret-looking file outside any case and returns its
@@ -232,34 +233,6 @@ func TestHostileSpecialFiles(t *testing.T) {
 	}
 }
 
-// peakAlloc runs fn while sampling the heap, and returns the most it held
-// above what it held before.
-func peakAlloc(fn func()) uint64 {
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	base, peak := m.HeapAlloc, m.HeapAlloc
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			var s runtime.MemStats
-			runtime.ReadMemStats(&s)
-			peak = max(peak, s.HeapAlloc)
-			select {
-			case <-stop:
-				return
-			case <-time.After(5 * time.Millisecond):
-			}
-		}
-	}()
-	fn()
-	close(stop)
-	<-done
-	return peak - base
-}
-
 // TestHostileSizes: what a file claims or holds does not decide what
 // lvsdoctor allocates.
 func TestHostileSizes(t *testing.T) {
@@ -288,7 +261,7 @@ func TestHostileSizes(t *testing.T) {
 		zw.Close()
 		must(t, os.WriteFile(filepath.Join(c, "ds1", "eth0.pcap"), buf.Bytes(), 0o644))
 		var outs map[string]string
-		peak := peakAlloc(func() { outs, _ = allFormats(t, time.Minute, c) })
+		peak := memtest.PeakHeap(func() { outs, _ = allFormats(t, time.Minute, c) })
 		if peak > 200<<20 {
 			t.Errorf("a %d KB capture held %d MB", buf.Len()>>10, peak>>20)
 		}
@@ -301,7 +274,7 @@ func TestHostileSizes(t *testing.T) {
 		line := "! " + strings.Repeat("x", 98) + "\n"
 		must(t, os.WriteFile(filepath.Join(c, "ds1", "big.conf"), []byte(strings.Repeat(line, 400_000)), 0o644)) // 40 MB
 		var outs map[string]string
-		peak := peakAlloc(func() { outs, _ = allFormats(t, 2*time.Minute, c) })
+		peak := memtest.PeakHeap(func() { outs, _ = allFormats(t, 2*time.Minute, c) })
 		if peak > 400<<20 {
 			t.Errorf("40 includes of a 40 MB file held %d MB", peak>>20)
 		}
@@ -317,7 +290,7 @@ func TestHostileSizes(t *testing.T) {
 		f.Close()
 		start := time.Now()
 		var outs map[string]string
-		peak := peakAlloc(func() { outs, _ = allFormats(t, time.Minute, c) })
+		peak := memtest.PeakHeap(func() { outs, _ = allFormats(t, time.Minute, c) })
 		if peak > 64<<20 {
 			t.Errorf("a 2 GiB sparse file held %d MB", peak>>20)
 		}

@@ -4,9 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,6 +13,7 @@ import (
 
 	"github.com/lvsdoctor/lvsdoctor/internal/collect"
 	"github.com/lvsdoctor/lvsdoctor/internal/inventory"
+	"github.com/lvsdoctor/lvsdoctor/internal/memtest"
 	"github.com/lvsdoctor/lvsdoctor/internal/sshexec"
 	"github.com/lvsdoctor/lvsdoctor/internal/sshexec/sshdtest"
 )
@@ -155,32 +154,11 @@ frame after.txt fine
 	h := s.Host("ds1", key)
 	h.Timeout = 5 * time.Minute
 	root := t.TempDir()
-	runtime.GC()
-	var before runtime.MemStats
-	runtime.ReadMemStats(&before)
-	var peak atomic.Uint64
-	stop := make(chan struct{})
-	sampled := make(chan struct{})
-	go func() {
-		defer close(sampled)
-		var ms runtime.MemStats
-		for {
-			runtime.ReadMemStats(&ms)
-			if ms.HeapInuse > peak.Load() {
-				peak.Store(ms.HeapInuse)
-			}
-			select {
-			case <-stop:
-				return
-			case <-time.After(5 * time.Millisecond):
-			}
-		}
-	}()
 	start := time.Now()
-	b := collect.RemoteInto(context.Background(), []inventory.Host{h}, sshexec.Options{KnownHosts: []string{sshdtest.KnownHostsFile(t, s.KnownHostsLine())}}, root)[0]
-	close(stop)
-	<-sampled
-	heap := int64(peak.Load()) - int64(before.HeapInuse)
+	var b *collect.Bundle
+	heap := memtest.PeakHeap(func() {
+		b = collect.RemoteInto(context.Background(), []inventory.Host{h}, sshexec.Options{KnownHosts: []string{sshdtest.KnownHostsFile(t, s.KnownHostsLine())}}, root)[0]
+	})
 	t.Logf("300 MB from one host in %v: peak heap %d MB above the baseline", time.Since(start), heap>>20)
 	if b.Err != "" {
 		t.Fatal(b.Err)

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/lvsdoctor/lvsdoctor/internal/memtest"
 )
 
 // lines repeats one line forever, so a test can stream hundreds of MB
@@ -64,42 +66,23 @@ func TestSplitStreamBoundedMemory(t *testing.T) {
 	got := map[string]seen{}
 	var order []string
 
-	runtime.GC()
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
-	var peak atomic.Uint64
-	stop := make(chan struct{})
-	sampled := make(chan struct{})
-	go func() {
-		defer close(sampled)
-		var ms runtime.MemStats
-		for {
-			runtime.ReadMemStats(&ms)
-			if ms.HeapInuse > peak.Load() {
-				peak.Store(ms.HeapInuse)
-			}
-			select {
-			case <-stop:
-				return
-			case <-time.After(2 * time.Millisecond):
-			}
-		}
-	}()
 	start := time.Now()
-	err := splitStream(stream, "n", func(f File) error {
-		got[f.Name] = seen{len(f.Data), f.Truncated, f.Err}
-		order = append(order, f.Name)
-		return nil
+	var err error
+	heap := memtest.PeakHeap(func() {
+		err = splitStream(stream, "n", func(f File) error {
+			got[f.Name] = seen{len(f.Data), f.Truncated, f.Err}
+			order = append(order, f.Name)
+			return nil
+		})
 	})
 	took := time.Since(start)
-	close(stop)
-	<-sampled
 	var after runtime.MemStats
 	runtime.ReadMemStats(&after)
 	if err != nil {
 		t.Fatal(err)
 	}
-	heap := int64(peak.Load()) - int64(before.HeapInuse)
 	alloc := after.TotalAlloc - before.TotalAlloc
 	t.Logf("300 MB in %v: peak heap %d MB above the baseline, %d MB allocated in all", took, heap/mb, alloc/mb)
 	if heap > 64*mb {
