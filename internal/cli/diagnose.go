@@ -138,7 +138,6 @@ func runDiagnose(cmd *cobra.Command, o *diagnoseOpts, args []string) error {
 	err = report.Write(cmd.OutOrStdout(), o.format, d, report.Options{
 		Color:   !o.noColor && isTerminal(cmd.OutOrStdout()) && os.Getenv("NO_COLOR") == "",
 		Verbose: o.verbose,
-		Case:    c,
 	})
 	if err != nil {
 		return &exitError{code: ExitUsage, err: err}

@@ -3,30 +3,23 @@
 // renderer prints and what the JSON contract (schema lvsdoctor/v1) fixes.
 package diagnosis
 
-import "github.com/lvsdoctor/lvsdoctor/internal/evidence"
+import (
+	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
+	"github.com/lvsdoctor/lvsdoctor/internal/finding"
+	"github.com/lvsdoctor/lvsdoctor/internal/trace"
+)
 
 // Schema names the JSON contract.
 const Schema = "lvsdoctor/v1"
 
 // Severity of a finding.
-type Severity string
+type Severity = finding.Severity
 
 const (
-	Critical Severity = "critical" // breaks the traffic on its own
-	Warning  Severity = "warning"  // breaks it under some conditions, or a trap
-	Info     Severity = "info"     // context
+	Critical = finding.Critical
+	Warning  = finding.Warning
+	Info     = finding.Info
 )
-
-// Rank orders severities, most severe first.
-func (s Severity) Rank() int {
-	switch s {
-	case Critical:
-		return 0
-	case Warning:
-		return 1
-	}
-	return 2
-}
 
 // Diagnosis is one run's result.
 type Diagnosis struct {
@@ -36,6 +29,10 @@ type Diagnosis struct {
 	Findings []Finding          `json:"findings"`
 	Notes    []string           `json:"notes"`
 	Problems []evidence.Problem `json:"input_problems,omitempty"`
+	// PacketPath is the service's path through the case's captures, hop
+	// by hop, as the packet tracer computed it for the rules (absent
+	// when the case has no captures).
+	PacketPath *trace.Path `json:"packet_path,omitempty"`
 }
 
 // Service is the virtual service diagnosed.
@@ -53,28 +50,7 @@ type Host struct {
 }
 
 // Finding is one diagnosed cause.
-type Finding struct {
-	ID          string         `json:"id"`
-	Severity    Severity       `json:"severity"`
-	Host        string         `json:"host"`
-	Title       string         `json:"title"`
-	Explanation string         `json:"explanation"`
-	Evidence    []evidence.Ref `json:"evidence"`
-	Fix         []string       `json:"fix"`
-	// CausedBy names findings (by id@host) that explain this one: a
-	// consequence is reported after its cause and linked to it.
-	CausedBy []string `json:"caused_by,omitempty"`
-	// Rank is the rule's place in the root-cause order (lower = deeper
-	// cause). Not part of the contract; kept for renderers and tests.
-	Rank int `json:"-"`
-	// Explains adds, for this finding only, causes it is the reason for
-	// (beyond its rule's): a rule sets it when the evidence makes the
-	// link sure, e.g. a full conntrack table that also killed the checks.
-	Explains []string `json:"-"`
-}
-
-// Key identifies a finding within a diagnosis.
-func (f Finding) Key() string { return f.ID + "@" + f.Host }
+type Finding = finding.Finding
 
 // HasCritical reports whether any finding is critical.
 func (d *Diagnosis) HasCritical() bool {

@@ -4,6 +4,7 @@ package engine
 
 import (
 	"fmt"
+	"net/netip"
 	"runtime/debug"
 	"sort"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
 	"github.com/lvsdoctor/lvsdoctor/internal/rules"
 	"github.com/lvsdoctor/lvsdoctor/internal/topology"
+	"github.com/lvsdoctor/lvsdoctor/internal/trace"
 )
 
 // Run diagnoses c with the given rules (rules.All() in production).
@@ -19,8 +21,10 @@ func Run(c *evidence.Case, hints topology.Hints, rs []*rules.Rule) *diagnosis.Di
 	t := topology.Resolve(c, hints)
 	d := &diagnosis.Diagnosis{Schema: diagnosis.Schema, Findings: []diagnosis.Finding{}, Notes: []string{}}
 	missing := newMissing()
+	paths := newPacketPaths(c)
+	res := rules.Results{PacketPath: paths.of}
 	for _, r := range rs {
-		p := rules.NewPass(r, t)
+		p := rules.NewPass(r, t, res)
 		if err := runSafely(r, p); err != nil {
 			d.Notes = append(d.Notes, err.Error())
 			continue
@@ -42,6 +46,9 @@ func Run(c *evidence.Case, hints topology.Hints, rs []*rules.Rule) *diagnosis.Di
 		if s.VIP.IsValid() {
 			d.Service.VIP = s.VIP.String()
 		}
+		if r := paths.of(s); r != nil {
+			d.PacketPath = &r.Path
+		}
 	}
 	for _, h := range c.Hosts {
 		role := string(h.Role)
@@ -54,6 +61,43 @@ func Run(c *evidence.Case, hints topology.Hints, rs []*rules.Rule) *diagnosis.Di
 		d.Hosts = []diagnosis.Host{}
 	}
 	return d
+}
+
+// packetPaths computes each service's packet path once per case, for
+// the rules that require it and for the diagnosis.
+type packetPaths struct {
+	c      *evidence.Case
+	frames bool
+	done   map[pathKey]*trace.Result
+}
+
+type pathKey struct {
+	vip         netip.Addr
+	port        uint16
+	proto, mode string
+}
+
+func newPacketPaths(c *evidence.Case) *packetPaths {
+	pp := &packetPaths{c: c, done: map[pathKey]*trace.Result{}}
+	for _, h := range c.Hosts {
+		pp.frames = pp.frames || len(h.Frames) > 0
+	}
+	return pp
+}
+
+// of is s's path; nil when the case has no captures or s no VIP.
+func (pp *packetPaths) of(s *topology.Service) *trace.Result {
+	if !pp.frames || !s.VIP.IsValid() {
+		return nil
+	}
+	k := pathKey{s.VIP, s.Port, s.Proto, s.Mode}
+	if r, ok := pp.done[k]; ok {
+		return r
+	}
+	cfg := trace.Config{VIP: s.VIP, Port: s.Port, Proto: s.Proto, Mode: s.Mode, Client: pp.c.Client.Addr}
+	r := trace.FromFrames(pp.c.Hosts, cfg)
+	pp.done[k] = r
+	return r
 }
 
 // runSafely keeps one broken rule from costing the user the others.

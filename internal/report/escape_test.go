@@ -86,10 +86,10 @@ func assertSafe(t *testing.T, format, out string) {
 }
 
 func TestHostileText(t *testing.T) {
-	d, c := hostile()
+	d, _ := hostile()
 	for _, color := range []bool{false, true} {
 		var b bytes.Buffer
-		if err := Write(&b, "text", d, Options{Case: c, Verbose: true, Color: color}); err != nil {
+		if err := Write(&b, "text", d, Options{Verbose: true, Color: color}); err != nil {
 			t.Fatal(err)
 		}
 		out := b.String()
@@ -111,9 +111,9 @@ func TestHostileText(t *testing.T) {
 var link = regexp.MustCompile(`(^|[^\\])\]\(`)
 
 func TestHostileMarkdown(t *testing.T) {
-	d, c := hostile()
+	d, _ := hostile()
 	var b bytes.Buffer
-	if err := Write(&b, "markdown", d, Options{Case: c}); err != nil {
+	if err := Write(&b, "markdown", d, Options{}); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()
@@ -214,7 +214,7 @@ func TestHostileJSONKeepsBytes(t *testing.T) {
 }
 
 func TestHostileTrace(t *testing.T) {
-	r := &trace.Result{
+	r := &trace.Result{Path: trace.Path{
 		Service: trace.Service{VIP: "192.0.2.10", Port: 80, Proto: "tcp", Mode: "dr", ModeWhy: "seen on " + forged, VIPFrom: osc52},
 		Points:  []trace.PointInfo{{Host: forged, Role: "realserver", Source: forged + "/eth0\x1b[2J.pcap", First: cr, Last: bidi, ClockOffset: c1 + c1raw}},
 		Flows: []trace.Flow{{
@@ -227,7 +227,7 @@ func TestHostileTrace(t *testing.T) {
 			LastSeen:    &trace.Seen{Host: forged, Source: forged + ".pcap", Frame: 1, Time: cls, Step: bidi},
 			LostBetween: []string{forged, osc52},
 		}},
-		Summary: trace.Summary{Outcomes: map[string]int{"lost-in-transit": 1}},
+		Summary: trace.Summary{Outcomes: map[string]int{"lost-in-transit": 1}}},
 		Findings: []diagnosis.Finding{{ID: "trace.lost-in-transit", Severity: diagnosis.Critical, Host: forged, Title: osc8, Explanation: cr, Fix: []string{bidi},
 			Evidence: []evidence.Ref{{Host: forged, Source: forged, Line: 1, Text: c1 + c1raw}}}},
 		Notes:    []string{forged},

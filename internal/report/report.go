@@ -26,9 +26,6 @@ type Options struct {
 	MaxEvidence int
 	// Verbose lists every input problem rather than a count.
 	Verbose bool
-	// Case, when given, lets the text form show the packet path its
-	// captures trace under the root cause (see timeline.go).
-	Case *evidence.Case
 }
 
 // esc makes one input-derived field safe for the human formats. The text
@@ -105,7 +102,7 @@ func writeText(w io.Writer, d *diagnosis.Diagnosis, o Options) error {
 		fmt.Fprintf(&b, "hosts: %s\n", strings.Join(hosts, ", "))
 	}
 	b.WriteString("\n")
-	timeline := caseTimeline(d, o.Case)
+	timeline := d.PacketPath
 	if len(d.Findings) == 0 {
 		b.WriteString("No problem found in the evidence given.\n\n")
 		writeCaseTimeline(&b, p, timeline)

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/lvsdoctor/lvsdoctor/internal/diagnosis"
-	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
 	"github.com/lvsdoctor/lvsdoctor/internal/trace"
 )
 
@@ -80,6 +79,10 @@ func writeTraceText(w io.Writer, r *trace.Result, o TraceOptions) error {
 	if len(r.Findings) > 0 {
 		b.WriteString(p.c("1", "FINDINGS") + "\n")
 		writeFindings(&b, p, r.Findings, o.Options)
+	}
+	if len(r.Observations) > 0 {
+		b.WriteString(p.c("1", "OBSERVED") + " (what the packets show that is no cause on its own)\n")
+		writeFindings(&b, p, r.Observations, o.Options)
 	}
 	writeNotes(&b, p, r.Notes)
 	writeProblems(&b, p, r.Problems, "captures", o.Verbose)
@@ -286,34 +289,9 @@ func writeFindings(b *strings.Builder, p painter, fs []diagnosis.Finding, o Opti
 	}
 }
 
-// caseTimeline traces the frames of a diagnosed case, for the packet
-// path under the root cause; nil when the case has no captures.
-func caseTimeline(d *diagnosis.Diagnosis, c *evidence.Case) *trace.Result {
-	if c == nil {
-		return nil
-	}
-	frames := 0
-	for _, h := range c.Hosts {
-		frames += len(h.Frames)
-	}
-	if frames == 0 {
-		return nil
-	}
-	cfg := trace.Config{Port: d.Service.Port, Proto: d.Service.Proto, Mode: d.Service.Mode}
-	if a, err := netip.ParseAddr(d.Service.VIP); err == nil {
-		cfg.VIP = a
-	} else {
-		return nil
-	}
-	if c.Client.Addr.IsValid() {
-		cfg.Client = c.Client.Addr
-	}
-	return trace.FromFrames(c.Hosts, cfg)
-}
-
 // writeCaseTimeline prints the packet path of a diagnosed case: the
 // connection most telling of the failure, hop by hop.
-func writeCaseTimeline(b *strings.Builder, p painter, tr *trace.Result) {
+func writeCaseTimeline(b *strings.Builder, p painter, tr *trace.Path) {
 	if tr == nil || len(tr.Flows) == 0 {
 		return
 	}

@@ -3,11 +3,13 @@ package rules
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/lvsdoctor/lvsdoctor/internal/diagnosis"
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
 	"github.com/lvsdoctor/lvsdoctor/internal/topology"
+	"github.com/lvsdoctor/lvsdoctor/internal/trace"
 )
 
 // Rule is one root cause's detector.
@@ -51,7 +53,26 @@ type Rule struct {
 	//   - 80-90: packet-path symptoms read from captures (trace.*): where
 	//     the packets were last seen, explained by any deeper cause
 	Rank int
-	Run  func(*Pass)
+	// Requires lists the results of shared analyses the rule reads,
+	// which the engine computes once per case and hands to every rule
+	// that declares them (as go/analysis's Requires and ResultOf).
+	Requires []Requirement
+	Run      func(*Pass)
+}
+
+// Requirement names a shared analysis a rule reads.
+type Requirement string
+
+// PacketPath is the packet tracer's path of a service through the case's
+// captures (Pass.PacketPath).
+const PacketPath Requirement = "packet-path"
+
+// Results are the shared analyses of one case, computed by the engine.
+type Results struct {
+	// PacketPath traces a service's packets through the case's captures;
+	// nil when the case has none. The engine computes it once per
+	// service, whichever rules ask, and the diagnosis carries it.
+	PacketPath func(s *topology.Service) *trace.Result
 }
 
 // Need is one kind of evidence on hosts of one role.
@@ -81,13 +102,27 @@ type Pass struct {
 	Topo     *topology.Topology
 	Case     *evidence.Case
 	rule     *Rule
+	results  Results
 	findings []diagnosis.Finding
 	notes    []string
 }
 
-// NewPass prepares a run of r.
-func NewPass(r *Rule, t *topology.Topology) *Pass {
-	return &Pass{Topo: t, Case: t.Case, rule: r}
+// NewPass prepares a run of r with the case's shared results.
+func NewPass(r *Rule, t *topology.Topology, res Results) *Pass {
+	return &Pass{Topo: t, Case: t.Case, rule: r, results: res}
+}
+
+// PacketPath is s's packet path through the case's captures, nil when
+// there are none. Only a rule that requires PacketPath may ask: what a
+// rule reads is declared, so that the engine knows what to compute.
+func (p *Pass) PacketPath(s *topology.Service) *trace.Result {
+	if !slices.Contains(p.rule.Requires, PacketPath) {
+		panic(fmt.Sprintf("rule %s reads the packet path without requiring it", p.rule.ID))
+	}
+	if p.results.PacketPath == nil || s == nil {
+		return nil
+	}
+	return p.results.PacketPath(s)
 }
 
 // Findings returns what the run reported.

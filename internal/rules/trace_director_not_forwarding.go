@@ -9,9 +9,10 @@ import (
 )
 
 var traceDirectorNotForwarding = &Rule{
-	ID:   "trace.director-not-forwarding",
-	Doc:  "The director's capture shows client packets for the VIP arriving and no forwarded copy leaving.",
-	Rank: 80,
+	ID:       "trace.director-not-forwarding",
+	Doc:      "The director's capture shows client packets for the VIP arriving and no forwarded copy leaving.",
+	Rank:     80,
+	Requires: []Requirement{PacketPath},
 	Needs: []Need{
 		{Role: evidence.RoleDirector, Kind: evidence.KindFrames, Command: "tcpdump -e -n -i <iface> host <VIP>"},
 	},
@@ -45,7 +46,7 @@ var traceDirectorNotForwarding = &Rule{
 // tracedForwards reports whether the trace shows director d forwarding
 // s's connections (a copy leaving it, in any mode).
 func tracedForwards(p *Pass, s *topology.Service, d *evidence.Host) bool {
-	r := traced(p, s)
+	r := p.PacketPath(s)
 	if r == nil {
 		return false
 	}

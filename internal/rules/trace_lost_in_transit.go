@@ -8,9 +8,10 @@ import (
 )
 
 var traceLostInTransit = &Rule{
-	ID:   "trace.lost-in-transit",
-	Doc:  "A packet the director forwarded never reached the next capture point (bridge or real server).",
-	Rank: 85,
+	ID:       "trace.lost-in-transit",
+	Doc:      "A packet the director forwarded never reached the next capture point (bridge or real server).",
+	Rank:     85,
+	Requires: []Requirement{PacketPath},
 	Needs: []Need{
 		{Role: evidence.RoleDirector, Kind: evidence.KindFrames, Command: "tcpdump -e -n -i <iface> host <client>"},
 		{Role: evidence.RoleRealServer, Kind: evidence.KindFrames, Command: "tcpdump -e -n -i <iface> host <client>"},

@@ -10,9 +10,10 @@ import (
 )
 
 var traceReplyLost = &Rule{
-	ID:   "trace.reply-lost",
-	Doc:  "A real server sent its reply to the client, and the client's capture of the same connection never shows it.",
-	Rank: 90,
+	ID:       "trace.reply-lost",
+	Doc:      "A real server sent its reply to the client, and the client's capture of the same connection never shows it.",
+	Rank:     90,
+	Requires: []Requirement{PacketPath},
 	Needs: []Need{
 		{Role: evidence.RoleClient, Kind: evidence.KindFrames, Command: "tcpdump -n -i <iface> host <VIP>"},
 	},

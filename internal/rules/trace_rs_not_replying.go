@@ -10,9 +10,10 @@ import (
 )
 
 var traceRSNotReplying = &Rule{
-	ID:   "trace.rs-not-replying",
-	Doc:  "A real server's capture shows the forwarded client packets arriving and no reply (no SYN-ACK, reset or ICMP) leaving.",
-	Rank: 87,
+	ID:       "trace.rs-not-replying",
+	Doc:      "A real server's capture shows the forwarded client packets arriving and no reply (no SYN-ACK, reset or ICMP) leaving.",
+	Rank:     87,
+	Requires: []Requirement{PacketPath},
 	Needs: []Need{
 		{Role: evidence.RoleRealServer, Kind: evidence.KindFrames, Command: "tcpdump -e -n -i <iface> host <client>"},
 	},

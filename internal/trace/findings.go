@@ -7,13 +7,16 @@ import (
 	"strings"
 	"time"
 
-	"github.com/lvsdoctor/lvsdoctor/internal/diagnosis"
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
+	"github.com/lvsdoctor/lvsdoctor/internal/finding"
 )
 
 // Observation IDs: what the packets show that is not a cause on its own
-// (the causes are the catalog's trace.* and net.* IDs).
+// (the causes are the catalog's trace.* and net.* IDs). They go in the
+// path's Observations, never among the findings.
 const (
+	observationPrefix = "packet."
+
 	ObsSYNRetransmit = "packet.syn-retransmit"
 	ObsReset         = "packet.reset"
 	ObsHealthCheck   = "packet.health-check"
@@ -27,7 +30,7 @@ const (
 // findings turns the flows and what was gathered beside them into
 // findings, each citing the packets.
 func (t *Tracer) findings(r *Result) {
-	add := func(f diagnosis.Finding) {
+	add := func(f finding.Finding) {
 		var ev []evidence.Ref
 		seen := map[evidence.Ref]bool{}
 		for _, e := range f.Evidence {
@@ -45,6 +48,10 @@ func (t *Tracer) findings(r *Result) {
 		if f.Fix == nil {
 			f.Fix = []string{}
 		}
+		if strings.HasPrefix(f.ID, observationPrefix) {
+			r.Observations = append(r.Observations, f)
+			return
+		}
 		r.Findings = append(r.Findings, f)
 	}
 	svc := t.serviceName()
@@ -56,8 +63,8 @@ func (t *Tracer) findings(r *Result) {
 	for _, ps := range t.points {
 		if ps.skewSet && abs(ps.skew) >= int64(skewWorthSaying) {
 			ref, _ := ps.after(ps.first, 0)
-			add(diagnosis.Finding{
-				ID: ObsClockSkew, Severity: diagnosis.Info, Host: ps.Host,
+			add(finding.Finding{
+				ID: ObsClockSkew, Severity: finding.Info, Host: ps.Host,
 				Title: fmt.Sprintf("%s's clock is %s from the reference capture's", ps.Host, fmtDur(ps.skew)),
 				Explanation: "The same packets carry times that differ by this much between the captures (the median of the sure matches, " +
 					"by IP ID and TCP timestamp). The timeline takes it out before ordering the hops and deciding whether a capture ran.",
@@ -67,6 +74,9 @@ func (t *Tracer) findings(r *Result) {
 	}
 	sort.SliceStable(r.Findings, func(i, j int) bool {
 		return r.Findings[i].Severity.Rank() < r.Findings[j].Severity.Rank()
+	})
+	sort.SliceStable(r.Observations, func(i, j int) bool {
+		return r.Observations[i].Severity.Rank() < r.Observations[j].Severity.Rank()
 	})
 }
 
@@ -165,7 +175,7 @@ func plural(n int, one, many string) string {
 	return fmt.Sprintf("%d %s", n, many)
 }
 
-func (t *Tracer) flowFindings(r *Result, svc string, add func(diagnosis.Finding)) {
+func (t *Tracer) flowFindings(r *Result, svc string, add func(finding.Finding)) {
 	lastHost := func(f *Flow) string {
 		if f.LastSeen != nil {
 			return f.LastSeen.Host
@@ -186,8 +196,8 @@ func (t *Tracer) flowFindings(r *Result, svc string, add func(diagnosis.Finding)
 				break
 			}
 		}
-		add(diagnosis.Finding{
-			ID: "trace.director-not-forwarding", Severity: diagnosis.Critical, Host: g.key,
+		add(finding.Finding{
+			ID: "trace.director-not-forwarding", Severity: finding.Critical, Host: g.key,
 			Title: fmt.Sprintf("%s for %s reached %s and none was forwarded to a real server", plural(len(g.flows), "client connection", "client connections"), svc, g.key),
 			Explanation: "The capture on the director shows the client's packets arriving for the VIP, and no copy leaving towards a real server " +
 				"(no rewritten MAC in DR, no IPIP packet in TUN, no rewritten address in NAT/FNAT) while the capture ran on. IPVS did not take " +
@@ -210,8 +220,8 @@ func (t *Tracer) flowFindings(r *Result, svc string, add func(diagnosis.Finding)
 			}
 		}
 		ev = append(ev, t.proofNotSeen(f0, to)...)
-		add(diagnosis.Finding{
-			ID: "trace.lost-in-transit", Severity: diagnosis.Critical, Host: to,
+		add(finding.Finding{
+			ID: "trace.lost-in-transit", Severity: finding.Critical, Host: to,
 			Title: fmt.Sprintf("%s for %s left %s and never reached %s", plural(len(g.flows), "connection's packets", "connections' packets"), svc, from, to),
 			Explanation: fmt.Sprintf("The packets were last seen at %s (%s) and %s's capture, which was running then (its frame after them is cited), "+
 				"never shows them, under any rewriting LVS does. Whatever lies between %s and %s dropped them: a hypervisor filter "+
@@ -234,8 +244,8 @@ func (t *Tracer) flowFindings(r *Result, svc string, add func(diagnosis.Finding)
 		for _, f := range g.flows[:min(3, len(g.flows))] {
 			ev = append(ev, hopRefs(f, 3, func(h *Hop) bool { return h.Seen && h.Count >= 4 })...)
 		}
-		add(diagnosis.Finding{
-			ID: ObsLoop, Severity: diagnosis.Critical, Host: g.key,
+		add(finding.Finding{
+			ID: ObsLoop, Severity: finding.Critical, Host: g.key,
 			Title: fmt.Sprintf("%s for %s went round in a forwarding loop", plural(len(g.flows), "connection's packets", "connections' packets"), svc),
 			Explanation: "The same packet is seen again and again, its TTL counting down, until a router drops it (ICMP time exceeded). In DR the " +
 				"director sends the packet to the real server's MAC on a shared link: when the real server is not on the director's link, the packet " +
@@ -258,8 +268,8 @@ func (t *Tracer) flowFindings(r *Result, svc string, add func(diagnosis.Finding)
 				break
 			}
 		}
-		add(diagnosis.Finding{
-			ID: "trace.rs-not-replying", Severity: diagnosis.Critical, Host: g.key,
+		add(finding.Finding{
+			ID: "trace.rs-not-replying", Severity: finding.Critical, Host: g.key,
 			Title: fmt.Sprintf("%s received %s for %s and answered none", g.key, plural(len(g.flows), "client connection", "client connections"), svc),
 			Explanation: fmt.Sprintf("%s's capture shows the client's packets arriving as the director forwarded them, and nothing going back: "+
 				"no SYN-ACK, no reset, no ICMP error, while the capture ran on. %s dropped them before the application answered: its kernel "+
@@ -283,8 +293,8 @@ func (t *Tracer) flowFindings(r *Result, svc string, add func(diagnosis.Finding)
 			to = f0.LostBetween[1]
 			ev = append(ev, t.proofNotSeen(f0, to)...)
 		}
-		add(diagnosis.Finding{
-			ID: "trace.reply-lost", Severity: diagnosis.Critical, Host: host,
+		add(finding.Finding{
+			ID: "trace.reply-lost", Severity: finding.Critical, Host: host,
 			Title: fmt.Sprintf("the replies to %s for %s left %s and never reached %s", plural(len(g.flows), "connection", "connections"), svc, host, to),
 			Explanation: "The real server answered: the reply is in the capture at " + host + ". " + to + "'s capture, running at the time, never shows it. " +
 				"In DR and TUN the reply goes straight to the client with the VIP as its source, past the director: a router or firewall that saw " +
@@ -305,8 +315,8 @@ func (t *Tracer) flowFindings(r *Result, svc string, add func(diagnosis.Finding)
 		if host == "" {
 			host = "the real server"
 		}
-		add(diagnosis.Finding{
-			ID: "trace.reply-lost", Severity: diagnosis.Critical, Host: g.key,
+		add(finding.Finding{
+			ID: "trace.reply-lost", Severity: finding.Critical, Host: g.key,
 			Title: fmt.Sprintf("%s's replies to %s for %s went around the director: the client got them from the real server's address", host, plural(len(g.flows), "connection", "connections"), svc),
 			Explanation: "In NAT (and FNAT) the reply must pass through the director, which puts the VIP back as its source. These replies reached the " +
 				"client straight from the real server's own address: the client's TCP does not know that address and discards them (it retransmits " +
@@ -332,8 +342,8 @@ func (t *Tracer) flowFindings(r *Result, svc string, add func(diagnosis.Finding)
 				"virtual service matches the VIP, port and protocol (or it has no real server and keepalived is not set to drop)."
 			fix = []string{"on " + host + ": ipvsadm -Ln   # is there a virtual service for the VIP and port?"}
 		}
-		add(diagnosis.Finding{
-			ID: ObsReset, Severity: diagnosis.Warning, Host: g.key,
+		add(finding.Finding{
+			ID: ObsReset, Severity: finding.Warning, Host: g.key,
 			Title:       fmt.Sprintf("%s refused %s for %s with a reset", host, plural(len(g.flows), "connection", "connections"), svc),
 			Explanation: expl,
 			Evidence:    ev,
@@ -354,8 +364,8 @@ func (t *Tracer) flowFindings(r *Result, svc string, add func(diagnosis.Finding)
 		for _, f := range retx[:min(2, len(retx))] {
 			ev = append(ev, hopRefs(f, 3, func(h *Hop) bool { return h.Seen && h.stage == stageSent })...)
 		}
-		add(diagnosis.Finding{
-			ID: ObsSYNRetransmit, Severity: diagnosis.Warning, Host: hostOfRef(ev),
+		add(finding.Finding{
+			ID: ObsSYNRetransmit, Severity: finding.Warning, Host: hostOfRef(ev),
 			Title: fmt.Sprintf("the client retransmitted the SYN of %s for %s (%s)", plural(len(retx), "connection", "connections"), svc, plural(n, "retransmission", "retransmissions")),
 			Explanation: "A SYN is sent again when no SYN-ACK came back within a second (then 2, 4, 8 s): the connection attempts timed out. " +
 				"The hop timeline shows where each was last seen.",
@@ -371,7 +381,7 @@ func hostOfRef(ev []evidence.Ref) string {
 	return ""
 }
 
-func (t *Tracer) icmpFindings(svc string, add func(diagnosis.Finding)) {
+func (t *Tracer) icmpFindings(svc string, add func(finding.Finding)) {
 	type key struct {
 		sender netip.Addr
 		text   string
@@ -394,8 +404,8 @@ func (t *Tracer) icmpFindings(svc string, add func(diagnosis.Finding)) {
 		}
 		host := t.points[e.point].Host
 		if e.typ == 3 && e.code == 4 && (e.tunnel || t.tunMode()) {
-			add(diagnosis.Finding{
-				ID: "net.tunnel-mtu", Severity: diagnosis.Critical, Host: host,
+			add(finding.Finding{
+				ID: "net.tunnel-mtu", Severity: finding.Critical, Host: host,
 				Title: fmt.Sprintf("%s says the tunnelled packets for %s are too big (%s)", e.sender, svc, k.text),
 				Explanation: fmt.Sprintf("IPIP adds 20 bytes to every packet the director forwards. Full-size client packets with DF set no longer fit "+
 					"the path (MTU %d), and %s answered with ICMP \"fragmentation needed\". If that ICMP is filtered on its way back, large transfers "+
@@ -405,15 +415,15 @@ func (t *Tracer) icmpFindings(svc string, add func(diagnosis.Finding)) {
 			})
 			continue
 		}
-		sev := diagnosis.Warning
+		sev := finding.Warning
 		if e.conn != nil || e.toClient {
-			sev = diagnosis.Critical
+			sev = finding.Critical
 		}
 		about := svc
 		if e.conn != nil {
 			about = e.conn.client.String() + " → " + e.conn.vip.String()
 		}
-		add(diagnosis.Finding{
+		add(finding.Finding{
 			ID: "net.icmp-unreachable", Severity: sev, Host: host,
 			Title: fmt.Sprintf("%s answered the traffic for %s with ICMP \"%s\" (%s)", e.sender, about, k.text, plural(len(es), "time", "times")),
 			Explanation: fmt.Sprintf("The ICMP error's source, %s, is the hop that refused the packet; its type says why: no route (net/host "+
@@ -436,10 +446,10 @@ func (t *Tracer) tunMode() bool {
 
 // arpFindings reports addresses that two MACs answer for at the same
 // time (a failover's handover, one MAC after the other, is not one).
-func (t *Tracer) arpFindings(add func(diagnosis.Finding)) {
+func (t *Tracer) arpFindings(add func(finding.Finding)) {
 	if t.arp.vipAsked > 0 && len(t.arp.by[t.cfg.VIP]) == 0 && len(t.conns) == 0 {
-		add(diagnosis.Finding{
-			ID: ObsARPUnanswered, Severity: diagnosis.Critical, Host: hostOfRef(t.arp.vipRefs),
+		add(finding.Finding{
+			ID: ObsARPUnanswered, Severity: finding.Critical, Host: hostOfRef(t.arp.vipRefs),
 			Title: fmt.Sprintf("nobody answers ARP for the VIP %s (%s, no reply)", t.cfg.VIP, plural(t.arp.vipAsked, "request", "requests")),
 			Explanation: "The client (or its router) asks who has the VIP and no host answers: no director holds the VIP on this link, so no packet " +
 				"for the service is ever sent. keepalived did not become MASTER, or the VIP is not configured.",
@@ -470,10 +480,10 @@ func (t *Tracer) arpFindings(add func(diagnosis.Finding)) {
 		if len(clash) == 0 {
 			continue
 		}
-		sev := diagnosis.Warning
+		sev := finding.Warning
 		what := ip.String()
 		if t.cfg.VIP.IsValid() && ip == t.cfg.VIP {
-			sev, what = diagnosis.Critical, "the VIP "+ip.String()
+			sev, what = finding.Critical, "the VIP "+ip.String()
 		}
 		var ev []evidence.Ref
 		var names []string
@@ -486,7 +496,7 @@ func (t *Tracer) arpFindings(add func(diagnosis.Finding)) {
 			ev = append(ev, ms[m].ref)
 			names = append(names, t.macName(m))
 		}
-		add(diagnosis.Finding{
+		add(finding.Finding{
 			ID: "net.arp-conflict", Severity: sev, Host: t.points[ms[clash[0]].point].Host,
 			Title:       fmt.Sprintf("%d MACs answer ARP for %s at the same time: %s", len(names), what, strings.Join(names, ", ")),
 			Explanation: "Clients and routers send the VIP's packets to whichever MAC answered last: some go to a real server (which should never answer for the VIP) or a second director, not to the active director.",
@@ -496,7 +506,7 @@ func (t *Tracer) arpFindings(add func(diagnosis.Finding)) {
 	}
 }
 
-func (t *Tracer) vrrpFindings(r *Result, add func(diagnosis.Finding)) {
+func (t *Tracer) vrrpFindings(r *Result, add func(finding.Finding)) {
 	if len(t.vrrp.order) == 0 {
 		if len(t.points) > 0 && t.hasRole(evidence.RoleDirector) {
 			r.Notes = append(r.Notes, "no VRRP advert in any capture: keepalived's adverts (IP protocol 112) were not captured, or VRRP is not used (unicast peers are captured only between the directors)")
@@ -550,11 +560,11 @@ func (t *Tracer) vrrpFindings(r *Result, add func(diagnosis.Finding)) {
 	if len(missing) > 0 {
 		expl += " No advert at all in the capture of " + strings.Join(missing, ", ") + ": the peer's adverts do not reach it (a firewall, an ACL, multicast filtered), and a director that hears no MASTER takes the VIP itself."
 	}
-	sev := diagnosis.Info
+	sev := finding.Info
 	if len(missing) > 0 {
-		sev = diagnosis.Warning
+		sev = finding.Warning
 	}
-	add(diagnosis.Finding{ID: ObsVRRP, Severity: sev, Host: hostOfRef(ev), Title: fmt.Sprintf("VRRP adverts from %s", plural(len(order), "sender", "senders")), Explanation: expl, Evidence: ev})
+	add(finding.Finding{ID: ObsVRRP, Severity: sev, Host: hostOfRef(ev), Title: fmt.Sprintf("VRRP adverts from %s", plural(len(order), "sender", "senders")), Explanation: expl, Evidence: ev})
 	// Two senders of one virtual router advertising at once: two masters.
 	for i, a := range order {
 		for _, b := range order[i+1:] {
@@ -565,8 +575,8 @@ func (t *Tracer) vrrpFindings(r *Result, add func(diagnosis.Finding)) {
 			if overlap < int64(3*time.Second) || a.count < 3 || b.count < 3 {
 				continue // a handover: one stops, the other starts
 			}
-			add(diagnosis.Finding{
-				ID: ObsVRRPTwoMaster, Severity: diagnosis.Warning, Host: hostOfRef([]evidence.Ref{b.ref}),
+			add(finding.Finding{
+				ID: ObsVRRPTwoMaster, Severity: finding.Warning, Host: hostOfRef([]evidence.Ref{b.ref}),
 				Title: fmt.Sprintf("%s and %s both advertise virtual router %d at the same time: two MASTERs", a.src, b.src, a.vrid),
 				Explanation: "A BACKUP stops advertising once it hears a higher-priority MASTER. Both advertising for " + fmtDur(overlap) +
 					" means at least one does not hear the other (VRRP blocked one way) and both hold the VIP: clients reach whichever answered ARP last.",
@@ -586,7 +596,7 @@ func (t *Tracer) hasRole(r evidence.Role) bool {
 	return false
 }
 
-func (t *Tracer) checkFindings(add func(diagnosis.Finding)) {
+func (t *Tracer) checkFindings(add func(finding.Finding)) {
 	// One finding per checking host, naming what it checks.
 	type checker struct {
 		from  netip.Addr
@@ -612,8 +622,8 @@ func (t *Tracer) checkFindings(add func(diagnosis.Finding)) {
 		}
 	}
 	for _, c := range checkers {
-		add(diagnosis.Finding{
-			ID: ObsHealthCheck, Severity: diagnosis.Info, Host: t.points[c.point].Host,
+		add(finding.Finding{
+			ID: ObsHealthCheck, Severity: finding.Info, Host: t.points[c.point].Host,
 			Title: fmt.Sprintf("%s connects to %s and resets each connection right after the handshake (%s): health checks, benign",
 				c.from, strings.Join(c.to, ", "), plural(c.count, "time", "times")),
 			Explanation: "keepalived's TCP_CHECK (and many load-balancer probes) open a connection to the real server and close it at once with a reset. " +
@@ -640,8 +650,8 @@ func (t *Tracer) checkFindings(add func(diagnosis.Finding)) {
 		for _, r := range rs[:min(3, len(rs))] {
 			ev = append(ev, r.ref)
 		}
-		add(diagnosis.Finding{
-			ID: ObsReset, Severity: diagnosis.Info, Host: t.points[rs[0].point].Host,
+		add(finding.Finding{
+			ID: ObsReset, Severity: finding.Info, Host: t.points[rs[0].point].Host,
 			Title:       fmt.Sprintf("%s refused connections from %s with a reset (%s)", k.from, k.to.Addr(), plural(len(rs), "time", "times")),
 			Explanation: "A reset answering a SYN: nothing listens on that port. If the connecting host is a director, its health check fails and the real server is taken out of the table.",
 			Evidence:    ev,

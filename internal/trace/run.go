@@ -9,6 +9,7 @@ import (
 
 	"github.com/lvsdoctor/lvsdoctor/internal/capture"
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
+	"github.com/lvsdoctor/lvsdoctor/internal/finding"
 )
 
 // Input is one capture file to trace.
@@ -33,7 +34,7 @@ func Run(in []Input, cfg Config) *Result {
 		cfg.VIP, cfg.Port, vipFrom, ps = discover(in, cfg)
 		probs = append(probs, ps...)
 		if !cfg.VIP.IsValid() {
-			r := &Result{Notes: []string{"no connection to a virtual service found in the captures: give --vip (and --port)"}, Flows: []Flow{}, Findings: nil, Problems: probs}
+			r := &Result{Notes: []string{"no connection to a virtual service found in the captures: give --vip (and --port)"}, Path: Path{Flows: []Flow{}, Observations: []finding.Finding{}}, Findings: nil, Problems: probs}
 			return r
 		}
 	}

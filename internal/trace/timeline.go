@@ -8,20 +8,33 @@ import (
 	"time"
 
 	"github.com/lvsdoctor/lvsdoctor/internal/capture"
-	"github.com/lvsdoctor/lvsdoctor/internal/diagnosis"
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
+	"github.com/lvsdoctor/lvsdoctor/internal/finding"
 )
 
 // Result is what the packets show: per connection, the hop-by-hop
 // timeline and where it was last seen, and the findings.
 type Result struct {
-	Service  Service             `json:"service"`
-	Points   []PointInfo         `json:"points"`
-	Flows    []Flow              `json:"flows"`
-	Summary  Summary             `json:"summary"`
-	Findings []diagnosis.Finding `json:"findings"`
-	Notes    []string            `json:"notes"`
-	Problems []evidence.Problem  `json:"input_problems,omitempty"`
+	Path
+	// Findings are the causes the packets show, catalog IDs only
+	// (trace.*, net.*).
+	Findings []finding.Finding  `json:"findings"`
+	Notes    []string           `json:"notes"`
+	Problems []evidence.Problem `json:"input_problems,omitempty"`
+}
+
+// Path is the packet path of one service: where its captures were taken,
+// each connection hop by hop, and what the packets show that is not a
+// cause (VRRP adverts seen, SYNs retransmitted, resets). A diagnosis
+// carries it as its packet_path; the trace prints it.
+type Path struct {
+	Service Service     `json:"service"`
+	Points  []PointInfo `json:"points"`
+	Flows   []Flow      `json:"flows"`
+	Summary Summary     `json:"summary"`
+	// Observations are what the packets show that names no cause of the
+	// catalog; their IDs start with "packet.".
+	Observations []finding.Finding `json:"observations"`
 }
 
 // Service is the service followed and how its packets were forwarded.
@@ -141,7 +154,7 @@ func (t *Tracer) Result() *Result {
 			}
 		}
 	}
-	r := &Result{Notes: []string{}, Findings: []diagnosis.Finding{}, Flows: []Flow{}}
+	r := &Result{Notes: []string{}, Findings: []finding.Finding{}, Path: Path{Flows: []Flow{}, Observations: []finding.Finding{}}}
 	r.Service = Service{Port: t.cfg.Port, Proto: t.cfg.Proto}
 	if t.cfg.VIP.IsValid() {
 		r.Service.VIP = t.cfg.VIP.String()
@@ -1243,7 +1256,7 @@ func (t *Tracer) clientKeptSending(c *conn, slots map[[2]int]*slot) bool {
 }
 
 // hopRanAfter reports whether the capture of the missing hop miss was
-// still running after the packet was last seen (at hop seen): a later
+// still running after a copy of the packet was seen at hop seen: a later
 // frame of it. A capture that stopped (or a printout that was cut)
 // before the packet came cannot be said to have missed it.
 func (t *Tracer) hopRanAfter(f *Flow, miss int, slots map[[2]int]*slot, seen int) bool {
@@ -1255,14 +1268,20 @@ func (t *Tracer) hopRanAfter(f *Flow, miss int, slots map[[2]int]*slot, seen int
 	if sl == nil || !ps.timed {
 		return true
 	}
-	last := sl.seen[len(sl.seen)-1]
-	if !last.hasT {
-		return true
+	// Any copy will do, the first above all: a SYN retransmitted after
+	// the capture stopped does not undo the earlier ones it missed.
+	for _, s := range sl.seen {
+		if !s.hasT {
+			return true
+		}
+		at := s.t - t.points[s.point].skew + ps.skew
+		// Transit takes microseconds: any later frame shows the capture
+		// was running when the packet should have passed.
+		if ps.last > at {
+			return true
+		}
 	}
-	at := last.t - t.points[last.point].skew + ps.skew
-	// Transit takes microseconds: any later frame shows the capture was
-	// running when the packet should have passed.
-	return ps.last > at
+	return false
 }
 
 // rsCovered reports whether the real server's capture ran long enough

@@ -8,8 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lvsdoctor/lvsdoctor/internal/diagnosis"
+	"github.com/lvsdoctor/lvsdoctor/internal/catalog"
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
+	"github.com/lvsdoctor/lvsdoctor/internal/finding"
 	"github.com/lvsdoctor/lvsdoctor/internal/trace/tracegen"
 )
 
@@ -54,12 +55,16 @@ func outcomes(r *Result) map[string]int {
 	return m
 }
 
-func findingIDs(r *Result) map[string]*diagnosis.Finding {
-	m := map[string]*diagnosis.Finding{}
-	for i := range r.Findings {
-		f := &r.Findings[i]
-		if m[f.ID] == nil {
-			m[f.ID] = f
+// findingIDs maps the IDs of the result's findings and observations to
+// their first instance.
+func findingIDs(r *Result) map[string]*finding.Finding {
+	m := map[string]*finding.Finding{}
+	for _, list := range [][]finding.Finding{r.Findings, r.Observations} {
+		for i := range list {
+			f := &list[i]
+			if m[f.ID] == nil {
+				m[f.ID] = f
+			}
 		}
 	}
 	return m
@@ -70,6 +75,16 @@ func findingIDs(r *Result) map[string]*diagnosis.Finding {
 func checkEvidence(t *testing.T, r *Result) {
 	t.Helper()
 	for _, f := range r.Findings {
+		if _, ok := catalog.Lookup(f.ID); !ok {
+			t.Errorf("finding %s is not a cause of the catalog", f.ID)
+		}
+	}
+	for _, f := range r.Observations {
+		if !strings.HasPrefix(f.ID, "packet.") {
+			t.Errorf("observation %s is not a packet.* observation", f.ID)
+		}
+	}
+	for _, f := range append(r.Findings[:len(r.Findings):len(r.Findings)], r.Observations...) {
 		if len(f.Evidence) == 0 {
 			t.Errorf("%s without evidence", f.ID)
 		}
@@ -145,7 +160,7 @@ func TestLabCases(t *testing.T) {
 			}
 			if c.healthy {
 				for _, f := range r.Findings {
-					if f.Severity == diagnosis.Critical {
+					if f.Severity == finding.Critical {
 						t.Errorf("healthy case: %s: %s", f.ID, f.Title)
 					}
 				}
@@ -185,7 +200,7 @@ func TestLabTimeline(t *testing.T) {
 	}
 }
 
-func keys(m map[string]*diagnosis.Finding) []string {
+func keys(m map[string]*finding.Finding) []string {
 	var out []string
 	for k := range m {
 		out = append(out, k)
@@ -260,7 +275,7 @@ func TestModes(t *testing.T) {
 				}
 			}
 			for _, f := range r.Findings {
-				if f.Severity == diagnosis.Critical {
+				if f.Severity == finding.Critical {
 					t.Errorf("%s: %s", f.ID, f.Title)
 				}
 			}
@@ -272,7 +287,7 @@ func TestModes(t *testing.T) {
 					}
 				}
 			}
-			if hc := findingIDs(r)[ObsHealthCheck]; hc == nil || hc.Severity != diagnosis.Info || !strings.Contains(hc.Title, "benign") {
+			if hc := findingIDs(r)[ObsHealthCheck]; hc == nil || hc.Severity != finding.Info || !strings.Contains(hc.Title, "benign") {
 				t.Errorf("keepalived's connect-then-reset checks: %+v", hc)
 			}
 			if c.c.Shuffle && !strings.Contains(strings.Join(r.Notes, "\n"), "earlier than the one before") {
