@@ -2,13 +2,10 @@ package e2e
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
-
-	"go.yaml.in/yaml/v3"
 
 	"github.com/lvsdoctor/lvsdoctor/internal/catalog"
 	"github.com/lvsdoctor/lvsdoctor/internal/cli"
@@ -23,7 +20,10 @@ import (
 //	                                  cause must not be reported at all
 //	healthy--<variant>                a working cluster: no critical finding
 //
-// each with an expected.yaml (first, severity, also, absent, known_failure).
+// each with an expected.yaml (first, severity, also, absent, known_failure,
+// cites, wrong_cite: see testdata/corpus/README.md), checked with the shared
+// harness (expectations_test.go). A fault case must say which evidence
+// lines its root cause cites.
 
 const corpusDir = "../testdata/corpus"
 
@@ -34,35 +34,13 @@ const corpusMinCases = 80
 // coverage are logged rather than enforced.
 const corpusComplete = true
 
-type corpusExpected struct {
-	expected `yaml:",inline"`
-	// Absent are cause IDs that must not appear at all.
-	Absent []string `yaml:"absent"`
-	// KnownFailure, when set, says why lvsdoctor gets this case wrong
-	// today (a rule bug to fix): the case is skipped with that reason.
-	KnownFailure string `yaml:"known_failure"`
-}
-
 // corpusCase is one case directory of the corpus.
 type corpusCase struct {
 	name, dir string
 	// kind is "fault", "lookalike" or "healthy"; cause is the cause ID the
 	// name carries (fault and lookalike).
 	kind, cause string
-	exp         corpusExpected
-}
-
-func readCorpusExpected(t *testing.T, path string) corpusExpected {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var e corpusExpected
-	if err := yaml.Unmarshal(b, &e); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	return e
+	exp         expectation
 }
 
 func loadCorpus(t *testing.T) []corpusCase {
@@ -71,7 +49,7 @@ func loadCorpus(t *testing.T) []corpusCase {
 	var out []corpusCase
 	for _, f := range files {
 		dir := filepath.Dir(f)
-		c := corpusCase{name: filepath.Base(dir), dir: dir, exp: readCorpusExpected(t, f)}
+		c := corpusCase{name: filepath.Base(dir), dir: dir, exp: readExpectation(t, f)}
 		parts := strings.Split(c.name, "--")
 		switch {
 		case parts[0] == "healthy":
@@ -86,43 +64,6 @@ func loadCorpus(t *testing.T) []corpusCase {
 	return out
 }
 
-// corpusProblems says how a diagnosis misses a case's expectation, for
-// the known failures (which are skipped, not failed) and the summary.
-func corpusProblems(d diagnosis.Diagnosis, e corpusExpected) []string {
-	var p []string
-	if e.First == "none" || e.First == "" {
-		for _, f := range d.Findings {
-			if f.Severity == diagnosis.Critical {
-				p = append(p, fmt.Sprintf("critical %s on %s", f.ID, f.Host))
-			}
-		}
-	} else {
-		switch {
-		case len(d.Findings) == 0:
-			p = append(p, "no findings")
-		case d.Findings[0].ID != e.First:
-			p = append(p, "first finding is "+d.Findings[0].ID)
-		case e.Severity != "" && string(d.Findings[0].Severity) != e.Severity:
-			p = append(p, "first finding is "+string(d.Findings[0].Severity))
-		}
-	}
-	has := map[string]bool{}
-	for _, f := range d.Findings {
-		has[f.ID] = true
-	}
-	for _, id := range e.Also {
-		if !has[id] {
-			p = append(p, "no "+id)
-		}
-	}
-	for _, id := range e.Absent {
-		if has[id] {
-			p = append(p, id+" reported")
-		}
-	}
-	return p
-}
-
 func TestCorpus(t *testing.T) {
 	cases := loadCorpus(t)
 	if len(cases) < corpusMinCases && corpusComplete {
@@ -134,7 +75,8 @@ func TestCorpus(t *testing.T) {
 		perCause[c.ID] = &tally{}
 	}
 	quietCases, quietCritical, knownCritical, healthy := 0, 0, 0, 0
-	var known []string
+	cited := 0
+	var known, wrongCites []string
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			e := c.exp
@@ -150,6 +92,16 @@ func TestCorpus(t *testing.T) {
 			default:
 				t.Fatalf("name %q is neither <cause>--<variant>, lookalike--<cause>--<variant> nor healthy--<variant>", c.name)
 			}
+			if c.kind == "fault" && len(e.Cites) == 0 {
+				t.Errorf("a fault case must name the evidence its root cause cites (cites: [host/file:line], the line that decides the cause; see testdata/corpus/README.md)")
+			}
+			if len(e.Cites) > 0 {
+				cited++
+			}
+			if e.WrongCite != "" {
+				wrongCites = append(wrongCites, c.name+": "+e.WrongCite)
+			}
+			checkCitesWellFormed(t, c.dir, e)
 			if c.kind == "lookalike" && !corpusHas(e.Absent, c.cause) {
 				t.Errorf("a look-alike of %s must list it under absent", c.cause)
 			}
@@ -185,24 +137,10 @@ func TestCorpus(t *testing.T) {
 			}
 			if e.KnownFailure != "" {
 				known = append(known, c.name+": "+e.KnownFailure)
-				if p := corpusProblems(d, e); len(p) == 0 {
-					t.Errorf("known failure now passes: remove known_failure from its expected.yaml")
-				} else {
-					t.Skipf("known failure (%s): %s", strings.Join(p, "; "), e.KnownFailure)
-				}
-				return
-			}
-			if len(d.Problems) > 0 {
+			} else if len(d.Problems) > 0 {
 				t.Logf("input not understood: %v", d.Problems[:min(3, len(d.Problems))])
 			}
-			checkExpected(t, d, code, e.expected)
-			for _, id := range e.Absent {
-				for _, f := range d.Findings {
-					if f.ID == id {
-						t.Errorf("%s must not be reported: %s %s on %s: %s", id, f.Severity, f.ID, f.Host, f.Title)
-					}
-				}
-			}
+			checkCase(t, d, code, e)
 		})
 	}
 
@@ -218,8 +156,12 @@ func TestCorpus(t *testing.T) {
 		fmt.Fprintf(&b, "%-42s %6d %10d\n", id, perCause[id].fault, perCause[id].lookalike)
 	}
 	fmt.Fprintf(&b, "critical findings on the %d healthy and look-alike cases: %d (and %d in known failures)\n", quietCases, quietCritical, knownCritical)
+	fmt.Fprintf(&b, "fault cases whose root cause's cites are pinned: %d of %d\n", cited, len(cases)-quietCases)
 	if len(known) > 0 {
 		fmt.Fprintf(&b, "known failures (%d):\n  %s\n", len(known), strings.Join(known, "\n  "))
+	}
+	if len(wrongCites) > 0 {
+		fmt.Fprintf(&b, "wrong cites (%d):\n  %s\n", len(wrongCites), strings.Join(wrongCites, "\n  "))
 	}
 	t.Log("\n" + b.String())
 }
