@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -15,9 +16,13 @@ import (
 	"github.com/lvsdoctor/lvsdoctor/internal/capture"
 	"github.com/lvsdoctor/lvsdoctor/internal/casedir"
 	"github.com/lvsdoctor/lvsdoctor/internal/diagnosis"
+	"github.com/lvsdoctor/lvsdoctor/internal/engine"
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
 	"github.com/lvsdoctor/lvsdoctor/internal/intake"
+	"github.com/lvsdoctor/lvsdoctor/internal/parse/tcpdump"
 	"github.com/lvsdoctor/lvsdoctor/internal/report"
+	"github.com/lvsdoctor/lvsdoctor/internal/rules"
+	"github.com/lvsdoctor/lvsdoctor/internal/topology"
 	"github.com/lvsdoctor/lvsdoctor/internal/trace"
 )
 
@@ -105,6 +110,9 @@ func runTrace(cmd *cobra.Command, o *traceOpts, args []string) error {
 	if err != nil {
 		return err
 	}
+	if len(args) == 1 && isCaseDir(args[0]) {
+		return traceCase(cmd, o, cfg, roles, args[0])
+	}
 	var inputs []trace.Input
 	var probs []evidence.Problem
 	for _, a := range args {
@@ -137,7 +145,12 @@ func runTrace(cmd *cobra.Command, o *traceOpts, args []string) error {
 	}
 	r := trace.Run(inputs, cfg)
 	r.Problems = append(probs, r.Problems...)
-	err = report.WriteTrace(cmd.OutOrStdout(), o.format, r, report.TraceOptions{
+	return writeTraceResult(cmd, o, r)
+}
+
+// writeTraceResult prints r and sets the exit status from its findings.
+func writeTraceResult(cmd *cobra.Command, o *traceOpts, r *trace.Result) error {
+	err := report.WriteTrace(cmd.OutOrStdout(), o.format, r, report.TraceOptions{
 		Options: report.Options{
 			Color:   !o.noColor && isTerminal(cmd.OutOrStdout()) && os.Getenv("NO_COLOR") == "",
 			Verbose: o.verbose,
@@ -153,6 +166,68 @@ func runTrace(cmd *cobra.Command, o *traceOpts, args []string) error {
 		}
 	}
 	return nil
+}
+
+// isCaseDir reports whether path is a case directory (host folders or a
+// case.yaml), which trace reads as diagnose does, rather than a folder
+// of loose captures named after their hosts.
+func isCaseDir(path string) bool {
+	entries, err := os.ReadDir(path)
+	if err != nil {
+		return false
+	}
+	for _, e := range entries {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") || e.Name() == "case.yaml" || e.Name() == "case.yml" {
+			return true
+		}
+	}
+	return false
+}
+
+// traceCase traces a case directory with the engine diagnose runs: the
+// same evidence (captures and tcpdump printouts), the same packet path,
+// and the same packet causes, ranked and linked as diagnose ranks them.
+func traceCase(cmd *cobra.Command, o *traceOpts, cfg trace.Config, roles map[string]evidence.Role, dir string) error {
+	c, err := intake.Load(dir)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	for _, h := range c.Hosts {
+		if r, ok := roles[h.Name]; ok {
+			h.Role = r
+		}
+	}
+	if cfg.Client.IsValid() {
+		c.Client = evidence.Endpoint{Addr: cfg.Client, Ref: evidence.Ref{Source: "--client"}}
+	}
+	d, path := engine.RunWithPath(c, topology.Hints{VIP: cfg.VIP, Port: cfg.Port, Proto: cfg.Proto, Mode: cfg.Mode}, rules.All())
+	if path == nil {
+		return usageErr("no packet capture or tcpdump printout in %s for the service (give --vip if it is not found)", dir)
+	}
+	r := &trace.Result{Path: path.Path, Notes: path.Notes, Problems: path.Problems, Findings: packetCauses(d, path)}
+	return writeTraceResult(cmd, o, r)
+}
+
+// packetCauses are the diagnosis' findings of the causes the packets
+// can show: those of the rules that read the packet path, and those the
+// tracer names itself (ARP conflicts, ICMP errors, tunnel MTU).
+func packetCauses(d *diagnosis.Diagnosis, path *trace.Result) []diagnosis.Finding {
+	ids := map[string]bool{}
+	for _, r := range rules.All() {
+		if slices.Contains(r.Requires, rules.PacketPath) {
+			ids[r.ID] = true
+		}
+	}
+	for _, f := range path.Findings {
+		ids[f.ID] = true
+	}
+	out := []diagnosis.Finding{}
+	for _, f := range d.Findings {
+		if ids[f.ID] {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 func (o *traceOpts) config() (trace.Config, error) {
@@ -214,7 +289,7 @@ func traceInputs(path string) ([]trace.Input, caseHints, error) {
 			return nil, hints, fmt.Errorf("%s: not a packet capture", path)
 		}
 		host := hostOfFile(path)
-		return []trace.Input{{Point: trace.Point{Host: host, Role: roleFile(filepath.Dir(path)), Source: filepath.ToSlash(path)}, Path: path}}, hints, nil
+		return []trace.Input{{Point: trace.Point{Host: host, Role: roleFile(filepath.Dir(path)), Source: filepath.ToSlash(path), Iface: tcpdump.IfaceFromName(path)}, Path: path}}, hints, nil
 	}
 	hints = readCaseHints(path)
 	entries, err := os.ReadDir(path)
@@ -240,7 +315,7 @@ func traceInputs(path string) ([]trace.Input, caseHints, error) {
 			continue
 		}
 		if e.Type().IsRegular() && isCaptureFile(p) {
-			out = append(out, trace.Input{Point: trace.Point{Host: hostOfFile(p), Source: e.Name()}, Path: p})
+			out = append(out, trace.Input{Point: trace.Point{Host: hostOfFile(p), Source: e.Name(), Iface: tcpdump.IfaceFromName(e.Name())}, Path: p})
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Source < out[j].Source })
@@ -260,7 +335,7 @@ func (hi *hostInfo) input(path, source string) trace.Input {
 		hi.h = readInterfaces(hi.name, hi.dir)
 		hi.h.Role = hi.role
 	}
-	in := trace.Input{Point: trace.Point{Host: hi.name, Role: hi.role, Source: source}, Path: path}
+	in := trace.Input{Point: trace.Point{Host: hi.name, Role: hi.role, Source: source, Iface: tcpdump.IfaceFromName(source)}, Path: path}
 	for _, l := range hi.h.Links {
 		if l.MAC != "" && l.MAC != "00:00:00:00:00:00" && l.Kind != "loopback" {
 			in.MACs = append(in.MACs, l.MAC)

@@ -18,10 +18,20 @@ import (
 
 // Run diagnoses c with the given rules (rules.All() in production).
 func Run(c *evidence.Case, hints topology.Hints, rs []*rules.Rule) *diagnosis.Diagnosis {
+	d, _ := RunWithPath(c, hints, rs)
+	return d
+}
+
+// RunWithPath is Run that also returns the packet tracer's whole result
+// for the diagnosed service (its notes and capture problems besides the
+// path the diagnosis carries); nil when the case has no captures. It is
+// what `lvsdoctor trace` shows of a case, so that the two never disagree.
+func RunWithPath(c *evidence.Case, hints topology.Hints, rs []*rules.Rule) (*diagnosis.Diagnosis, *trace.Result) {
 	t := topology.Resolve(c, hints)
 	d := &diagnosis.Diagnosis{Schema: diagnosis.Schema, Findings: []diagnosis.Finding{}, Notes: []string{}}
 	missing := newMissing()
 	paths := newPacketPaths(c)
+	var path *trace.Result
 	res := rules.Results{PacketPath: paths.of}
 	for _, r := range rs {
 		p := rules.NewPass(r, t, res)
@@ -46,8 +56,8 @@ func Run(c *evidence.Case, hints topology.Hints, rs []*rules.Rule) *diagnosis.Di
 		if s.VIP.IsValid() {
 			d.Service.VIP = s.VIP.String()
 		}
-		if r := paths.of(s); r != nil {
-			d.PacketPath = &r.Path
+		if path = paths.of(s); path != nil {
+			d.PacketPath = &path.Path
 		}
 	}
 	for _, h := range c.Hosts {
@@ -60,7 +70,7 @@ func Run(c *evidence.Case, hints topology.Hints, rs []*rules.Rule) *diagnosis.Di
 	if d.Hosts == nil {
 		d.Hosts = []diagnosis.Host{}
 	}
-	return d
+	return d, path
 }
 
 // packetPaths computes each service's packet path once per case, for

@@ -67,20 +67,8 @@ func readCapture(c *evidence.Case, h *evidence.Host, hf hostFolder, p, rel strin
 }
 
 // captureIface is the interface a capture is named after: eth0.pcap,
-// tcpdump-br0.pcapng, ds1-tunl0.cap.
-func captureIface(rel string) string {
-	base := filepath.Base(rel)
-	if strings.HasSuffix(strings.ToLower(base), ".gz") {
-		base = base[:len(base)-3]
-	}
-	for _, ext := range []string{".pcapng", ".pcap", ".cap"} {
-		if strings.HasSuffix(strings.ToLower(base), ext) {
-			base = base[:len(base)-len(ext)]
-			break
-		}
-	}
-	return tcpdump.IfaceFromName(base + ".txt")
-}
+// tcpdump-br0.pcapng, ds1-tunl0.cap, eth0.pcap.gz.
+func captureIface(rel string) string { return tcpdump.IfaceFromName(rel) }
 
 // isCookedV2 tells from a pcap's header whether it is a `tcpdump -i any`
 // capture whose packets carry interface indexes (pcapng files may hold

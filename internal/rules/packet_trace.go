@@ -4,19 +4,17 @@ import (
 	"github.com/lvsdoctor/lvsdoctor/internal/topology"
 )
 
-// reportTraced reports the trace's findings of the pass's rule for s
-// when the packets show NAT or FNAT, whose rewritten copies the rule's
-// own reading does not follow (it knows DR and TUN), and it found none.
-func reportTraced(p *Pass, s *topology.Service, id string, before int) {
-	if len(p.Findings()) > before {
-		return
-	}
+// reportPath reports the packet path's findings of the pass's cause for
+// s: the packet-path rules say what the one path computed for the case
+// shows, so that diagnose and trace never disagree.
+// A rule may narrow the hosts the cause applies to (onHost nil: all).
+func reportPath(p *Pass, s *topology.Service, onHost func(string) bool) {
 	r := p.PacketPath(s)
-	if r == nil || r.Service.Mode != "nat" && r.Service.Mode != "fnat" {
+	if r == nil {
 		return
 	}
 	for _, f := range r.Findings {
-		if f.ID == id {
+		if f.ID == p.rule.ID && (onHost == nil || onHost(f.Host)) {
 			p.Report(f)
 		}
 	}

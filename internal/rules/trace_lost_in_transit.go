@@ -1,9 +1,6 @@
 package rules
 
 import (
-	"fmt"
-
-	"github.com/lvsdoctor/lvsdoctor/internal/diagnosis"
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
 )
 
@@ -18,24 +15,7 @@ var traceLostInTransit = &Rule{
 	},
 	Run: func(p *Pass) {
 		for _, s := range p.Services() {
-			before := len(p.Findings())
-			for _, l := range lostInTransit(p, s) {
-				ev := []evidence.Ref{l.frame.Ref}
-				if l.alive != nil {
-					ev = append(ev, l.alive.Ref)
-				}
-				p.Report(diagnosis.Finding{
-					Severity: diagnosis.Critical,
-					Host:     l.point.Name,
-					Title:    fmt.Sprintf("packet forwarded by %s (%s) never reached %s", l.director.Name, l.key, l.point.Name),
-					Explanation: fmt.Sprintf("%s sent the packet on towards the real server, and %s's capture, which was running "+
-						"(it shows other traffic from the same side), never saw it. Something between the two dropped it: "+
-						"a hypervisor filter, a switch ACL, or a cloud network's anti-spoofing.", l.director.Name, l.point.Name),
-					Evidence: ev,
-					Fix:      []string{"find what lies between " + l.director.Name + " and " + l.point.Name + " (see the causes ranked above)"},
-				})
-			}
-			reportTraced(p, s, "trace.lost-in-transit", before)
+			reportPath(p, s, nil)
 		}
 	},
 }

@@ -295,6 +295,12 @@ func FromFrames(hosts []*evidence.Host, cfg Config) *Result {
 // pointOfHost is a capture point on a host of a case.
 func pointOfHost(h *evidence.Host, source string) Point {
 	p := Point{Host: h.Name, Role: h.Role, Source: source}
+	for i := range h.Frames {
+		if f := &h.Frames[i]; f.Ref.Source == source && f.Iface != "" {
+			p.Iface = f.Iface
+			break
+		}
+	}
 	for _, l := range h.Links {
 		if l.MAC != "" && l.MAC != "00:00:00:00:00:00" && l.Kind != "loopback" {
 			p.MACs = append(p.MACs, l.MAC)

@@ -706,11 +706,12 @@ func (t *Tracer) expected(c *conn, st, i int, slots map[[2]int]*slot, target map
 		if st == stageForwarded && (target[i] || len(target) == 0 && seen[stageForwarded] && sawConn) {
 			return ran
 		}
-		if st == stageForwarded && len(target) == 0 && (t.soleRS(i) || seen[stageForwarded]) && (seen[stageForwarded] || seen[stageSent]) {
+		if st == stageForwarded && len(target) == 0 && (t.soleRS(i) || seen[stageForwarded]) && (seen[stageForwarded] || seen[stageSent]) &&
+			!t.sentElsewhere(i, slots) {
 			// Which real server it was sent to is unknown: each could have seen it.
 			return ran
 		}
-		if st == stageReplied && slots[[2]int{stageForwarded, i}] != nil {
+		if st == stageReplied && slots[[2]int{stageForwarded, i}] != nil && !tunnelIface(ps.Iface) {
 			return "no reply left the real server while the capture ran"
 		}
 	case evidence.RoleClient:
@@ -722,6 +723,43 @@ func (t *Tracer) expected(c *conn, st, i int, slots map[[2]int]*slot, target map
 		}
 	}
 	return ""
+}
+
+// sentElsewhere reports whether every forwarded copy of the connection
+// was addressed to a host other than point i's, as far as i's own
+// addresses and MACs are known: a real server's capture cannot miss a
+// packet the director sent to another real server (one with no capture).
+func (t *Tracer) sentElsewhere(i int, slots map[[2]int]*slot) bool {
+	ps := t.points[i]
+	if len(ps.addrs) == 0 && len(ps.macs) == 0 {
+		return false
+	}
+	any := false
+	for k, sl := range slots {
+		if k[0] != stageForwarded {
+			continue
+		}
+		for _, s := range sl.seen {
+			switch {
+			case s.lvsTunnel() && len(ps.addrs) > 0:
+				if ps.addrs[s.odst] {
+					return false
+				}
+			case s.kind != legClient && len(ps.addrs) > 0:
+				if ps.addrs[s.dst.Addr()] {
+					return false
+				}
+			case s.hasDMAC && len(ps.macs) > 0:
+				if ps.macs[s.dmac] {
+					return false
+				}
+			default:
+				return false // where it went is not known
+			}
+			any = true
+		}
+	}
+	return any
 }
 
 // receivedByDirector reports whether a director's capture shows the
@@ -1290,8 +1328,8 @@ func (t *Tracer) hopRanAfter(f *Flow, miss int, slots map[[2]int]*slot, seen int
 func (t *Tracer) rsCovered(c *conn, slots map[[2]int]*slot) bool {
 	for k, sl := range slots {
 		ps := t.points[k[1]]
-		if k[0] != stageForwarded || ps.Role != evidence.RoleRealServer {
-			continue
+		if k[0] != stageForwarded || ps.Role != evidence.RoleRealServer || tunnelIface(ps.Iface) {
+			continue // a capture on the tunnel cannot show the replies
 		}
 		if len(sl.pkts) > 1 || !ps.timed {
 			return true

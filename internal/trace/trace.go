@@ -85,6 +85,16 @@ type Point struct {
 	// are known: they say which copies it sent and received.
 	MACs  []string
 	Addrs []netip.Addr
+	// Iface is the interface the capture was taken on, when known: a
+	// capture on a tunnel interface (tunl0) sees what arrives through
+	// the tunnel and never the replies, which leave by the physical one.
+	Iface string
+}
+
+// tunnelIface reports whether an interface is an IPIP tunnel end, whose
+// capture shows only decapsulated arrivals.
+func tunnelIface(name string) bool {
+	return strings.HasPrefix(name, "tunl") || strings.HasPrefix(name, "ipip")
 }
 
 // pointState is what is learned of a point while reading.

@@ -772,10 +772,11 @@ func ifaceFromCommand(cmd string) string {
 var nameIfaceRe = regexp.MustCompile(`^(?:eth|ens|enp|eno|em|bond|br|vnet|tunl|tun|vlan|veth|lo|virbr|wlan|wlp|team|ib|docker|vxlan|gre|ipip|p\d+p)\w*(?:[.@]\w+)?$`)
 
 // IfaceFromName finds the interface a capture file is named after:
-// "tcpdump-eth0.txt", "br0.txt", "ds1/eth0.1.txt", "tcpdump_vnet0-vvv.log".
+// "tcpdump-eth0.txt", "br0.txt", "ds1/eth0.1.txt", "tcpdump_vnet0-vvv.log",
+// "eth0.pcapng", "tunl0.pcap.gz".
 func IfaceFromName(source string) string {
 	base := path.Base(strings.ReplaceAll(source, "\\", "/"))
-	for _, ext := range []string{".txt", ".log", ".out", ".cap", ".pcap"} {
+	for _, ext := range []string{".gz", ".txt", ".log", ".out", ".cap", ".pcapng", ".pcap"} {
 		base = strings.TrimSuffix(base, ext)
 	}
 	if nameIfaceRe.MatchString(base) {
