@@ -23,8 +23,7 @@
 //   - director_view.go: a director's captures split into arrivals and
 //     forwarded copies
 //   - transit_loss.go: forwarded packets no later capture point saw
-//   - packet_trace.go: the packet tracer's result, shared by the trace.*
-//     rules
+//   - packet_trace.go: the trace.* rules' reading of the packet path
 //   - firewall_walk.go: the client's packet walked through a firewall
 //   - spoof_filters.go: anti-spoofing filters of hypervisors' VM ports
 //   - icmp_errors.go: ICMP unreachables decoded from captures
@@ -32,6 +31,18 @@
 //   - logs.go: keepalived's health-check log lines
 //   - evidence_refs.go: citations of whole listings and tables
 //   - text.go: the words of findings (clip, upperFirst, orName)
+//
+// # Shared results
+//
+// Work several rules need is computed once by the engine and handed to
+// the rules that declare it in Requires, as go/analysis passes an
+// analyzer's Requires through Pass.ResultOf: today the packet path
+// (Requires: []Requirement{PacketPath}, read with Pass.PacketPath), the
+// packet tracer's view of a service through the case's captures. The
+// diagnosis carries the same path (packet_path) and `lvsdoctor trace`
+// prints it, so the trace.* causes are one computation wherever they
+// are shown. A rule that reads a result it did not require panics (the
+// engine turns that into a note).
 //
 // Nothing patches a rule at run time: what it explains, kernel.drop
 // included, is in its own declaration. layout_test.go fails when a rule
