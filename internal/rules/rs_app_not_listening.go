@@ -2,6 +2,8 @@ package rules
 
 import (
 	"fmt"
+	"path"
+	"strings"
 
 	"github.com/lvsdoctor/lvsdoctor/internal/diagnosis"
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
@@ -28,10 +30,36 @@ var rsAppNotListening = &Rule{
 					Host:        h.Name,
 					Title:       fmt.Sprintf("nothing listens on %s port %d on %s", s.Proto, port, h.Name),
 					Explanation: "The listening sockets of the real server show no socket on the service port: forwarded connections are refused (TCP RST) or dropped (UDP).",
-					Evidence:    []evidence.Ref{seenRef(h, evidence.KindListeners)},
+					Evidence:    append([]evidence.Ref{seenRef(h, evidence.KindListeners)}, appListeners(h, s.Proto)...),
 					Fix:         []string{fmt.Sprintf("start the service on %s, listening on 0.0.0.0:%d (or the VIP)", h.Name, port)},
 				})
 			}
 		}
 	},
+}
+
+// hostDaemons listen on every server and say nothing about the service.
+var hostDaemons = map[string]bool{
+	"sshd": true, "chronyd": true, "ntpd": true, "systemd-resolve": true, "systemd-resolved": true, "rpcbind": true,
+	"master": true, "dhclient": true, "keepalived": true, "zabbix_agentd": true, "node_exporter": true, "snmpd": true,
+	"rsyslogd": true, "systemd": true, "cupsd": true, "avahi-daemon": true, "dnsmasq": true, "containerd": true,
+}
+
+// appListeners cites the listeners of proto that are not the host's own
+// daemons: where the application listens instead (after an upgrade moved
+// it to 8080, or bound it elsewhere) is what to look at next.
+func appListeners(h *evidence.Host, proto string) []evidence.Ref {
+	var out []evidence.Ref
+	for _, l := range h.Listeners {
+		name := l.Process
+		if i := strings.IndexAny(name, "/: "); i >= 0 && !strings.HasPrefix(name, "/") {
+			name = name[:i]
+		}
+		name = strings.TrimPrefix(path.Base(name), "/")
+		if !strings.EqualFold(l.Proto, proto) || hostDaemons[name] || l.Ref.Line == 0 || len(out) >= 4 {
+			continue
+		}
+		out = append(out, l.Ref)
+	}
+	return out
 }
