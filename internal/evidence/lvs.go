@@ -186,6 +186,9 @@ type KCheck struct {
 	ConnectPort uint16
 	URLs        []string
 	Ref         Ref
+	// ConnectIPRef and ConnectPortRef are the lines that set them: what
+	// a finding about where the check probes must cite.
+	ConnectIPRef, ConnectPortRef Ref
 }
 
 // KAddrRange is one local_address_group entry: an address or a range

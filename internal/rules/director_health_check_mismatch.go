@@ -110,7 +110,15 @@ func checkHealth(p *Pass, s *topology.Service, d *evidence.Host, kv *evidence.KV
 		}
 	}
 	out := outOfTable(s, d, r.Addr)
-	ev := []evidence.Ref{c.Ref, r.Ref}
+	// The line that sends the probe elsewhere decides; the check's and the
+	// real server's blocks say whose it is.
+	var ev []evidence.Ref
+	if ipDiff && !c.ConnectIPRef.IsZero() {
+		ev = append(ev, c.ConnectIPRef)
+	} else if !ipDiff && !c.ConnectPortRef.IsZero() {
+		ev = append(ev, c.ConnectPortRef)
+	}
+	ev = append(ev, c.Ref, r.Ref)
 	sev := diagnosis.Warning
 	var what, why string
 	switch {

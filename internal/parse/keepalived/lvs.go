@@ -196,7 +196,7 @@ func (p *parser) check(st *stmt) *evidence.KCheck {
 			switch s.kw {
 			case "connect_ip":
 				if a, err := netip.ParseAddr(arg(s, 0)); err == nil {
-					c.ConnectIP = a.Unmap()
+					c.ConnectIP, c.ConnectIPRef = a.Unmap(), p.sref(s)
 				} else {
 					p.stIssue(s, "connect_ip is not an IP address")
 				}
@@ -205,7 +205,7 @@ func (p *parser) check(st *stmt) *evidence.KCheck {
 				if err != nil {
 					p.stIssue(s, "connect_port is not a port number")
 				}
-				c.ConnectPort = uint16(n)
+				c.ConnectPort, c.ConnectPortRef = uint16(n), p.sref(s)
 			case "url":
 				for _, u := range s.block {
 					if u.kw == "path" {
