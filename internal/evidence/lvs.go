@@ -59,6 +59,9 @@ type RealServer struct {
 // Stats are cumulative counters (ipvsadm --stats).
 type Stats struct {
 	Conns, InPkts, OutPkts, InBytes, OutBytes uint64
+	// Ref is the line that printed the counters: a finding that rests on
+	// them cites it, not a listing without numbers.
+	Ref Ref
 }
 
 // Rate are per-second rates (ipvsadm --rate).

@@ -27,11 +27,16 @@ var directorReturnPathMissing = &Rule{
 				if vs == nil || vs.Stats == nil || vs.Stats.InPkts == 0 || vs.Stats.OutPkts != 0 {
 					continue
 				}
-				ev := []evidence.Ref{vs.Ref}
+				// The counters decide: the stats lines that hold them first,
+				// then the listing the service was read from.
+				ev := []evidence.Ref{statsRef(vs.Stats, vs.Ref)}
 				for _, rs := range vs.Dests {
 					if rs.Stats != nil && rs.Stats.InPkts > 0 {
-						ev = append(ev, rs.Ref)
+						ev = append(ev, statsRef(rs.Stats, rs.Ref))
 					}
+				}
+				if vs.Stats.Ref.IsZero() || vs.Stats.Ref != vs.Ref {
+					ev = append(ev, vs.Ref)
 				}
 				p.Report(diagnosis.Finding{
 					Severity: diagnosis.Critical,
@@ -49,4 +54,13 @@ var directorReturnPathMissing = &Rule{
 			}
 		}
 	},
+}
+
+// statsRef is the line of the counters, or of the entry when the
+// counters' line is not known (merged from another listing).
+func statsRef(st *evidence.Stats, entry evidence.Ref) evidence.Ref {
+	if st != nil && !st.Ref.IsZero() {
+		return st.Ref
+	}
+	return entry
 }

@@ -323,7 +323,7 @@ func (p *listParser) service(i int, t []string, text string) bool {
 		if mode == modeRate {
 			svc.Rate = &evidence.Rate{CPS: n[0], InPPS: n[1], OutPPS: n[2], InBPS: n[3], OutBPS: n[4]}
 		} else {
-			svc.Stats = &evidence.Stats{Conns: n[0], InPkts: n[1], OutPkts: n[2], InBytes: n[3], OutBytes: n[4]}
+			svc.Stats = &evidence.Stats{Conns: n[0], InPkts: n[1], OutPkts: n[2], InBytes: n[3], OutBytes: n[4], Ref: svc.Ref}
 		}
 	default:
 		// Scheduler Flags (the same line under -L, --thresholds and
@@ -458,7 +458,7 @@ func (p *listParser) dest(i int, t []string, text string) bool {
 		if mode == modeRate {
 			rs.Rate = &evidence.Rate{CPS: n[0], InPPS: n[1], OutPPS: n[2], InBPS: n[3], OutBPS: n[4]}
 		} else {
-			rs.Stats = &evidence.Stats{Conns: n[0], InPkts: n[1], OutPkts: n[2], InBytes: n[3], OutBytes: n[4]}
+			rs.Stats = &evidence.Stats{Conns: n[0], InPkts: n[1], OutPkts: n[2], InBytes: n[3], OutBytes: n[4], Ref: rs.Ref}
 		}
 	case modeThresholds:
 		n, ok := nums(rest, 4)
