@@ -240,10 +240,18 @@ func checkVIPInNoInstance(p *Pass, d *evidence.Host, kc *evidence.KeepalivedConf
 				holders = append(holders, o)
 			}
 		}
+		// The service's VIP, then the virtual_ipaddress entries that carry
+		// other addresses instead (the mistake is usually among them).
 		ev := []evidence.Ref{v.ref}
 		for _, vi := range kc.VRRPInstances {
-			ev = append(ev, vi.Ref)
-			break
+			for _, x := range vi.VIPs {
+				if len(ev) < 5 {
+					ev = append(ev, x.Ref)
+				}
+			}
+			if len(vi.VIPs) == 0 {
+				ev = append(ev, vi.Ref)
+			}
 		}
 		sev := diagnosis.Warning
 		expl := fmt.Sprintf("keepalived brings a VIP up only when it is in the virtual_ipaddress block of a vrrp_instance "+
@@ -255,10 +263,22 @@ func checkVIPInNoInstance(p *Pass, d *evidence.Host, kc *evidence.KeepalivedConf
 			}
 			expl += fmt.Sprintf("it is up on %s by other means now, but does not move on failover.", holders[0].Name)
 		case checked > 0:
+			// Where the VIP would be: the addresses of the interface the
+			// instances run on, which do not include it.
 			for _, o := range p.Directors() {
-				if o.Has(evidence.KindAddrs) {
-					ev = append(ev, seenRef(o, evidence.KindAddrs))
+				if !o.Has(evidence.KindAddrs) {
+					continue
 				}
+				var on []evidence.Ref
+				for _, vi := range kc.VRRPInstances {
+					if vi.Interface != "" {
+						on = append(on, addrRefsOn(o, vi.Interface)...)
+					}
+				}
+				if len(on) == 0 {
+					on = []evidence.Ref{seenRef(o, evidence.KindAddrs)}
+				}
+				ev = append(ev, on...)
 			}
 			expl += "no director holds it, so packets for it never reach IPVS."
 			if svc != nil {
