@@ -142,8 +142,11 @@ type VRRPInstance struct {
 	AuthType     string
 	UnicastSrc   netip.Addr
 	UnicastPeers []netip.Addr
-	VIPs         []KVIP
-	Ref          Ref
+	// UnicastPeerRefs are the lines of UnicastPeers, in the same order:
+	// a peer list that misses a director is cited by its entries.
+	UnicastPeerRefs []Ref
+	VIPs            []KVIP
+	Ref             Ref
 }
 
 // KVIP is one virtual_ipaddress entry.

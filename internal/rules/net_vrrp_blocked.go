@@ -233,7 +233,7 @@ func vrrpBlocksFor(p *Pass, s *topology.Service, d, peer *evidence.Host) []vrrpB
 		case len(pi.UnicastPeers) > 0 && d.Has(evidence.KindAddrs) && !namesHost(pi.UnicastPeers, d, insts[0].UnicastSrc):
 			out = append(out, vrrpBlock{d: d, peer: peer, sure: true,
 				why: fmt.Sprintf("%s sends its adverts only to its unicast_peer list, which names no address of %s", peer.Name, d.Name),
-				ev:  append([]evidence.Ref{pi.Ref}, addrRefsOn(d, iface)...),
+				ev:  append(peerEntries(pi), addrRefsOn(d, iface)...),
 				fix: []string{fmt.Sprintf("list %s's address in unicast_peer on %s (and %s's on %s), then reload keepalived on both", d.Name, peer.Name, peer.Name, d.Name)}})
 		case len(peers) > 0 && len(pi.UnicastPeers) == 0:
 			out = append(out, vrrpBlock{d: d, peer: peer, sure: true,
@@ -269,4 +269,19 @@ func namesHost(peers []netip.Addr, h *evidence.Host, src netip.Addr) bool {
 		}
 	}
 	return false
+}
+
+// peerEntries cites an instance's unicast_peer entries (the list that
+// misses a director), or the instance when they have no lines.
+func peerEntries(vi *evidence.VRRPInstance) []evidence.Ref {
+	var out []evidence.Ref
+	for _, r := range vi.UnicastPeerRefs {
+		if !r.IsZero() {
+			out = append(out, r)
+		}
+	}
+	if len(out) == 0 {
+		out = append(out, vi.Ref)
+	}
+	return out
 }

@@ -339,6 +339,7 @@ func (p *parser) vrrpInstance(st *stmt) {
 			for _, u := range s.block {
 				if a, err := netip.ParseAddr(u.kw); err == nil {
 					vi.UnicastPeers = append(vi.UnicastPeers, a)
+					vi.UnicastPeerRefs = append(vi.UnicastPeerRefs, p.sref(u))
 				} else {
 					p.stIssue(u, fmt.Sprintf("unicast_peer entry %q is not an IP address", clip(u.kw)))
 				}
