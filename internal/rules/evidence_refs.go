@@ -38,3 +38,15 @@ func firstRefs(fs []*evidence.Frame, n int) []evidence.Ref {
 	}
 	return out
 }
+
+// wholeListing cites the whole source that showed evidence kind k on h,
+// for a fact that is an absence (an interface, a module that is not
+// there): no line of it decides, the listing as a whole does. Zero when k
+// was not seen.
+func wholeListing(h *evidence.Host, k evidence.Kind, what string) evidence.Ref {
+	r := seenRef(h, k)
+	if r.IsZero() {
+		return r
+	}
+	return evidence.Ref{Host: r.Host, Source: r.Source, Text: "(the whole listing: " + what + ")"}
+}

@@ -34,10 +34,12 @@ var rsTunnelNotReady = &Rule{
 				var title string
 				switch {
 				case tun == nil:
-					ev = append(ev, seenRef(h, evidence.KindLinks), seenRef(h, evidence.KindAddrs))
+					// An interface that is not there has no line: the listings
+					// that would show it are cited whole.
+					ev = append(ev, wholeListing(h, evidence.KindLinks, "no tunl0 in it"), wholeListing(h, evidence.KindAddrs, "no tunl0 in it"))
 					if h.Kernel.Modules != nil {
 						if _, ok := h.Kernel.Modules["ipip"]; !ok {
-							ev = append(ev, seenRef(h, evidence.KindModules))
+							ev = append(ev, wholeListing(h, evidence.KindModules, "no ipip module in it"))
 						}
 					}
 					title = fmt.Sprintf("%s has no tunl0: IPIP packets from the director cannot be decapsulated", h.Name)
