@@ -36,11 +36,16 @@ var directorVIPNotLocal = &Rule{
 				if len(s.IPVS) > 0 && s.IPVS[d.Name] == nil && s.Config[d.Name] == nil {
 					continue // not a director of this service
 				}
-				ev := []evidence.Ref{seenRef(d, evidence.KindAddrs)}
+				// The director's own addresses show the VIP is not among
+				// them; with none to show, the listing as a whole does.
+				var ev []evidence.Ref
 				for _, a := range d.Addrs {
 					if a.Iface != "lo" && a.Prefix.Addr().Is4() {
 						ev = append(ev, a.Ref)
 					}
+				}
+				if len(ev) == 0 {
+					ev = append(ev, wholeListing(d, evidence.KindAddrs, "the VIP "+s.VIP.String()+" is not in it"))
 				}
 				if kc := d.Keepalived; kc != nil {
 					for _, vi := range kc.VRRPInstances {
