@@ -3,6 +3,24 @@
 // checks, the evidence it needs and the causes it explains; Run reads the
 // resolved topology and reports findings that cite their evidence.
 //
+// # What we took from the models
+//
+//   - go/analysis (x/tools, passes/*): a unit declares itself before it
+//     runs (ID, Doc, Needs, Requires) and the declaration is never
+//     patched at run time; shared work is a result the driver computes
+//     once and hands to the units that require it (the packet path), not
+//     a cache a unit keeps; analysistest pins the line a diagnostic is
+//     reported on, and so do our corpus cases (cites:).
+//   - aquasecurity/defsec's checks: one check per file, named by its ID,
+//     over one typed model whose values carry where they were read (our
+//     evidence.Ref); a check cites by passing the value it judged, and one
+//     test runs every check against bad and good examples and asserts the
+//     cited lines (e2e's one expectation checker over corpus, lab and
+//     examples, with cites and wrong_cite).
+//   - Not taken: defsec registers checks as a side effect of importing a
+//     package; our list (all.go) is explicit, and layout_test.go holds it
+//     against the files.
+//
 // # Where things are
 //
 // A rule lives in the file named after its cause ID, dots and dashes
