@@ -142,6 +142,10 @@ func runDiagnose(cmd *cobra.Command, o *diagnoseOpts, args []string) error {
 	if err != nil {
 		return &exitError{code: ExitUsage, err: err}
 	}
+	if d.Coverage.Inconclusive() {
+		// Not a clean bill of health: the input did not allow a diagnosis.
+		return &exitError{code: ExitUsage}
+	}
 	if d.HasCritical() {
 		return &exitError{code: ExitCritical}
 	}

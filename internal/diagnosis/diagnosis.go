@@ -33,6 +33,43 @@ type Diagnosis struct {
 	// by hop, as the packet tracer computed it for the rules (absent
 	// when the case has no captures).
 	PacketPath *trace.Path `json:"packet_path,omitempty"`
+	// Coverage says how much of the input was understood and how many of
+	// the checks for the service's mode could run: what a "no problem
+	// found" rests on.
+	Coverage Coverage `json:"coverage"`
+}
+
+// Coverage is what a diagnosis rests on.
+type Coverage struct {
+	Blocks     int `json:"blocks"`     // blocks of input with content (a command's output, a file)
+	Understood int `json:"understood"` // of them, read by a format lvsdoctor knows
+	// Service is whether a virtual service could be identified (from
+	// ipvsadm, keepalived.conf, case.yaml or --vip).
+	Service   bool `json:"service_identified"`
+	Checks    int  `json:"checks"`     // causes that apply to the service's forwarding mode
+	ChecksRun int  `json:"checks_run"` // of them, those whose evidence was given
+	// Verdict sums it up: findings, no-problem (the checks that matter
+	// ran), partial (no cause found, but most checks could not run),
+	// no-service (no service to check), nothing-usable (no input was
+	// understood).
+	Verdict string `json:"verdict"`
+}
+
+// Verdicts of a diagnosis.
+const (
+	VerdictFindings      = "findings"
+	VerdictNoProblem     = "no-problem"
+	VerdictPartial       = "partial"
+	VerdictNoService     = "no-service"
+	VerdictNothingUsable = "nothing-usable"
+)
+
+// Inconclusive reports whether the input did not allow a diagnosis at
+// all: nothing was understood, or no service could be identified and
+// nothing was found. It is an input error (exit status 2), never a clean
+// bill of health.
+func (c Coverage) Inconclusive() bool {
+	return c.Verdict == VerdictNothingUsable || c.Verdict == VerdictNoService
 }
 
 // Service is the virtual service diagnosed.

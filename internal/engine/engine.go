@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 
@@ -34,6 +35,12 @@ func RunWithPath(c *evidence.Case, hints topology.Hints, rs []*rules.Rule) (*dia
 	var path *trace.Result
 	res := rules.Results{PacketPath: paths.of}
 	for _, r := range rs {
+		if applies(t, r) {
+			d.Coverage.Checks++
+			if runnable(t, r) {
+				d.Coverage.ChecksRun++
+			}
+		}
 		p := rules.NewPass(r, t, res)
 		if err := runSafely(r, p); err != nil {
 			d.Notes = append(d.Notes, err.Error())
@@ -60,6 +67,9 @@ func RunWithPath(c *evidence.Case, hints topology.Hints, rs []*rules.Rule) (*dia
 			d.PacketPath = &path.Path
 		}
 	}
+	d.Coverage.Blocks, d.Coverage.Understood = c.Read.Blocks, c.Read.Understood
+	d.Coverage.Service = len(t.Services) > 0
+	d.Coverage.Verdict = verdict(d)
 	for _, h := range c.Hosts {
 		role := string(h.Role)
 		if role == "" {
@@ -167,12 +177,54 @@ func newMissing() *missing {
 	return &missing{byHost: map[string]map[string][]string{}, byRole: map[evidence.Role][]string{}}
 }
 
-func (m *missing) check(t *topology.Topology, r *rules.Rule) {
-	applies := len(t.Services) == 0
+// applies reports whether r concerns a service of t (every rule does
+// while no service is known).
+func applies(t *topology.Topology, r *rules.Rule) bool {
+	ok := len(t.Services) == 0
 	for _, s := range t.Services {
-		applies = applies || r.AppliesTo(s.Mode)
+		ok = ok || r.AppliesTo(s.Mode)
 	}
-	if !applies {
+	return ok
+}
+
+// runnable reports whether the evidence r needs was given: on some host
+// of each role it needs, where hosts of that role are in the case (a
+// hypervisor or client is only needed when there is one; directors and
+// real servers always are).
+func runnable(t *topology.Topology, r *rules.Rule) bool {
+	for _, n := range r.Needs {
+		hosts := t.Case.HostsWithRole(n.Role)
+		if len(hosts) == 0 {
+			if n.Role == evidence.RoleDirector || n.Role == evidence.RoleRealServer {
+				return false
+			}
+			continue
+		}
+		if !slices.ContainsFunc(hosts, func(h *evidence.Host) bool { return h.Has(n.Kind) }) {
+			return false
+		}
+	}
+	return true
+}
+
+// verdict sums up what a diagnosis rests on.
+func verdict(d *diagnosis.Diagnosis) string {
+	cv := d.Coverage
+	switch {
+	case cv.Understood == 0 && len(d.Findings) == 0:
+		return diagnosis.VerdictNothingUsable
+	case len(d.Findings) > 0:
+		return diagnosis.VerdictFindings
+	case !cv.Service:
+		return diagnosis.VerdictNoService
+	case cv.ChecksRun*2 < cv.Checks:
+		return diagnosis.VerdictPartial
+	}
+	return diagnosis.VerdictNoProblem
+}
+
+func (m *missing) check(t *topology.Topology, r *rules.Rule) {
+	if !applies(t, r) {
 		return
 	}
 	for _, n := range r.Needs {

@@ -45,6 +45,9 @@ type Case struct {
 	Problems []Problem
 	// Notes are remarks about the input that are not problems with it.
 	Notes []string
+	// Read counts what of the input was understood, so that a report
+	// never gives a clean bill of health for evidence it did not read.
+	Read ReadStats
 
 	// byName indexes Hosts; indexed is how many of Hosts it holds, so
 	// that hosts appended to Hosts directly are indexed on the next
@@ -358,3 +361,12 @@ func (h *Host) Link(name string) (Link, bool) {
 
 // IsLocal reports whether a is one of the host's addresses.
 func (h *Host) IsLocal(a netip.Addr) bool { return len(h.AddrsOf(a)) > 0 }
+
+// ReadStats counts the blocks of input (a command's output, a file) by
+// what became of them.
+type ReadStats struct {
+	Blocks     int // blocks with content
+	Understood int // parsed by a known format
+	Context    int // output of commands pasted for context, not evidence
+	Failed     int // a command's error in place of its output
+}

@@ -53,9 +53,11 @@ func readCapture(c *evidence.Case, h *evidence.Host, hf hostFolder, p, rel strin
 	}
 	frames, info, probs := capture.ReadOpened(f, opt)
 	c.Problems = append(c.Problems, probs...)
+	c.Read.Blocks++
 	if info.Format == "" {
 		return // not a capture at all: no evidence that one ran
 	}
+	c.Read.Understood++
 	dropPrintouts(c, h, hf, p, frames)
 	h.Frames = append(h.Frames, frames...)
 	ref := evidence.Ref{Host: h.Name, Source: rel}

@@ -62,7 +62,11 @@ var contextCommands = regexp.MustCompile(`^(virsh (list|dominfo|domiflist|net-li
 // Problem: one broken parser must not cost the user the rest of the case.
 func dispatch(c *evidence.Case, h *evidence.Host, doc evidence.Doc, base string, wholeFile bool) {
 	k, _ := Detect(doc.Command, base, wholeFile, doc.Text)
+	if k != nil || strings.TrimSpace(doc.Text) != "" {
+		c.Read.Blocks++
+	}
 	if k == nil && contextCommands.MatchString(doc.Command) {
+		c.Read.Context++
 		return
 	}
 	if line, failed := commandFailed(doc.Text); failed && (k == nil || k.ErrorIsEvidence == nil || !k.ErrorIsEvidence(doc)) {
@@ -75,6 +79,7 @@ func dispatch(c *evidence.Case, h *evidence.Host, doc evidence.Doc, base string,
 		}
 		c.Problems = append(c.Problems, evidence.Problem{Host: h.Name, Source: doc.Source, Line: doc.Start,
 			Message: fmt.Sprintf("%s failed (%q): an error, not its output, so it is not used as evidence; run it again where it can succeed", what, clipLine(line))})
+		c.Read.Failed++
 		return
 	}
 	if k == nil {
@@ -96,6 +101,7 @@ func dispatch(c *evidence.Case, h *evidence.Host, doc evidence.Doc, base string,
 			Message: fmt.Sprintf("%s output larger than %s: only its first %s were read (no real host prints that much of it)",
 				k.Name, casedir.Size(int64(limit)), casedir.Size(int64(limit)))})
 	}
+	c.Read.Understood++
 	defer func() {
 		if r := recover(); r != nil {
 			c.Problems = append(c.Problems, evidence.Problem{Host: h.Name, Source: doc.Source, Line: doc.Start,

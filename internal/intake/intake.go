@@ -310,6 +310,7 @@ func readText(c *evidence.Case, defaultHost, src, base string, data []byte, incl
 	if bad, why := looksBinary(data); bad {
 		c.Host(defaultHost) // the host exists even if its only file is garbage
 		c.Problems = append(c.Problems, evidence.Problem{Host: defaultHost, Source: src, Line: 1, Message: why + ": not text, skipped"})
+		c.Read.Blocks++
 		return
 	}
 	// Secrets are taken out before anything is parsed, so that no finding,

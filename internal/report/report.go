@@ -104,7 +104,7 @@ func writeText(w io.Writer, d *diagnosis.Diagnosis, o Options) error {
 	b.WriteString("\n")
 	timeline := d.PacketPath
 	if len(d.Findings) == 0 {
-		b.WriteString("No problem found in the evidence given.\n\n")
+		b.WriteString(p.c("1", esc(Verdict(d))) + "\n\n")
 		writeCaseTimeline(&b, p, timeline)
 	}
 	for i, f := range d.Findings {
@@ -245,7 +245,7 @@ func writeMarkdown(w io.Writer, d *diagnosis.Diagnosis) error {
 		b.WriteString("\n")
 	}
 	if len(d.Findings) == 0 {
-		b.WriteString("No problem found in the evidence given.\n\n")
+		b.WriteString("**" + mdText(Verdict(d)) + "**\n\n")
 	}
 	for i, f := range d.Findings {
 		fmt.Fprintf(&b, "### %d. %s (%s) on %s\n\n", i+1, mdCode(f.ID), mdPlain(string(f.Severity)), mdPlain(f.Host))
@@ -402,4 +402,27 @@ func mdPunct(s string, plain bool) string {
 		return mdPlainPunct.Replace(s)
 	}
 	return mdTextPunct.Replace(s)
+}
+
+// Verdict says in one line what a diagnosis without findings rests on:
+// never a clean bill of health for evidence that was not understood.
+func Verdict(d *diagnosis.Diagnosis) string {
+	cv := d.Coverage
+	mode := strings.ToUpper(d.Service.Mode)
+	if mode == "" {
+		mode = "any mode"
+	}
+	read := fmt.Sprintf("%d of %d blocks of input understood", cv.Understood, cv.Blocks)
+	switch cv.Verdict {
+	case diagnosis.VerdictNothingUsable:
+		return fmt.Sprintf("NOTHING USABLE: no block of the input (%d) is evidence lvsdoctor understands (see INPUT PROBLEMS); "+
+			"give the output of ipvsadm -Ln, ip addr, sysctl -a or keepalived.conf from the director and real servers", cv.Blocks)
+	case diagnosis.VerdictNoService:
+		return "NO CONCLUSION: no virtual service could be identified (" + read + "); give --vip VIP:PORT, " +
+			"or add ipvsadm -Ln or keepalived.conf from a director"
+	case diagnosis.VerdictPartial:
+		return fmt.Sprintf("No cause found, but only %d of the %d checks for %s could run on what was given (%s): "+
+			"the NOTES say what would settle the others", cv.ChecksRun, cv.Checks, mode, read)
+	}
+	return fmt.Sprintf("No problem found: %d of the %d checks for %s ran (%s)", cv.ChecksRun, cv.Checks, mode, read)
 }
