@@ -13,9 +13,6 @@ import (
 	"github.com/lvsdoctor/lvsdoctor/internal/printable"
 )
 
-// Version is set at build time with -ldflags "-X .../cli.Version=v1.2.3".
-var Version = "dev"
-
 // Exit statuses, as the spec fixes them.
 const (
 	ExitOK       = 0 // no critical finding
@@ -64,14 +61,14 @@ reports the cause with the evidence lines and the fix.`,
   # what can lvsdoctor recognise?
   lvsdoctor causes
   lvsdoctor explain rs.rp-filter-strict`,
-		Version:       Version,
+		Version:       versionString(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newDiagnoseCmd(), newCollectCmd(), newWatchCmd(), newCausesCmd(), newExplainCmd())
-	root.AddCommand(newTraceCmd())
+	root.AddCommand(newTraceCmd(), newVersionCmd())
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitError{code: ExitUsage, err: fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
