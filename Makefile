@@ -3,7 +3,7 @@
 #   make test   everything: static checks, unit/fuzz-seed/e2e/privileged tests,
 #               the static binary in an old Debian root, the QEMU lab
 # Releases: make build (bin/lvsdoctor, static), make dist (dist/), make test-dist.
-.PHONY: demo test check gotest lab build dist test-static test-dist fuzz bench
+.PHONY: demo test deps check gotest lab build dist test-static test-dist fuzz bench
 
 # What `lvsdoctor version` reports (internal/cli/version.go). DATE is the
 # commit's date in UTC, not the clock, so two builds of one commit are byte
@@ -44,7 +44,12 @@ test-dist:
 demo:
 	go run ./cmd/lvsdoctor diagnose examples/kvm-dr-nwfilter; test $$? -le 1
 
-test: check gotest test-static lab
+# deps installs what the tests need (root, Debian; nothing when it is all
+# there), so that `make test` alone works on a fresh machine.
+test: deps check gotest test-static lab
+
+deps:
+	scripts/test-deps
 
 check:
 	scripts/check
