@@ -271,7 +271,9 @@ func TestIPVSUnavailable(t *testing.T) {
 		{"started without IPVS, table empty now", dmBase().with(
 			"ds1/ipvsadm-Ln.txt", dmIPVS(),
 			"ds1/journalctl-keepalived.txt", dmLog("Keepalived_healthcheckers[1234]: IPVS: Can't initialize ipvs: Protocol not available")),
-			dmExpect{id: "director.ipvs-unavailable", first: diagnosis.Warning}},
+			// Its consequence (no virtual service in the table) is critical,
+			// so the cause is too: severity is the impact on the traffic.
+			dmExpect{id: "director.ipvs-unavailable", first: diagnosis.Critical}},
 		{"lsmod only", dmBase().with("ds1/ipvsadm-Ln.txt", "", "ds1/lsmod.txt", dmLsmodNoIPVS),
 			dmExpect{id: "director.ipvs-unavailable", has: diagnosis.Warning}},
 		// look-alikes

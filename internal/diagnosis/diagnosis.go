@@ -89,10 +89,12 @@ type Host struct {
 // Finding is one diagnosed cause.
 type Finding = finding.Finding
 
-// HasCritical reports whether any finding is critical.
+// HasCritical reports whether a root cause is critical. A consequence
+// does not set the exit status on its own: its cause carries its
+// severity (see engine.Rank).
 func (d *Diagnosis) HasCritical() bool {
 	for _, f := range d.Findings {
-		if f.Severity == Critical {
+		if f.Severity == Critical && (f.RootCause || len(f.CausedBy) == 0) {
 			return true
 		}
 	}

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"sort"
 
 	"github.com/lvsdoctor/lvsdoctor/internal/diagnosis"
@@ -83,6 +84,22 @@ func Rank(fs []diagnosis.Finding, rs []*rules.Rule) []diagnosis.Finding {
 		if s := fs[i].Severity.Rank(); s < groupSev[r] {
 			groupSev[r] = s
 		}
+	}
+	// A root cause has the impact of what it causes: a warning-level
+	// cause of a critical consequence is critical, and says why.
+	for i := range fs {
+		fs[i].RootCause = root[i] == i
+		fs[i].SeverityFrom = ""
+	}
+	for i := range fs {
+		r := root[i]
+		if i == r || fs[i].Severity.Rank() >= fs[r].Severity.Rank() {
+			continue
+		}
+		if fs[r].SeverityFrom == "" {
+			fs[r].SeverityFrom = fmt.Sprintf("%s because it causes %s", fs[i].Severity, fs[i].Key())
+		}
+		fs[r].Severity = fs[i].Severity
 	}
 	idx := make([]int, len(fs))
 	for i := range idx {

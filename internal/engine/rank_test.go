@@ -49,3 +49,34 @@ func ids(fs []diagnosis.Finding) []string {
 	}
 	return out
 }
+
+// TestRankSeverityIsImpact: a warning-level cause of a critical
+// consequence is critical and says why; a cause with nothing critical
+// under it keeps its severity; every finding knows whether it leads.
+func TestRankSeverityIsImpact(t *testing.T) {
+	rs := []*rules.Rule{
+		{ID: "director.health-check-mismatch", Rank: 10, Explains: []string{"director.no-available-realserver"}},
+		{ID: "director.no-available-realserver", Rank: 5},
+		{ID: "rs.tcp-tw-recycle", Rank: 28},
+	}
+	fs := []diagnosis.Finding{
+		{ID: "director.no-available-realserver", Host: "ds1", Severity: diagnosis.Critical, Rank: 5},
+		{ID: "rs.tcp-tw-recycle", Host: "rs1", Severity: diagnosis.Warning, Rank: 28},
+		{ID: "director.health-check-mismatch", Host: "ds1", Severity: diagnosis.Warning, Rank: 10},
+	}
+	got := Rank(fs, rs)
+	if got[0].ID != "director.health-check-mismatch" || got[0].Severity != diagnosis.Critical || !got[0].RootCause ||
+		got[0].SeverityFrom != "critical because it causes director.no-available-realserver@ds1" {
+		t.Errorf("the cause of a critical consequence: %+v", got[0])
+	}
+	if got[1].RootCause || len(got[1].CausedBy) != 1 {
+		t.Errorf("the consequence: %+v", got[1])
+	}
+	if got[2].ID != "rs.tcp-tw-recycle" || got[2].Severity != diagnosis.Warning || !got[2].RootCause || got[2].SeverityFrom != "" {
+		t.Errorf("an independent warning: %+v", got[2])
+	}
+	d := diagnosis.Diagnosis{Findings: []diagnosis.Finding{{ID: "x", Severity: diagnosis.Critical, CausedBy: []string{"y@h"}}, {ID: "y", Host: "h", Severity: diagnosis.Warning, RootCause: true}}}
+	if d.HasCritical() {
+		t.Errorf("a critical consequence alone set the exit status")
+	}
+}

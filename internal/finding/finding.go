@@ -45,6 +45,14 @@ type Finding struct {
 	// (beyond its rule's): a rule sets it when the evidence makes the
 	// link sure, e.g. a full conntrack table that also killed the checks.
 	Explains []string `json:"-"`
+	// RootCause is true for a finding that leads its group: nothing else
+	// found explains it. The others are its consequences (CausedBy).
+	RootCause bool `json:"root_cause"`
+	// SeverityFrom, when set, says why a root cause is more severe than
+	// its rule alone would make it: the consequence it causes ("critical:
+	// it causes trace.director-not-forwarding@ds1"). Severity is the
+	// impact on the traffic, and a cause has its consequences' impact.
+	SeverityFrom string `json:"severity_from,omitempty"`
 }
 
 // Key identifies a finding within a diagnosis.

@@ -107,14 +107,23 @@ func writeText(w io.Writer, d *diagnosis.Diagnosis, o Options) error {
 		b.WriteString(p.c("1", esc(Verdict(d))) + "\n\n")
 		writeCaseTimeline(&b, p, timeline)
 	}
+	alsoSaid := false
 	for i, f := range d.Findings {
-		if i == 0 && f.Severity == diagnosis.Critical {
+		// Each critical root cause leads its group; the other findings
+		// that explain nothing critical follow under one ALSO FOUND.
+		lead := i == 0 || f.RootCause || len(f.CausedBy) == 0
+		switch {
+		case lead && f.Severity == diagnosis.Critical:
 			b.WriteString(p.c("1", "ROOT CAUSE") + "\n")
-		} else if i == 1 || (i == 0 && f.Severity != diagnosis.Critical) {
+		case lead && !alsoSaid:
 			b.WriteString(p.c("1", "ALSO FOUND") + "\n")
+			alsoSaid = true
 		}
 		fmt.Fprintf(&b, "%d. [%s] %s on %s\n", i+1, p.sev(f.Severity), p.c("1", esc(f.ID)), esc(f.Host))
 		fmt.Fprintf(&b, "   %s\n", esc(f.Title))
+		if f.SeverityFrom != "" {
+			fmt.Fprintf(&b, "   %s\n", esc(f.SeverityFrom))
+		}
 		if len(f.CausedBy) > 0 {
 			fmt.Fprintf(&b, "   consequence of: %s\n", esc(strings.Join(f.CausedBy, ", ")))
 		}
