@@ -31,8 +31,12 @@ var usageLine = regexp.MustCompile(`(?i)^\s*(usage|用法)\s*:`)
 // failureWords screens lines before the regexps: every failureLine and
 // usageLine match holds one of them, and most output lines hold none, so
 // the regexps (slow with case folding) run on few lines.
+//
+// "unknown," ("is unknown, try"), not "unknown" ("unknown option" has
+// "option"): every `ip addr` prints "state UNKNOWN" for lo, and the
+// regexp is slow on that line.
 var failureWords = []string{"not found", "denied", "not permitted", "no such file", "root", "sudo:", "su:", "sh:",
-	"which:", "unknown", "wrong", "required", "--help", "option", "error", "failed", "does not exist", "can't open",
+	"which:", "unknown,", "wrong", "required", "--help", "option", "error", "failed", "does not exist", "can't open",
 	"cannot", "not recognized", "usage", "用法"}
 
 func mayFail(l string) bool {

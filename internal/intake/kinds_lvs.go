@@ -85,11 +85,18 @@ func lvsKinds() []Kind {
 	}
 }
 
-// lvsDocRef is the reference a whole block is cited by.
+// lvsDocRef is the reference a whole block is cited by: its first line
+// that is not blank. The lines are walked, not split out: a block can be
+// a million-line connection table.
 func lvsDocRef(doc evidence.Doc) evidence.Ref {
-	for i, l := range doc.Lines() {
-		if strings.TrimSpace(l) != "" {
-			return doc.Ref(i, l)
+	text, more := strings.TrimSuffix(doc.Text, "\n"), doc.Text != ""
+	for i := 0; more; i++ {
+		var l string
+		l, text, more = strings.Cut(text, "\n")
+		if l = strings.TrimSuffix(l, "\r"); strings.TrimSpace(l) != "" {
+			r := doc.Ref(i, l)
+			r.Text = strings.Clone(r.Text) // not the whole block kept alive by one line
+			return r
 		}
 	}
 	line := doc.Start - 1

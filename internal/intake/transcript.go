@@ -205,6 +205,7 @@ func SplitTranscript(text string) []Block {
 		}
 		to = hi
 	}
+	var prompts promptChars
 	for pos, i := 0, 0; pos <= len(text); i++ {
 		end := strings.IndexByte(text[pos:], '\n')
 		lineEnd := len(text)
@@ -215,6 +216,14 @@ func SplitTranscript(text string) []Block {
 		lineStart := pos
 		pos = lineEnd + 1
 
+		if screenLines && !prompts.within(text, lineStart, lineEnd) {
+			// Neither a prompt nor a glued one (both need '#', '$' or
+			// '>'): only a marker, a fence or output.
+			if !mayBeMarkerOrFence(line) && i != skip {
+				add(i+1, lineStart, lineEnd)
+				continue
+			}
+		}
 		if head, glued := splitGlued(line); glued != "" {
 			// The output line keeps its own line number; the glued prompt
 			// starts a block whose output begins on the next line.
@@ -277,6 +286,48 @@ func looksLikeCommandLine(c string) bool {
 	}
 	a := f[1]
 	return strings.HasPrefix(a, "-") || strings.HasPrefix(a, "/") || (len(a) > 0 && a[0] >= 'a' && a[0] <= 'z' && !strings.ContainsAny(a, ".:"))
+}
+
+// screenLines lets the lines without '#', '$' or '>' skip the prompt
+// tests (off only in tests, to compare with every line going through them).
+var screenLines = true
+
+// promptChars finds the lines holding '#', '$' or '>' (hasPromptChar)
+// with one IndexByte per character over the whole text, instead of a
+// byte loop over every line: a million-line output holds almost none.
+type promptChars struct {
+	next  [3]int // next position of each at or after from, -1 when none left
+	valid bool
+}
+
+var promptCharList = [3]byte{'#', '$', '>'}
+
+// within reports whether text[from:to] holds one of the characters; calls
+// come with increasing from.
+func (p *promptChars) within(text string, from, to int) bool {
+	hit := false
+	for k, c := range promptCharList {
+		n := p.next[k]
+		if !p.valid || (n >= 0 && n < from) {
+			n = strings.IndexByte(text[from:], c)
+			if n >= 0 {
+				n += from
+			}
+			p.next[k] = n
+		}
+		if n >= 0 && n < to {
+			hit = true
+		}
+	}
+	p.valid = true
+	return hit
+}
+
+// mayBeMarkerOrFence is true for the lines markerHost or the fence test
+// could take: ending in ':' or starting with "```", blanks aside.
+func mayBeMarkerOrFence(line string) bool {
+	t := strings.TrimSpace(line)
+	return strings.HasSuffix(t, ":") || strings.HasPrefix(t, "```")
 }
 
 // hasPromptChar reports whether line holds '#' or '$' (or '>' when gt):

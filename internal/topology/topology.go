@@ -29,6 +29,13 @@ type Topology struct {
 	// RoleInferred says, for hosts whose role was not given, why lvsdoctor
 	// took them to have the role they have.
 	RoleInferred map[string]string
+
+	// owners indexes HostOwning over the ownersOf first hosts of the case:
+	// rules ask it for every RIP and every packet, and a scan of every
+	// address of every host each time made diagnose quadratic in the
+	// number of real servers.
+	owners   map[netip.Addr]*evidence.Host
+	ownersOf int
 }
 
 // Service is one virtual service under diagnosis, as every director and
@@ -47,6 +54,8 @@ type Service struct {
 	// Config maps a director's name to its keepalived virtual_server.
 	Config map[string]*evidence.KVirtualServer
 	RIPs   []netip.Addr
+	// ripIndex is the position of each RIP in RIPs (OwnRIP).
+	ripIndex map[netip.Addr]int
 	// Given is true when the user named this service (flag or case.yaml).
 	Given bool
 	Ref   evidence.Ref
@@ -82,7 +91,29 @@ func Resolve(c *evidence.Case, h Hints) *Topology {
 	t.inferDirectors()
 	t.resolveServices(hint)
 	t.inferOthers()
+	t.indexOwners()
 	return t
+}
+
+// indexOwners maps every address to the first host (in case order) that
+// owns it, as HostOwning's scan finds it.
+func (t *Topology) indexOwners() {
+	t.owners = map[netip.Addr]*evidence.Host{}
+	for _, h := range t.Case.Hosts {
+		for _, x := range h.Addrs {
+			a := x.Prefix.Addr()
+			if ownsAddr(x, a) && t.owners[a] == nil {
+				t.owners[a] = h
+			}
+		}
+	}
+	t.ownersOf = len(t.Case.Hosts)
+}
+
+// ownsAddr reports whether x, one of a host's addresses equal to a, says
+// the host owns a: a VIP on lo does not (real servers share it).
+func ownsAddr(x evidence.Addr, a netip.Addr) bool {
+	return x.Iface != "lo" || a.IsLoopback()
 }
 
 func (t *Topology) inferDirectors() {
@@ -265,6 +296,10 @@ func (t *Topology) fillService(s *Service, hint evidence.Service) {
 			methodRef = kv.LbKindRef
 		}
 	}
+	s.ripIndex = make(map[netip.Addr]int, len(s.RIPs))
+	for i, r := range s.RIPs {
+		s.ripIndex[r] = i
+	}
 	best, n := "", 0
 	for m, c := range methods {
 		if c > n || (c == n && m < best) {
@@ -277,6 +312,38 @@ func (t *Topology) fillService(s *Service, hint evidence.Service) {
 	case best != "":
 		s.Mode, s.ModeRef = best, methodRef
 	}
+}
+
+// OwnRIP returns the first of s.RIPs that h has on an interface other
+// than lo: which real server of s the host is. It looks h's few addresses
+// up instead of scanning every RIP for each, so asking it for every real
+// server costs O(real servers), not O(real servers²).
+func (s *Service) OwnRIP(h *evidence.Host) (netip.Addr, bool) {
+	if len(s.ripIndex) != len(s.RIPs) {
+		// Not filled by Resolve (a Service built by hand), or RIPs
+		// changed since: scan.
+		for _, rip := range s.RIPs {
+			for _, a := range h.AddrsOf(rip) {
+				if a.Iface != "lo" {
+					return rip, true
+				}
+			}
+		}
+		return netip.Addr{}, false
+	}
+	best := -1
+	for _, a := range h.Addrs {
+		if a.Iface == "lo" {
+			continue
+		}
+		if i, ok := s.ripIndex[a.Prefix.Addr()]; ok && (best < 0 || i < best) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return netip.Addr{}, false
+	}
+	return s.RIPs[best], true
 }
 
 // Directors, RealServers, Hypervisors and Clients list hosts by role.
@@ -299,12 +366,14 @@ func (t *Topology) Clients() []*evidence.Host { return t.Case.HostsWithRole(evid
 // skipping VIPs shared by real servers (a VIP on lo does not identify a
 // host).
 func (t *Topology) HostOwning(a netip.Addr) *evidence.Host {
+	if t.owners != nil && t.ownersOf == len(t.Case.Hosts) {
+		return t.owners[a]
+	}
 	for _, h := range t.Case.Hosts {
 		for _, x := range h.AddrsOf(a) {
-			if x.Iface == "lo" && !a.IsLoopback() {
-				continue
+			if ownsAddr(x, a) {
+				return h
 			}
-			return h
 		}
 	}
 	return nil

@@ -94,13 +94,41 @@ func splitLogical(lines []string) []logical {
 	return out
 }
 
+// gluedWords are the literal parts of gluedRe.
+var gluedWords = []string{"inet", "link/", "valid_lft ", "altname "}
+
+// mayBeGlued is false when gluedRe cannot match s: none of its words
+// follows a byte that is not a blank (\S). It spares the regexp, which
+// has no literal prefix to search for, on every line of every `ip addr`.
+func mayBeGlued(s string) bool {
+	for _, w := range gluedWords {
+		for i := 0; ; {
+			j := strings.Index(s[i:], w)
+			if j < 0 {
+				break
+			}
+			if p := i + j; p > 0 {
+				switch s[p-1] {
+				case ' ', '\t', '\n', '\f', '\r':
+				default:
+					return true
+				}
+			}
+			i += j + 1
+		}
+	}
+	return false
+}
+
 func unglue(s string) []string {
 	var cuts []int
 	for _, m := range gluedHeaderRe.FindAllStringSubmatchIndex(s, -1) {
 		cuts = append(cuts, m[2])
 	}
-	for _, l := range gluedRe.FindAllStringIndex(s, -1) {
-		cuts = append(cuts, l[0]+1) // the glued-to character stays behind
+	if mayBeGlued(s) {
+		for _, l := range gluedRe.FindAllStringIndex(s, -1) {
+			cuts = append(cuts, l[0]+1) // the glued-to character stays behind
+		}
 	}
 	if cuts == nil {
 		return []string{s}

@@ -2,8 +2,10 @@ package ipvsadm
 
 import (
 	"net/netip"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
 )
@@ -63,31 +65,80 @@ type connLayout struct {
 // connection groups, one per protocol, virtual address, destination and
 // template-ness. Memory depends on the number of groups, not of lines; no
 // per-line allocation is made.
+//
+// Speed: the common line (numeric IPv4, ipvsadm's six columns) is read by
+// scanFast with no field splitting, no netip parsing and one look-up of
+// its virtual and destination columns' text; any other line goes the
+// general way (splitFields, parseConnLine), which reads the lines the
+// fast path takes the same way (referenceParseConns in the tests). A
+// large table is also cut in chunks that other goroutines read ahead
+// (speculation); their counts are merged when the reading gets there, if
+// nothing before changed how lines are read.
 func ParseConns(doc evidence.Doc) (*evidence.IPVS, []evidence.Problem) {
 	ipvs := &evidence.IPVS{}
 	probs := problems{doc: doc}
-	groups := make(map[connKey]*groupAcc)
+	tab := connTable{ipvs: ipvs, doc: doc, groups: make(map[connKey]*groupAcc), columns: make(map[string]*columnPair)}
 	var layout connLayout
 	f := parseCommand(doc.Command)
 	layout.hex = strings.Contains(f.procFile, "ip_vs_conn")
 	sawTitle := false
-	dropped := 0
 	var streak []pending
+
+	var quit atomic.Bool
+	ahead := speculate(doc.Text, &quit)
+	defer func() {
+		quit.Store(true)
+		for _, sp := range ahead {
+			<-sp.done
+		}
+	}()
 
 	text := doc.Text
 	var fields [16]string
-	for i := 0; len(text) > 0; i++ {
+	for i := 0; len(text) > 0; {
+		if len(ahead) > 0 && len(doc.Text)-len(text) == ahead[0].start {
+			sp := ahead[0]
+			ahead = ahead[1:]
+			<-sp.done
+			if !layout.hex && sp.stop > sp.start {
+				if sp.conns > 0 {
+					for _, b := range streak {
+						probs.add(b.line, "not an IPVS connection line: %q", b.text)
+					}
+					streak = streak[:0]
+				}
+				tab.merge(sp, i)
+				i += sp.lines
+				text = doc.Text[sp.stop:]
+				continue
+			}
+		}
 		var line string
 		if j := strings.IndexByte(text, '\n'); j >= 0 {
 			line, text = text[:j], text[j+1:]
 		} else {
 			line, text = text, ""
 		}
-		n := splitFields(line, fields[:])
-		if n == 0 {
+		n := i // this line's index
+		i++
+		if !layout.hex {
+			if acc, state, ok := tab.fastLine(line, n); ok {
+				for _, b := range streak {
+					probs.add(b.line, "not an IPVS connection line: %q", b.text)
+				}
+				streak = streak[:0]
+				ipvs.TotalConns++
+				if acc != nil {
+					acc.count(state)
+				}
+				continue
+			}
+		}
+		nf := splitFields(line, fields[:])
+		if nf == 0 {
 			continue
 		}
-		t := fields[:n]
+		t := fields[:nf]
 		switch {
 		case t[0] == "IPVS" || t[0] == "pro":
 			sawTitle = true
@@ -96,7 +147,7 @@ func ParseConns(doc evidence.Doc) (*evidence.IPVS, []evidence.Problem) {
 				layout.local = containsField(t, "local") || containsField(t, "lip") || containsField(t, "laddr")
 			}
 			continue
-		case t[0] == "Pro" && n > 1 && t[1] == "FromIP":
+		case t[0] == "Pro" && nf > 1 && t[1] == "FromIP":
 			sawTitle = true
 			layout.hex = true
 			layout.local = containsField(t, "LocalIP")
@@ -108,15 +159,15 @@ func ParseConns(doc evidence.Doc) (*evidence.IPVS, []evidence.Problem) {
 		g, tmpl, state, ok := parseConnLine(t, &layout)
 		if !ok {
 			if ev, bad := unavailableLine(line); bad {
-				probs.add(i, "ipvsadm could not read the IPVS connections: %s", ev)
+				probs.add(n, "ipvsadm could not read the IPVS connections: %s", ev)
 				continue
 			}
 			if len(streak) < 3 {
-				streak = append(streak, pending{i, clip(strings.TrimSpace(line))})
+				streak = append(streak, pending{n, clip(strings.TrimSpace(line))})
 			}
 			if (sawTitle || ipvs.TotalConns > 0) && len(streak) >= 3 {
 				rest := strings.Count(text, "\n") + 1
-				probs.add(streak[0].line, "%d more lines from here on not understood (text pasted after the output?)", i-streak[0].line+rest)
+				probs.add(streak[0].line, "%d more lines from here on not understood (text pasted after the output?)", n-streak[0].line+rest)
 				streak = nil
 				break
 			}
@@ -127,36 +178,11 @@ func ParseConns(doc evidence.Doc) (*evidence.IPVS, []evidence.Problem) {
 		}
 		streak = streak[:0]
 		ipvs.TotalConns++
-		k := connKey{g.v, g.d, protoID(g.proto), tmpl}
-		acc := groups[k]
-		if acc == nil {
-			if len(groups) >= maxConnGroups {
-				dropped++
-				continue
-			}
-			acc = &groupAcc{g: &evidence.ConnGroup{
-				Proto:    g.proto,
-				Virtual:  g.v,
-				Dest:     g.d,
-				Template: tmpl,
-				First:    doc.Ref(i, line),
-			}}
-			groups[k] = acc
-			ipvs.Conns = append(ipvs.Conns, acc.g)
-		}
-		acc.g.Count++
-		if si := stateIndex(state); si >= 0 {
-			acc.known[si]++
-		} else {
-			if acc.others == nil {
-				acc.others = map[string]int{}
-			}
-			if len(acc.others) < 32 {
-				acc.others[internState(state)]++
-			}
+		if acc := tab.group(connKey{g.v, g.d, protoID(g.proto), tmpl}, g.proto, n, line); acc != nil {
+			acc.count(state)
 		}
 	}
-	for _, acc := range groups {
+	for _, acc := range tab.groups {
 		acc.g.States = make(map[string]int, 4)
 		for si, n := range acc.known {
 			if n > 0 {
@@ -170,8 +196,8 @@ func ParseConns(doc evidence.Doc) (*evidence.IPVS, []evidence.Problem) {
 	for _, b := range streak {
 		probs.add(b.line, "not an IPVS connection line: %q", b.text)
 	}
-	if dropped > 0 {
-		probs.add(-1, "%d connections to more than %d distinct destinations were counted but not grouped", dropped, maxConnGroups)
+	if tab.dropped > 0 {
+		probs.add(-1, "%d connections to more than %d distinct destinations were counted but not grouped", tab.dropped, maxConnGroups)
 	}
 	if !sawTitle && ipvs.TotalConns == 0 && strings.TrimSpace(doc.Text) != "" {
 		if ev, ok := Unavailable(doc); ok {
@@ -179,6 +205,379 @@ func ParseConns(doc evidence.Doc) (*evidence.IPVS, []evidence.Problem) {
 		}
 	}
 	return ipvs, probs.done()
+}
+
+// connTable holds the groups of one table while it is read.
+type connTable struct {
+	ipvs   *evidence.IPVS
+	doc    evidence.Doc
+	groups map[connKey]*groupAcc
+	// columns maps the text of the virtual and destination columns
+	// (with the blanks between) of the lines fastLine read to their groups.
+	columns map[string]*columnPair
+	dropped int
+}
+
+// group returns the group of k, made on its first line (line i of the
+// document, its evidence); nil when there are too many groups already,
+// and the connection is then only counted.
+func (t *connTable) group(k connKey, proto string, i int, line string) *groupAcc {
+	if acc := t.groups[k]; acc != nil {
+		return acc
+	}
+	if len(t.groups) >= maxConnGroups {
+		t.dropped++
+		return nil
+	}
+	first := t.doc.Ref(i, line)
+	// A copy: the group must not keep a 100 MB table alive through its
+	// first line once the table is read.
+	first.Text = strings.Clone(first.Text)
+	acc := &groupAcc{g: &evidence.ConnGroup{
+		Proto:    proto,
+		Virtual:  k.v,
+		Dest:     k.d,
+		Template: k.tmpl,
+		First:    first,
+	}}
+	t.groups[k] = acc
+	t.ipvs.Conns = append(t.ipvs.Conns, acc.g)
+	return acc
+}
+
+func (acc *groupAcc) count(state string) {
+	acc.g.Count++
+	if si := stateIndex(state); si >= 0 {
+		acc.known[si]++
+		return
+	}
+	if acc.others == nil {
+		acc.others = map[string]int{}
+	}
+	if len(acc.others) < 32 {
+		acc.others[internState(state)]++
+	}
+}
+
+// maxColumns bounds the column texts remembered: one per group in real
+// tables, a hostile one could make one per line.
+const maxColumns = 2 * maxConnGroups
+
+// columnPair is one text of the virtual and destination columns: both
+// addresses as address<<16|port, and the group of each protocol and
+// template-ness once seen.
+type columnPair struct {
+	v, d   uint64
+	groups [len(protoNames)][2]*groupAcc
+}
+
+// fastLine reads a line scanFast takes into its group; ok=false for any
+// other line, which then goes the general way. The group is nil when
+// there are too many groups (the connection is counted, not grouped).
+func (t *connTable) fastLine(s string, i int) (acc *groupAcc, state string, ok bool) {
+	l, ok := scanFast(s)
+	if !ok {
+		return nil, "", false
+	}
+	cols := t.columns[l.cols]
+	if cols == nil {
+		v, d, ok := readColumns(l.cols)
+		if !ok {
+			return nil, "", false
+		}
+		cols = &columnPair{v: v, d: d}
+		if len(t.columns) < maxColumns {
+			t.columns[strings.Clone(l.cols)] = cols
+		}
+	}
+	if acc = cols.groups[l.proto][l.tmpl]; acc == nil {
+		acc = t.group(l.key(v4(cols.v), v4(cols.d)), protoNames[l.proto], i, s)
+		cols.groups[l.proto][l.tmpl] = acc
+	}
+	return acc, l.state, true
+}
+
+// fastFields is what scanFast reads of a line.
+type fastFields struct {
+	proto uint8  // index in protoNames
+	tmpl  int    // 1 for a persistence template (source port 0)
+	state string // as printed
+	cols  string // the virtual and destination columns, blanks between
+}
+
+func (l fastFields) key(v, d netip.AddrPort) connKey {
+	return connKey{v: v, d: d, proto: l.proto, tmpl: l.tmpl == 1}
+}
+
+// scanFast reads the line nearly every table is made of:
+//
+//	TCP 14:59  ESTABLISHED 203.0.113.1:1024   192.0.2.100:80     10.1.0.1:80
+//
+// protocol TCP, UDP or SCTP, expiry and state, then a numeric IPv4
+// address:port source column; the rest of the line, blanks trimmed, is
+// the virtual and destination columns, which repeat from line to line:
+// readColumns reads them the first time a text is seen. It takes only
+// lines that parseConnLine reads the same way (netip's rules: four decimal
+// octets without leading zeros, a decimal port).
+func scanFast(s string) (l fastFields, ok bool) {
+	p := skipBlank(s, 0)
+	switch {
+	case strings.HasPrefix(s[p:], "TCP"):
+		l.proto, p = 1, p+3
+	case strings.HasPrefix(s[p:], "UDP"):
+		l.proto, p = 2, p+3
+	case strings.HasPrefix(s[p:], "SCTP"):
+		l.proto, p = 3, p+4
+	default:
+		return l, false
+	}
+	if p >= len(s) || !isBlank(s[p]) {
+		return l, false
+	}
+	p = skipBlank(s, p)
+	e := p
+	p = skipToken(s, p)
+	expire := s[e:p]
+	p = skipBlank(s, p)
+	e = p
+	p = skipToken(s, p)
+	l.state = s[e:p]
+	if len(l.state) == 0 || (len(l.state) == 4 && isHex8(expire)) {
+		return l, false // too short, or /proc/net/ip_vs_conn without its title
+	}
+	src, p, ok := fastAddrPort4(s, skipBlank(s, p))
+	if !ok {
+		return l, false
+	}
+	if uint16(src) == 0 {
+		l.tmpl = 1
+	}
+	v0 := skipBlank(s, p)
+	end := len(s)
+	for end > v0 && isBlank(s[end-1]) {
+		end--
+	}
+	l.cols = s[v0:end]
+	return l, true
+}
+
+// readColumns reads the virtual and destination columns scanFast cut out:
+// exactly two numeric IPv4 address:port tokens.
+func readColumns(s string) (v, d uint64, ok bool) {
+	v1 := skipToken(s, 0)
+	d0 := skipBlank(s, v1)
+	if d0 == len(s) || skipToken(s, d0) != len(s) {
+		return 0, 0, false
+	}
+	v, vEnd, ok1 := fastAddrPort4(s, 0)
+	d, dEnd, ok2 := fastAddrPort4(s, d0)
+	return v, d, ok1 && ok2 && vEnd == v1 && dEnd == len(s)
+}
+
+// Speculation: large tables are read by several goroutines at once.
+var (
+	// speculateAbove is the size from which a table is cut in chunks.
+	speculateAbove = 8 << 20
+	// chunkBytes is the least a chunk holds.
+	chunkBytes = 2 << 20
+	// speculators is how many chunks a table is cut in at most.
+	speculators = func() int { return min(runtime.GOMAXPROCS(0), 8) }
+)
+
+// speculation is a chunk of a table read ahead by a goroutine: the lines
+// scanFast takes, from the chunk's first line up to the first one it does
+// not (a title, a blank-only line aside, an unknown state, anything the
+// general way reads) or to the end of the chunk. ParseConns merges it
+// when its reading reaches the chunk's first line with the layout that
+// lets the fast path read lines (not /proc/net/ip_vs_conn's), which is
+// what reading those lines one by one would have given.
+type speculation struct {
+	start, end int // the chunk, in bytes of the text
+	stop       int // where it stopped: end, or the first line not taken
+	lines      int // lines from start to stop
+	conns      int
+	groups     []*specGroup // in order of first line
+	done       chan struct{}
+}
+
+// specGroup is a group as one speculation saw it.
+type specGroup struct {
+	key   connKey
+	proto uint8
+	line  int    // its first line, counted from the chunk's
+	text  string // and that line's text
+	n     int
+	known [len(knownStates)]int
+}
+
+// speculate starts goroutines on the chunks of text after the first, if
+// text is large enough; quit tells them to stop early.
+func speculate(text string, quit *atomic.Bool) []*speculation {
+	if len(text) < speculateAbove {
+		return nil
+	}
+	n := min(speculators(), len(text)/max(chunkBytes, 1))
+	var out []*speculation
+	for k := 1; k < n; k++ {
+		j := strings.IndexByte(text[len(text)*k/n:], '\n')
+		if j < 0 {
+			break
+		}
+		s := len(text)*k/n + j + 1
+		if s >= len(text) || (len(out) > 0 && s <= out[len(out)-1].start) {
+			continue
+		}
+		if len(out) > 0 {
+			out[len(out)-1].end = s
+		}
+		out = append(out, &speculation{start: s, end: len(text), done: make(chan struct{})})
+	}
+	for _, sp := range out {
+		go sp.run(text, quit)
+	}
+	return out
+}
+
+func (sp *speculation) run(text string, quit *atomic.Bool) {
+	pos := sp.start
+	defer func() {
+		sp.stop = pos
+		if recover() != nil {
+			// Nothing taken: the reading goes over these lines itself
+			// (where a panic is the parser's to report).
+			sp.stop, sp.lines, sp.conns, sp.groups = sp.start, 0, 0, nil
+		}
+		close(sp.done)
+	}()
+	type cols struct {
+		v, d   uint64
+		groups [len(protoNames)][2]*specGroup
+	}
+	byText := map[string]*cols{}
+	byKey := map[connKey]*specGroup{}
+	for pos < sp.end {
+		if sp.lines%4096 == 0 && quit.Load() {
+			return
+		}
+		lineEnd, next := sp.end, sp.end
+		if j := strings.IndexByte(text[pos:sp.end], '\n'); j >= 0 {
+			lineEnd, next = pos+j, pos+j+1
+		}
+		line := text[pos:lineEnd]
+		if skipBlank(line, 0) == len(line) {
+			sp.lines++
+			pos = next
+			continue
+		}
+		l, ok := scanFast(line)
+		si := stateIndex(l.state)
+		if !ok || si < 0 {
+			return
+		}
+		c := byText[l.cols]
+		if c == nil {
+			v, d, ok := readColumns(l.cols)
+			if !ok || len(byText) >= maxColumns {
+				return
+			}
+			c = &cols{v: v, d: d}
+			byText[l.cols] = c
+		}
+		g := c.groups[l.proto][l.tmpl]
+		if g == nil {
+			k := l.key(v4(c.v), v4(c.d))
+			if g = byKey[k]; g == nil {
+				if len(sp.groups) >= maxConnGroups {
+					return
+				}
+				g = &specGroup{key: k, proto: l.proto, line: sp.lines, text: line}
+				byKey[k] = g
+				sp.groups = append(sp.groups, g)
+			}
+			c.groups[l.proto][l.tmpl] = g
+		}
+		g.n++
+		g.known[si]++
+		sp.conns++
+		sp.lines++
+		pos = next
+	}
+}
+
+// merge adds what sp read to the table; the chunk's first line is line i
+// of the document.
+func (t *connTable) merge(sp *speculation, i int) {
+	t.ipvs.TotalConns += sp.conns
+	for _, g := range sp.groups {
+		acc := t.group(g.key, protoNames[g.proto], i+g.line, g.text)
+		if acc == nil {
+			t.dropped += g.n - 1 // group counted the first
+			continue
+		}
+		acc.g.Count += g.n
+		for si, n := range g.known {
+			acc.known[si] += n
+		}
+	}
+}
+
+// v4 is an address<<16|port as a netip.AddrPort.
+func v4(x uint64) netip.AddrPort {
+	ip := uint32(x >> 16)
+	return netip.AddrPortFrom(netip.AddrFrom4([4]byte{byte(ip >> 24), byte(ip >> 16), byte(ip >> 8), byte(ip)}), uint16(x))
+}
+
+// fastAddrPort4 reads "a.b.c.d:port" at s[i:] up to a blank or the end,
+// as address<<16|port.
+func fastAddrPort4(s string, i int) (uint64, int, bool) {
+	var ip uint64
+	for oct := 0; oct < 4; oct++ {
+		if oct > 0 {
+			if i >= len(s) || s[i] != '.' {
+				return 0, i, false
+			}
+			i++
+		}
+		d0, v := i, uint64(0)
+		for i < len(s) && s[i]-'0' <= 9 && i-d0 < 3 {
+			v = v*10 + uint64(s[i]-'0')
+			i++
+		}
+		if i == d0 || v > 255 || (s[d0] == '0' && i-d0 > 1) {
+			return 0, i, false
+		}
+		ip = ip<<8 | v
+	}
+	if i >= len(s) || s[i] != ':' {
+		return 0, i, false
+	}
+	i++
+	p0, port := i, uint64(0)
+	for i < len(s) && s[i]-'0' <= 9 && i-p0 < 5 {
+		port = port*10 + uint64(s[i]-'0')
+		i++
+	}
+	if i == p0 || port > 65535 || (i < len(s) && !isBlank(s[i])) {
+		return 0, i, false
+	}
+	return ip<<16 | port, i, true
+}
+
+// isBlank is what splitFields splits on.
+func isBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\r' }
+
+func skipBlank(s string, i int) int {
+	for i < len(s) && isBlank(s[i]) {
+		i++
+	}
+	return i
+}
+
+func skipToken(s string, i int) int {
+	for i < len(s) && !isBlank(s[i]) {
+		i++
+	}
+	return i
 }
 
 func unavailableLine(line string) (string, bool) {

@@ -1,0 +1,71 @@
+package intake
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
+)
+
+// loadAs loads paths with every file read as a large one (its text not
+// copied, split while it is redacted) or none.
+func loadAs(t *testing.T, large bool, paths ...string) *evidence.Case {
+	t.Helper()
+	old := largeFile
+	defer func() { largeFile = old }()
+	largeFile = 1 << 62
+	if large {
+		largeFile = 0
+	}
+	c, err := Load(paths...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestLargeFileSame: the large-file path finds what the small-file one
+// does, on every example and lab case, on transcripts, and on files with
+// secrets (redaction changes them: the blocks split ahead are not used)
+// and invalid UTF-8.
+func TestLargeFileSame(t *testing.T) {
+	dirs, _ := filepath.Glob("../../examples/*")
+	labs, _ := filepath.Glob("../../testdata/lab/*.*") // the scenarios
+	tmp := t.TempDir()
+	w := func(p, s string) {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var conns strings.Builder
+	conns.WriteString("$ ipvsadm -Lnc\nIPVS connection entries\npro expire state       source             virtual            destination\n")
+	for i := range 2000 {
+		fmt.Fprintf(&conns, "TCP 14:%02d  ESTABLISHED 203.0.113.%d:%d 192.0.2.100:80     10.0.0.%d:80\n", i%60, 1+i%250, 1024+i, 1+i%7)
+	}
+	w(filepath.Join(tmp, "secret", "ds1", "ipvsadm-Lnc.txt"), conns.String()+"$ cat /etc/keepalived/keepalived.conf\nvrrp_instance VI_1 {\n  authentication {\n    auth_type PASS\n    auth_pass s3cret\n  }\n}\n")
+	w(filepath.Join(tmp, "latin1", "ds1", "ipvsadm-Lnc.txt"), conns.String()+"caf\xe9\n")
+	w(filepath.Join(tmp, "plain", "ds1", "ipvsadm-Lnc.txt"), conns.String())
+	cases := append(append(dirs, labs...), filepath.Join(tmp, "secret"), filepath.Join(tmp, "latin1"), filepath.Join(tmp, "plain"))
+	transcripts, _ := filepath.Glob("../../examples/transcripts/*.txt")
+	n := 0
+	for _, p := range append(cases, transcripts...) {
+		if st, err := os.Stat(p); err != nil || (st.IsDir() && strings.HasSuffix(p, "inventory")) {
+			continue
+		}
+		small, large := loadAs(t, false, p), loadAs(t, true, p)
+		if !reflect.DeepEqual(small, large) {
+			t.Errorf("%s: read as a large file, the case differs", p)
+		}
+		n++
+	}
+	if n < 40 {
+		t.Errorf("only %d cases compared", n)
+	}
+}
