@@ -220,15 +220,10 @@ func (p *Pass) RealServersOf(s *topology.Service) []*evidence.Host {
 }
 
 // RIPOf returns the real-server address of host h within service s.
+// The service indexes its RIPs: a scan per real server made the rules
+// quadratic in the number of real servers.
 func (p *Pass) RIPOf(s *topology.Service, h *evidence.Host) (netip.Addr, bool) {
-	for _, rip := range s.RIPs {
-		for _, a := range h.AddrsOf(rip) {
-			if a.Iface != "lo" {
-				return rip, true
-			}
-		}
-	}
-	return netip.Addr{}, false
+	return s.OwnRIP(h)
 }
 
 // reportMerged reports fs as one finding. The engine links a cause to
