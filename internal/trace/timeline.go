@@ -275,7 +275,7 @@ func (t *Tracer) learnHostMACs() {
 		if found {
 			continue
 		}
-		if m, ok := ps.ownMAC(); ok && !t.isDirMAC(m) {
+		if m, ok := ps.ownMAC(t.isDirMAC); ok {
 			ps.macs[m] = true
 		}
 	}
@@ -471,13 +471,28 @@ func (t *Tracer) loop(c *conn) (int, int) {
 		for i := range p.seen {
 			n[p.seen[i].point]++
 		}
+		// A tie (the director and the bridge it loops through see the
+		// packet as often) names the director, then the first point:
+		// never whichever map order gives.
 		for pt, k := range n {
-			if k > most {
+			better := k > most || k == most && (t.loopRank(pt) < t.loopRank(at) || t.loopRank(pt) == t.loopRank(at) && pt < at)
+			if better {
 				most, at = k, pt
 			}
 		}
 	}
 	return most, at
+}
+
+// loopRank orders the points a loop may be named after: directors first.
+func (t *Tracer) loopRank(pt int) int {
+	if pt < 0 {
+		return 2
+	}
+	if t.points[pt].Role == evidence.RoleDirector {
+		return 0
+	}
+	return 1
 }
 
 // oneMissingPerHost keeps, of a host's captures that all missed a stage,

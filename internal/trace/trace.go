@@ -16,6 +16,7 @@
 package trace
 
 import (
+	"bytes"
 	"hash/maphash"
 	"net/netip"
 	"strings"
@@ -150,11 +151,18 @@ func (ps *pointState) countMACs(src, dst mac, hasSrc, hasDst bool) {
 
 // ownMAC is the MAC in most of a host capture's frames, when it is in
 // most of them.
-func (ps *pointState) ownMAC() (mac, bool) {
+// Every frame counts its source and its destination, so on a capture of
+// two hosts talking both MACs are in all frames: skip says which MACs are
+// known to be someone else's (a director's), and a tie goes to the lower
+// MAC, so that the answer does not depend on map order.
+func (ps *pointState) ownMAC(skip func(mac) bool) (mac, bool) {
 	var best mac
 	n := 0
 	for m, k := range ps.macSeen {
-		if k > n {
+		if skip(m) {
+			continue
+		}
+		if k > n || k == n && bytes.Compare(m[:], best[:]) < 0 {
 			best, n = m, k
 		}
 	}
