@@ -15,8 +15,18 @@ type Block struct {
 }
 
 var (
-	// [root@Director1 ~]# cmd   [admin@rs-1 /etc]$ cmd
-	bracketPrompt = regexp.MustCompile(`^\[([A-Za-z0-9_.-]+)@([A-Za-z0-9_.-]+)(?: [^\]]*)?\][#$] ?(.*)$`)
+	// [root@Director1 ~]# cmd   [admin@rs-1 /etc]$ cmd   [10:32:11 root@lb01 ~]# cmd
+	bracketPrompt = regexp.MustCompile(`^\[(?:\d{1,2}:\d{2}(?::\d{2})?\s+)?([A-Za-z0-9_.-]+)@([A-Za-z0-9_.-]+)(?: [^\]]*)?\][#$%] ?(.*)$`)
+	// ops@lb01 ~ % cmd (zsh)   root@lb01 /etc # cmd
+	spacePathPrompt = regexp.MustCompile(`^([A-Za-z0-9_.-]+)@([A-Za-z0-9_.-]+)\s+[~/][^\s#$%]*\s*[#$%] ?(.*)$`)
+	// lb01:~ # cmd (SUSE)   lb01 ~ # cmd (Gentoo): no user, so only with a
+	// known command, like a bare prompt.
+	hostPathPrompt = regexp.MustCompile(`^([A-Za-z0-9_.-]+)(?::|\s+)[~/][^\s#$%]*\s*[#$%] ?(\S.*)$`)
+	// What shells put before a prompt: a virtualenv or conda "(prod) ", a
+	// time "[10:32:11] " or "10:32:11 ".
+	promptPrefix = regexp.MustCompile(`^(?:\([^()\s]{1,40}\)\s*|\[\d{1,2}:\d{2}(?::\d{2})?\]\s*|\d{1,2}:\d{2}:\d{2}\s+)+`)
+	// A shell's own name in its prompt is no host: "-bash-4.2$", "sh-5.1#".
+	shellName = regexp.MustCompile(`^-?(?:ba|z|k|da|c|tc|fi)?sh(?:-\d[\d.]*)?$`)
 	// root@rs1:~# cmd   admin@ds1:/etc$ cmd
 	colonPrompt = regexp.MustCompile(`^([A-Za-z0-9_.-]+)@([A-Za-z0-9_.-]+):[^\s#$]*[#$] ?(.*)$`)
 	// $ cmd   # cmd   ds1# cmd   ds1> cmd — only trusted when cmd starts with a known command.
@@ -111,6 +121,25 @@ func promptOf(line string) (host, cmd string, ok bool) {
 	if !hasPromptChar(line, true) {
 		return "", "", false
 	}
+	if (line[0] == '(' || line[0] == '[' || line[0] >= '0' && line[0] <= '9') && promptPrefix.MatchString(line) {
+		if rest := promptPrefix.ReplaceAllString(line, ""); rest != line && rest != "" {
+			if h, c, ok := promptOf(rest); ok {
+				return h, c, true
+			}
+		}
+	}
+	host, cmd, ok = promptStyle(line)
+	if ok && shellName.MatchString(host) {
+		host = ""
+	}
+	return host, cmd, ok
+}
+
+// promptStyle recognises the prompts shells print by default: bash's of
+// Red Hat ([user@host path]#) and Debian (user@host:path#), zsh's
+// (user@host path %), SUSE's (host:path #), Gentoo's (host path #), and a
+// bare "#", "$" or ">".
+func promptStyle(line string) (host, cmd string, ok bool) {
 	if line[0] == '[' {
 		if m := bracketPrompt.FindStringSubmatch(line); m != nil {
 			return m[2], cleanCommand(m[3]), true
@@ -119,6 +148,14 @@ func promptOf(line string) (host, cmd string, ok bool) {
 	if strings.IndexByte(line, '@') > 0 {
 		if m := colonPrompt.FindStringSubmatch(line); m != nil {
 			return m[2], cleanCommand(m[3]), true
+		}
+		if m := spacePathPrompt.FindStringSubmatch(line); m != nil {
+			return m[2], cleanCommand(m[3]), true
+		}
+	}
+	if m := hostPathPrompt.FindStringSubmatch(line); m != nil {
+		if c := cleanCommand(m[2]); knownCommandSet[firstWord(c)] {
+			return m[1], c, true
 		}
 	}
 	if m := barePrompt.FindStringSubmatch(line); m != nil {
@@ -147,6 +184,12 @@ func cleanCommand(c string) string {
 				} else {
 					return ""
 				}
+			}
+		case strings.HasPrefix(c, "su ") && strings.Contains(c, " -c "):
+			// su -c 'ipvsadm -Ln', su - root -c "ip a"
+			c = strings.TrimSpace(c[strings.Index(c, " -c ")+4:])
+			if len(c) >= 2 && (c[0] == '\'' || c[0] == '"') && c[len(c)-1] == c[0] {
+				c = c[1 : len(c)-1]
 			}
 		case strings.HasPrefix(c, "ip netns exec "), strings.HasPrefix(c, "ip -n "):
 			f := strings.Fields(c)
@@ -292,15 +335,16 @@ func looksLikeCommandLine(c string) bool {
 // tests (off only in tests, to compare with every line going through them).
 var screenLines = true
 
-// promptChars finds the lines holding '#', '$' or '>' (hasPromptChar)
+// promptChars finds the lines holding '#', '$', '>' or '%' (hasPromptChar)
 // with one IndexByte per character over the whole text, instead of a
 // byte loop over every line: a million-line output holds almost none.
 type promptChars struct {
-	next  [3]int // next position of each at or after from, -1 when none left
+	next  [4]int // next position of each at or after from, -1 when none left
 	valid bool
 }
 
-var promptCharList = [3]byte{'#', '$', '>'}
+// '%' ends zsh's prompts.
+var promptCharList = [4]byte{'#', '$', '>', '%'}
 
 // within reports whether text[from:to] holds one of the characters; calls
 // come with increasing from.
@@ -338,7 +382,7 @@ func hasPromptChar(line string, gt bool) bool {
 		switch line[i] {
 		case '#', '$':
 			return true
-		case '>':
+		case '>', '%':
 			if gt {
 				return true
 			}

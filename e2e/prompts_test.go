@@ -1,0 +1,64 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestPromptStyles: one incident pasted from ten shells gives the same
+// answer. The session (examples/transcripts/kvm-nwfilter-session.txt) is
+// re-prompted the way other distributions and shells print prompts; the
+// root cause and the host it is on must not change.
+func TestPromptStyles(t *testing.T) {
+	src, err := os.ReadFile("../examples/transcripts/kvm-nwfilter-session.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prompt := regexp.MustCompile(`(?m)^\[root@([a-z0-9]+) ~\]# ?(.*)$`)
+	styles := map[string]string{
+		"red hat":        "[root@$1 ~]# $2",
+		"debian":         "root@$1:~# $2",
+		"suse":           "$1:~ # $2",
+		"zsh with sudo":  "ops@$1 ~ % sudo $2",
+		"timestamp":      "[10:32:11 root@$1 ~]# $2",
+		"virtualenv":     "(prod) root@$1:~# $2",
+		"gentoo":         "$1 ~ # $2",
+		"fqdn":           "root@$1.example.com:~# $2",
+		"user with sudo": "admin@$1:~$ sudo $2",
+		"su -c":          "ops@$1:~$ su -c '$2'",
+		"time outside":   "[10:32:11] root@$1:~# $2",
+		"crlf line ends": "[root@$1 ~]# $2\r",
+	}
+	for name, repl := range styles {
+		t.Run(name, func(t *testing.T) {
+			text := prompt.ReplaceAllString(string(src), repl)
+			if name == "crlf line ends" {
+				text = strings.ReplaceAll(strings.ReplaceAll(text, "\r\n", "\n"), "\n", "\r\n")
+			}
+			if text == string(src) && name != "red hat" {
+				t.Fatal("the style did not change the paste")
+			}
+			p := filepath.Join(t.TempDir(), "session.txt")
+			must(t, os.WriteFile(p, []byte(text), 0o644))
+			d, code, stderr := diagnose(t, p)
+			if len(d.Findings) == 0 {
+				t.Fatalf("exit %d, no findings (%s); verdict %q", code, stderr, d.Coverage.Verdict)
+			}
+			f := d.Findings[0]
+			host, _, _ := strings.Cut(f.Host, ".")
+			if f.ID != "hypervisor.nwfilter-no-ip-spoofing" || host != "host1" {
+				var hosts []string
+				for _, h := range d.Hosts {
+					hosts = append(hosts, h.Name)
+				}
+				t.Errorf("first finding %s on %s (hosts %v), want hypervisor.nwfilter-no-ip-spoofing on host1", f.ID, f.Host, hosts)
+			}
+			if len(d.Hosts) != 3 {
+				t.Errorf("hosts %+v, want dir1, host1, rs2", d.Hosts)
+			}
+		})
+	}
+}
