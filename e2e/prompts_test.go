@@ -1,11 +1,15 @@
 package e2e
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/lvsdoctor/lvsdoctor/internal/cli"
+	"github.com/lvsdoctor/lvsdoctor/internal/intake"
 )
 
 // TestPromptStyles: one incident pasted from ten shells gives the same
@@ -60,5 +64,28 @@ func TestPromptStyles(t *testing.T) {
 				t.Errorf("hosts %+v, want dir1, host1, rs2", d.Hosts)
 			}
 		})
+	}
+}
+
+// TestDiagnoseStdin: `lvsdoctor diagnose -` reads the paste from
+// standard input, as it is piped from the clipboard.
+func TestDiagnoseStdin(t *testing.T) {
+	src, err := os.ReadFile("../examples/transcripts/kvm-nwfilter-session.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := intake.Stdin
+	defer func() { intake.Stdin = old }()
+	intake.Stdin = bytes.NewReader(src)
+	d, code, stderr := diagnose(t, "-")
+	if code != cli.ExitCritical || len(d.Findings) == 0 || d.Findings[0].ID != "hypervisor.nwfilter-no-ip-spoofing" {
+		t.Fatalf("exit %d %s: %+v", code, stderr, d.Findings)
+	}
+	if src := d.Findings[0].Evidence[0].Source; src != "stdin" {
+		t.Errorf("evidence cites %q, want stdin", src)
+	}
+	intake.Stdin = bytes.NewReader(nil)
+	if _, code, _ := diagnose(t, "-"); code != cli.ExitUsage {
+		t.Errorf("an empty paste: exit %d, want 2", code)
 	}
 }

@@ -44,7 +44,8 @@ func newDiagnoseCmd() *cobra.Command {
 		Short: "Name the root cause from a case directory or pasted transcripts",
 		Long: `Diagnose reads evidence and reports findings, root cause first.
 
-PATH is a case directory or a transcript file; several may be given.
+PATH is a case directory, a transcript file, or - for a paste read from
+standard input; several may be given.
 
 A case directory holds an optional case.yaml (vip, port, proto, client,
 symptom) and one folder per host. Each host folder holds raw command
@@ -54,13 +55,16 @@ name or the content tells what it is. An optional "role" file says
 director, realserver, hypervisor, client or router.
 
 A transcript is a pasted terminal session: prompts such as
-"[root@ds1 ~]# cmd" or "root@rs1:~# cmd" split it into commands and say
-which host printed what.
+"[root@ds1 ~]# cmd", "root@rs1:~# cmd", "lb01:~ # cmd" or zsh's
+"ops@lb01 ~ % cmd" split it into commands and say which host printed what.
 
 Exit status: 0 no critical finding, 1 critical finding(s), 2 usage or
-input error.`,
+input error, including evidence that allows no conclusion (nothing
+understood, no virtual service identified): never a clean bill of health
+for what was not read.`,
 		Example: `  lvsdoctor diagnose examples/kvm-dr-nwfilter
   lvsdoctor diagnose ticket-4711.txt --vip 192.0.2.10:80
+  xclip -o | lvsdoctor diagnose - --vip 192.0.2.10:80
   lvsdoctor diagnose ./case -o json | jq '.findings[0].id'`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 && !o.live && o.remote.inventory == "" {

@@ -36,6 +36,12 @@ var MaxFileSize = casedir.MaxFileBytes
 func Load(paths ...string) (*evidence.Case, error) {
 	c := &evidence.Case{}
 	for _, p := range paths {
+		if p == "-" {
+			if err := loadPaste(c, Stdin); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		st, err := os.Stat(p)
 		if err != nil {
 			return nil, err
