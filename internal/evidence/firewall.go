@@ -162,7 +162,7 @@ func (r *FirewallRule) MatchPacket(p Packet) Match {
 	if r.InIface != "" && r.InIface != "*" && r.InIface != "any" {
 		if p.InIface == "" {
 			sure = false
-		} else if !ifaceMatch(r.InIface, p.InIface) {
+		} else if !IfaceMatch(r.InIface, p.InIface) {
 			return NoMatch
 		}
 	}
@@ -259,9 +259,9 @@ func inRanges(rs []PortRange, p uint16) bool {
 	return false
 }
 
-// ifaceMatch implements iptables interface matching: a trailing "+" is a
+// IfaceMatch implements iptables interface matching: a trailing "+" is a
 // prefix wildcard, a leading "!" negates.
-func ifaceMatch(pattern, iface string) bool {
+func IfaceMatch(pattern, iface string) bool {
 	neg := strings.HasPrefix(pattern, "!")
 	pattern = strings.TrimPrefix(pattern, "!")
 	var m bool

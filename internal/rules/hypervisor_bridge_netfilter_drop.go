@@ -92,25 +92,13 @@ rules:
 				if r.Drops() {
 					continue
 				}
-			} else if !outIfaceMatch(r.OutIface, br) {
+			} else if !evidence.IfaceMatch(r.OutIface, br) {
 				continue
 			}
 		}
 		out.Rules = append(out.Rules, r)
 	}
 	return out
-}
-
-func outIfaceMatch(pattern, iface string) bool {
-	neg := strings.HasPrefix(pattern, "!")
-	pattern = strings.TrimPrefix(pattern, "!")
-	var m bool
-	if strings.HasSuffix(pattern, "+") {
-		m = strings.HasPrefix(iface, strings.TrimSuffix(pattern, "+"))
-	} else {
-		m = pattern == iface
-	}
-	return m != neg
 }
 
 // bridgedPackets are the service's packets a hypervisor bridge carries
