@@ -14,12 +14,12 @@ import (
 
 // Cause is one entry of the catalog.
 type Cause struct {
-	ID       string `yaml:"id"`
-	Area     string `yaml:"area"`
-	Breaks   string `yaml:"breaks"`
-	Evidence string `yaml:"evidence"`
-	Fix      string `yaml:"fix"`
-	Confirm  string `yaml:"confirm"`
+	ID       string `yaml:"id" json:"id"`
+	Area     string `yaml:"area" json:"area"`
+	Breaks   string `yaml:"breaks" json:"breaks"`
+	Evidence string `yaml:"evidence" json:"evidence"`
+	Fix      string `yaml:"fix" json:"fix"`
+	Confirm  string `yaml:"confirm" json:"confirm"`
 }
 
 //go:embed causes.yaml

@@ -1,11 +1,14 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
+	"strconv"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/lvsdoctor/lvsdoctor/internal/catalog"
 	"github.com/lvsdoctor/lvsdoctor/internal/rules"
@@ -27,38 +30,76 @@ stable: scripts and alerts may key on them.`,
 			w := cmd.OutOrStdout()
 			switch format {
 			case "text":
-				tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-				fmt.Fprintln(tw, "ID\tAREA\tWHAT BREAKS")
+				width := termWidth(w)
 				for _, c := range catalog.All() {
 					id := c.ID
 					if !detected[id] {
 						id += " (not yet detected)"
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\n", id, c.Area, firstSentence(c.Breaks))
+					fmt.Fprintf(w, "%s  [%s]\n", id, c.Area)
+					for _, l := range wrapWords(c.Breaks, width-4) {
+						fmt.Fprintf(w, "    %s\n", l)
+					}
 				}
-				return tw.Flush()
+				return nil
 			case "ids":
 				for _, c := range catalog.All() {
 					fmt.Fprintln(w, c.ID)
 				}
 				return nil
+			case "json":
+				type cause struct {
+					catalog.Cause
+					Detected bool `json:"detected"`
+				}
+				out := []cause{}
+				for _, c := range catalog.All() {
+					out = append(out, cause{c, detected[c.ID]})
+				}
+				enc := json.NewEncoder(w)
+				enc.SetIndent("", "  ")
+				return enc.Encode(out)
 			}
-			return usageErr("--format %q: want text or ids", format)
+			return usageErr("--format %q: want text, ids or json", format)
 		},
 	}
-	cmd.Flags().StringVarP(&format, "format", "o", "text", "text or ids")
-	_ = cmd.RegisterFlagCompletionFunc("format", fixedCompletion("text", "ids"))
+	cmd.Flags().StringVarP(&format, "format", "o", "text", "text, ids or json")
+	_ = cmd.RegisterFlagCompletionFunc("format", fixedCompletion("text", "ids", "json"))
 	return cmd
 }
 
-func firstSentence(s string) string {
-	if i := strings.Index(s, " ("); i > 0 && i < 90 {
-		return s[:i]
+// termWidth is the width of the terminal w writes to: its size when it
+// is one, else $COLUMNS, else 80.
+func termWidth(w any) int {
+	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		if cols, _, err := term.GetSize(int(f.Fd())); err == nil && cols >= 40 {
+			return cols
+		}
 	}
-	if len(s) > 90 {
-		return s[:87] + "..."
+	if n, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && n >= 40 {
+		return n
 	}
-	return s
+	return 80
+}
+
+// wrapWords wraps s at width columns, between words.
+func wrapWords(s string, width int) []string {
+	var out []string
+	line := ""
+	for _, word := range strings.Fields(s) {
+		if line != "" && len(line)+1+len(word) > width {
+			out = append(out, line)
+			line = ""
+		}
+		if line != "" {
+			line += " "
+		}
+		line += word
+	}
+	if line != "" {
+		out = append(out, line)
+	}
+	return out
 }
 
 func newExplainCmd() *cobra.Command {
