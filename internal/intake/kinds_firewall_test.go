@@ -76,7 +76,7 @@ func TestFirewallDetect(t *testing.T) {
 
 func applyKind(t *testing.T, name string, doc evidence.Doc, h *evidence.Host) []evidence.Problem {
 	t.Helper()
-	for _, k := range firewallKinds() {
+	for _, k := range Formats() {
 		if k.Name == name {
 			return k.Apply(doc, h)
 		}

@@ -3,14 +3,19 @@ package intake
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/lvsdoctor/lvsdoctor/internal/parse/ipvsadm"
+	"github.com/lvsdoctor/lvsdoctor/internal/parse/keepalived"
+	"github.com/lvsdoctor/lvsdoctor/internal/parse/syslog"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
+	"github.com/lvsdoctor/lvsdoctor/internal/format"
 )
 
 func lvsFixture(t *testing.T, pkg, name string) string {
@@ -22,7 +27,7 @@ func lvsFixture(t *testing.T, pkg, name string) string {
 	return string(b)
 }
 
-func kindName(k *Kind) string {
+func kindName(k *format.Format) string {
 	if k == nil {
 		return "<nil>"
 	}
@@ -286,7 +291,7 @@ func FuzzLVSKinds(f *testing.F) {
 		// a slow input is a bug too: crash the worker so the input is kept
 		watchdog := time.AfterFunc(10*time.Second, func() { panic(fmt.Sprintf("input took over 10s: cmd %q, %d bytes", cmd, len(text))) })
 		defer watchdog.Stop()
-		for _, k := range lvsKinds() {
+		for _, k := range lvsFormats() {
 			h := evidence.NewHost("h")
 			k.Apply(evidence.Doc{Host: "h", Source: "f", Start: 1, Command: cmd, Text: text}, h)
 			k.Sniff(text)
@@ -424,4 +429,9 @@ func TestKeepalivedVersionKind(t *testing.T) {
 			t.Errorf("%s: problems %v, host %+v", tc.name, c.Problems, h)
 		}
 	}
+}
+
+// lvsFormats are the formats these tests are about.
+func lvsFormats() []format.Format {
+	return slices.Concat(ipvsadm.Formats(), keepalived.Formats(), syslog.Formats())
 }

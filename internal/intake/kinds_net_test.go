@@ -1,9 +1,17 @@
 package intake
 
 import (
+	"github.com/lvsdoctor/lvsdoctor/internal/format"
+	"github.com/lvsdoctor/lvsdoctor/internal/parse/arp"
+	"github.com/lvsdoctor/lvsdoctor/internal/parse/counters"
+	"github.com/lvsdoctor/lvsdoctor/internal/parse/ifconfig"
+	"github.com/lvsdoctor/lvsdoctor/internal/parse/iproute"
+	"github.com/lvsdoctor/lvsdoctor/internal/parse/sockets"
+	"github.com/lvsdoctor/lvsdoctor/internal/parse/sysctl"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
@@ -65,7 +73,7 @@ func TestNetDetectByCommand(t *testing.T) {
 }
 
 func isNetKind(name string) bool {
-	for _, k := range netKinds() {
+	for _, k := range netFormats() {
 		if k.Name == name {
 			return true
 		}
@@ -295,7 +303,7 @@ func FuzzNetKinds(f *testing.F) {
 	}
 	f.Add("", "ethtool -S eth0 | grep dropdropped: 1")
 	f.Fuzz(func(t *testing.T, text, cmd string) {
-		for _, k := range netKinds() {
+		for _, k := range netFormats() {
 			if k.Sniff != nil {
 				head := text
 				if len(head) > sniffBytes {
@@ -307,4 +315,9 @@ func FuzzNetKinds(f *testing.F) {
 			k.Apply(evidence.Doc{Host: "h", Source: "f", Start: 2, Command: cmd, Text: text}, h)
 		}
 	})
+}
+
+// netFormats are the formats these tests are about.
+func netFormats() []format.Format {
+	return slices.Concat(iproute.Formats(), ifconfig.Formats(), arp.Formats(), sysctl.Formats(), sockets.Formats(), counters.Formats())
 }

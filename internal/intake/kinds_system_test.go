@@ -1,13 +1,20 @@
 package intake
 
 import (
+	"github.com/lvsdoctor/lvsdoctor/internal/parse/kernel"
+	"github.com/lvsdoctor/lvsdoctor/internal/parse/libvirt"
+	"github.com/lvsdoctor/lvsdoctor/internal/parse/platform"
+	"github.com/lvsdoctor/lvsdoctor/internal/parse/probe"
+	"github.com/lvsdoctor/lvsdoctor/internal/parse/tcpdump"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
+	"github.com/lvsdoctor/lvsdoctor/internal/format"
 )
 
 // sysFixture reads a fixture of one of the system parsers.
@@ -20,7 +27,7 @@ func sysFixture(t *testing.T, pkg, name string) string {
 	return string(b)
 }
 
-func sysKindName(k *Kind) string {
+func sysKindName(k *format.Format) string {
 	if k == nil {
 		return "<nil>"
 	}
@@ -62,7 +69,7 @@ func TestSystemDetectByCommand(t *testing.T) {
 }
 
 func isSysKind(name string) bool {
-	for _, k := range systemKinds() {
+	for _, k := range systemFormats() {
 		if k.Name == name {
 			return true
 		}
@@ -428,7 +435,7 @@ func FuzzSystemKinds(f *testing.F) {
 	f.Fuzz(func(t *testing.T, text, cmd string) {
 		doc := evidence.Doc{Host: "h", Source: "f", Start: 2, Command: cmd, Text: text}
 		n := len(doc.Lines())
-		for _, k := range systemKinds() {
+		for _, k := range systemFormats() {
 			if k.Sniff != nil {
 				head := text
 				if len(head) > sniffBytes {
@@ -447,4 +454,9 @@ func FuzzSystemKinds(f *testing.F) {
 			}
 		}
 	})
+}
+
+// systemFormats are the formats these tests are about.
+func systemFormats() []format.Format {
+	return slices.Concat(kernel.Formats(), platform.Formats(), libvirt.Formats(), tcpdump.Formats(), probe.Formats())
 }
