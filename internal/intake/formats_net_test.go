@@ -66,13 +66,13 @@ func TestNetDetectByCommand(t *testing.T) {
 	for _, cmd := range []string{"ip addr add 192.0.2.60/32 dev lo", "ip a del 192.0.2.60/32 dev lo", "ip link set tunl0 up",
 		"ip route add default via 192.0.2.1", "ifconfig lo:0 192.0.2.60 netmask 255.255.255.255 up", "arp -d 192.0.2.1",
 		"ip neigh flush all", "ip rule add fwmark 1 table 100", "netstat -rn", "netstat -i"} {
-		if k, _ := Detect(cmd, "", false, ""); k != nil && isNetKind(k.Name) {
+		if k, _ := Detect(cmd, "", false, ""); k != nil && isNetFormat(k.Name) {
 			t.Errorf("%q detected as %s", cmd, k.Name)
 		}
 	}
 }
 
-func isNetKind(name string) bool {
+func isNetFormat(name string) bool {
 	for _, k := range netFormats() {
 		if k.Name == name {
 			return true
@@ -103,7 +103,7 @@ func TestNetDetectByFileName(t *testing.T) {
 		}
 	}
 	for _, base := range []string{"sysctl.conf", "ip-arp.txt", "arping.txt", "keepalived.conf", "ipvsadm-Ln.txt"} {
-		if k, _ := Detect("", base, true, ""); k != nil && isNetKind(k.Name) {
+		if k, _ := Detect("", base, true, ""); k != nil && isNetFormat(k.Name) {
 			t.Errorf("%s detected as %s", base, k.Name)
 		}
 	}
@@ -142,7 +142,7 @@ func TestNetSniff(t *testing.T) {
 		"Chain INPUT (policy ACCEPT)\ntarget     prot opt source               destination\n",
 		"hello world\n",
 	} {
-		if k, _ := Detect("", "x.txt", true, text); k != nil && isNetKind(k.Name) {
+		if k, _ := Detect("", "x.txt", true, text); k != nil && isNetFormat(k.Name) {
 			t.Errorf("%q sniffed as %s", text, k.Name)
 		}
 	}
@@ -289,8 +289,8 @@ func TestNetEnDash(t *testing.T) {
 	}
 }
 
-// FuzzNetKinds feeds any text to every net kind's sniffer and Apply.
-func FuzzNetKinds(f *testing.F) {
+// FuzzNetFormats feeds any text to every net kind's sniffer and Apply.
+func FuzzNetFormats(f *testing.F) {
 	for _, pkg := range []string{"iproute", "sysctl", "sockets", "ifconfig", "arp", "counters"} {
 		files, _ := filepath.Glob(filepath.Join("..", "parse", pkg, "testdata", "*.txt"))
 		for _, name := range files {
