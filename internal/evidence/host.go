@@ -224,6 +224,12 @@ const (
 	KindCounters   Kind = "counters"
 	KindConntrack  Kind = "conntrack"
 	KindObserved   Kind = "observations"
+
+	// Kinds recorded so that a later reader knows what was collected; no
+	// rule needs them yet.
+	KindModinfo      Kind = "modinfo"
+	KindNWFilterList Kind = "libvirt-nwfilter-list"
+	KindVirshList    Kind = "libvirt-domain-list"
 )
 
 // Link is a network interface.

@@ -240,7 +240,7 @@ func relTo(root, p string) string {
 // the capture's packets.
 func printoutsIn(hf hostFolder, host, t, rel, base, p string, frames []evidence.Frame) ([]byte, []printout) {
 	head := hf.head(t, 64<<10)
-	if bad, _ := looksBinary(head); bad || !bytes.Contains(head, []byte("tcpdump")) && !sniffTcpdump(string(head)) {
+	if bad, _ := looksBinary(head); bad || !bytes.Contains(head, []byte("tcpdump")) && !tcpdump.Sniff(string(head)) {
 		return nil, nil
 	}
 	data, err := hf.read(t, MaxFileSize)

@@ -8,31 +8,30 @@ import (
 
 	"github.com/lvsdoctor/lvsdoctor/internal/casedir"
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
+	"github.com/lvsdoctor/lvsdoctor/internal/format"
 )
 
 // sniffBytes is how much of a block the sniffers see.
 const sniffBytes = 4096
 
-// kinds is built once; Kinds() allocates.
-var kinds = Kinds()
-
-// Detect names the kind of a block: by its command line, then (for a file
-// that is one block) by the file name, then by content.
-func Detect(command, base string, wholeFile bool, text string) (*Kind, string) {
+// Detect names the format of a block: by its command line, then (for a
+// file that is one block) by the file name, then by content. It returns
+// the format and how it was told, or nil.
+func Detect(command, base string, wholeFile bool, text string) (*format.Format, string) {
 	if command != "" {
-		for i := range kinds {
-			for _, re := range kinds[i].Commands {
+		for i := range formats {
+			for _, re := range formats[i].Commands {
 				if re.MatchString(command) {
-					return &kinds[i], "command"
+					return &formats[i], "command"
 				}
 			}
 		}
 	}
 	if wholeFile && command == "" {
-		for i := range kinds {
-			for _, re := range kinds[i].Files {
+		for i := range formats {
+			for _, re := range formats[i].Files {
 				if re.MatchString(base) {
-					return &kinds[i], "file name"
+					return &formats[i], "file name"
 				}
 			}
 		}
@@ -44,9 +43,9 @@ func Detect(command, base string, wholeFile bool, text string) (*Kind, string) {
 	if strings.TrimSpace(head) == "" {
 		return nil, ""
 	}
-	for i := range kinds {
-		if kinds[i].Sniff != nil && kinds[i].Sniff(head) {
-			return &kinds[i], "content"
+	for i := range formats {
+		if formats[i].Sniff != nil && formats[i].Sniff(head) {
+			return &formats[i], "content"
 		}
 	}
 	return nil, ""
@@ -61,28 +60,28 @@ var contextCommands = regexp.MustCompile(`^(virsh (list|dominfo|domiflist|net-li
 // dispatch parses one block into h, turning a panic of a parser into a
 // Problem: one broken parser must not cost the user the rest of the case.
 func dispatch(c *evidence.Case, h *evidence.Host, doc evidence.Doc, base string, wholeFile bool) {
-	k, _ := Detect(doc.Command, base, wholeFile, doc.Text)
-	if k != nil || strings.TrimSpace(doc.Text) != "" {
+	f, _ := Detect(doc.Command, base, wholeFile, doc.Text)
+	if f != nil || strings.TrimSpace(doc.Text) != "" {
 		c.Read.Blocks++
 	}
-	if k == nil && contextCommands.MatchString(doc.Command) {
+	if f == nil && contextCommands.MatchString(doc.Command) {
 		c.Read.Context++
 		return
 	}
-	if line, failed := commandFailed(doc.Text); failed && (k == nil || k.ErrorIsEvidence == nil || !k.ErrorIsEvidence(doc)) {
+	if line, failed := commandFailed(doc.Text); failed && (f == nil || f.ErrorIsEvidence == nil || !f.ErrorIsEvidence(doc)) {
 		what := "the command"
 		switch {
 		case doc.Command != "":
 			what = fmt.Sprintf("%q", clipWord(doc.Command))
-		case k != nil:
-			what = "the " + k.Name + " command"
+		case f != nil:
+			what = "the " + f.Name + " command"
 		}
 		c.Problems = append(c.Problems, evidence.Problem{Host: h.Name, Source: doc.Source, Line: doc.Start,
 			Message: fmt.Sprintf("%s failed (%q): an error, not its output, so it is not used as evidence; run it again where it can succeed", what, clipLine(line))})
 		c.Read.Failed++
 		return
 	}
-	if k == nil {
+	if f == nil {
 		if strings.TrimSpace(doc.Text) == "" {
 			return // a command with no output says nothing
 		}
@@ -94,19 +93,19 @@ func dispatch(c *evidence.Case, h *evidence.Host, doc evidence.Doc, base string,
 			Message: "unrecognised " + what + ": not used"})
 		return
 	}
-	if limit := cmp.Or(k.MaxBytes, smallOutput); len(doc.Text) > limit {
+	if limit := cmp.Or(f.MaxBytes, format.SmallOutput); len(doc.Text) > limit {
 		cut := strings.LastIndexByte(doc.Text[:limit], '\n') + 1
 		doc.Text = doc.Text[:cut]
 		c.Problems = append(c.Problems, evidence.Problem{Host: h.Name, Source: doc.Source, Line: doc.Start,
 			Message: fmt.Sprintf("%s output larger than %s: only its first %s were read (no real host prints that much of it)",
-				k.Name, casedir.Size(int64(limit)), casedir.Size(int64(limit)))})
+				f.Name, casedir.Size(int64(limit)), casedir.Size(int64(limit)))})
 	}
 	c.Read.Understood++
 	defer func() {
 		if r := recover(); r != nil {
 			c.Problems = append(c.Problems, evidence.Problem{Host: h.Name, Source: doc.Source, Line: doc.Start,
-				Message: fmt.Sprintf("%s parser failed (%v): block skipped, please report this input", k.Name, r)})
+				Message: fmt.Sprintf("%s parser failed (%v): block skipped, please report this input", f.Name, r)})
 		}
 	}()
-	c.Problems = append(c.Problems, k.Apply(doc, h)...)
+	c.Problems = append(c.Problems, f.Apply(doc, h)...)
 }

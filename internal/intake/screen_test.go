@@ -6,8 +6,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-
-	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
 )
 
 // screenInputs are the transcripts and evidence files of the repository,
@@ -93,28 +91,6 @@ func TestFailureWordsScreen(t *testing.T) {
 		l = strings.TrimSpace(l)
 		if (failureLine.MatchString(l) || usageLine.MatchString(l)) && !mayFail(l) {
 			t.Errorf("failure line not screened: %q", l)
-		}
-	}
-}
-
-// TestLVSDocRef: the block's reference is its first line that is not
-// blank, as doc.Lines() numbers them.
-func TestLVSDocRef(t *testing.T) {
-	ref := func(doc evidence.Doc) evidence.Ref {
-		for i, l := range doc.Lines() {
-			if strings.TrimSpace(l) != "" {
-				return doc.Ref(i, l)
-			}
-		}
-		line := max(doc.Start-1, 1)
-		return evidence.Ref{Host: doc.Host, Source: doc.Source, Line: line, Text: doc.Command}
-	}
-	for _, text := range []string{"", "\n", "\n\n", " \r\n\t\nIPVS connection entries\r\nTCP 1\n", "a", "a\n", "\n\n  x  \n", "\r", "\r\n\r\n"} {
-		for _, start := range []int{0, 1, 5} {
-			doc := evidence.Doc{Host: "h", Source: "s", Start: start, Command: "ipvsadm -Lnc", Text: text}
-			if got, want := lvsDocRef(doc), ref(doc); got != want {
-				t.Errorf("lvsDocRef(%q, start %d) = %+v, want %+v", text, start, got, want)
-			}
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
+	"github.com/lvsdoctor/lvsdoctor/internal/format"
 )
 
 // Fixture reads testdata/name as the output of cmd on host.
@@ -50,4 +51,16 @@ func CheckRef(t *testing.T, doc evidence.Doc, r evidence.Ref) {
 	if r.Line < start || r.Line >= start+n || r.Source != doc.Source {
 		t.Fatalf("ref %+v outside document %s of %d lines starting at %d", r, doc.Source, n, start)
 	}
+}
+
+// Format returns the format called name among fs (a package's Formats()).
+func Format(t testing.TB, fs []format.Format, name string) format.Format {
+	t.Helper()
+	for _, f := range fs {
+		if f.Name == name {
+			return f
+		}
+	}
+	t.Fatalf("no format %s", name)
+	return format.Format{}
 }

@@ -1,9 +1,17 @@
 package intake
 
 import (
+	"github.com/lvsdoctor/lvsdoctor/internal/format"
+	"github.com/lvsdoctor/lvsdoctor/internal/parse/arp"
+	"github.com/lvsdoctor/lvsdoctor/internal/parse/counters"
+	"github.com/lvsdoctor/lvsdoctor/internal/parse/ifconfig"
+	"github.com/lvsdoctor/lvsdoctor/internal/parse/iproute"
+	"github.com/lvsdoctor/lvsdoctor/internal/parse/sockets"
+	"github.com/lvsdoctor/lvsdoctor/internal/parse/sysctl"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
@@ -58,14 +66,14 @@ func TestNetDetectByCommand(t *testing.T) {
 	for _, cmd := range []string{"ip addr add 192.0.2.60/32 dev lo", "ip a del 192.0.2.60/32 dev lo", "ip link set tunl0 up",
 		"ip route add default via 192.0.2.1", "ifconfig lo:0 192.0.2.60 netmask 255.255.255.255 up", "arp -d 192.0.2.1",
 		"ip neigh flush all", "ip rule add fwmark 1 table 100", "netstat -rn", "netstat -i"} {
-		if k, _ := Detect(cmd, "", false, ""); k != nil && isNetKind(k.Name) {
+		if k, _ := Detect(cmd, "", false, ""); k != nil && isNetFormat(k.Name) {
 			t.Errorf("%q detected as %s", cmd, k.Name)
 		}
 	}
 }
 
-func isNetKind(name string) bool {
-	for _, k := range netKinds() {
+func isNetFormat(name string) bool {
+	for _, k := range netFormats() {
 		if k.Name == name {
 			return true
 		}
@@ -95,7 +103,7 @@ func TestNetDetectByFileName(t *testing.T) {
 		}
 	}
 	for _, base := range []string{"sysctl.conf", "ip-arp.txt", "arping.txt", "keepalived.conf", "ipvsadm-Ln.txt"} {
-		if k, _ := Detect("", base, true, ""); k != nil && isNetKind(k.Name) {
+		if k, _ := Detect("", base, true, ""); k != nil && isNetFormat(k.Name) {
 			t.Errorf("%s detected as %s", base, k.Name)
 		}
 	}
@@ -134,7 +142,7 @@ func TestNetSniff(t *testing.T) {
 		"Chain INPUT (policy ACCEPT)\ntarget     prot opt source               destination\n",
 		"hello world\n",
 	} {
-		if k, _ := Detect("", "x.txt", true, text); k != nil && isNetKind(k.Name) {
+		if k, _ := Detect("", "x.txt", true, text); k != nil && isNetFormat(k.Name) {
 			t.Errorf("%q sniffed as %s", text, k.Name)
 		}
 	}
@@ -281,8 +289,8 @@ func TestNetEnDash(t *testing.T) {
 	}
 }
 
-// FuzzNetKinds feeds any text to every net kind's sniffer and Apply.
-func FuzzNetKinds(f *testing.F) {
+// FuzzNetFormats feeds any text to every net kind's sniffer and Apply.
+func FuzzNetFormats(f *testing.F) {
 	for _, pkg := range []string{"iproute", "sysctl", "sockets", "ifconfig", "arp", "counters"} {
 		files, _ := filepath.Glob(filepath.Join("..", "parse", pkg, "testdata", "*.txt"))
 		for _, name := range files {
@@ -295,7 +303,7 @@ func FuzzNetKinds(f *testing.F) {
 	}
 	f.Add("", "ethtool -S eth0 | grep dropdropped: 1")
 	f.Fuzz(func(t *testing.T, text, cmd string) {
-		for _, k := range netKinds() {
+		for _, k := range netFormats() {
 			if k.Sniff != nil {
 				head := text
 				if len(head) > sniffBytes {
@@ -307,4 +315,9 @@ func FuzzNetKinds(f *testing.F) {
 			k.Apply(evidence.Doc{Host: "h", Source: "f", Start: 2, Command: cmd, Text: text}, h)
 		}
 	})
+}
+
+// netFormats are the formats these tests are about.
+func netFormats() []format.Format {
+	return slices.Concat(iproute.Formats(), ifconfig.Formats(), arp.Formats(), sysctl.Formats(), sockets.Formats(), counters.Formats())
 }

@@ -1,13 +1,20 @@
 package intake
 
 import (
+	"github.com/lvsdoctor/lvsdoctor/internal/parse/kernel"
+	"github.com/lvsdoctor/lvsdoctor/internal/parse/libvirt"
+	"github.com/lvsdoctor/lvsdoctor/internal/parse/platform"
+	"github.com/lvsdoctor/lvsdoctor/internal/parse/probe"
+	"github.com/lvsdoctor/lvsdoctor/internal/parse/tcpdump"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
+	"github.com/lvsdoctor/lvsdoctor/internal/format"
 )
 
 // sysFixture reads a fixture of one of the system parsers.
@@ -20,7 +27,7 @@ func sysFixture(t *testing.T, pkg, name string) string {
 	return string(b)
 }
 
-func sysKindName(k *Kind) string {
+func sysFormatName(k *format.Format) string {
 	if k == nil {
 		return "<nil>"
 	}
@@ -50,19 +57,19 @@ func TestSystemDetectByCommand(t *testing.T) {
 	}
 	for cmd, want := range tests {
 		k, how := Detect(cmd, "", false, "")
-		if sysKindName(k) != want || how != "command" {
-			t.Errorf("%q: got %s (%s), want %s", cmd, sysKindName(k), how, want)
+		if sysFormatName(k) != want || how != "command" {
+			t.Errorf("%q: got %s (%s), want %s", cmd, sysFormatName(k), how, want)
 		}
 	}
 	for _, cmd := range []string{"cat /etc/keepalived/keepalived.conf", "ls /etc", "rpm -ivh kernel.rpm"} {
-		if k, _ := Detect(cmd, "", false, ""); k != nil && isSysKind(k.Name) {
+		if k, _ := Detect(cmd, "", false, ""); k != nil && isSysFormat(k.Name) {
 			t.Errorf("%q detected as %s", cmd, k.Name)
 		}
 	}
 }
 
-func isSysKind(name string) bool {
-	for _, k := range systemKinds() {
+func isSysFormat(name string) bool {
+	for _, k := range systemFormats() {
 		if k.Name == name {
 			return true
 		}
@@ -83,8 +90,8 @@ func TestSystemDetectByFileName(t *testing.T) {
 	}
 	for base, want := range tests {
 		k, how := Detect("", base, true, "x")
-		if sysKindName(k) != want || how != "file name" {
-			t.Errorf("%q: got %s (%s), want %s", base, sysKindName(k), how, want)
+		if sysFormatName(k) != want || how != "file name" {
+			t.Errorf("%q: got %s (%s), want %s", base, sysFormatName(k), how, want)
 		}
 	}
 }
@@ -128,8 +135,8 @@ func TestSystemSniff(t *testing.T) {
 	}
 	for _, tt := range tests {
 		k, how := Detect("", "", false, sysFixture(t, tt.pkg, tt.file))
-		if sysKindName(k) != tt.want || how != "content" {
-			t.Errorf("%s/%s: got %s (%s), want %s", tt.pkg, tt.file, sysKindName(k), how, tt.want)
+		if sysFormatName(k) != tt.want || how != "content" {
+			t.Errorf("%s/%s: got %s (%s), want %s", tt.pkg, tt.file, sysFormatName(k), how, tt.want)
 		}
 	}
 	// Other formats must not be taken for these.
@@ -140,7 +147,7 @@ func TestSystemSniff(t *testing.T) {
 		"Linux is great\nand so on\n",
 		"<network><name>default</name></network>\n",
 	} {
-		if k, _ := Detect("", "", false, text); k != nil && isSysKind(k.Name) {
+		if k, _ := Detect("", "", false, text); k != nil && isSysFormat(k.Name) {
 			t.Errorf("%q sniffed as %s", text, k.Name)
 		}
 	}
@@ -411,7 +418,7 @@ func TestSystemTranscript(t *testing.T) {
 	}
 }
 
-func FuzzSystemKinds(f *testing.F) {
+func FuzzSystemFormats(f *testing.F) {
 	for _, pat := range []string{"kernel/testdata/*.txt", "platform/testdata/*.txt", "libvirt/testdata/*.txt", "tcpdump/testdata/glitch.txt",
 		"tcpdump/testdata/variants-*.txt", "probe/testdata/*.txt"} {
 		files, _ := filepath.Glob(filepath.Join("..", "parse", pat))
@@ -428,7 +435,7 @@ func FuzzSystemKinds(f *testing.F) {
 	f.Fuzz(func(t *testing.T, text, cmd string) {
 		doc := evidence.Doc{Host: "h", Source: "f", Start: 2, Command: cmd, Text: text}
 		n := len(doc.Lines())
-		for _, k := range systemKinds() {
+		for _, k := range systemFormats() {
 			if k.Sniff != nil {
 				head := text
 				if len(head) > sniffBytes {
@@ -447,4 +454,9 @@ func FuzzSystemKinds(f *testing.F) {
 			}
 		}
 	})
+}
+
+// systemFormats are the formats these tests are about.
+func systemFormats() []format.Format {
+	return slices.Concat(kernel.Formats(), platform.Formats(), libvirt.Formats(), tcpdump.Formats(), probe.Formats())
 }

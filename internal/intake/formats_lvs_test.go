@@ -3,14 +3,19 @@ package intake
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/lvsdoctor/lvsdoctor/internal/parse/ipvsadm"
+	"github.com/lvsdoctor/lvsdoctor/internal/parse/keepalived"
+	"github.com/lvsdoctor/lvsdoctor/internal/parse/syslog"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
+	"github.com/lvsdoctor/lvsdoctor/internal/format"
 )
 
 func lvsFixture(t *testing.T, pkg, name string) string {
@@ -22,7 +27,7 @@ func lvsFixture(t *testing.T, pkg, name string) string {
 	return string(b)
 }
 
-func kindName(k *Kind) string {
+func formatName(k *format.Format) string {
 	if k == nil {
 		return "<nil>"
 	}
@@ -88,8 +93,8 @@ func TestLVSDetect(t *testing.T) {
 	}
 	for _, c := range cases {
 		k, by := Detect(c.command, c.base, true, lvsFixture(t, c.pkg, c.fixture))
-		if kindName(k) != c.want {
-			t.Errorf("Detect(%q, %q, %s) = %s (by %s), want %s", c.command, c.base, c.fixture, kindName(k), by, c.want)
+		if formatName(k) != c.want {
+			t.Errorf("Detect(%q, %q, %s) = %s (by %s), want %s", c.command, c.base, c.fixture, formatName(k), by, c.want)
 		}
 	}
 	// Others' formats must not be taken for ours.
@@ -110,8 +115,8 @@ func lvsApply(t *testing.T, h *evidence.Host, kind, cmd, pkg, fixture string) []
 	t.Helper()
 	doc := evidence.Doc{Host: h.Name, Source: h.Name + "/" + filepath.Base(fixture), Start: 1, Command: cmd, Text: lvsFixture(t, pkg, fixture)}
 	k, _ := Detect(cmd, filepath.Base(fixture), true, doc.Text)
-	if kindName(k) != kind {
-		t.Fatalf("%s detected as %s", fixture, kindName(k))
+	if formatName(k) != kind {
+		t.Fatalf("%s detected as %s", fixture, formatName(k))
 	}
 	return k.Apply(doc, h)
 }
@@ -274,7 +279,7 @@ func TestLVSCaseDirectory(t *testing.T) {
 	}
 }
 
-func FuzzLVSKinds(f *testing.F) {
+func FuzzLVSFormats(f *testing.F) {
 	for _, p := range []string{"ipvsadm/testdata/lab/ipvsadm-Ln.txt", "ipvsadm/testdata/hand/seed001-lost-newlines.txt",
 		"keepalived/testdata/v2-main.conf", "syslog/testdata/hand/messages-centos6-1.2.txt"} {
 		b, _ := os.ReadFile(filepath.Join("..", "parse", p))
@@ -286,7 +291,7 @@ func FuzzLVSKinds(f *testing.F) {
 		// a slow input is a bug too: crash the worker so the input is kept
 		watchdog := time.AfterFunc(10*time.Second, func() { panic(fmt.Sprintf("input took over 10s: cmd %q, %d bytes", cmd, len(text))) })
 		defer watchdog.Stop()
-		for _, k := range lvsKinds() {
+		for _, k := range lvsFormats() {
 			h := evidence.NewHost("h")
 			k.Apply(evidence.Doc{Host: "h", Source: "f", Start: 1, Command: cmd, Text: text}, h)
 			k.Sniff(text)
@@ -402,7 +407,7 @@ func TestLVSLabFormats(t *testing.T) {
 
 // `keepalived -v` (on stderr, collected with 2>&1) gives the host's
 // keepalived version, by command, file name or content.
-func TestKeepalivedVersionKind(t *testing.T) {
+func TestKeepalivedVersionFormat(t *testing.T) {
 	for _, tc := range []struct{ name, text string }{
 		{"keepalived-v.txt", "$ keepalived -v\nKeepalived v2.2.7 (01/16,2022)\n\nCopyright(C) 2001-2022 Alexandre Cassen, <acassen@gmail.com>\n"},
 		{"version.txt", "Keepalived v1.3.5 (03/19,2017), git commit v1.3.5-6-g6fa32f2\n"},
@@ -424,4 +429,9 @@ func TestKeepalivedVersionKind(t *testing.T) {
 			t.Errorf("%s: problems %v, host %+v", tc.name, c.Problems, h)
 		}
 	}
+}
+
+// lvsFormats are the formats these tests are about.
+func lvsFormats() []format.Format {
+	return slices.Concat(ipvsadm.Formats(), keepalived.Formats(), syslog.Formats())
 }

@@ -1,4 +1,12 @@
-package intake
+// Package format says what a format of evidence is: how a block of text
+// is recognised as one (by the command that printed it, by the file name,
+// by its content) and how it is folded into a host. Each parse package
+// declares the formats it reads in its format.go; intake only orders them.
+//
+// A format is what a block of text is ("ip-route": `ip route` output); an
+// evidence.Kind is what a host was seen to have (evidence.KindRoutes,
+// evidence.KindLocalTable): one format may record several kinds, or none.
+package format
 
 import (
 	"regexp"
@@ -7,10 +15,10 @@ import (
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
 )
 
-// Kind describes one format of evidence: how to recognise a block of text
+// Format describes one format of evidence: how to recognise a block of text
 // as that format (by the command that printed it, by the file name, by its
 // content, in that order) and how to fold it into a host.
-type Kind struct {
+type Format struct {
 	Name string
 	// Commands match the command line that printed the block, after the
 	// prompt and any "sudo" have been removed, e.g. `^ipvsadm\b.*-L`.
@@ -30,38 +38,31 @@ type Kind struct {
 	// (`cat /proc/net/ip_vs: No such file or directory`: IPVS is not
 	// loaded). Other formats' errors are reported as a failed command.
 	ErrorIsEvidence func(doc evidence.Doc) bool
-	// MaxBytes bounds what of one block is parsed (0: smallOutput). Most
+	// MaxBytes bounds what of one block is parsed (0: SmallOutput). Most
 	// formats are small on any real host; a parser's evidence costs many
 	// times the text it reads, so a huge one is cut, and said to be.
 	MaxBytes int
 }
 
 const (
-	// smallOutput is far above a real `sysctl -a` or `ip addr` of a node
+	// SmallOutput is far above a real `sysctl -a` or `ip addr` of a node
 	// with thousands of interfaces (a few MB).
-	smallOutput = 16 << 20
-	// largeOutput is for tables that grow with traffic or the fleet: a
+	SmallOutput = 16 << 20
+	// LargeOutput is for tables that grow with traffic or the fleet: a
 	// million connections, a full routing table, a day of logs.
-	largeOutput = int(casedir.MaxFileBytes)
+	LargeOutput = int(casedir.MaxFileBytes)
 )
 
-// re compiles a set of patterns.
-func re(patterns ...string) []*regexp.Regexp {
+// FileTail is what may follow a command's name in a file name
+// (sysctl-a.txt, ss_lnt.out), without a dot so that "sysctl.conf" is not
+// `sysctl` output.
+const FileTail = `(?:[-_][^.]*)?(?:\.(?:txt|log|out))?$`
+
+// Patterns compiles a set of patterns.
+func Patterns(patterns ...string) []*regexp.Regexp {
 	out := make([]*regexp.Regexp, len(patterns))
 	for i, p := range patterns {
 		out[i] = regexp.MustCompile(p)
 	}
 	return out
-}
-
-// Kinds is every format lvsdoctor reads, most specific first: the first
-// kind whose command, then file name, then sniffer matches wins.
-func Kinds() []Kind {
-	var all []Kind
-	all = append(all, lvsKinds()...)
-	all = append(all, firewallKinds()...)
-	all = append(all, netKinds()...)
-	all = append(all, systemKinds()...)
-	all = append(all, kernelKinds()...)
-	return all
 }

@@ -1,0 +1,196 @@
+package kernel
+
+import (
+	"regexp"
+	"strings"
+
+	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
+	"github.com/lvsdoctor/lvsdoctor/internal/format"
+)
+
+// Formats is what this package reads: uname and /proc/version, grubby,
+// the installed kernel packages (rpm, dpkg, yum/dnf), ls /boot, lsmod and
+// /proc/modules, modinfo.
+func Formats() []format.Format {
+	return []format.Format{
+		{
+			Name:     "uname",
+			Commands: format.Patterns(`^uname\b`, `^cat\s+/proc/version\s*$`),
+			Files:    format.Patterns(`(?i)^(?:uname|proc[-_]version)` + format.FileTail),
+			Sniff:    sniffUname,
+			Apply:    format.LimitedProblems(applyUname),
+		},
+		{
+			Name:     "grubby",
+			Commands: format.Patterns(`^grubby\b`),
+			Files:    format.Patterns(`(?i)^grubby` + format.FileTail),
+			Sniff:    sniffGrubby,
+			Apply:    format.LimitedProblems(applyGrubby),
+		},
+		{
+			Name: "kernel-packages",
+			Commands: format.Patterns(`^rpm\s+(?:-\w*q\w*|--query)\b`, `^dpkg\s+(?:-l|--list)\b`, `^dpkg-query\s+(?:-l|--list)\b`,
+				`^(?:yum|dnf)\s+list\s+(?:installed\s+)?kernel`),
+			Files: format.Patterns(`(?i)^(?:rpm|dpkg)`+format.FileTail, `(?i)^(?:installed[-_])?kernels?(?:[-_]installed)?(?:\.(?:txt|log|out))?$`),
+			Sniff: sniffPackages,
+			Apply: format.LimitedProblems(applyPackages),
+		},
+		{
+			Name:     "ls-boot",
+			Commands: format.Patterns(`^ls\b[^|]*\s/boot(?:/|\s|$)`),
+			Files:    format.Patterns(`(?i)^ls[-_]boot` + format.FileTail),
+			Apply:    format.LimitedProblems(applyBootDir),
+		},
+		{
+			Name:     "lsmod",
+			Commands: format.Patterns(`^lsmod\b`, `^cat\s+/proc/modules\b`),
+			Files:    format.Patterns(`(?i)^(?:lsmod|proc[-_]modules)` + format.FileTail),
+			Sniff:    sniffLsmod,
+			Apply:    format.LimitedProblems(applyLsmod),
+		},
+		{
+			Name:     "modinfo",
+			Commands: format.Patterns(`^modinfo\b`),
+			Files:    format.Patterns(`(?i)^modinfo` + format.FileTail),
+			Sniff:    sniffModinfo,
+			Apply:    format.LimitedProblems(applyModinfo),
+		},
+	}
+}
+
+var unameSniffRe = regexp.MustCompile(`^Linux (?:version )?\S+ \d+\.\d+\S* |^Linux version \d+\.\d+\S* \(`)
+
+func sniffUname(head string) bool {
+	l := format.FirstLines(head, 2)
+	return len(l) == 1 && unameSniffRe.MatchString(strings.TrimSpace(l[0]))
+}
+
+func applyUname(doc evidence.Doc, h *evidence.Host) []evidence.Problem {
+	k, probs := ParseUname(doc)
+	if k.Release == "" {
+		// uname -n, -m, -s print other things: nothing to keep, nothing wrong.
+		if f := strings.Fields(doc.Command); len(f) > 1 && !strings.ContainsAny(strings.Join(f[1:], " "), "ar") {
+			return nil
+		}
+		return probs
+	}
+	h.Kernel.Release, h.Kernel.Ref = k.Release, k.Ref
+	if k.Version != "" {
+		h.Kernel.Version = k.Version
+	}
+	if k.Machine != "" {
+		h.Kernel.Machine = k.Machine
+	}
+	h.MarkSeen(evidence.KindUname, k.Ref)
+	return probs
+}
+
+var grubbySniffRe = regexp.MustCompile(`^index=\d+\s*\n\s*kernel=`)
+
+func sniffGrubby(head string) bool {
+	return grubbySniffRe.MatchString(strings.TrimLeft(head, " \t\r\n"))
+}
+
+func applyGrubby(doc evidence.Doc, h *evidence.Host) []evidence.Problem {
+	g, probs := ParseGrubby(doc)
+	g.Apply(&h.Kernel)
+	switch {
+	case len(g.Entries) > 0:
+		h.MarkSeen(evidence.KindKernels, g.Entries[0].Ref)
+	case g.DefaultKernel != "" || g.DefaultIndex >= 0:
+		h.MarkSeen(evidence.KindKernels, g.DefaultRef)
+	}
+	return probs
+}
+
+var packageSniffRe = regexp.MustCompile(`^kernel(?:-core)?-\d+\.\d+\S*$`)
+
+func sniffPackages(head string) bool {
+	lines := format.FirstLines(head, 20)
+	if len(lines) == 0 {
+		return false
+	}
+	if strings.HasPrefix(lines[0], "Desired=Unknown/Install/Remove/Purge/Hold") {
+		return strings.Contains(head, "linux-image-")
+	}
+	n := 0
+	for _, l := range lines {
+		if packageSniffRe.MatchString(strings.TrimSpace(l)) {
+			n++
+		}
+	}
+	return n > 0 && n*2 >= len(lines)
+}
+
+func applyPackages(doc evidence.Doc, h *evidence.Host) []evidence.Problem {
+	ks, probs := ParsePackages(doc)
+	AddInstalled(&h.Kernel, ks...)
+	if len(ks) > 0 {
+		h.MarkSeen(evidence.KindKernels, ks[0].Ref)
+	} else if len(probs) == 0 {
+		h.MarkSeen(evidence.KindKernels, format.BlockRef(doc))
+	}
+	return probs
+}
+
+func applyBootDir(doc evidence.Doc, h *evidence.Host) []evidence.Problem {
+	ks, probs := ParseBootDir(doc)
+	AddInstalled(&h.Kernel, ks...)
+	if len(ks) > 0 {
+		h.MarkSeen(evidence.KindKernels, ks[0].Ref)
+	}
+	return probs
+}
+
+var lsmodHeadRe = regexp.MustCompile(`^Module\s+Size\s+Used by`)
+
+func sniffLsmod(head string) bool {
+	l := format.FirstLines(head, 1)
+	return len(l) == 1 && lsmodHeadRe.MatchString(strings.TrimSpace(l[0]))
+}
+
+func applyLsmod(doc evidence.Doc, h *evidence.Host) []evidence.Problem {
+	mods, probs := ParseModules(doc)
+	if mods == nil {
+		return probs // lsmod failed: the module list was not collected
+	}
+	if format.Filtered(doc.Command) {
+		// `lsmod | grep ip_vs` shows part of the list: what it shows is
+		// loaded, what it does not show may be loaded too.
+		if h.Kernel.Modules != nil {
+			for m, r := range mods {
+				h.Kernel.Modules[m] = r
+			}
+		}
+		return probs
+	}
+	if h.Kernel.Modules == nil {
+		h.Kernel.Modules = map[string]evidence.Ref{}
+	}
+	for m, r := range mods {
+		h.Kernel.Modules[m] = r
+	}
+	h.MarkSeen(evidence.KindModules, format.BlockRef(doc))
+	return probs
+}
+
+func sniffModinfo(head string) bool {
+	l := format.FirstLines(head, 2)
+	return len(l) == 2 && strings.HasPrefix(l[0], "filename:") && strings.Contains(l[0], "/kernel/") && strings.Contains(l[0], ".ko")
+}
+
+func applyModinfo(doc evidence.Doc, h *evidence.Host) []evidence.Problem {
+	name := ""
+	if f := strings.Fields(doc.Command); len(f) > 1 {
+		name = f[len(f)-1]
+	}
+	m, probs := ParseModinfo(doc, name)
+	if m.Found && m.Builtin && h.Kernel.Modules != nil && m.Name != "" {
+		// Built into the kernel: present although lsmod never lists it.
+		h.Kernel.Modules[m.Name] = m.Ref
+	}
+	if !m.Ref.IsZero() {
+		h.MarkSeen(evidence.KindModinfo, m.Ref)
+	}
+	return probs
+}

@@ -1,0 +1,65 @@
+package sysctl
+
+import (
+	"regexp"
+	"strings"
+
+	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
+	"github.com/lvsdoctor/lvsdoctor/internal/format"
+)
+
+var sniffRe = regexp.MustCompile(`^(?:abi|crypto|debug|dev|fs|kernel|net|sunrpc|user|vm)(?:\.[\w/@:+-]+)+ =(?: |$)`)
+
+// Formats is what this package reads: sysctl output, and /proc/sys files
+// shown with cat or `grep .`.
+func Formats() []format.Format {
+	return []format.Format{
+		{
+			Name:     "sysctl",
+			Commands: format.Patterns(`^sysctl\b`),
+			Files:    format.Patterns(`(?i)^sysctl` + format.FileTail),
+			Sniff:    sniff,
+			Apply:    format.LimitedLines(applySysctl),
+		},
+		{
+			// cat /proc/sys/net/ipv4/conf/all/rp_filter, and grep . /proc/sys/...
+			Name:     "proc-sys",
+			Commands: format.Patterns(`^cat\s+/proc/sys/[\w./-]+\s*$`, `^grep\s+(?:-\S+\s+)*\.\s+(?:/proc/sys/\S+\s*)+$`),
+			Files:    format.Patterns(`^nf_conntrack_(?:count|max)(?:\.txt)?$`),
+			Apply:    format.LimitedLines(applyProcSys),
+		},
+	}
+}
+
+func sniff(head string) bool {
+	n := 0
+	for _, l := range format.CompleteLines(head) {
+		t := strings.TrimSpace(l)
+		if strings.HasPrefix(t, "sysctl: ") {
+			continue
+		}
+		if !sniffRe.MatchString(t) {
+			return false
+		}
+		n++
+	}
+	return n > 0
+}
+
+func applySysctl(doc evidence.Doc, h *evidence.Host) []evidence.Problem {
+	s, probs := Parse(doc)
+	h.SetSysctls(s)
+	// A filtered listing (sysctl -ar X, | grep) is still sysctl evidence:
+	// rules look keys up one by one and an absent key reads as unknown.
+	h.MarkSeen(evidence.KindSysctl, format.BlockRef(doc))
+	return probs
+}
+
+func applyProcSys(doc evidence.Doc, h *evidence.Host) []evidence.Problem {
+	s, probs := ParseProcSys(doc)
+	h.SetSysctls(s)
+	if len(s) > 0 {
+		h.MarkSeen(evidence.KindSysctl, format.BlockRef(doc))
+	}
+	return probs
+}
