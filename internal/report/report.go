@@ -93,7 +93,10 @@ func writeText(w io.Writer, d *diagnosis.Diagnosis, o Options) error {
 		maxEv = 8
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s\n", p.c("1", "lvsdoctor:"), esc(serviceLine(d)))
+	// Line 1 is the answer: the root cause, where, and why in one line;
+	// without findings, what the verdict rests on.
+	fmt.Fprintf(&b, "%s %s\n", p.c("1", "lvsdoctor:"), p.c("1", esc(Headline(d))))
+	fmt.Fprintf(&b, "service: %s\n", esc(serviceLine(d)))
 	var hosts []string
 	for _, h := range d.Hosts {
 		hosts = append(hosts, esc(h.Name)+" ("+esc(h.Role)+")")
@@ -104,7 +107,6 @@ func writeText(w io.Writer, d *diagnosis.Diagnosis, o Options) error {
 	b.WriteString("\n")
 	timeline := d.PacketPath
 	if len(d.Findings) == 0 {
-		b.WriteString(p.c("1", esc(Verdict(d))) + "\n\n")
 		writeCaseTimeline(&b, p, timeline)
 	}
 	alsoSaid := false
@@ -434,4 +436,18 @@ func Verdict(d *diagnosis.Diagnosis) string {
 			"the NOTES say what would settle the others", cv.ChecksRun, cv.Checks, mode, read)
 	}
 	return fmt.Sprintf("No problem found: %d of the %d checks for %s ran (%s)", cv.ChecksRun, cv.Checks, mode, read)
+}
+
+// Headline is the one-line answer of a diagnosis: its leading root cause
+// (ID, host, title), or the verdict when nothing was found.
+func Headline(d *diagnosis.Diagnosis) string {
+	if len(d.Findings) == 0 {
+		return Verdict(d)
+	}
+	f := d.Findings[0]
+	what := "ROOT CAUSE"
+	if f.Severity != diagnosis.Critical {
+		what = strings.ToUpper(string(f.Severity))
+	}
+	return fmt.Sprintf("%s %s on %s: %s", what, f.ID, f.Host, f.Title)
 }
