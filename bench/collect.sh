@@ -168,9 +168,9 @@ inventory() { # N: lvsdoctor's inventory of the same hosts
 }
 
 # --- the methods; each writes its evidence under folder $1 ----------------
-m_lvsdoctor_local() { "$W/lvsdoctor" collect --output "$1"; }
+m_lvsdoctor_local() { "$W/lvsdoctor" collect --dir "$1"; }
 m_byhand_local() { bash "$W/byhand.sh" "$1/$(hostname -s)"; }
-m_lvsdoctor_ssh() { "$W/lvsdoctor" collect --inventory "$W/inv$N.yaml" --known-hosts "$W/known_hosts" --no-agent --output "$1"; }
+m_lvsdoctor_ssh() { "$W/lvsdoctor" collect --inventory "$W/inv$N.yaml" --known-hosts "$W/known_hosts" --no-agent --dir "$1"; }
 m_for_ssh() {
     local h
     for h in $(hostlist "$N"); do

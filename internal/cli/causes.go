@@ -60,11 +60,10 @@ stable: scripts and alerts may key on them.`,
 				enc.SetIndent("", "  ")
 				return enc.Encode(out)
 			}
-			return usageErr("--format %q: want text, ids or json", format)
+			return usageErr("-o/--output %q: want text, ids or json", format)
 		},
 	}
-	cmd.Flags().StringVarP(&format, "format", "o", "text", "text, ids or json")
-	_ = cmd.RegisterFlagCompletionFunc("format", fixedCompletion("text", "ids", "json"))
+	outputFlag(cmd, cmd.Flags(), &format, "text", "text, ids or json", "text", "ids", "json")
 	return cmd
 }
 

@@ -65,7 +65,11 @@ Without root, what needs root is skipped and noted in the host folder's
 		RunE: func(cmd *cobra.Command, _ []string) error { return runCollect(cmd, o) },
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.output, "output", "", "case directory to write (default lvsdoctor-case-TIME)")
+	f.StringVar(&o.output, "dir", "", "case directory to write (default lvsdoctor-case-TIME)")
+	// --output was the directory before -o/--output became the output
+	// format everywhere: it keeps working for one release.
+	f.StringVar(&o.output, "output", "", "case directory to write")
+	_ = f.MarkHidden("output")
 	f.StringVar(&o.host, "host", "", "host folder name (default: this host's short name)")
 	f.StringVar(&o.role, "role", "", "role of this host: director, realserver, hypervisor, client, router")
 	f.StringSliceVar(&o.keepalivedConf, "keepalived-conf", nil, "keepalived configuration to collect besides the running ones' and "+collect.DefaultKeepalivedConf)

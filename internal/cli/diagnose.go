@@ -78,7 +78,7 @@ for what was not read.`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runDiagnose(cmd, o, args) },
 	}
 	f := cmd.Flags()
-	f.StringVarP(&o.format, "format", "o", "text", "output format: "+strings.Join(report.Formats, ", "))
+	outputFlag(cmd, f, &o.format, "text", "output format: "+strings.Join(report.Formats, ", "), report.Formats...)
 	f.StringVar(&o.vip, "vip", "", "virtual IP to diagnose (also VIP:PORT)")
 	f.IntVar(&o.port, "port", 0, "virtual port")
 	f.StringVar(&o.proto, "proto", "", "protocol: tcp, udp or sctp")
@@ -92,7 +92,6 @@ for what was not read.`,
 	f.StringVar(&o.save, "save", "", "with --live or --inventory: keep the collected evidence in this directory (default: discarded)")
 	o.remote.flags(f)
 	_ = cmd.RegisterFlagCompletionFunc("role", fixedCompletion("director", "realserver", "hypervisor", "client", "router"))
-	_ = cmd.RegisterFlagCompletionFunc("format", fixedCompletion(report.Formats...))
 	_ = cmd.RegisterFlagCompletionFunc("proto", fixedCompletion("tcp", "udp", "sctp"))
 	_ = cmd.RegisterFlagCompletionFunc("mode", fixedCompletion("dr", "tun", "nat", "fnat"))
 	return cmd
@@ -117,7 +116,7 @@ func runDiagnose(cmd *cobra.Command, o *diagnoseOpts, args []string) error {
 		valid = valid || f == o.format
 	}
 	if !valid && o.format != "md" {
-		return usageErr("--format %q: want %s", o.format, strings.Join(report.Formats, ", "))
+		return usageErr("-o/--output %q: want %s", o.format, strings.Join(report.Formats, ", "))
 	}
 	hints, err := o.hints()
 	if err != nil {

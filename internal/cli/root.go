@@ -61,10 +61,17 @@ reports the cause with the evidence lines and the fix.`,
   # what can lvsdoctor recognise?
   lvsdoctor causes
   lvsdoctor explain rs.rp-filter-strict`,
-		Version:       versionString(),
+		Version: versionString(),
+		PersistentPreRun: func(cmd *cobra.Command, _ []string) {
+			warnOldSpellings(cmd)
+		},
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	// -v is verbosity in the subcommands, as in kubectl; at the root it
+	// printed the version, and does so for one release with a notice.
+	root.Flags().BoolP("version", "v", false, "print the version (also: lvsdoctor version)")
+	_ = root.Flags().MarkShorthandDeprecated("version", "use --version or 'lvsdoctor version'")
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newDiagnoseCmd(), newCollectCmd(), newWatchCmd(), newCausesCmd(), newExplainCmd())

@@ -78,7 +78,7 @@ input error.`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runTrace(cmd, o, args) },
 	}
 	f := cmd.Flags()
-	f.StringVarP(&o.format, "format", "o", "text", "output format: "+strings.Join(report.TraceFormats, ", "))
+	outputFlag(cmd, f, &o.format, "text", "output format: "+strings.Join(report.TraceFormats, ", "), report.TraceFormats...)
 	f.StringVar(&o.vip, "vip", "", "virtual IP to follow (also VIP:PORT); found from the packets when not given")
 	f.IntVar(&o.port, "port", 0, "virtual port")
 	f.StringVar(&o.proto, "proto", "", "protocol: tcp, udp or sctp")
@@ -88,7 +88,6 @@ input error.`,
 	f.IntVar(&o.flows, "flows", 3, "connections shown hop by hop in text output")
 	f.BoolVar(&o.noColor, "no-color", false, "no ANSI colours in text output")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "list every input problem")
-	_ = cmd.RegisterFlagCompletionFunc("format", fixedCompletion(report.TraceFormats...))
 	_ = cmd.RegisterFlagCompletionFunc("proto", fixedCompletion("tcp", "udp", "sctp"))
 	_ = cmd.RegisterFlagCompletionFunc("mode", fixedCompletion("dr", "tun", "nat", "fnat"))
 	return cmd
@@ -100,7 +99,7 @@ func runTrace(cmd *cobra.Command, o *traceOpts, args []string) error {
 		valid = valid || f == o.format
 	}
 	if !valid {
-		return usageErr("--format %q: want %s", o.format, strings.Join(report.TraceFormats, ", "))
+		return usageErr("-o/--output %q: want %s", o.format, strings.Join(report.TraceFormats, ", "))
 	}
 	cfg, err := o.config()
 	if err != nil {

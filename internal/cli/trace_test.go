@@ -132,7 +132,8 @@ func TestTraceUsage(t *testing.T) {
 		{[]string{"trace"}, "trace needs capture files"},
 		{[]string{"trace", "--vip", "nope", "x.pcap"}, "--vip"},
 		{[]string{"trace", "--role", "rs1", "x.pcap"}, "HOST=ROLE"},
-		{[]string{"trace", "-o", "yaml", "x.pcap"}, "--format"},
+		{[]string{"trace", "-o", "yaml", "x.pcap"}, "-o/--output"},
+		{[]string{"trace", "--format", "yaml", "x.pcap"}, "-o/--output"},
 		{[]string{"trace", filepath.Join(labDir, "README.md")}, "not a packet capture"},
 		{[]string{"trace", "/nonexistent/x.pcap"}, "no such file"},
 	} {

@@ -170,3 +170,34 @@ func TestBuildVersionFallbacks(t *testing.T) {
 		})
 	}
 }
+
+// TestOldFlagSpellings: -o/--output is the output format everywhere and
+// --dir collect's directory; --format, collect's --output and the root's
+// -v still work for one release, with a deprecation notice.
+func TestOldFlagSpellings(t *testing.T) {
+	for _, args := range [][]string{
+		{"causes", "--format", "ids"},
+		{"causes", "-o", "ids"},
+		{"causes", "--output", "ids"},
+	} {
+		out, errs, code := runCLI(args...)
+		if code != 0 || !strings.Contains(out, "rs.rp-filter-strict") {
+			t.Errorf("%v: exit %d %q", args, code, errs)
+		}
+		if args[1] == "--format" && !strings.Contains(errs, "deprecated") {
+			t.Errorf("%v: no deprecation notice: %q", args, errs)
+		}
+	}
+	out, errs, code := runCLI("-v")
+	if code != 0 || !strings.Contains(out, "lvsdoctor version") || !strings.Contains(out+errs, "deprecated") {
+		t.Errorf("-v: exit %d %q %q", code, out, errs)
+	}
+	cmd := newCollectCmd()
+	if cmd.Flags().Lookup("dir") == nil || !cmd.Flags().Lookup("output").Hidden {
+		t.Errorf("collect: --dir missing or --output not hidden")
+	}
+	out, errs, code = runCLI("diagnose", "--format", "json", "../../examples/dr-healthy")
+	if code != 0 || !strings.HasPrefix(out, "{") || !strings.Contains(errs, "deprecated") {
+		t.Errorf("diagnose --format json: exit %d, stdout %.40q, stderr %q", code, out, errs)
+	}
+}

@@ -83,14 +83,13 @@ buffer was full are counted and reported.`,
 	f.StringVar(&o.proto, "proto", "", "tcp, udp, icmp or ipip (default: any)")
 	f.DurationVar(&o.duration, "duration", 30*time.Second, "how long to watch (Ctrl-C ends it early)")
 	f.StringVar(&o.netns, "netns", "", "only this network namespace (an `ip netns` name)")
-	f.StringVarP(&o.format, "format", "o", "text", "text (a line per event, as it happens) or json (one document at the end)")
+	outputFlag(cmd, f, &o.format, "text", "text (a line per event, as it happens) or json (one document at the end)", "text", "json")
 	f.BoolVar(&o.fib, "fib", false, "also show the VIP's route lookups (rp_filter attribution)")
 	f.BoolVar(&o.nftrace, "nftrace", false, "also show nftables trace events (needs a 'meta nftrace set 1' rule)")
 	f.BoolVar(&o.all, "all", false, "also show benign drops (NOT_SPECIFIED at TCP teardown, TCP_OLD_DATA)")
 	f.StringVar(&o.mode, "mode", "auto", "attach mode: auto, tp_btf or raw_tp")
 	f.BoolVar(&o.counters, "counters", false, "use counter deltas instead of eBPF")
 	f.BoolVar(&o.probe, "probe", false, "connect to the VIP a few times while watching (from this host)")
-	_ = cmd.RegisterFlagCompletionFunc("format", fixedCompletion("text", "json"))
 	_ = cmd.RegisterFlagCompletionFunc("proto", fixedCompletion("tcp", "udp", "icmp", "ipip"))
 	_ = cmd.RegisterFlagCompletionFunc("mode", fixedCompletion("auto", "tp_btf", "raw_tp"))
 	return cmd
@@ -118,7 +117,7 @@ func (o *watchOpts) filter() (droptrace.Filter, error) {
 	switch o.format {
 	case "text", "json", "lines": // lines: diagnose --watch, kept, not printed
 	default:
-		return droptrace.Filter{}, usageErr("--format %q: want text or json", o.format)
+		return droptrace.Filter{}, usageErr("-o/--output %q: want text or json", o.format)
 	}
 	return droptrace.Filter{Addr: vip, Port: port, Proto: o.proto, Netns: o.netns}, nil
 }

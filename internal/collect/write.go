@@ -76,7 +76,7 @@ func openFolder(root, host string) (*folder, error) {
 	// Mkdir, not MkdirAll: an existing folder is refused, not reused.
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		if errors.Is(err, fs.ErrExist) {
-			return nil, fmt.Errorf("%s already exists: collect into another --output, or move it away", dir)
+			return nil, fmt.Errorf("%s already exists: collect into another --dir, or move it away", dir)
 		}
 		return nil, err
 	}

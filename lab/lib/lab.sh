@@ -526,7 +526,7 @@ diagnose() {
         skip "diagnosis ($want): no lvsdoctor binary (LVSDOCTOR unset or not built)"
         return 0
     fi
-    "$LVSDOCTOR" diagnose "$dir" --format json >$LABRUN/diag.json 2>$LABRUN/diag.err; rc=$?
+    "$LVSDOCTOR" diagnose "$dir" -o json >$LABRUN/diag.json 2>$LABRUN/diag.err; rc=$?
     cp $LABRUN/diag.json "$LAB_OUT/diagnosis.json" 2>/dev/null
     local verdict
     verdict=$($PY - "$want" "$rc" $LABRUN/diag.json <<'PY'

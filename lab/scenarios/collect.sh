@@ -18,7 +18,7 @@ mods() { cut -d' ' -f1 /proc/modules | sort; }
 setup() {
     # the bare guest: nothing of IPVS or nftables loaded yet
     mods >$LABRUN/mods.bare
-    "$LVSDOCTOR" collect --output $LABRUN/bare --host bare >$LABRUN/bare.log 2>&1
+    "$LVSDOCTOR" collect --dir $LABRUN/bare --host bare >$LABRUN/bare.log 2>&1
     check "collect on a bare host succeeds" [ -s $LABRUN/bare/bare/ip-d-addr.txt ]
     mods | diff $LABRUN/mods.bare - | sed -n 's/^[<>]/  module &/p'
     check "collect on a bare host loads no module (ip_vs stays unloaded)" _same_mods_bare
@@ -42,9 +42,9 @@ gather_case() {
     before="$(mods; ns director ip -d addr; ns director cat /proc/net/ip_vs)"
     for h in $(cat $LABRUN/hosts) hypervisor; do
         if [ "$h" = hypervisor ]; then
-            "$LVSDOCTOR" collect --output "$dir" --host "$h" --role hypervisor
+            "$LVSDOCTOR" collect --dir "$dir" --host "$h" --role hypervisor
         else
-            ns "$h" "$LVSDOCTOR" collect --output "$dir" --host "$h" --role "$(host_role "$h")"
+            ns "$h" "$LVSDOCTOR" collect --dir "$dir" --host "$h" --role "$(host_role "$h")"
         fi >>$LABRUN/collect.log 2>&1
         say "  collected $h"
     done
