@@ -128,6 +128,11 @@ func (t *Topology) inferDirectors() {
 		case h.Keepalived != nil && len(h.Keepalived.VirtualServers) > 0:
 			h.Role = evidence.RoleDirector
 			t.RoleInferred[h.Name] = "its keepalived.conf defines virtual servers"
+		case h.Keepalived != nil && carriesVIPs(h.Keepalived):
+			// keepalived moving a VIP with VRRP is what a director runs
+			// (the virtual servers may be in an include not pasted).
+			h.Role = evidence.RoleDirector
+			t.RoleInferred[h.Name] = "its keepalived.conf moves VIPs with VRRP"
 		case len(h.Libvirt.Interfaces) > 0 || len(h.Libvirt.Filters) > 0:
 			h.Role = evidence.RoleHypervisor
 			t.RoleInferred[h.Name] = "it shows libvirt domains or filters"
@@ -453,4 +458,15 @@ func parseMark(s string) uint32 {
 		return 0
 	}
 	return uint32(n)
+}
+
+// carriesVIPs reports whether a keepalived configuration has a
+// vrrp_instance with virtual addresses.
+func carriesVIPs(kc *evidence.KeepalivedConfig) bool {
+	for _, vi := range kc.VRRPInstances {
+		if len(vi.VIPs) > 0 {
+			return true
+		}
+	}
+	return false
 }
