@@ -4,8 +4,8 @@ import (
 	"testing"
 
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
-	"github.com/lvsdoctor/lvsdoctor/internal/intake"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/ebtables"
+	"github.com/lvsdoctor/lvsdoctor/internal/parse/formattest"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/parsetest"
 )
 
@@ -17,41 +17,18 @@ func fixture(t *testing.T, name string) string {
 // TestDetect: blocks of this package's formats are read as them, in the
 // order intake tries every format.
 func TestDetect(t *testing.T) {
-	cases := []struct {
-		command, base, fixture, want string
-	}{
-		{"ebtables -t nat -L --Lc", "", "eb-nft-nat-Lc.txt", "ebtables"},
-		{"ebtables-save -c", "", "eb-nft-save-c.txt", "ebtables"},
+	formattest.Detect(t, []formattest.Case{
+		{Command: "ebtables -t nat -L --Lc", Base: "", Text: fixture(t, "eb-nft-nat-Lc.txt"), Want: "ebtables", Label: "eb-nft-nat-Lc.txt"},
+		{Command: "ebtables-save -c", Base: "", Text: fixture(t, "eb-nft-save-c.txt"), Want: "ebtables", Label: "eb-nft-save-c.txt"},
 		// by file name
-		{"", "ebtables-nat.txt", "eb-nft-nat-L.txt", "ebtables"},
+		{Command: "", Base: "ebtables-nat.txt", Text: fixture(t, "eb-nft-nat-L.txt"), Want: "ebtables", Label: "eb-nft-nat-L.txt"},
 		// by content
-		{"", "fw.txt", "eb-nft-nat-Ln-Lc.txt", "ebtables"},
-		{"", "fw.txt", "eb-nft-save-c.txt", "ebtables"},
-		{"", "fw.txt", "seed004-nat-list.txt", "ebtables"},
-	}
-	for _, c := range cases {
-		f, by := intake.Detect(c.command, c.base, true, fixture(t, c.fixture))
-		if f == nil || f.Name != c.want {
-			name := "<nil>"
-			if f != nil {
-				name = f.Name
-			}
-			t.Errorf("%q %q %s: got %s (by %s), want %s", c.command, c.base, c.fixture, name, by, c.want)
-		}
-	}
+		{Command: "", Base: "fw.txt", Text: fixture(t, "eb-nft-nat-Ln-Lc.txt"), Want: "ebtables", Label: "eb-nft-nat-Ln-Lc.txt"},
+		{Command: "", Base: "fw.txt", Text: fixture(t, "eb-nft-save-c.txt"), Want: "ebtables", Label: "eb-nft-save-c.txt"},
+		{Command: "", Base: "fw.txt", Text: fixture(t, "seed004-nat-list.txt"), Want: "ebtables", Label: "seed004-nat-list.txt"},
+	})
 	// Sniffers must not claim other formats.
-	for _, text := range []string{
-		"1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN\n",
-		"IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n",
-		"net.ipv4.ip_forward = 1\n",
-		"Chain of events: nothing\n",
-	} {
-		for _, f := range ebtables.Formats() {
-			if f.Sniff != nil && f.Sniff(text) {
-				t.Errorf("%q sniffed as %s", text, f.Name)
-			}
-		}
-	}
+	formattest.NoFalseSniff(t, ebtables.Formats(), formattest.OtherOutputs)
 }
 
 func TestApply(t *testing.T) {

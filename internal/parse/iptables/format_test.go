@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
-	"github.com/lvsdoctor/lvsdoctor/internal/intake"
+	"github.com/lvsdoctor/lvsdoctor/internal/parse/formattest"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/iptables"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/parsetest"
 )
@@ -18,47 +18,24 @@ func fixture(t *testing.T, name string) string {
 // TestDetect: blocks of this package's formats are read as them, in the
 // order intake tries every format.
 func TestDetect(t *testing.T) {
-	cases := []struct {
-		command, base, fixture, want string
-	}{
-		{"iptables -t raw -L -n -v --line-numbers", "", "nft-L-nv-lines-raw.txt", "iptables"},
-		{"iptables -nvL INPUT", "", "nft-nvL-INPUT.txt", "iptables"},
-		{"/usr/sbin/ip6tables-legacy -L -n", "", "legacy-L6-nv.txt", "iptables"},
-		{"iptables-save -c", "", "nft-save-c.txt", "iptables"},
-		{"ip6tables-nft-save", "", "nft-save6-c.txt", "iptables"},
-		{"iptables -t nat -S", "", "legacy-variants-save.txt", "iptables"},
+	formattest.Detect(t, []formattest.Case{
+		{Command: "iptables -t raw -L -n -v --line-numbers", Base: "", Text: fixture(t, "nft-L-nv-lines-raw.txt"), Want: "iptables", Label: "nft-L-nv-lines-raw.txt"},
+		{Command: "iptables -nvL INPUT", Base: "", Text: fixture(t, "nft-nvL-INPUT.txt"), Want: "iptables", Label: "nft-nvL-INPUT.txt"},
+		{Command: "/usr/sbin/ip6tables-legacy -L -n", Base: "", Text: fixture(t, "legacy-L6-nv.txt"), Want: "iptables", Label: "legacy-L6-nv.txt"},
+		{Command: "iptables-save -c", Base: "", Text: fixture(t, "nft-save-c.txt"), Want: "iptables", Label: "nft-save-c.txt"},
+		{Command: "ip6tables-nft-save", Base: "", Text: fixture(t, "nft-save6-c.txt"), Want: "iptables", Label: "nft-save6-c.txt"},
+		{Command: "iptables -t nat -S", Base: "", Text: fixture(t, "legacy-variants-save.txt"), Want: "iptables", Label: "legacy-variants-save.txt"},
 		// by file name
-		{"", "iptables-save.txt", "nft-save.txt", "iptables"},
-		{"", "rules.v4", "nft-save.txt", "iptables"},
-		{"", "iptables-L-raw.txt", "nft-L-nv-lines-raw.txt", "iptables"},
+		{Command: "", Base: "iptables-save.txt", Text: fixture(t, "nft-save.txt"), Want: "iptables", Label: "nft-save.txt"},
+		{Command: "", Base: "rules.v4", Text: fixture(t, "nft-save.txt"), Want: "iptables", Label: "nft-save.txt"},
+		{Command: "", Base: "iptables-L-raw.txt", Text: fixture(t, "nft-L-nv-lines-raw.txt"), Want: "iptables", Label: "nft-L-nv-lines-raw.txt"},
 		// by content
-		{"", "fw.txt", "nft-L-nv-lines-filter.txt", "iptables"},
-		{"", "fw.txt", "seed003-L-nv-filter.txt", "iptables"},
-		{"", "fw.txt", "legacy-save-c.txt", "iptables"},
-	}
-	for _, c := range cases {
-		f, by := intake.Detect(c.command, c.base, true, fixture(t, c.fixture))
-		if f == nil || f.Name != c.want {
-			name := "<nil>"
-			if f != nil {
-				name = f.Name
-			}
-			t.Errorf("%q %q %s: got %s (by %s), want %s", c.command, c.base, c.fixture, name, by, c.want)
-		}
-	}
+		{Command: "", Base: "fw.txt", Text: fixture(t, "nft-L-nv-lines-filter.txt"), Want: "iptables", Label: "nft-L-nv-lines-filter.txt"},
+		{Command: "", Base: "fw.txt", Text: fixture(t, "seed003-L-nv-filter.txt"), Want: "iptables", Label: "seed003-L-nv-filter.txt"},
+		{Command: "", Base: "fw.txt", Text: fixture(t, "legacy-save-c.txt"), Want: "iptables", Label: "legacy-save-c.txt"},
+	})
 	// Sniffers must not claim other formats.
-	for _, text := range []string{
-		"1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN\n",
-		"IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n",
-		"net.ipv4.ip_forward = 1\n",
-		"Chain of events: nothing\n",
-	} {
-		for _, f := range iptables.Formats() {
-			if f.Sniff != nil && f.Sniff(text) {
-				t.Errorf("%q sniffed as %s", text, f.Name)
-			}
-		}
-	}
+	formattest.NoFalseSniff(t, iptables.Formats(), formattest.OtherOutputs)
 }
 
 func TestApply(t *testing.T) {

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
-	"github.com/lvsdoctor/lvsdoctor/internal/intake"
+	"github.com/lvsdoctor/lvsdoctor/internal/parse/formattest"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/nft"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/parsetest"
 )
@@ -18,42 +18,19 @@ func fixture(t *testing.T, name string) string {
 // TestDetect: blocks of this package's formats are read as them, in the
 // order intake tries every format.
 func TestDetect(t *testing.T) {
-	cases := []struct {
-		command, base, fixture, want string
-	}{
-		{"nft list ruleset", "", "nft-director.txt", "nft"},
-		{"nft -j list ruleset", "", "nft-j-director.json", "nft"},
-		{"nft -a list table inet keepalived", "", "nft-table-keepalived.txt", "nft"},
+	formattest.Detect(t, []formattest.Case{
+		{Command: "nft list ruleset", Base: "", Text: fixture(t, "nft-director.txt"), Want: "nft", Label: "nft-director.txt"},
+		{Command: "nft -j list ruleset", Base: "", Text: fixture(t, "nft-j-director.json"), Want: "nft", Label: "nft-j-director.json"},
+		{Command: "nft -a list table inet keepalived", Base: "", Text: fixture(t, "nft-table-keepalived.txt"), Want: "nft", Label: "nft-table-keepalived.txt"},
 		// by file name
-		{"", "nft-ruleset.txt", "nft-director.txt", "nft"},
-		{"", "nftables.conf", "nft-director.txt", "nft"},
+		{Command: "", Base: "nft-ruleset.txt", Text: fixture(t, "nft-director.txt"), Want: "nft", Label: "nft-director.txt"},
+		{Command: "", Base: "nftables.conf", Text: fixture(t, "nft-director.txt"), Want: "nft", Label: "nft-director.txt"},
 		// by content
-		{"", "fw.txt", "nft-iptables-nft.txt", "nft"},
-		{"", "fw.txt", "nft-j-ebtables-nft.json", "nft"},
-	}
-	for _, c := range cases {
-		f, by := intake.Detect(c.command, c.base, true, fixture(t, c.fixture))
-		if f == nil || f.Name != c.want {
-			name := "<nil>"
-			if f != nil {
-				name = f.Name
-			}
-			t.Errorf("%q %q %s: got %s (by %s), want %s", c.command, c.base, c.fixture, name, by, c.want)
-		}
-	}
+		{Command: "", Base: "fw.txt", Text: fixture(t, "nft-iptables-nft.txt"), Want: "nft", Label: "nft-iptables-nft.txt"},
+		{Command: "", Base: "fw.txt", Text: fixture(t, "nft-j-ebtables-nft.json"), Want: "nft", Label: "nft-j-ebtables-nft.json"},
+	})
 	// Sniffers must not claim other formats.
-	for _, text := range []string{
-		"1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN\n",
-		"IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n",
-		"net.ipv4.ip_forward = 1\n",
-		"Chain of events: nothing\n",
-	} {
-		for _, f := range nft.Formats() {
-			if f.Sniff != nil && f.Sniff(text) {
-				t.Errorf("%q sniffed as %s", text, f.Name)
-			}
-		}
-	}
+	formattest.NoFalseSniff(t, nft.Formats(), formattest.OtherOutputs)
 }
 
 func TestApply(t *testing.T) {
