@@ -3,9 +3,6 @@ package intake
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/lvsdoctor/lvsdoctor/internal/parse/ipvsadm"
-	"github.com/lvsdoctor/lvsdoctor/internal/parse/keepalived"
-	"github.com/lvsdoctor/lvsdoctor/internal/parse/syslog"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -13,6 +10,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lvsdoctor/lvsdoctor/internal/parse/ipvsadm"
+	"github.com/lvsdoctor/lvsdoctor/internal/parse/keepalived"
+	"github.com/lvsdoctor/lvsdoctor/internal/parse/syslog"
 
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
 	"github.com/lvsdoctor/lvsdoctor/internal/format"
@@ -32,6 +33,11 @@ func formatName(k *format.Format) string {
 		return "<nil>"
 	}
 	return k.Name
+}
+
+// isFormatOf reports whether name is one of fs.
+func isFormatOf(fs []format.Format, name string) bool {
+	return slices.ContainsFunc(fs, func(f format.Format) bool { return f.Name == name })
 }
 
 func TestLVSDetect(t *testing.T) {

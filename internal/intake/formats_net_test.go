@@ -1,6 +1,12 @@
 package intake
 
 import (
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
 	"github.com/lvsdoctor/lvsdoctor/internal/format"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/arp"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/counters"
@@ -8,11 +14,6 @@ import (
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/iproute"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/sockets"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/sysctl"
-	"net/netip"
-	"os"
-	"path/filepath"
-	"slices"
-	"testing"
 
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
 )
@@ -66,19 +67,10 @@ func TestNetDetectByCommand(t *testing.T) {
 	for _, cmd := range []string{"ip addr add 192.0.2.60/32 dev lo", "ip a del 192.0.2.60/32 dev lo", "ip link set tunl0 up",
 		"ip route add default via 192.0.2.1", "ifconfig lo:0 192.0.2.60 netmask 255.255.255.255 up", "arp -d 192.0.2.1",
 		"ip neigh flush all", "ip rule add fwmark 1 table 100", "netstat -rn", "netstat -i"} {
-		if k, _ := Detect(cmd, "", false, ""); k != nil && isNetFormat(k.Name) {
+		if k, _ := Detect(cmd, "", false, ""); k != nil && isFormatOf(netFormats(), k.Name) {
 			t.Errorf("%q detected as %s", cmd, k.Name)
 		}
 	}
-}
-
-func isNetFormat(name string) bool {
-	for _, k := range netFormats() {
-		if k.Name == name {
-			return true
-		}
-	}
-	return false
 }
 
 func TestNetDetectByFileName(t *testing.T) {
@@ -103,7 +95,7 @@ func TestNetDetectByFileName(t *testing.T) {
 		}
 	}
 	for _, base := range []string{"sysctl.conf", "ip-arp.txt", "arping.txt", "keepalived.conf", "ipvsadm-Ln.txt"} {
-		if k, _ := Detect("", base, true, ""); k != nil && isNetFormat(k.Name) {
+		if k, _ := Detect("", base, true, ""); k != nil && isFormatOf(netFormats(), k.Name) {
 			t.Errorf("%s detected as %s", base, k.Name)
 		}
 	}
@@ -142,7 +134,7 @@ func TestNetSniff(t *testing.T) {
 		"Chain INPUT (policy ACCEPT)\ntarget     prot opt source               destination\n",
 		"hello world\n",
 	} {
-		if k, _ := Detect("", "x.txt", true, text); k != nil && isNetFormat(k.Name) {
+		if k, _ := Detect("", "x.txt", true, text); k != nil && isFormatOf(netFormats(), k.Name) {
 			t.Errorf("%q sniffed as %s", text, k.Name)
 		}
 	}

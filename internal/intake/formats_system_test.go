@@ -1,17 +1,18 @@
 package intake
 
 import (
-	"github.com/lvsdoctor/lvsdoctor/internal/parse/kernel"
-	"github.com/lvsdoctor/lvsdoctor/internal/parse/libvirt"
-	"github.com/lvsdoctor/lvsdoctor/internal/parse/platform"
-	"github.com/lvsdoctor/lvsdoctor/internal/parse/probe"
-	"github.com/lvsdoctor/lvsdoctor/internal/parse/tcpdump"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/lvsdoctor/lvsdoctor/internal/parse/kernel"
+	"github.com/lvsdoctor/lvsdoctor/internal/parse/libvirt"
+	"github.com/lvsdoctor/lvsdoctor/internal/parse/platform"
+	"github.com/lvsdoctor/lvsdoctor/internal/parse/probe"
+	"github.com/lvsdoctor/lvsdoctor/internal/parse/tcpdump"
 
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
 	"github.com/lvsdoctor/lvsdoctor/internal/format"
@@ -25,13 +26,6 @@ func sysFixture(t *testing.T, pkg, name string) string {
 		t.Fatal(err)
 	}
 	return string(b)
-}
-
-func sysFormatName(k *format.Format) string {
-	if k == nil {
-		return "<nil>"
-	}
-	return k.Name
 }
 
 func TestSystemDetectByCommand(t *testing.T) {
@@ -57,24 +51,15 @@ func TestSystemDetectByCommand(t *testing.T) {
 	}
 	for cmd, want := range tests {
 		k, how := Detect(cmd, "", false, "")
-		if sysFormatName(k) != want || how != "command" {
-			t.Errorf("%q: got %s (%s), want %s", cmd, sysFormatName(k), how, want)
+		if formatName(k) != want || how != "command" {
+			t.Errorf("%q: got %s (%s), want %s", cmd, formatName(k), how, want)
 		}
 	}
 	for _, cmd := range []string{"cat /etc/keepalived/keepalived.conf", "ls /etc", "rpm -ivh kernel.rpm"} {
-		if k, _ := Detect(cmd, "", false, ""); k != nil && isSysFormat(k.Name) {
+		if k, _ := Detect(cmd, "", false, ""); k != nil && isFormatOf(systemFormats(), k.Name) {
 			t.Errorf("%q detected as %s", cmd, k.Name)
 		}
 	}
-}
-
-func isSysFormat(name string) bool {
-	for _, k := range systemFormats() {
-		if k.Name == name {
-			return true
-		}
-	}
-	return false
 }
 
 func TestSystemDetectByFileName(t *testing.T) {
@@ -90,8 +75,8 @@ func TestSystemDetectByFileName(t *testing.T) {
 	}
 	for base, want := range tests {
 		k, how := Detect("", base, true, "x")
-		if sysFormatName(k) != want || how != "file name" {
-			t.Errorf("%q: got %s (%s), want %s", base, sysFormatName(k), how, want)
+		if formatName(k) != want || how != "file name" {
+			t.Errorf("%q: got %s (%s), want %s", base, formatName(k), how, want)
 		}
 	}
 }
@@ -135,8 +120,8 @@ func TestSystemSniff(t *testing.T) {
 	}
 	for _, tt := range tests {
 		k, how := Detect("", "", false, sysFixture(t, tt.pkg, tt.file))
-		if sysFormatName(k) != tt.want || how != "content" {
-			t.Errorf("%s/%s: got %s (%s), want %s", tt.pkg, tt.file, sysFormatName(k), how, tt.want)
+		if formatName(k) != tt.want || how != "content" {
+			t.Errorf("%s/%s: got %s (%s), want %s", tt.pkg, tt.file, formatName(k), how, tt.want)
 		}
 	}
 	// Other formats must not be taken for these.
@@ -147,7 +132,7 @@ func TestSystemSniff(t *testing.T) {
 		"Linux is great\nand so on\n",
 		"<network><name>default</name></network>\n",
 	} {
-		if k, _ := Detect("", "", false, text); k != nil && isSysFormat(k.Name) {
+		if k, _ := Detect("", "", false, text); k != nil && isFormatOf(systemFormats(), k.Name) {
 			t.Errorf("%q sniffed as %s", text, k.Name)
 		}
 	}
