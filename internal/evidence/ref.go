@@ -50,6 +50,9 @@ type Doc struct {
 	// the files up in the host's folder; a pasted transcript cannot. Nil
 	// when includes cannot be resolved at all.
 	Include func(pattern string) ([]Doc, error)
+	// Runs are the connection-table runs the marker lines of Text stand
+	// for (ConnRun), in the order of their index; nil for most documents.
+	Runs []*ConnRun
 }
 
 // Lines splits the document into lines, without trailing carriage returns.

@@ -33,7 +33,7 @@ func readCapture(c *evidence.Case, h *evidence.Host, hf hostFolder, p, rel strin
 		// text tcpdump printed, saved as eth0.cap.
 		if data, err := hf.read(p, MaxFileSize); err == nil {
 			if bad, _ := looksBinary(data); !bad {
-				readText(c, h.Name, rel, filepath.Base(p), data, hf.include)
+				readText(c, h.Name, rel, filepath.Base(p), data, hf.include, nil)
 				return
 			}
 		}
@@ -220,7 +220,7 @@ func dropPrintouts(c *evidence.Case, h *evidence.Host, hf hostFolder, p string, 
 				}
 			}
 		}
-		readText(c, h.Name, rel, base, bytes.Join(lines, nil), hf.include)
+		readText(c, h.Name, rel, base, bytes.Join(lines, nil), hf.include, nil)
 	}
 	if zone != nil {
 		capture.SetZone(frames, zone)

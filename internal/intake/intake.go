@@ -130,14 +130,25 @@ func loadHostFiles(c *evidence.Case, root, name string, dir *casedir.Folder) {
 			readCapture(c, h, hf, p, rel)
 			continue
 		}
-		data, err := hf.read(p, MaxFileSize)
+		f, st, err := hf.dir.OpenFile(hf.rel(p))
+		if err != nil {
+			c.Problems = append(c.Problems, evidence.Problem{Host: name, Source: rel, Message: err.Error()})
+			continue
+		}
+		if st.Size() >= streamAbove {
+			readStreamed(c, name, rel, base, f, hf.include)
+			f.Close()
+			continue
+		}
+		data, err := casedir.Read(f, st.Size(), MaxFileSize, isText)
+		f.Close()
 		if err != nil {
 			c.Problems = append(c.Problems, evidence.Problem{Host: name, Source: rel, Message: err.Error()})
 			if len(data) == 0 {
 				continue
 			}
 		}
-		readText(c, name, rel, base, data, hf.include)
+		readText(c, name, rel, base, data, hf.include, nil)
 	}
 }
 
@@ -146,16 +157,6 @@ func isCapture(base string) bool {
 	b = strings.TrimSuffix(b, ".gz")
 	ext := path.Ext(b)
 	return ext == ".pcap" || ext == ".pcapng" || ext == ".cap"
-}
-
-// readUserFile reads a file the user named on the command line.
-func readUserFile(p string) ([]byte, error) {
-	f, st, err := casedir.OpenRegular(p)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return casedir.Read(f, st.Size(), MaxFileSize, isText)
 }
 
 func readRole(c *evidence.Case, h *evidence.Host, data []byte, err error, rel string) {
@@ -299,16 +300,25 @@ func NormalizeMode(s string) string {
 // from its prompt; blocks before any host-naming prompt belong to a host
 // named after the file.
 func loadTranscript(c *evidence.Case, p string) error {
-	data, err := readUserFile(p)
+	src := filepath.ToSlash(p)
+	name := strings.TrimSuffix(filepath.Base(p), filepath.Ext(p))
+	f, st, err := casedir.OpenRegular(p)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if st.Size() >= streamAbove {
+		readStreamed(c, name, src, filepath.Base(p), f, nil)
+		return nil
+	}
+	data, err := casedir.Read(f, st.Size(), MaxFileSize, isText)
 	if err != nil && len(data) == 0 {
 		return err
 	}
-	src := filepath.ToSlash(p)
 	if err != nil {
 		c.Problems = append(c.Problems, evidence.Problem{Source: src, Message: err.Error()})
 	}
-	name := strings.TrimSuffix(filepath.Base(p), filepath.Ext(p))
-	readText(c, name, src, filepath.Base(p), data, nil)
+	readText(c, name, src, filepath.Base(p), data, nil, nil)
 	return nil
 }
 
@@ -328,8 +338,12 @@ const collectAfter = 16 << 20
 // blocks whose prompt names no host. It takes data over: the text of a
 // large file is data itself, not a copy, so no caller may write to data
 // afterwards.
-func readText(c *evidence.Case, defaultHost, src, base string, data []byte, include func(string) ([]evidence.Doc, error)) {
-	if bad, why := looksBinary(data); bad {
+//
+// runs are the connection-table runs a streamed read (readStreamed) counted
+// in place of their lines, each a marker line of data; the streamed read
+// checked the file's head for binary data itself (a marker holds a NUL).
+func readText(c *evidence.Case, defaultHost, src, base string, data []byte, include func(string) ([]evidence.Doc, error), runs []*evidence.ConnRun) {
+	if bad, why := looksBinary(data); bad && runs == nil {
 		c.Host(defaultHost) // the host exists even if its only file is garbage
 		c.Problems = append(c.Problems, evidence.Problem{Host: defaultHost, Source: src, Line: 1, Message: why + ": not text, skipped"})
 		c.Read.Blocks++
@@ -383,7 +397,7 @@ func readText(c *evidence.Case, defaultHost, src, base string, data []byte, incl
 		}
 		h := c.Host(host)
 		doc := evidence.Doc{Host: host, Source: src, Start: b.Start, Command: b.Command,
-			Text: b.Text, Include: include}
+			Text: b.Text, Include: include, Runs: runs}
 		dispatch(c, h, doc, base, len(blocks) == 1)
 	}
 }

@@ -28,8 +28,42 @@ func loadAs(t *testing.T, large bool, paths ...string) *evidence.Case {
 	return c
 }
 
-// TestLargeFileSame: the large-file path finds what the small-file one
-// does, on every example and lab case, on transcripts, and on files with
+// loadStreamed loads paths with every file read in pieces (readStreamed),
+// runs of connection lines counted from their fifth line.
+func loadStreamed(t *testing.T, paths ...string) *evidence.Case {
+	t.Helper()
+	oldAbove, oldKeep := streamAbove, streamKeep
+	defer func() { streamAbove, streamKeep = oldAbove, oldKeep }()
+	streamAbove, streamKeep = 0, 4
+	c, err := Load(paths...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// diffCases says where two cases differ: hosts' evidence and problems.
+func diffCases(t *testing.T, want, got *evidence.Case) {
+	t.Helper()
+	if !reflect.DeepEqual(want.Problems, got.Problems) {
+		t.Errorf("problems:\n want %v\n got  %v", want.Problems, got.Problems)
+	}
+	for _, h := range want.Hosts {
+		g := got.Lookup(h.Name)
+		if g == nil {
+			t.Errorf("host %s missing", h.Name)
+			continue
+		}
+		if !reflect.DeepEqual(h.IPVS, g.IPVS) {
+			t.Errorf("host %s: IPVS differs:\n want %+v\n got  %+v", h.Name, h.IPVS, g.IPVS)
+		} else if !reflect.DeepEqual(h, g) {
+			t.Errorf("host %s differs", h.Name)
+		}
+	}
+}
+
+// TestLargeFileSame: the large-file path, and the streamed one, find what
+// the small-file one does, on every example and lab case, on transcripts, and on files with
 // secrets (redaction changes them: the blocks split ahead are not used)
 // and invalid UTF-8.
 func TestLargeFileSame(t *testing.T) {
@@ -59,9 +93,13 @@ func TestLargeFileSame(t *testing.T) {
 		if st, err := os.Stat(p); err != nil || (st.IsDir() && strings.HasSuffix(p, "inventory")) {
 			continue
 		}
-		small, large := loadAs(t, false, p), loadAs(t, true, p)
+		small, large, streamed := loadAs(t, false, p), loadAs(t, true, p), loadStreamed(t, p)
 		if !reflect.DeepEqual(small, large) {
 			t.Errorf("%s: read as a large file, the case differs", p)
+		}
+		if !reflect.DeepEqual(small, streamed) {
+			t.Errorf("%s: read streamed, the case differs", p)
+			diffCases(t, small, streamed)
 		}
 		n++
 	}

@@ -31,6 +31,6 @@ func loadPaste(c *evidence.Case, r io.Reader) error {
 	if err != nil {
 		c.Problems = append(c.Problems, evidence.Problem{Source: pasteName, Message: err.Error()})
 	}
-	readText(c, pasteName, pasteName, pasteName+".txt", data, nil)
+	readText(c, pasteName, pasteName, pasteName+".txt", data, nil, nil)
 	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"regexp"
 	"strings"
+
+	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
 )
 
 // Block is one command's output cut out of a file.
@@ -258,6 +260,13 @@ func SplitTranscript(text string) []Block {
 		line := strings.TrimSuffix(text[pos:lineEnd], "\r")
 		lineStart := pos
 		pos = lineEnd + 1
+		if _, n, ok := evidence.ParseRunMarker(line); ok {
+			// A run of a connection table counted as it was read: its
+			// lines are output, and the lines after it keep their numbers.
+			add(i+1, lineStart, lineEnd)
+			i += n - 1
+			continue
+		}
 
 		if screenLines && !prompts.within(text, lineStart, lineEnd) {
 			// Neither a prompt nor a glued one (both need '#', '$' or

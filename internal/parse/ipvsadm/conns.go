@@ -101,14 +101,14 @@ func ParseConns(doc evidence.Doc) (*evidence.IPVS, []evidence.Problem) {
 			ahead = ahead[1:]
 			<-sp.done
 			if !layout.hex && sp.stop > sp.start {
-				if sp.conns > 0 {
+				if sp.run.Conns > 0 {
 					for _, b := range streak {
 						probs.add(b.line, "not an IPVS connection line: %q", b.text)
 					}
 					streak = streak[:0]
 				}
-				tab.merge(sp, i)
-				i += sp.lines
+				tab.merge(sp.run, i)
+				i += sp.run.Lines
 				text = doc.Text[sp.stop:]
 				continue
 			}
@@ -121,6 +121,20 @@ func ParseConns(doc evidence.Doc) (*evidence.IPVS, []evidence.Problem) {
 		}
 		n := i // this line's index
 		i++
+		if len(line) > 0 && line[0] == 0 {
+			// A run the reader of a large file counted (intake).
+			if run, ok := doc.Run(line); ok {
+				if run.Conns > 0 {
+					for _, b := range streak {
+						probs.add(b.line, "not an IPVS connection line: %q", b.text)
+					}
+					streak = streak[:0]
+				}
+				tab.merge(run, n)
+				i += run.Lines - 1
+				continue
+			}
+		}
 		if !layout.hex {
 			if acc, state, ok := tab.fastLine(line, n); ok {
 				for _, b := range streak {
@@ -385,29 +399,17 @@ var (
 )
 
 // speculation is a chunk of a table read ahead by a goroutine: the lines
-// scanFast takes, from the chunk's first line up to the first one it does
-// not (a title, a blank-only line aside, an unknown state, anything the
-// general way reads) or to the end of the chunk. ParseConns merges it
-// when its reading reaches the chunk's first line with the layout that
-// lets the fast path read lines (not /proc/net/ip_vs_conn's), which is
-// what reading those lines one by one would have given.
+// a RunFolder takes, from the chunk's first line up to the first one it
+// does not (a title, an unknown state, anything the general way reads) or
+// to the end of the chunk. ParseConns merges it when its reading reaches
+// the chunk's first line with the layout that lets the fast path read
+// lines (not /proc/net/ip_vs_conn's), which is what reading those lines
+// one by one would have given.
 type speculation struct {
 	start, end int // the chunk, in bytes of the text
 	stop       int // where it stopped: end, or the first line not taken
-	lines      int // lines from start to stop
-	conns      int
-	groups     []*specGroup // in order of first line
+	run        *evidence.ConnRun
 	done       chan struct{}
-}
-
-// specGroup is a group as one speculation saw it.
-type specGroup struct {
-	key   connKey
-	proto uint8
-	line  int    // its first line, counted from the chunk's
-	text  string // and that line's text
-	n     int
-	known [len(knownStates)]int
 }
 
 // speculate starts goroutines on the chunks of text after the first, if
@@ -433,91 +435,35 @@ func speculate(text string, quit *atomic.Bool) []*speculation {
 		out = append(out, &speculation{start: s, end: len(text), done: make(chan struct{})})
 	}
 	for _, sp := range out {
-		go sp.run(text, quit)
+		go sp.read(text, quit)
 	}
 	return out
 }
 
-func (sp *speculation) run(text string, quit *atomic.Bool) {
+func (sp *speculation) read(text string, quit *atomic.Bool) {
 	pos := sp.start
+	f := NewRunFolder()
 	defer func() {
-		sp.stop = pos
+		sp.stop, sp.run = pos, f.Run()
 		if recover() != nil {
 			// Nothing taken: the reading goes over these lines itself
 			// (where a panic is the parser's to report).
-			sp.stop, sp.lines, sp.conns, sp.groups = sp.start, 0, 0, nil
+			sp.stop, sp.run = sp.start, &evidence.ConnRun{}
 		}
 		close(sp.done)
 	}()
-	type cols struct {
-		v, d   uint64
-		groups [len(protoNames)][2]*specGroup
-	}
-	byText := map[string]*cols{}
-	byKey := map[connKey]*specGroup{}
 	for pos < sp.end {
-		if sp.lines%4096 == 0 && quit.Load() {
+		if f.lines%4096 == 0 && quit.Load() {
 			return
 		}
 		lineEnd, next := sp.end, sp.end
 		if j := strings.IndexByte(text[pos:sp.end], '\n'); j >= 0 {
 			lineEnd, next = pos+j, pos+j+1
 		}
-		line := text[pos:lineEnd]
-		if skipBlank(line, 0) == len(line) {
-			sp.lines++
-			pos = next
-			continue
-		}
-		l, ok := scanFast(line)
-		si := stateIndex(l.state)
-		if !ok || si < 0 {
+		if !f.Take(text[pos:lineEnd]) {
 			return
 		}
-		c := byText[l.cols]
-		if c == nil {
-			v, d, ok := readColumns(l.cols)
-			if !ok || len(byText) >= maxColumns {
-				return
-			}
-			c = &cols{v: v, d: d}
-			byText[l.cols] = c
-		}
-		g := c.groups[l.proto][l.tmpl]
-		if g == nil {
-			k := l.key(v4(c.v), v4(c.d))
-			if g = byKey[k]; g == nil {
-				if len(sp.groups) >= maxConnGroups {
-					return
-				}
-				g = &specGroup{key: k, proto: l.proto, line: sp.lines, text: line}
-				byKey[k] = g
-				sp.groups = append(sp.groups, g)
-			}
-			c.groups[l.proto][l.tmpl] = g
-		}
-		g.n++
-		g.known[si]++
-		sp.conns++
-		sp.lines++
 		pos = next
-	}
-}
-
-// merge adds what sp read to the table; the chunk's first line is line i
-// of the document.
-func (t *connTable) merge(sp *speculation, i int) {
-	t.ipvs.TotalConns += sp.conns
-	for _, g := range sp.groups {
-		acc := t.group(g.key, protoNames[g.proto], i+g.line, g.text)
-		if acc == nil {
-			t.dropped += g.n - 1 // group counted the first
-			continue
-		}
-		acc.g.Count += g.n
-		for si, n := range g.known {
-			acc.known[si] += n
-		}
 	}
 }
 
