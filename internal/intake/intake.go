@@ -75,7 +75,14 @@ func loadDir(c *evidence.Case, root string) error {
 	if err != nil {
 		return err
 	}
-	hostDirs := 0
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+			names = append(names, e.Name())
+		}
+	}
+	ahead := readAhead(top, root, names, len(names) == 0)
+	defer ahead.close()
 	for _, e := range entries {
 		name := e.Name()
 		switch {
@@ -85,14 +92,13 @@ func loadDir(c *evidence.Case, root string) error {
 					Message: "hidden folder: not read as a host (host folders must not start with '.')"})
 			}
 		case e.IsDir():
-			hostDirs++
-			dir, err := top.Sub(name)
-			if err != nil {
-				c.Problems = append(c.Problems, evidence.Problem{Host: name, Source: name, Message: err.Error()})
+			h := ahead.next()
+			if h.err != nil {
+				c.Problems = append(c.Problems, evidence.Problem{Host: name, Source: name, Message: h.err.Error()})
 				continue
 			}
-			loadHostFiles(c, root, name, dir)
-			dir.Close()
+			loadHostFiles(c, ahead, h)
+			h.dir.Close()
 		case name == "case.yaml" || name == "case.yml":
 			data, err := top.ReadFile(name, maxConfBytes, isText)
 			readCaseYAML(c, data, err, name)
@@ -101,55 +107,73 @@ func loadDir(c *evidence.Case, root string) error {
 				Message: "symbolic link: not followed (a case is read only from the folders and files it holds)"})
 		}
 	}
-	if hostDirs == 0 {
+	if len(names) == 0 {
 		// A folder of loose files is one host's evidence: treat it as a
 		// host named after the folder, which is what users mean.
-		loadHostFiles(c, filepath.Dir(root), filepath.Base(root), top)
+		loadHostFiles(c, ahead, ahead.next())
 	}
 	return nil
 }
 
-func loadHostFiles(c *evidence.Case, root, name string, dir *casedir.Folder) {
+// loadHostFiles parses one host folder's files, read ahead by r.
+func loadHostFiles(c *evidence.Case, r *reader, ah *aheadHost) {
+	name, root := ah.name, ah.root
 	h := c.Host(name)
-	left := int64(maxIncludeBytes)
-	hf := hostFolder{c: c, host: name, root: root, dir: dir, consumed: map[string]bool{}, includeLeft: &left}
-	hf.list()
+	c.Problems = append(c.Problems, ah.problems...)
+	hf := ah.hf
+	hf.c = c
 	hf.include = hf.includer()
 	for _, p := range hf.files {
+		f := <-ah.files
+		r.done(f)
 		if hf.consumed[p] {
 			continue
 		}
 		rel := relTo(root, p)
 		base := filepath.Base(p)
-		if base == "role" {
+		switch {
+		case base == "role":
 			data, err := hf.read(p, 4096)
 			readRole(c, h, data, err, rel)
 			continue
-		}
-		if isCapture(base) {
+		case isCapture(base):
 			readCapture(c, h, hf, p, rel)
 			continue
-		}
-		f, st, err := hf.dir.OpenFile(hf.rel(p))
-		if err != nil {
-			c.Problems = append(c.Problems, evidence.Problem{Host: name, Source: rel, Message: err.Error()})
+		case f.later:
+			readLater(c, hf, p, rel, base)
 			continue
 		}
-		if st.Size() >= streamAbove {
-			readStreamed(c, name, rel, base, f, hf.include)
-			f.Close()
-			continue
-		}
-		data, err := casedir.Read(f, st.Size(), MaxFileSize, isText)
-		f.Close()
-		if err != nil {
-			c.Problems = append(c.Problems, evidence.Problem{Host: name, Source: rel, Message: err.Error()})
-			if len(data) == 0 {
+		if f.err != nil {
+			c.Problems = append(c.Problems, evidence.Problem{Host: name, Source: rel, Message: f.err.Error()})
+			if f.empty {
 				continue
 			}
 		}
-		readText(c, name, rel, base, data, hf.include, nil)
+		parseText(c, name, rel, base, f.text, hf.include)
 	}
+}
+
+// readLater reads a file the reading goroutine left: a large one, read
+// in pieces.
+func readLater(c *evidence.Case, hf hostFolder, p, rel, base string) {
+	f, st, err := hf.dir.OpenFile(hf.rel(p))
+	if err != nil {
+		c.Problems = append(c.Problems, evidence.Problem{Host: hf.host, Source: rel, Message: err.Error()})
+		return
+	}
+	defer f.Close()
+	if st.Size() >= streamAbove {
+		readStreamed(c, hf.host, rel, base, f, hf.include)
+		return
+	}
+	data, err := casedir.Read(f, st.Size(), MaxFileSize, isText)
+	if err != nil {
+		c.Problems = append(c.Problems, evidence.Problem{Host: hf.host, Source: rel, Message: err.Error()})
+		if len(data) == 0 {
+			return
+		}
+	}
+	readText(c, hf.host, rel, base, data, hf.include, nil)
 }
 
 func isCapture(base string) bool {
@@ -343,18 +367,27 @@ const collectAfter = 16 << 20
 // in place of their lines, each a marker line of data; the streamed read
 // checked the file's head for binary data itself (a marker holds a NUL).
 func readText(c *evidence.Case, defaultHost, src, base string, data []byte, include func(string) ([]evidence.Doc, error), runs []*evidence.ConnRun) {
+	parseText(c, defaultHost, src, base, splitText(data, runs), include)
+}
+
+// textBlocks is a file's text made ready to be parsed (splitText): its
+// blocks, redacted, or why it is not text. Making it needs nothing of the
+// case, so it is made ahead of the parsing (readAhead).
+type textBlocks struct {
+	binary string // why the file is not text; "" when it is
+	blocks []Block
+	size   int
+	runs   []*evidence.ConnRun
+}
+
+// splitText redacts a file's text and splits it into blocks.
+func splitText(data []byte, runs []*evidence.ConnRun) textBlocks {
 	if bad, why := looksBinary(data); bad && runs == nil {
-		c.Host(defaultHost) // the host exists even if its only file is garbage
-		c.Problems = append(c.Problems, evidence.Problem{Host: defaultHost, Source: src, Line: 1, Message: why + ": not text, skipped"})
-		c.Read.Blocks++
-		return
+		return textBlocks{binary: why}
 	}
 	large := len(data) >= largeFile
 	var ahead <-chan splitResult
 	if large {
-		if len(data) >= collectAfter {
-			defer runtime.GC()
-		}
 		ahead = splitAhead(data)
 	}
 	// Secrets are taken out before anything is parsed, so that no finding,
@@ -383,10 +416,24 @@ func readText(c *evidence.Case, defaultHost, src, base string, data []byte, incl
 		}
 		blocks = SplitTranscript(text)
 	}
+	return textBlocks{blocks: blocks, size: len(data), runs: runs}
+}
+
+// parseText parses the blocks of a file into the case.
+func parseText(c *evidence.Case, defaultHost, src, base string, t textBlocks, include func(string) ([]evidence.Doc, error)) {
+	if t.binary != "" {
+		c.Host(defaultHost) // the host exists even if its only file is garbage
+		c.Problems = append(c.Problems, evidence.Problem{Host: defaultHost, Source: src, Line: 1, Message: t.binary + ": not text, skipped"})
+		c.Read.Blocks++
+		return
+	}
+	if t.size >= largeFile && t.size >= collectAfter {
+		defer runtime.GC()
+	}
 	// Host names seen in prompts map onto case folders case-insensitively
 	// (prompts say "Director1", folders say "director1").
 	lastHost := defaultHost
-	for _, b := range blocks {
+	for _, b := range t.blocks {
 		host := defaultHost
 		if b.Host != "" {
 			host = canonicalHost(c, b.Host, defaultHost)
@@ -397,8 +444,8 @@ func readText(c *evidence.Case, defaultHost, src, base string, data []byte, incl
 		}
 		h := c.Host(host)
 		doc := evidence.Doc{Host: host, Source: src, Start: b.Start, Command: b.Command,
-			Text: b.Text, Include: include, Runs: runs}
-		dispatch(c, h, doc, base, len(blocks) == 1)
+			Text: b.Text, Include: include, Runs: t.runs}
+		dispatch(c, h, doc, base, len(t.blocks) == 1)
 	}
 }
 

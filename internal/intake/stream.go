@@ -3,7 +3,6 @@ package intake
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"io"
 	"os"
 	"unsafe"
@@ -48,16 +47,54 @@ func readStreamed(c *evidence.Case, host, src, base string, f *os.File, include 
 	readText(c, host, src, base, text, include, runs)
 }
 
+// streamChunk is how much is read at a time (a variable for the tests);
+// chunksAhead how many chunks are read ahead of the one being kept or
+// counted.
+var streamChunk = 4 << 20
+
+const chunksAhead = 3
+
+// chunk is whole lines of the text, and what a goroutine counted of them
+// ahead: the lines a RunFolder takes from the chunk's first on.
+type chunk struct {
+	buf  []byte
+	last bool // the text ends with it
+	err  error
+	fold *ipvsadm.RunFolder
+	took int // bytes of buf fold took
+	done chan struct{}
+}
+
+// count runs in its own goroutine: the chunk's leading run of connection
+// lines, counted while earlier chunks are read.
+func (ch *chunk) count() {
+	defer close(ch.done)
+	ch.fold = ipvsadm.NewRunFolder()
+	for ch.took < len(ch.buf) {
+		b := ch.buf[ch.took:]
+		end, next := len(b), len(b)
+		if j := bytes.IndexByte(b, '\n'); j >= 0 {
+			end, next = j, j+1
+		}
+		if !ch.fold.Take(unsafe.String(unsafe.SliceData(b), end)) {
+			return
+		}
+		ch.took += next
+	}
+}
+
 // streamText reads a text to its end, or to MaxFileSize bytes (with a
 // *casedir.TruncatedError), keeping its lines but the runs of connection
-// lines past the first streamKeep of each, which it counts.
-func streamText(br *bufio.Reader) (kept []byte, runs []*evidence.ConnRun, readErr error) {
+// lines past the first streamKeep of each, which it counts. Chunks are
+// counted ahead by other goroutines (a busy director's table is one run
+// of a million lines); where a run goes on, what they counted is added to
+// it, and the lines after are read one by one as before, so the result is
+// the one reading every line in order gives.
+func streamText(r io.Reader) (kept []byte, runs []*evidence.ConnRun, readErr error) {
 	var (
-		text  bytes.Buffer // what is kept of the file
+		text  bytes.Buffer       // what is kept of the file
 		fold  *ipvsadm.RunFolder // the run being counted
 		taken int                // lines in a row the fast path would take
-		read  int64
-		long  []byte // a line longer than the buffer, read in pieces
 	)
 	closeRun := func() {
 		if fold.Lines() == 0 {
@@ -94,31 +131,82 @@ func streamText(br *bufio.Reader) (kept []byte, runs []*evidence.ConnRun, readEr
 			fold = ipvsadm.NewRunFolder()
 		}
 	}
-	for {
-		b, err := br.ReadSlice('\n')
-		read += int64(len(b))
-		if errors.Is(err, bufio.ErrBufferFull) {
-			long = append(long, b...)
-			continue
+
+	lr := &io.LimitedReader{R: r, N: MaxFileSize + 1}
+	free := make(chan []byte, chunksAhead+1)
+	var carry []byte // the start of a line the last chunk cut
+	read := func() *chunk {
+		var buf []byte
+		select {
+		case buf = <-free:
+		default:
+			buf = make([]byte, 0, streamChunk)
 		}
-		if long != nil {
-			b = append(long, b...)
-			long = nil
-		}
-		if read > MaxFileSize {
-			b = b[:max(0, int64(len(b))-(read-MaxFileSize))]
-			line(bytes.TrimSuffix(b, []byte{'\n'}))
-			readErr = &casedir.TruncatedError{Limit: MaxFileSize}
-			break
-		}
-		if len(b) > 0 {
-			line(bytes.TrimSuffix(b, []byte{'\n'}))
-		}
-		if err != nil {
-			if err != io.EOF {
-				readErr = err
+		buf = append(buf[:0], carry...)
+		ch := &chunk{done: make(chan struct{})}
+		for {
+			if len(buf) == cap(buf) {
+				buf = append(buf, 0)[:len(buf)] // a line longer than a chunk
 			}
-			break
+			n, err := lr.Read(buf[len(buf):cap(buf)])
+			buf = buf[:len(buf)+n]
+			if err != nil {
+				ch.last = true
+				if err != io.EOF {
+					ch.err = err
+				}
+				break
+			}
+			if len(buf) >= streamChunk/2 && bytes.IndexByte(buf[len(buf)-n:], '\n') >= 0 {
+				break
+			}
+		}
+		carry = carry[:0]
+		if !ch.last {
+			j := bytes.LastIndexByte(buf, '\n') + 1
+			carry = append(carry, buf[j:]...)
+			buf = buf[:j]
+		}
+		ch.buf = buf
+		go ch.count()
+		return ch
+	}
+
+	var queue []*chunk
+	var total int64
+	for ended := false; !ended || len(queue) > 0; {
+		for !ended && len(queue) < chunksAhead {
+			ch := read()
+			queue = append(queue, ch)
+			ended = ch.last
+		}
+		ch := queue[0]
+		queue = queue[1:]
+		<-ch.done
+		buf := ch.buf
+		if total+int64(len(buf)) > MaxFileSize {
+			buf = buf[:MaxFileSize-total]
+			readErr = &casedir.TruncatedError{Limit: MaxFileSize}
+			ended, queue = true, nil
+		} else if ch.err != nil {
+			readErr = ch.err
+		}
+		total += int64(len(buf))
+		from := 0
+		if fold != nil && ch.took > 0 && ch.took <= len(buf) && fold.Absorb(ch.fold) {
+			from = ch.took
+		}
+		for from < len(buf) {
+			b := buf[from:]
+			end, next := len(b), len(b)
+			if j := bytes.IndexByte(b, '\n'); j >= 0 {
+				end, next = j, j+1
+			}
+			line(b[:end])
+			from += next
+		}
+		if cap(ch.buf) == streamChunk {
+			free <- ch.buf[:0]
 		}
 	}
 	if fold != nil {

@@ -3,6 +3,7 @@ package intake
 import (
 	"bufio"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -31,6 +32,17 @@ func TestStreamTextCountsRuns(t *testing.T) {
 	kept, runs, err := streamText(bufio.NewReaderSize(strings.NewReader(in.String()), 4096))
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Counted ahead in chunks of any size, down to lines cut across
+	// chunks, the result is the same.
+	old := streamChunk
+	defer func() { streamChunk = old }()
+	for _, size := range []int{64 << 10, 4096, 100, 7} {
+		streamChunk = size
+		k, r, err := streamText(strings.NewReader(in.String()))
+		if err != nil || string(k) != string(kept) || !reflect.DeepEqual(r, runs) {
+			t.Errorf("chunks of %d bytes: a different text or runs (err %v)", size, err)
+		}
 	}
 	if len(runs) != 2 {
 		t.Fatalf("runs = %d, want 2", len(runs))

@@ -317,6 +317,8 @@ type fastFields struct {
 	tmpl  int    // 1 for a persistence template (source port 0)
 	state string // as printed
 	cols  string // the virtual and destination columns, blanks between
+	// clock: the expiry is digits and colons (mm:ss), as ipvsadm prints it
+	clock bool
 }
 
 func (l fastFields) key(v, d netip.AddrPort) connKey {
@@ -358,6 +360,13 @@ func scanFast(s string) (l fastFields, ok bool) {
 	l.state = s[e:p]
 	if len(l.state) == 0 || (len(l.state) == 4 && isHex8(expire)) {
 		return l, false // too short, or /proc/net/ip_vs_conn without its title
+	}
+	l.clock = len(expire) > 0
+	for _, c := range []byte(expire) {
+		if (c < '0' || c > '9') && c != ':' {
+			l.clock = false
+			break
+		}
 	}
 	src, p, ok := fastAddrPort4(s, skipBlank(s, p))
 	if !ok {

@@ -61,7 +61,7 @@ func (f *RunFolder) Take(line string) bool {
 	}
 	l, ok := scanFast(line)
 	si := stateIndex(l.state)
-	if !ok || si < 0 || !isExpiry(line) {
+	if !ok || si < 0 || !l.clock {
 		return false
 	}
 	c := f.byText[l.cols]
@@ -96,21 +96,6 @@ func (f *RunFolder) Take(line string) bool {
 	f.conns++
 	f.lines++
 	return true
-}
-
-// isExpiry reports whether the second field of a line scanFast took is an
-// expiry as ipvsadm prints it (mm:ss): nothing else of such a line is
-// free text.
-func isExpiry(line string) bool {
-	p := skipToken(line, skipBlank(line, 0))
-	p = skipBlank(line, p)
-	e := skipToken(line, p)
-	for _, c := range []byte(line[p:e]) {
-		if (c < '0' || c > '9') && c != ':' {
-			return false
-		}
-	}
-	return e > p
 }
 
 // Run is what the run counted, as evidence.
@@ -155,9 +140,43 @@ func (t *connTable) merge(run *evidence.ConnRun, i int) {
 // IsRunLine reports whether a RunFolder takes line (a blank line aside).
 func IsRunLine(line string) bool {
 	l, ok := scanFast(line)
-	if !ok || stateIndex(l.state) < 0 || !isExpiry(line) {
+	if !ok || stateIndex(l.state) < 0 || !l.clock {
 		return false
 	}
 	_, _, ok = readColumns(l.cols)
 	return ok
+}
+
+// Absorb adds what o counted, the run's next lines, to f: what taking
+// them one by one would have given. False (and f unchanged) when f could
+// not hold o's groups; the lines are then to be taken one by one.
+func (f *RunFolder) Absorb(o *RunFolder) bool {
+	if f.full {
+		return false
+	}
+	added := 0
+	for _, g := range o.groups {
+		if f.byKey[g.key] == nil {
+			added++
+		}
+	}
+	if len(f.groups)+added > maxConnGroups {
+		return false
+	}
+	for _, g := range o.groups {
+		if mine := f.byKey[g.key]; mine != nil {
+			mine.n += g.n
+			for si, n := range g.known {
+				mine.known[si] += n
+			}
+			continue
+		}
+		ng := *g
+		ng.line += f.lines
+		f.byKey[g.key] = &ng
+		f.groups = append(f.groups, &ng)
+	}
+	f.lines += o.lines
+	f.conns += o.conns
+	return true
 }
