@@ -90,12 +90,17 @@ func (d Doc) Problemf(i int, format string, args ...any) Problem {
 	return Problem{Host: d.Host, Source: d.Source, Line: line, Message: fmt.Sprintf(format, args...)}
 }
 
-func clip(s string) string {
-	if len(s) <= maxRefText {
+func clip(s string) string { return Clip(s, maxRefText) }
+
+// Clip cuts s to at most n bytes, on a rune boundary (so that JSON and the
+// terminal get valid UTF-8), marking the cut with an ellipsis: what every
+// message quoting the evidence uses, so that a hostile megabyte-long line
+// costs a report nothing.
+func Clip(s string, n int) string {
+	if len(s) <= n {
 		return s
 	}
-	// Cut on a rune boundary so the JSON stays valid UTF-8.
-	cut := maxRefText
+	cut := n
 	for cut > 0 && s[cut]&0xC0 == 0x80 {
 		cut--
 	}

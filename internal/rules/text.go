@@ -1,20 +1,14 @@
 package rules
 
-import "strings"
+import (
+	"strings"
 
-// clip trims s to at most n bytes, cutting on a rune boundary and marking
-// the cut with an ellipsis.
-func clip(s string, n int) string {
-	s = strings.TrimSpace(s)
-	if len(s) <= n {
-		return s
-	}
-	cut := n
-	for cut > 0 && s[cut]&0xC0 == 0x80 {
-		cut--
-	}
-	return s[:cut] + "…"
-}
+	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
+)
+
+// clip trims the blanks around s and cuts it to at most n bytes
+// (evidence.Clip).
+func clip(s string, n int) string { return evidence.Clip(strings.TrimSpace(s), n) }
 
 // upperFirst capitalises the first letter of a sentence.
 func upperFirst(s string) string {

@@ -36,7 +36,7 @@ func Parse(doc evidence.Doc) ([]evidence.Neighbor, []evidence.Problem) {
 			n, ok = parseN(t)
 		}
 		if !ok {
-			probs = append(probs, doc.Problemf(i, "arp: line not understood: %q", clip(t)))
+			probs = append(probs, doc.Problemf(i, "arp: line not understood: %q", evidence.Clip(t, 80)))
 			continue
 		}
 		n.Ref = doc.Ref(i, line)
@@ -127,15 +127,4 @@ func normMAC(s string) string {
 		}
 	}
 	return strings.Join(parts, ":")
-}
-
-func clip(s string) string {
-	if len(s) > 80 {
-		cut := 80
-		for cut > 0 && s[cut]&0xC0 == 0x80 {
-			cut--
-		}
-		return s[:cut] + "…"
-	}
-	return s
 }

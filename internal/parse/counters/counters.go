@@ -54,14 +54,14 @@ func ParseNstat(doc evidence.Doc) ([]evidence.Counter, []evidence.Problem) {
 		}
 		f := strings.Fields(t)
 		if len(f) < 2 || !isName(f[0]) {
-			probs = append(probs, doc.Problemf(i, "nstat: line not understood: %q", clip(t)))
+			probs = append(probs, doc.Problemf(i, "nstat: line not understood: %q", evidence.Clip(t, 80)))
 			continue
 		}
 		v, err := strconv.ParseInt(f[1], 10, 64)
 		if err != nil {
 			u, uerr := strconv.ParseUint(f[1], 10, 64)
 			if uerr != nil {
-				probs = append(probs, doc.Problemf(i, "nstat: value not understood: %q", clip(f[1])))
+				probs = append(probs, doc.Problemf(i, "nstat: value not understood: %q", evidence.Clip(f[1], 80)))
 				continue
 			}
 			v = int64(u >> 1) // beyond int64: keep it large rather than drop it
@@ -87,14 +87,14 @@ func ParseProcNet(doc evidence.Doc) ([]evidence.Counter, []evidence.Problem) {
 		}
 		sec, rest, ok := strings.Cut(t, ":")
 		if !ok || sec == "" || strings.ContainsAny(sec, " \t") {
-			probs = append(probs, doc.Problemf(i, "/proc/net: line not understood: %q", clip(t)))
+			probs = append(probs, doc.Problemf(i, "/proc/net: line not understood: %q", evidence.Clip(t, 80)))
 			names = nil
 			continue
 		}
 		f := strings.Fields(rest)
 		if len(f) > 0 && isNumber(f[0]) {
 			if sec != section || names == nil {
-				probs = append(probs, doc.Problemf(i, "/proc/net: values without names for %s", clip(sec)))
+				probs = append(probs, doc.Problemf(i, "/proc/net: values without names for %s", evidence.Clip(sec, 80)))
 				continue
 			}
 			for j, v := range f {
@@ -209,7 +209,7 @@ func ParseNetstatS(doc evidence.Doc) ([]evidence.Counter, []evidence.Problem) {
 				section, hist = strings.TrimSuffix(t, ":"), ""
 				continue
 			}
-			probs = append(probs, doc.Problemf(i, "netstat -s: line not understood: %q", clip(t)))
+			probs = append(probs, doc.Problemf(i, "netstat -s: line not understood: %q", evidence.Clip(t, 80)))
 			section = ""
 			continue
 		}
@@ -293,14 +293,14 @@ func ParseEthtool(doc evidence.Doc) ([]evidence.Counter, []evidence.Problem) {
 		}
 		k, v, ok := strings.Cut(t, ":")
 		if !ok {
-			probs = append(probs, doc.Problemf(i, "ethtool -S: line not understood: %q", clip(t)))
+			probs = append(probs, doc.Problemf(i, "ethtool -S: line not understood: %q", evidence.Clip(t, 80)))
 			continue
 		}
 		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 		if err != nil {
 			u, uerr := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
 			if uerr != nil {
-				probs = append(probs, doc.Problemf(i, "ethtool -S: value not understood: %q", clip(t)))
+				probs = append(probs, doc.Problemf(i, "ethtool -S: value not understood: %q", evidence.Clip(t, 80)))
 				continue
 			}
 			n = int64(u >> 1)
@@ -409,7 +409,7 @@ func ParseConntrackStats(doc evidence.Doc) ([]evidence.Counter, []evidence.Probl
 				add(header[j], n, doc.Ref(i, line))
 			}
 		default:
-			probs = append(probs, doc.Problemf(i, "conntrack -S: line not understood: %q", clip(t)))
+			probs = append(probs, doc.Problemf(i, "conntrack -S: line not understood: %q", evidence.Clip(t, 80)))
 		}
 	}
 	return out, probs
@@ -426,7 +426,7 @@ func ParseNumber(doc evidence.Doc) (int64, evidence.Ref, []evidence.Problem) {
 		}
 		n, err := strconv.ParseInt(t, 10, 64)
 		if err != nil {
-			return 0, evidence.Ref{}, []evidence.Problem{doc.Problemf(i, "expected a number, got %q", clip(t))}
+			return 0, evidence.Ref{}, []evidence.Problem{doc.Problemf(i, "expected a number, got %q", evidence.Clip(t, 80))}
 		}
 		return n, doc.Ref(i, line), nil
 	}
@@ -456,15 +456,4 @@ func isNumber(s string) bool {
 func isHex(s string) bool {
 	_, err := strconv.ParseUint(s, 16, 64)
 	return err == nil
-}
-
-func clip(s string) string {
-	if len(s) > 80 {
-		cut := 80
-		for cut > 0 && s[cut]&0xC0 == 0x80 {
-			cut--
-		}
-		return s[:cut] + "…"
-	}
-	return s
 }

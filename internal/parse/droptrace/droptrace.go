@@ -66,7 +66,7 @@ func ParseWatch(doc evidence.Doc) (Result, []evidence.Problem) {
 			}
 			d := evidence.Drop{Time: m[1], Reason: m[2], Location: m[3], Netns: netnsName(m[4]), Dev: devName(m[5]), Ref: doc.Ref(i, line)}
 			if !packet(&d, m[6]) {
-				probs = append(probs, doc.Problemf(i, "kfree_skb line: packet %q not understood", clip(m[6])))
+				probs = append(probs, doc.Problemf(i, "kfree_skb line: packet %q not understood", evidence.Clip(m[6], 60)))
 				continue
 			}
 			r.Drops = append(r.Drops, d)
@@ -226,13 +226,6 @@ func devName(s string) string {
 	}
 	if i := strings.LastIndexByte(s, '/'); i > 0 {
 		return s[:i]
-	}
-	return s
-}
-
-func clip(s string) string {
-	if len(s) > 60 {
-		return s[:60] + "…"
 	}
 	return s
 }

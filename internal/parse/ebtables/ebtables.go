@@ -166,11 +166,11 @@ func Parse(doc evidence.Doc) (Ruleset, []evidence.Problem) {
 			}
 		}
 		if chain == "" {
-			probs = append(probs, doc.Problemf(i, "ebtables: rule before any chain: %q", clip(line)))
+			probs = append(probs, doc.Problemf(i, "ebtables: rule before any chain: %q", evidence.Clip(line, 120)))
 			continue
 		}
 		if len(toks) == 0 || !strings.HasPrefix(toks[0], "-") && toks[0] != "!" {
-			probs = append(probs, doc.Problemf(i, "ebtables: line not understood: %q", clip(line)))
+			probs = append(probs, doc.Problemf(i, "ebtables: line not understood: %q", evidence.Clip(line, 120)))
 			continue
 		}
 		key := table + "\x00" + chain
@@ -461,13 +461,6 @@ func normMAC1(v string) string {
 		parts[k] = fmt.Sprintf("%02x", n)
 	}
 	return strings.Join(parts, ":")
-}
-
-func clip(s string) string {
-	if len(s) > 120 {
-		return s[:120] + "..."
-	}
-	return s
 }
 
 // recoverLines splits lines a paste joined: "Bridge chain:" headers glued

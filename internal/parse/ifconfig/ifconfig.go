@@ -61,7 +61,7 @@ func Parse(doc evidence.Doc) (Result, []evidence.Problem) {
 		if !indented {
 			b, ok := header(&res, t, doc.Ref(i, line))
 			if !ok {
-				probs = append(probs, doc.Problemf(i, "ifconfig: line not understood: %q", clip(t)))
+				probs = append(probs, doc.Problemf(i, "ifconfig: line not understood: %q", evidence.Clip(t, 80)))
 				cur = nil
 				continue
 			}
@@ -69,7 +69,7 @@ func Parse(doc evidence.Doc) (Result, []evidence.Problem) {
 			continue
 		}
 		if cur == nil {
-			probs = append(probs, doc.Problemf(i, "ifconfig: line outside an interface: %q", clip(t)))
+			probs = append(probs, doc.Problemf(i, "ifconfig: line outside an interface: %q", evidence.Clip(t, 80)))
 			continue
 		}
 		f := strings.Fields(t)
@@ -215,7 +215,7 @@ func parseInet(f []string) (evidence.Addr, string) {
 		}
 	}
 	if !addr.IsValid() {
-		return a, "address not understood: " + clip(strings.Join(f, " "))
+		return a, "address not understood: " + evidence.Clip(strings.Join(f, " "), 80)
 	}
 	if bits < 0 || bits > addr.BitLen() {
 		bits = addr.BitLen()
@@ -301,15 +301,4 @@ func counters(t string) []evidence.Counter {
 		out = append(out, evidence.Counter{Name: dir + name, Value: v})
 	}
 	return out
-}
-
-func clip(s string) string {
-	if len(s) > 80 {
-		cut := 80
-		for cut > 0 && s[cut]&0xC0 == 0x80 {
-			cut--
-		}
-		return s[:cut] + "…"
-	}
-	return s
 }

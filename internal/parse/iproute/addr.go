@@ -226,7 +226,7 @@ func ParseAddr(doc evidence.Doc) (Interfaces, []evidence.Problem) {
 			}
 			cur = -1
 		default:
-			probs = append(probs, doc.Problemf(l.i, "ip addr/link: line not understood: %q", clip(t)))
+			probs = append(probs, doc.Problemf(l.i, "ip addr/link: line not understood: %q", evidence.Clip(t, 80)))
 		}
 	}
 	return res, probs
@@ -275,7 +275,7 @@ func parseInet(t, iface string) (evidence.Addr, string) {
 	v6 := f[0] == "inet6"
 	p, ok := parsePrefix(f[1])
 	if !ok {
-		return a, "address not understood: " + clip(f[1])
+		return a, "address not understood: " + evidence.Clip(f[1], 80)
 	}
 	i := 2
 	afterScope := false
@@ -353,7 +353,7 @@ func parseBrief(f []string) ([]evidence.Link, []evidence.Addr, string) {
 		}
 		p, ok := parsePrefix(f[i])
 		if !ok {
-			bad = "address not understood: " + clip(f[i])
+			bad = "address not understood: " + evidence.Clip(f[i], 80)
 			continue
 		}
 		addrs = append(addrs, evidence.Addr{Iface: name, Prefix: p})
@@ -380,15 +380,4 @@ func parsePrefix(s string) (netip.Prefix, bool) {
 		}
 	}
 	return netip.PrefixFrom(a, n), true
-}
-
-func clip(s string) string {
-	if len(s) > 80 {
-		cut := 80
-		for cut > 0 && s[cut]&0xC0 == 0x80 {
-			cut--
-		}
-		return s[:cut] + "…"
-	}
-	return s
 }

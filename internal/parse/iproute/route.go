@@ -175,7 +175,7 @@ func ParseRoute(doc evidence.Doc) ([]evidence.Route, []evidence.Problem) {
 				routes = append(routes, r)
 				explicitTable = append(explicitTable, true)
 			} else {
-				probs = append(probs, doc.Problemf(i, "ip route: %s", clip(t)))
+				probs = append(probs, doc.Problemf(i, "ip route: %s", evidence.Clip(t, 80)))
 			}
 			continue
 		}
@@ -244,7 +244,7 @@ func parseRouteLine(f []string, ctx routeContext) (evidence.Route, bool, string)
 	default:
 		p, ok := parsePrefix(dst)
 		if !ok {
-			return r, false, "destination not understood: " + clip(dst)
+			return r, false, "destination not understood: " + evidence.Clip(dst, 80)
 		}
 		r.Dst = p.Masked()
 		if ctx.get {
@@ -330,7 +330,7 @@ func ParseRule(doc evidence.Doc) ([]evidence.IPRule, []evidence.Problem) {
 		prio, rest, ok := strings.Cut(t, ":")
 		n, err := strconv.Atoi(prio)
 		if !ok || err != nil {
-			probs = append(probs, doc.Problemf(i, "ip rule: line not understood: %q", clip(t)))
+			probs = append(probs, doc.Problemf(i, "ip rule: line not understood: %q", evidence.Clip(t, 80)))
 			continue
 		}
 		r := evidence.IPRule{Priority: n, Ref: doc.Ref(i, line)}
@@ -367,7 +367,7 @@ func ParseNeigh(doc evidence.Doc) ([]evidence.Neighbor, []evidence.Problem) {
 		}
 		a, err := netip.ParseAddr(f[0])
 		if err != nil {
-			probs = append(probs, doc.Problemf(i, "ip neigh: line not understood: %q", clip(strings.TrimSpace(line))))
+			probs = append(probs, doc.Problemf(i, "ip neigh: line not understood: %q", evidence.Clip(strings.TrimSpace(line), 80)))
 			continue
 		}
 		n := evidence.Neighbor{IP: a, Ref: doc.Ref(i, line)}

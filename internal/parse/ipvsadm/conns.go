@@ -177,7 +177,7 @@ func ParseConns(doc evidence.Doc) (*evidence.IPVS, []evidence.Problem) {
 				continue
 			}
 			if len(streak) < 3 {
-				streak = append(streak, pending{n, clip(strings.TrimSpace(line))})
+				streak = append(streak, pending{n, evidence.Clip(strings.TrimSpace(line), 80)})
 			}
 			if (sawTitle || ipvs.TotalConns > 0) && len(streak) >= 3 {
 				rest := strings.Count(text, "\n") + 1

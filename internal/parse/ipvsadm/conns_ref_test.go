@@ -64,7 +64,7 @@ func referenceParseConns(doc evidence.Doc) (*evidence.IPVS, []evidence.Problem) 
 				continue
 			}
 			if len(streak) < 3 {
-				streak = append(streak, pending{i, clip(strings.TrimSpace(line))})
+				streak = append(streak, pending{i, evidence.Clip(strings.TrimSpace(line), 80)})
 			}
 			if (sawTitle || ipvs.TotalConns > 0) && len(streak) >= 3 {
 				rest := strings.Count(text, "\n") + 1

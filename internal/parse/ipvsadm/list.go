@@ -69,7 +69,7 @@ func ParseList(doc evidence.Doc) (*evidence.IPVS, []evidence.Problem) {
 			streak = streak[:0]
 			continue
 		}
-		streak = append(streak, pending{i, clip(strings.TrimSpace(line))})
+		streak = append(streak, pending{i, evidence.Clip(strings.TrimSpace(line), 80)})
 		if p.started() && len(streak) >= 3 {
 			// prose or another command's output pasted after the table
 			p.probs.add(streak[0].line, "%d more lines from here on not understood (text pasted after the output?)", len(lines)-streak[0].line)
@@ -242,13 +242,6 @@ func (p *listParser) segment(i int, seg, text string) bool {
 	return false
 }
 
-func clip(s string) string {
-	if len(s) > 80 {
-		return s[:80] + "…"
-	}
-	return s
-}
-
 func (p *listParser) header(i int, s, text string) {
 	rest := strings.TrimSpace(strings.TrimPrefix(s, "IP Virtual Server version"))
 	v := rest
@@ -297,12 +290,12 @@ func (p *listParser) service(i int, t []string, text string) bool {
 		a, port, kind := parseAddrPort(t[1], p.hex)
 		switch kind {
 		case addrName:
-			warn = fmt.Sprintf("service address %q is a host name (ipvsadm without -n); addresses are unknown", clip(t[1]))
+			warn = fmt.Sprintf("service address %q is a host name (ipvsadm without -n); addresses are unknown", evidence.Clip(t[1], 80))
 		case addrInvalid:
 			if !anonymised(t[1]) {
 				return false
 			}
-			warn = fmt.Sprintf("service address %q is not an IP address (anonymised?)", clip(t[1]))
+			warn = fmt.Sprintf("service address %q is not an IP address (anonymised?)", evidence.Clip(t[1], 80))
 			_, pp, _ := splitHostPort(t[1])
 			port, _ = parsePort(pp, p.hex)
 		}
@@ -427,14 +420,14 @@ func (p *listParser) dest(i int, t []string, text string) bool {
 	a, port, kind := parseAddrPort(t[0], p.hex)
 	switch kind {
 	case addrName:
-		warn = fmt.Sprintf("real server %q is a host name (ipvsadm without -n)", clip(t[0]))
+		warn = fmt.Sprintf("real server %q is a host name (ipvsadm without -n)", evidence.Clip(t[0], 80))
 	case addrInvalid:
 		if !anonymised(t[0]) {
 			return false
 		}
 		_, pp, _ := splitHostPort(t[0])
 		port, _ = parsePort(pp, p.hex)
-		warn = fmt.Sprintf("real server address %q is not an IP address (anonymised?)", clip(t[0]))
+		warn = fmt.Sprintf("real server address %q is not an IP address (anonymised?)", evidence.Clip(t[0], 80))
 	}
 	rs.Addr, rs.Port = a, port
 	rest := t[1:]

@@ -28,7 +28,7 @@ func ParseSave(doc evidence.Doc) (*evidence.IPVS, []evidence.Problem) {
 		}
 		if f := strings.Fields(s); f[0] != "-A" && f[0] != "-a" && f[0] != "-E" && f[0] != "-e" && f[0] != "ipvsadm" && !strings.HasPrefix(f[0], "--") {
 			if _, bad := unavailableLine(line); !bad {
-				streak = append(streak, pending{i, clip(s)})
+				streak = append(streak, pending{i, evidence.Clip(s, 80)})
 				if len(ipvs.Services) > 0 && len(streak) >= 3 {
 					probs.add(streak[0].line, "%d more lines from here on not understood (text pasted after the output?)", len(lines)-streak[0].line)
 					streak = nil
@@ -64,7 +64,7 @@ func ParseSave(doc evidence.Doc) (*evidence.IPVS, []evidence.Problem) {
 				probs.add(i, "ipvsadm could not read the IPVS table: %s", strings.TrimSpace(line))
 				continue
 			}
-			probs.add(i, "not an ipvsadm rule: %q", clip(s))
+			probs.add(i, "not an ipvsadm rule: %q", evidence.Clip(s, 80))
 		}
 	}
 	flush()
@@ -94,7 +94,7 @@ func svcSpec(t []string, k int) (*evidence.VirtualService, int, string) {
 		svc.Proto = "FWM"
 		m, err := strconv.ParseUint(t[k+1], 10, 32)
 		if err != nil {
-			return nil, 0, "bad firewall mark " + strconv.Quote(clip(t[k+1]))
+			return nil, 0, "bad firewall mark " + strconv.Quote(evidence.Clip(t[k+1], 80))
 		}
 		svc.FWMark = uint32(m)
 		return svc, 2, ""
@@ -104,9 +104,9 @@ func svcSpec(t []string, k int) (*evidence.VirtualService, int, string) {
 	a, p, kind := parseAddrPort(t[k+1], false)
 	switch kind {
 	case addrInvalid:
-		return nil, 0, "bad virtual service address " + strconv.Quote(clip(t[k+1]))
+		return nil, 0, "bad virtual service address " + strconv.Quote(evidence.Clip(t[k+1], 80))
 	case addrName:
-		return svc, 2, "virtual service address " + strconv.Quote(clip(t[k+1])) + " is a host name (ipvsadm -S without -n)"
+		return svc, 2, "virtual service address " + strconv.Quote(evidence.Clip(t[k+1], 80)) + " is a host name (ipvsadm -S without -n)"
 	}
 	svc.Addr, svc.Port = a, p
 	return svc, 2, ""
@@ -211,10 +211,10 @@ func saveDest(doc evidence.Doc, probs *problems, i int, line string, t []string,
 			}
 			switch kind {
 			case addrInvalid:
-				probs.add(i, "bad real server address %q", clip(t[k+1]))
+				probs.add(i, "bad real server address %q", evidence.Clip(t[k+1], 80))
 				return
 			case addrName:
-				probs.add(i, "real server %q is a host name (ipvsadm -S without -n)", clip(t[k+1]))
+				probs.add(i, "real server %q is a host name (ipvsadm -S without -n)", evidence.Clip(t[k+1], 80))
 			}
 			rs.Addr, rs.Port = a, p
 			haveAddr = true
@@ -229,7 +229,7 @@ func saveDest(doc evidence.Doc, probs *problems, i int, line string, t []string,
 			if k+1 < len(t) {
 				w, err := strconv.Atoi(t[k+1])
 				if err != nil {
-					probs.add(i, "bad weight %q", clip(t[k+1]))
+					probs.add(i, "bad weight %q", evidence.Clip(t[k+1], 80))
 				}
 				rs.Weight = w
 				k++
@@ -292,7 +292,7 @@ func ParseProcStats(doc evidence.Doc) (*evidence.IPVS, []evidence.Problem) {
 			t = t[1:]
 		}
 		if len(t) != 5 {
-			probs.add(i, "not an ip_vs_stats row: %q", clip(strings.TrimSpace(line)))
+			probs.add(i, "not an ip_vs_stats row: %q", evidence.Clip(strings.TrimSpace(line), 80))
 			continue
 		}
 		var n [5]uint64
@@ -306,7 +306,7 @@ func ParseProcStats(doc evidence.Doc) (*evidence.IPVS, []evidence.Problem) {
 			n[k] = v
 		}
 		if !ok {
-			probs.add(i, "bad hexadecimal counter in %q", clip(strings.TrimSpace(line)))
+			probs.add(i, "bad hexadecimal counter in %q", evidence.Clip(strings.TrimSpace(line), 80))
 			continue
 		}
 		switch section {

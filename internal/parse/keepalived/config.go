@@ -114,17 +114,10 @@ func (p *parser) addIssue(kw, msg string, ref evidence.Ref) {
 	if len(p.cfg.Issues) > 500 {
 		return
 	}
-	p.cfg.Issues = append(p.cfg.Issues, evidence.KeepalivedIssue{Keyword: clip(kw), Message: msg, Ref: ref})
+	p.cfg.Issues = append(p.cfg.Issues, evidence.KeepalivedIssue{Keyword: evidence.Clip(kw, 64), Message: msg, Ref: ref})
 }
 
 func (p *parser) stIssue(st *stmt, msg string) { p.addIssue(st.kw, msg, p.sref(st)) }
-
-func clip(s string) string {
-	if len(s) > 64 {
-		return s[:64] + "…"
-	}
-	return s
-}
 
 // arg returns the n-th argument or "".
 func arg(st *stmt, n int) string {
@@ -287,7 +280,7 @@ func (p *parser) vrrpInstance(st *stmt) {
 		case "state":
 			vi.State = strings.ToUpper(arg(s, 0))
 			if vi.State != "MASTER" && vi.State != "BACKUP" {
-				p.stIssue(s, fmt.Sprintf("state %q is neither MASTER nor BACKUP", clip(arg(s, 0))))
+				p.stIssue(s, fmt.Sprintf("state %q is neither MASTER nor BACKUP", evidence.Clip(arg(s, 0), 64)))
 			}
 		case "interface":
 			vi.Interface = strings.Clone(arg(s, 0))
@@ -317,7 +310,7 @@ func (p *parser) vrrpInstance(st *stmt) {
 				case "auth_type":
 					vi.AuthType = strings.ToUpper(arg(a, 0))
 					if vi.AuthType != "PASS" && vi.AuthType != "AH" {
-						p.stIssue(a, fmt.Sprintf("auth_type %q is neither PASS nor AH", clip(arg(a, 0))))
+						p.stIssue(a, fmt.Sprintf("auth_type %q is neither PASS nor AH", evidence.Clip(arg(a, 0), 64)))
 					}
 				case "auth_pass":
 					// The value is never kept; only its length matters:
@@ -341,7 +334,7 @@ func (p *parser) vrrpInstance(st *stmt) {
 					vi.UnicastPeers = append(vi.UnicastPeers, a)
 					vi.UnicastPeerRefs = append(vi.UnicastPeerRefs, p.sref(u))
 				} else {
-					p.stIssue(u, fmt.Sprintf("unicast_peer entry %q is not an IP address", clip(u.kw)))
+					p.stIssue(u, fmt.Sprintf("unicast_peer entry %q is not an IP address", evidence.Clip(u.kw, 64)))
 				}
 			}
 		case "virtual_ipaddress", "virtual_ipaddress_excluded":
@@ -372,7 +365,7 @@ func (p *parser) vip(v *stmt) (evidence.KVIP, bool) {
 		a = a.Unmap()
 		kv.Prefix = netip.PrefixFrom(a, a.BitLen())
 	} else {
-		p.stIssue(v, fmt.Sprintf("virtual_ipaddress entry %q is not an address", clip(s)))
+		p.stIssue(v, fmt.Sprintf("virtual_ipaddress entry %q is not an address", evidence.Clip(s, 64)))
 		return kv, false
 	}
 	for k := 0; k+1 < len(v.args); k++ {
@@ -410,22 +403,22 @@ func (p *parser) finish() {
 	}
 	for _, r := range p.scriptRefs {
 		if !p.scripts[r.name] {
-			p.addIssue("track_script", fmt.Sprintf("track_script %q names no vrrp_script; keepalived ignores it", clip(r.name)), r.ref)
+			p.addIssue("track_script", fmt.Sprintf("track_script %q names no vrrp_script; keepalived ignores it", evidence.Clip(r.name, 64)), r.ref)
 		}
 	}
 	for _, r := range p.groupRefs {
 		if !p.instances[r.name] {
-			p.addIssue("group", fmt.Sprintf("vrrp_sync_group member %q is no vrrp_instance", clip(r.name)), r.ref)
+			p.addIssue("group", fmt.Sprintf("vrrp_sync_group member %q is no vrrp_instance", evidence.Clip(r.name, 64)), r.ref)
 		}
 	}
 	for _, r := range p.laddrRefs {
 		if _, ok := p.cfg.LocalAddrGroups[r.name]; !ok {
-			p.addIssue("laddr_group_name", fmt.Sprintf("laddr_group_name %q names no local_address_group", clip(r.name)), r.ref)
+			p.addIssue("laddr_group_name", fmt.Sprintf("laddr_group_name %q names no local_address_group", evidence.Clip(r.name, 64)), r.ref)
 		}
 	}
 	for _, r := range p.vsgRefs {
 		if _, ok := p.cfg.VSGroups[r.name]; !ok {
-			p.addIssue("virtual_server", fmt.Sprintf("virtual_server group %q names no virtual_server_group", clip(r.name)), r.ref)
+			p.addIssue("virtual_server", fmt.Sprintf("virtual_server group %q names no virtual_server_group", evidence.Clip(r.name, 64)), r.ref)
 		}
 	}
 }

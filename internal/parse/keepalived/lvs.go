@@ -47,7 +47,7 @@ func (p *parser) virtualServer(st *stmt) {
 			}
 			vs.LbAlgo = strings.Clone(arg(s, 0))
 			if !schedulers[vs.LbAlgo] {
-				p.stIssue(s, fmt.Sprintf("unknown scheduler %q", clip(vs.LbAlgo)))
+				p.stIssue(s, fmt.Sprintf("unknown scheduler %q", evidence.Clip(vs.LbAlgo, 64)))
 			}
 		case "lb_kind", "lvs_method":
 			if s.kw == "lvs_method" {
@@ -58,7 +58,7 @@ func (p *parser) virtualServer(st *stmt) {
 			protoSet = true
 			vs.Proto = strings.ToUpper(arg(s, 0))
 			if vs.Proto != "TCP" && vs.Proto != "UDP" && vs.Proto != "SCTP" {
-				p.stIssue(s, fmt.Sprintf("protocol %q is not TCP, UDP or SCTP", clip(arg(s, 0))))
+				p.stIssue(s, fmt.Sprintf("protocol %q is not TCP, UDP or SCTP", evidence.Clip(arg(s, 0), 64)))
 			}
 		case "persistence_timeout":
 			n, err := strconv.Atoi(arg(s, 0))
@@ -119,7 +119,7 @@ func (p *parser) lbKind(vs *evidence.KVirtualServer, s *stmt) {
 			msg: "lb_kind FNAT is understood only by the FULLNAT fork (Alibaba LVS keepalived); stock keepalived rejects it and uses NAT"})
 	default:
 		vs.LbKind = raw
-		p.stIssue(s, fmt.Sprintf("unknown lb_kind %q: keepalived uses NAT", clip(arg(s, 0))))
+		p.stIssue(s, fmt.Sprintf("unknown lb_kind %q: keepalived uses NAT", evidence.Clip(arg(s, 0), 64)))
 	}
 }
 
@@ -253,7 +253,7 @@ func (p *parser) vsGroup(st *stmt) {
 		}
 		from, to, ok := addrRange(s.kw)
 		if !ok {
-			p.stIssue(s, fmt.Sprintf("virtual_server_group entry %q is not an address or range", clip(s.kw)))
+			p.stIssue(s, fmt.Sprintf("virtual_server_group entry %q is not an address or range", evidence.Clip(s.kw, 64)))
 			continue
 		}
 		port := uint16(0)
@@ -324,7 +324,7 @@ func (p *parser) laddrGroup(st *stmt) {
 		for _, tok := range append([]string{s.kw}, s.args...) {
 			from, to, ok := addrRange(tok)
 			if !ok {
-				p.stIssue(s, fmt.Sprintf("local_address_group entry %q is not an address or range", clip(tok)))
+				p.stIssue(s, fmt.Sprintf("local_address_group entry %q is not an address or range", evidence.Clip(tok, 64)))
 				continue
 			}
 			if len(out) < 4096 {

@@ -62,12 +62,12 @@ func ParseUname(doc evidence.Doc) (evidence.Kernel, []evidence.Problem) {
 			}
 			ver = strings.Join(rest[:j], " ")
 		default:
-			probs = append(probs, doc.Problemf(i, "not uname output: %q", clip(s)))
+			probs = append(probs, doc.Problemf(i, "not uname output: %q", evidence.Clip(s, 80)))
 			continue
 		}
 		if k.Release != "" {
 			if rel != k.Release {
-				probs = append(probs, doc.Problemf(i, "second uname line with another release %q ignored", clip(rel)))
+				probs = append(probs, doc.Problemf(i, "second uname line with another release %q ignored", evidence.Clip(rel, 80)))
 			}
 			continue
 		}
@@ -144,7 +144,7 @@ func ParseGrubby(doc evidence.Doc) (Grubby, []evidence.Problem) {
 			case s == "non linux entry":
 				// RHEL 7 grubby says this for chain-loaded entries: nothing to keep.
 			default:
-				probs = append(probs, doc.Problemf(i, "not grubby output: %q", clip(s)))
+				probs = append(probs, doc.Problemf(i, "not grubby output: %q", evidence.Clip(s, 80)))
 			}
 			continue
 		}
@@ -153,7 +153,7 @@ func ParseGrubby(doc evidence.Doc) (Grubby, []evidence.Problem) {
 		case "index":
 			n, err := strconv.Atoi(val)
 			if err != nil {
-				probs = append(probs, doc.Problemf(i, "bad grubby index %q", clip(val)))
+				probs = append(probs, doc.Problemf(i, "bad grubby index %q", evidence.Clip(val, 80)))
 				n = -1
 			}
 			g.Entries = append(g.Entries, Entry{Index: n})
@@ -182,7 +182,7 @@ func ParseGrubby(doc evidence.Doc) (Grubby, []evidence.Problem) {
 			// Known fields that say nothing about which kernel it is.
 		default:
 			if !validKey(key) {
-				probs = append(probs, doc.Problemf(i, "not grubby output: %q", clip(s)))
+				probs = append(probs, doc.Problemf(i, "not grubby output: %q", evidence.Clip(s, 80)))
 			}
 		}
 	}
@@ -313,7 +313,7 @@ func ParsePackages(doc evidence.Doc) ([]evidence.InstalledKernel, []evidence.Pro
 		case len(f) == 1 && rpmNameRe.MatchString(s), len(f) >= 3 && dpkgRowRe.MatchString(s):
 			// Another package of `rpm -qa` or `dpkg -l`: not a kernel.
 		default:
-			probs = append(probs, doc.Problemf(i, "not a kernel package line: %q", clip(s)))
+			probs = append(probs, doc.Problemf(i, "not a kernel package line: %q", evidence.Clip(s, 80)))
 		}
 	}
 	return out, probs
@@ -372,11 +372,11 @@ func ParseModules(doc evidence.Doc) (map[string]evidence.Ref, []evidence.Problem
 		if strings.Contains(s, "ERROR") || strings.HasPrefix(s, "Error:") || strings.Contains(s, "No such file") ||
 			strings.Contains(s, "command not found") || strings.Contains(s, "Permission denied") {
 			failed = true
-			probs = append(probs, doc.Problemf(i, "module list not collected: %s", clip(s)))
+			probs = append(probs, doc.Problemf(i, "module list not collected: %s", evidence.Clip(s, 80)))
 			continue
 		}
 		if len(f) < 3 || !isModName(f[0]) || !isNum(f[1]) || !isNum(f[2]) && f[2] != "-" {
-			probs = append(probs, doc.Problemf(i, "not an lsmod line: %q", clip(s)))
+			probs = append(probs, doc.Problemf(i, "not an lsmod line: %q", evidence.Clip(s, 80)))
 			continue
 		}
 		if _, dup := mods[f[0]]; !dup {
@@ -451,18 +451,6 @@ func isNum(s string) bool {
 		}
 	}
 	return true
-}
-
-// clip shortens s for a problem message, on a rune boundary.
-func clip(s string) string {
-	if len(s) <= 80 {
-		return s
-	}
-	cut := 80
-	for cut > 0 && s[cut]&0xC0 == 0x80 {
-		cut--
-	}
-	return s[:cut] + "..."
 }
 
 // AddInstalled merges installed kernels into k: a boot entry naming the

@@ -421,7 +421,7 @@ func ParseNWFilter(doc evidence.Doc) ([]evidence.NWFilter, []evidence.Problem) {
 				if p := ev.attrs["priority"]; p != "" {
 					n, err := strconv.Atoi(strings.TrimSpace(p))
 					if err != nil {
-						extra = append(extra, doc.Problemf(ev.line, "bad rule priority %q", clip(p)))
+						extra = append(extra, doc.Problemf(ev.line, "bad rule priority %q", evidence.Clip(p, 80)))
 					} else {
 						r.Priority = n
 					}
@@ -472,21 +472,9 @@ func ParseNWFilterList(doc evidence.Doc) ([]ListEntry, []evidence.Problem) {
 		case len(f) == 2 && uuidRe.MatchString(f[0]):
 			out = append(out, ListEntry{UUID: f[0], Name: f[1], Ref: doc.Ref(i, line)})
 		default:
-			probs = append(probs, doc.Problemf(i, "not an nwfilter-list row: %q", clip(strings.TrimSpace(line))))
+			probs = append(probs, doc.Problemf(i, "not an nwfilter-list row: %q", evidence.Clip(strings.TrimSpace(line), 80)))
 		}
 	}
 	sort.SliceStable(out, func(a, b int) bool { return out[a].Name < out[b].Name })
 	return out, probs
-}
-
-// clip shortens s for a problem message, on a rune boundary.
-func clip(s string) string {
-	if len(s) <= 80 {
-		return s
-	}
-	cut := 80
-	for cut > 0 && s[cut]&0xC0 == 0x80 {
-		cut--
-	}
-	return s[:cut] + "..."
 }

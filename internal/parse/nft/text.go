@@ -138,7 +138,7 @@ func ParseText(doc evidence.Doc) (Ruleset, []evidence.Problem) {
 			if isNoise(line) {
 				continue
 			}
-			probs = append(probs, doc.Problemf(first, "nft: line outside any table: %q", clip(line)))
+			probs = append(probs, doc.Problemf(first, "nft: line outside any table: %q", evidence.Clip(line, 120)))
 			continue
 		}
 		if m := setRE.FindStringSubmatch(line); m != nil && depth == 1 {
@@ -187,7 +187,7 @@ func ParseText(doc evidence.Doc) (Ruleset, []evidence.Problem) {
 			if isNoise(line) || strings.HasPrefix(line, "flags ") || strings.HasPrefix(line, "comment ") {
 				continue
 			}
-			probs = append(probs, doc.Problemf(first, "nft: line not understood: %q", clip(line)))
+			probs = append(probs, doc.Problemf(first, "nft: line not understood: %q", evidence.Clip(line, 120)))
 			continue
 		}
 		if hookRE.MatchString(line) || (policyRE.MatchString(line) && strings.HasPrefix(line, "policy")) {
@@ -228,13 +228,6 @@ func isNoise(line string) bool {
 		}
 	}
 	return false
-}
-
-func clip(s string) string {
-	if len(s) > 120 {
-		return s[:120] + "..."
-	}
-	return s
 }
 
 // commandTarget reads "nft list table inet filter" / "nft list chain ip

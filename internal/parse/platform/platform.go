@@ -44,7 +44,7 @@ func ParseOSRelease(doc evidence.Doc) (evidence.Platform, []evidence.Problem) {
 			}
 			continue
 		}
-		probs = append(probs, doc.Problemf(i, "not an os-release line: %q", clip(s)))
+		probs = append(probs, doc.Problemf(i, "not an os-release line: %q", evidence.Clip(s, 80)))
 	}
 	if p.OSID == "" && pretty != "" {
 		// Some minimal images ship only NAME/PRETTY_NAME.
@@ -162,7 +162,7 @@ func ParseHostnamectl(doc evidence.Doc) (Hostnamectl, []evidence.Problem) {
 		}
 		key, val, ok := strings.Cut(s, ":")
 		if !ok {
-			probs = append(probs, doc.Problemf(i, "not hostnamectl output: %q", clip(s)))
+			probs = append(probs, doc.Problemf(i, "not hostnamectl output: %q", evidence.Clip(s, 80)))
 			continue
 		}
 		val = strings.TrimSpace(val)
@@ -229,7 +229,7 @@ func ParseDMI(doc evidence.Doc) (evidence.Platform, []evidence.Problem) {
 			continue
 		case strings.HasPrefix(s, "/dev/mem:"), strings.Contains(s, "Permission denied"), strings.Contains(s, "command not found"),
 			strings.Contains(s, "No SMBIOS nor DMI entry point found"), strings.Contains(s, "No such file or directory"):
-			probs = append(probs, doc.Problemf(i, "dmidecode failed: %s", clip(s)))
+			probs = append(probs, doc.Problemf(i, "dmidecode failed: %s", evidence.Clip(s, 80)))
 			continue
 		}
 		if inSystem {
@@ -275,7 +275,7 @@ func ParseDMI(doc evidence.Doc) (evidence.Platform, []evidence.Problem) {
 				p.Ref = doc.Ref(i, lines[i])
 			}
 		default:
-			probs = append(probs, doc.Problemf(i, "cannot tell which DMI field %q is", clip(s)))
+			probs = append(probs, doc.Problemf(i, "cannot tell which DMI field %q is", evidence.Clip(s, 80)))
 		}
 	}
 	return p, probs
@@ -418,16 +418,4 @@ func CloudVendor(p evidence.Platform) (vendor string, isCloud bool) {
 		return strings.TrimSpace(p.Manufacturer), false
 	}
 	return strings.TrimSpace(p.Product), false
-}
-
-// clip shortens s for a problem message, on a rune boundary.
-func clip(s string) string {
-	if len(s) <= 80 {
-		return s
-	}
-	cut := 80
-	for cut > 0 && s[cut]&0xC0 == 0x80 {
-		cut--
-	}
-	return s[:cut] + "..."
 }

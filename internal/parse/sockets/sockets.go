@@ -72,7 +72,7 @@ func ParseSS(doc evidence.Doc) ([]evidence.Listener, []evidence.Problem) {
 			f = f[1:]
 		}
 		if len(f) < 5 || !isState(f[0]) {
-			probs = append(probs, doc.Problemf(i, "ss: line not understood: %q", clip(t)))
+			probs = append(probs, doc.Problemf(i, "ss: line not understood: %q", evidence.Clip(t, 80)))
 			continue
 		}
 		state := f[0]
@@ -133,11 +133,11 @@ func ParseNetstat(doc evidence.Doc) ([]evidence.Listener, []evidence.Problem) {
 			if isUnixRow(f) {
 				continue
 			}
-			probs = append(probs, doc.Problemf(i, "netstat: line not understood: %q", clip(t)))
+			probs = append(probs, doc.Problemf(i, "netstat: line not understood: %q", evidence.Clip(t, 80)))
 			continue
 		}
 		if len(f) < 5 {
-			probs = append(probs, doc.Problemf(i, "netstat: line not understood: %q", clip(t)))
+			probs = append(probs, doc.Problemf(i, "netstat: line not understood: %q", evidence.Clip(t, 80)))
 			continue
 		}
 		p := strings.TrimRight(proto, "6l")
@@ -179,14 +179,14 @@ func parseLocal(s string, ss bool) (evidence.Listener, string) {
 	var l evidence.Listener
 	i := strings.LastIndexByte(s, ':')
 	if i < 0 {
-		return l, "local address without port: " + clip(s)
+		return l, "local address without port: " + evidence.Clip(s, 80)
 	}
 	host, port := s[:i], s[i+1:]
 	n, err := strconv.ParseUint(port, 10, 16)
 	if err != nil {
 		p, ok := services[port]
 		if !ok {
-			return l, "port not understood: " + clip(s)
+			return l, "port not understood: " + evidence.Clip(s, 80)
 		}
 		n = uint64(p)
 	}
@@ -211,7 +211,7 @@ func parseLocal(s string, ss bool) (evidence.Listener, string) {
 	}
 	a, err := netip.ParseAddr(host)
 	if err != nil {
-		return l, "address not understood: " + clip(s)
+		return l, "address not understood: " + evidence.Clip(s, 80)
 	}
 	a = a.Unmap()
 	l.Addr = a
@@ -272,15 +272,4 @@ func isDigits(s string) bool {
 		}
 	}
 	return s != ""
-}
-
-func clip(s string) string {
-	if len(s) > 80 {
-		cut := 80
-		for cut > 0 && s[cut]&0xC0 == 0x80 {
-			cut--
-		}
-		return s[:cut] + "…"
-	}
-	return s
 }

@@ -53,12 +53,12 @@ func Parse(doc evidence.Doc) ([]evidence.Sysctl, []evidence.Problem) {
 		}
 		k, v, ok := strings.Cut(t, "=")
 		if !ok {
-			probs = append(probs, doc.Problemf(i, "sysctl: line not understood: %q", clip(t)))
+			probs = append(probs, doc.Problemf(i, "sysctl: line not understood: %q", evidence.Clip(t, 80)))
 			continue
 		}
 		key := NormKey(strings.TrimSpace(k))
 		if !IsKey(key) {
-			probs = append(probs, doc.Problemf(i, "sysctl: not a sysctl key: %q", clip(key)))
+			probs = append(probs, doc.Problemf(i, "sysctl: not a sysctl key: %q", evidence.Clip(key, 80)))
 			continue
 		}
 		out = append(out, evidence.Sysctl{Key: key, Value: cleanValue(v), Ref: doc.Ref(i, line)})
@@ -167,17 +167,6 @@ func parseValues(doc evidence.Doc, lines []string, keys []string) ([]evidence.Sy
 	return out, probs
 }
 
-func clip(s string) string {
-	if len(s) > 80 {
-		cut := 80
-		for cut > 0 && s[cut]&0xC0 == 0x80 {
-			cut--
-		}
-		return s[:cut] + "…"
-	}
-	return s
-}
-
 var (
 	catProcSysRe = regexp.MustCompile(`^cat\s+(/proc/sys/[\w./-]+)\s*$`)
 	// "/proc/sys/net/ipv4/conf/all/rp_filter:1" from `grep . /proc/sys/...`.
@@ -217,7 +206,7 @@ func ParseProcSys(doc evidence.Doc) ([]evidence.Sysctl, []evidence.Problem) {
 			key = "" // one value per file
 			continue
 		}
-		probs = append(probs, doc.Problemf(i, "/proc/sys: line not understood: %q", clip(t)))
+		probs = append(probs, doc.Problemf(i, "/proc/sys: line not understood: %q", evidence.Clip(t, 80)))
 	}
 	return out, probs
 }

@@ -145,7 +145,7 @@ func (p *parser) line(i int, raw string) {
 		return // a payload printed by -A
 	}
 	p.bad++
-	p.problem(i, "not tcpdump output: %q", clip(s))
+	p.problem(i, "not tcpdump output: %q", evidence.Clip(s, 80))
 }
 
 // hasFlag reports whether a command line carries the one-letter option c,
@@ -339,7 +339,7 @@ func (p *parser) packet(i int, raw, ts, rest string) {
 	default:
 		if f.SrcMAC == "" && f.Dir == "" {
 			p.bad++
-			p.problem(i, "packet line not understood: %q", clip(rest))
+			p.problem(i, "packet line not understood: %q", evidence.Clip(rest, 80))
 			return
 		}
 		setType(&f, strings.ToLower(firstWord(rest)))
@@ -433,7 +433,7 @@ func (p *parser) addrs(i int, f *evidence.Frame, s string, v6 bool) await {
 		m = addr6Re.FindStringSubmatch(s)
 	}
 	if m == nil {
-		p.problem(i, "no addresses in packet: %q", clip(s))
+		p.problem(i, "no addresses in packet: %q", evidence.Clip(s, 80))
 		return awaitNone
 	}
 	f.Src, f.SPort = hostPort(m[1])
@@ -788,16 +788,4 @@ func IfaceFromName(source string) string {
 		}
 	}
 	return ""
-}
-
-// clip shortens s for a problem message, on a rune boundary.
-func clip(s string) string {
-	if len(s) <= 80 {
-		return s
-	}
-	cut := 80
-	for cut > 0 && s[cut]&0xC0 == 0x80 {
-		cut--
-	}
-	return s[:cut] + "..."
 }
