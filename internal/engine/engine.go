@@ -46,6 +46,11 @@ func RunWithPath(c *evidence.Case, hints topology.Hints, rs []*rules.Rule) (*dia
 			d.Notes = append(d.Notes, err.Error())
 			continue
 		}
+		if len(p.Findings()) == 0 && !runnable(t, r) {
+			// Without what the rule reads, what the logs say on their own
+			// (rules/logged_messages.go).
+			p.ReportLogged()
+		}
 		d.Findings = append(d.Findings, p.Findings()...)
 		d.Notes = append(d.Notes, p.Notes()...)
 		if len(p.Findings()) == 0 {

@@ -224,6 +224,9 @@ type LogEvent struct {
 	Subject string // VRRP instance, real server "ip:port", interface...
 	Detail  string
 	Ref     Ref
+	// Message is the id of the entry of internal/messages the line is,
+	// when it is one: what the program's source says the line means.
+	Message string
 }
 
 // Log event kinds.
@@ -256,4 +259,8 @@ const (
 	// Keepalived v2.2.7" in its log, or `keepalived -v`. Subject holds
 	// the version ("2.2.7").
 	LogKeepalivedVersion = "keepalived-version"
+	// LogMessage is a line of the message table (internal/messages) that
+	// names a cause and no other kind reads: Subject and Message hold the
+	// entry's id.
+	LogMessage = "message"
 )

@@ -2,9 +2,11 @@ package syslog
 
 import (
 	"regexp"
+	"strings"
 
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
 	"github.com/lvsdoctor/lvsdoctor/internal/format"
+	"github.com/lvsdoctor/lvsdoctor/internal/messages"
 )
 
 // logSniffRE: keepalived's own log lines, kernel lines lvsdoctor reads.
@@ -30,7 +32,7 @@ func Formats() []format.Format {
 			`^kern\.log`,
 			`^syslog(?:[-.]\d+)?(?:\.(?:txt|log))?$`,
 		),
-		Sniff: func(head string) bool { return logSniffRE.MatchString(head) },
+		Sniff: func(head string) bool { return logSniffRE.MatchString(head) || loggedMessage(head) },
 		Apply: applyLogs,
 	}}
 }
@@ -41,4 +43,18 @@ func applyLogs(doc evidence.Doc, h *evidence.Host) []evidence.Problem {
 	h.Logs = append(h.Logs, evs...)
 	h.MarkSeen(evidence.KindLogs, format.BlockRef(doc))
 	return probs
+}
+
+// loggedMessage reports whether a line of head is a message of the table
+// (internal/messages) that a log holds: keepalived's or the kernel's, on a
+// line of its own, without the syslog prefix a paste often leaves out.
+// Messages a command prints on its own (ipvsadm's errors) belong to that
+// command's output.
+func loggedMessage(head string) bool {
+	for line := range strings.Lines(head) {
+		if e, ok := messages.Match(strings.TrimSpace(line)); ok && (e.Log == "keepalived" || e.Log == "kernel") {
+			return true
+		}
+	}
+	return false
 }

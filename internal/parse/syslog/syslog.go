@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
+	"github.com/lvsdoctor/lvsdoctor/internal/messages"
 )
 
 // maxPerKey bounds the events kept per kind and subject: a month of
@@ -86,6 +87,18 @@ func ParseLog(doc evidence.Doc) ([]evidence.LogEvent, []evidence.Problem) {
 			continue
 		}
 		ev, ok := classify(h)
+		// What the program's source says the line means: for the lines
+		// classify reads as well, and for those it does not, which are
+		// kept when the table ties them to a cause.
+		if e, known := messages.Match(line); known {
+			switch {
+			case ok:
+				ev.Message = e.ID
+			case e.Decides():
+				ev = evidence.LogEvent{Kind: evidence.LogMessage, Subject: e.ID, Detail: strings.TrimSpace(h.msg), Message: e.ID}
+				ok = true
+			}
+		}
 		if !ok {
 			continue
 		}
@@ -118,6 +131,9 @@ var (
 	reConsole = regexp.MustCompile(`^([A-Z][a-z]{2} [A-Z][a-z]{2} [ 0-9]\d (?:\d\d:){2}\d\d(?:\.\d+)? \d{4}): (.*)$`)
 	// [  123.456789] msg   or   [Sat Nov 21 06:17:31 2026] msg
 	reDmesg = regexp.MustCompile(`^\[\s*([0-9]+\.[0-9]+|[A-Z][a-z]{2} [A-Z][a-z]{2} [ 0-9]\d (?:\d\d:){2}\d\d \d{4})\]\s?(.*)$`)
+	// keepalived in a container, docker's timestamp glued to the message:
+	// "15/2/2016 03:00:46Initializing ipvs"
+	reGlued = regexp.MustCompile(`^(\d{1,2}/\d{1,2}/\d{4} \d\d:\d\d:\d\d)(?:\s*)(\S.*)$`)
 	// dmesg -x / --level prefixes: "kern  :warn  : [ 1.2] msg"
 	reDmesgFacility = regexp.MustCompile(`^[a-z]+\s*:[a-z]+\s*: (.*)$`)
 )
@@ -142,6 +158,9 @@ func splitHeader(line string) header {
 	}
 	if m := reDmesg.FindStringSubmatch(s); m != nil {
 		return header{time: m[1], prog: "kernel", msg: m[2]}
+	}
+	if m := reGlued.FindStringSubmatch(s); m != nil {
+		return header{time: m[1], msg: m[2]}
 	}
 	return header{msg: s}
 }

@@ -69,6 +69,7 @@ func TestKeepalivedLogs(t *testing.T) {
 14 vrrp-bad-packet 
 15 vrrp-bad-packet 
 16 vrrp-bad-packet 
+17 message keepalived.vrrp.ignoring-advert.v1
 18 vrrp-auth-mismatch 
 20 vrrp-fault VI_1
 21 vrrp-fault VI_1
@@ -120,6 +121,7 @@ func TestKeepalivedLogs(t *testing.T) {
 24 vrrp-backup VI_1
 26 check-failed 192.0.2.11:80
 27 rs-removed 192.0.2.11:80
+28 message keepalived.check.quorum-lost
 29 check-failed 192.0.2.12:80
 30 rs-removed 192.0.2.12:80
 32 vrrp-master VI_1
