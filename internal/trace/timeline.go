@@ -92,6 +92,10 @@ type Flow struct {
 	LastSeen *Seen  `json:"last_seen,omitempty"`
 	// LostBetween names the two points the packet went missing between.
 	LostBetween []string `json:"lost_between,omitempty"`
+	// Causes are the diagnosis's root causes (id@host) that explain this
+	// connection's failure, set by the engine once the findings are
+	// ranked (a capture traced alone has none).
+	Causes []string `json:"causes,omitempty"`
 	first       int64
 	reply       bool   // a reply reached some point
 	origin      string // the host the reply was first seen at
