@@ -96,9 +96,9 @@ type Flow struct {
 	// connection's failure, set by the engine once the findings are
 	// ranked (a capture traced alone has none).
 	Causes []string `json:"causes,omitempty"`
-	first       int64
-	reply       bool   // a reply reached some point
-	origin      string // the host the reply was first seen at
+	first  int64
+	reply  bool   // a reply reached some point
+	origin string // the host the reply was first seen at
 }
 
 // Hop is one capture point on the path, in path order.
