@@ -287,11 +287,12 @@ type svgDiagram struct {
 
 type svgNode struct {
 	X, Y, W, H int
+	BaseH      int // the box without its causes
 	Class      string
 	Tip        string // the whole text, shown on hover (SVG title)
 	Texts      []svgText
 	Badge      *svgBadge
-	SepY       int // the line above the causes; 0 when none
+	SepY, SepX int // the line above the causes (SepY 0: none), and its end
 }
 
 type svgText struct {
@@ -305,45 +306,53 @@ type svgBadge struct {
 }
 
 type svgEdge struct {
-	X1, Y1, X2, Y2   int
+	Points, Head     string // the line's and the arrowhead's points
 	Class, HeadClass string
-	Head             string // the arrowhead's polygon points
 }
 
 // Geometry of the diagram, in pixels.
 const (
-	svgNodeW   = 210
-	svgBaseH   = 92
-	svgColGap  = 48
-	svgRowGap  = 22
+	svgNodeW   = 200
+	svgBaseH   = 92 // a hop's box; a sketch's host box is as tall as its text
+	svgColGap  = 40
+	svgRowGap  = 30
 	svgPad     = 14
-	svgTop     = 30 // room above a box for "last seen" and its mark
+	svgTop     = 24 // room above a box for "last seen" and its mark
 	svgLine    = 15
-	svgChars   = 30 // characters of 12px text that fit a box
-	svgMono    = 30 // of 10.5px monospace
-	svgSmall   = 34 // of 10.5px text
+	svgChars   = 29 // characters of 12px text that fit a box
+	svgMono    = 29 // of 10.5px monospace
+	svgSmall   = 33 // of 10.5px text
+	svgPerRow  = 5  // hops on one row; a longer path goes on below
 	causeLines = 3  // lines of a cause's title
 )
 
+// layoutSVG places the columns left to right, svgPerRow to a row (the
+// arrow from a row's last hop goes round to the next row's first), each
+// column's boxes one under the other, and an arrow from every box of a
+// column to every box of the next.
 func layoutSVG(pd pathDiagram) svgDiagram {
 	sd := svgDiagram{Label: esc("packet path: " + pd.Title)}
-	maxBottom := 0
-	type placed struct{ x, y int }
+	type placed struct{ x, y, mid int }
 	var cols [][]placed
+	rowY, rowBottom := svgTop, 0
 	for c, col := range pd.Columns {
-		x := svgPad + c*(svgNodeW+svgColGap)
-		y := svgTop
+		if c > 0 && c%svgPerRow == 0 {
+			rowY = rowBottom + svgRowGap + svgTop
+		}
+		x := svgPad + (c%svgPerRow)*(svgNodeW+svgColGap)
+		y := rowY
 		var pc []placed
 		for _, n := range col {
 			sn := nodeSVG(n, x, y, pd.Sketch)
 			sd.Nodes = append(sd.Nodes, sn)
-			pc = append(pc, placed{x, y})
+			pc = append(pc, placed{x, y, y + min(sn.BaseH, svgBaseH)/2})
 			y += sn.H + svgRowGap
-			maxBottom = max(maxBottom, sn.Y+sn.H)
+			rowBottom = max(rowBottom, sn.Y+sn.H)
 		}
 		cols = append(cols, pc)
 	}
 	for c := 0; c+1 < len(cols); c++ {
+		wraps := (c+1)%svgPerRow == 0
 		for _, a := range cols[c] {
 			for bi, b := range cols[c+1] {
 				kind := ""
@@ -352,17 +361,23 @@ func layoutSVG(pd pathDiagram) svgDiagram {
 				} else if st := pd.Columns[c+1][bi].State; st == nodeNotSeen || st == nodeBeyond {
 					kind = " lost"
 				}
-				// Between the boxes' upper parts, where every box has text.
-				y1, y2 := a.y+svgBaseH/2, b.y+svgBaseH/2
-				x1, x2 := a.x+svgNodeW, b.x-2
+				x1, y1, x2, y2 := a.x+svgNodeW, a.mid, b.x-2, b.mid
+				pts := fmt.Sprintf("%d,%d %d,%d", x1, y1, x2-8, y2)
+				if wraps {
+					// Round to the next row: right, down between the rows,
+					// back left, down and into the first box.
+					gapY := b.y - svgTop - svgRowGap/2
+					pts = fmt.Sprintf("%d,%d %d,%d %d,%d %d,%d %d,%d %d,%d",
+						x1, y1, x1+svgColGap/3, y1, x1+svgColGap/3, gapY, svgPad/3, gapY, svgPad/3, y2, x2-8, y2)
+				}
 				head := fmt.Sprintf("%d,%d %d,%d %d,%d", x2, y2, x2-9, y2-5, x2-9, y2+5)
-				sd.Edges = append(sd.Edges, svgEdge{X1: x1, Y1: y1, X2: x2 - 8, Y2: y2,
-					Class: "edge" + kind, HeadClass: "head" + kind, Head: head})
+				sd.Edges = append(sd.Edges, svgEdge{Points: pts, Class: "edge" + kind, HeadClass: "head" + kind, Head: head})
 			}
 		}
 	}
-	sd.W = svgPad*2 + len(pd.Columns)*svgNodeW + max(0, len(pd.Columns)-1)*svgColGap
-	sd.H = maxBottom + svgPad
+	n := min(len(pd.Columns), svgPerRow)
+	sd.W = svgPad*2 + n*svgNodeW + max(0, n-1)*svgColGap
+	sd.H = rowBottom + svgPad
 	return sd
 }
 
@@ -412,8 +427,11 @@ func nodeSVG(n pathNode, x, y int, sketch bool) svgNode {
 		add("t-detail", n.Detail, svgSmall)
 		tip = append(tip, n.Detail)
 	}
-	base := max(svgBaseH, line-y-8)
-	sn.H = base
+	base := line - y - 4
+	if !sketch {
+		base = max(svgBaseH, line-y-8) // hops of one row line up
+	}
+	sn.H, sn.BaseH = base, base
 	if n.Rewrite != "" {
 		w := 12 + 7*utf8.RuneCountInString(n.Rewrite)
 		sn.Badge = &svgBadge{X: x + svgNodeW - w - 6, Y: y + 6, W: w, H: 16,
@@ -435,7 +453,7 @@ func nodeSVG(n pathNode, x, y int, sketch bool) svgNode {
 		sn.Texts = append(sn.Texts, svgText{X: x + 2, Y: y - 8, Class: cls, Text: esc(strings.Join(above, " · "))})
 	}
 	if len(n.Causes) > 0 {
-		sn.SepY = y + base
+		sn.SepY, sn.SepX = y+base, x+svgNodeW
 		line = y + base + 16
 		for _, c := range n.Causes {
 			for _, l := range wrapChars(esc("cause: "+c.String()), svgChars+2, 2) {

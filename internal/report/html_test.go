@@ -58,7 +58,7 @@ func renderHTML(t *testing.T, d *diagnosis.Diagnosis) string {
 var allowedTags = map[string]bool{
 	"html": true, "head": true, "meta": true, "title": true, "style": true, "body": true, "header": true,
 	"h1": true, "h2": true, "h3": true, "p": true, "section": true, "figure": true, "figcaption": true,
-	"div": true, "svg": true, "g": true, "rect": true, "line": true, "polygon": true, "text": true,
+	"div": true, "svg": true, "g": true, "rect": true, "line": true, "polyline": true, "polygon": true, "text": true,
 	"table": true, "tr": true, "th": true, "td": true, "br": true, "strong": true, "span": true,
 	"ul": true, "li": true, "article": true, "code": true, "pre": true, "footer": true,
 }
