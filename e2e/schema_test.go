@@ -130,15 +130,17 @@ func TestJSONSchemaRejects(t *testing.T) {
 	var out, errb bytes.Buffer
 	cli.Main([]string{"diagnose", "-o", "json", "../examples/kvm-dr-nwfilter"}, &out, &errb)
 	for name, mutate := range map[string]func(m map[string]any){
-		"an undocumented field":  func(m map[string]any) { m["extra"] = 1 },
-		"another schema":         func(m map[string]any) { m["schema"] = "lvsdoctor/v2" },
-		"a finding without id":   func(m map[string]any) { delete(m["findings"].([]any)[0].(map[string]any), "id") },
-		"an unknown severity":    func(m map[string]any) { m["findings"].([]any)[0].(map[string]any)["severity"] = "fatal" },
-		"an unknown rewrite":     func(m map[string]any) { hop0(m)["rewrite"] = "masq" },
-		"a hop without seen":     func(m map[string]any) { delete(hop0(m), "seen") },
-		"an unknown verdict":     func(m map[string]any) { m["coverage"].(map[string]any)["verdict"] = "fine" },
-		"a caused_by not a key":  func(m map[string]any) { m["findings"].([]any)[1].(map[string]any)["caused_by"] = []any{"nohost"} },
-		"a negative line number": func(m map[string]any) { m["findings"].([]any)[0].(map[string]any)["evidence"].([]any)[0].(map[string]any)["line"] = -1 },
+		"an undocumented field": func(m map[string]any) { m["extra"] = 1 },
+		"another schema":        func(m map[string]any) { m["schema"] = "lvsdoctor/v2" },
+		"a finding without id":  func(m map[string]any) { delete(m["findings"].([]any)[0].(map[string]any), "id") },
+		"an unknown severity":   func(m map[string]any) { m["findings"].([]any)[0].(map[string]any)["severity"] = "fatal" },
+		"an unknown rewrite":    func(m map[string]any) { hop0(m)["rewrite"] = "masq" },
+		"a hop without seen":    func(m map[string]any) { delete(hop0(m), "seen") },
+		"an unknown verdict":    func(m map[string]any) { m["coverage"].(map[string]any)["verdict"] = "fine" },
+		"a caused_by not a key": func(m map[string]any) { m["findings"].([]any)[1].(map[string]any)["caused_by"] = []any{"nohost"} },
+		"a negative line number": func(m map[string]any) {
+			m["findings"].([]any)[0].(map[string]any)["evidence"].([]any)[0].(map[string]any)["line"] = -1
+		},
 	} {
 		var m map[string]any
 		if err := json.Unmarshal(out.Bytes(), &m); err != nil {
