@@ -322,6 +322,7 @@ const (
 	svgChars   = 29 // characters of 12px text that fit a box
 	svgMono    = 29 // of 10.5px monospace
 	svgSmall   = 33 // of 10.5px text
+	svgCause   = 26 // of 11.5px bold
 	svgPerRow  = 5  // hops on one row; a longer path goes on below
 	causeLines = 3  // lines of a cause's title
 )
@@ -456,8 +457,8 @@ func nodeSVG(n pathNode, x, y int, sketch bool) svgNode {
 		sn.SepY, sn.SepX = y+base, x+svgNodeW
 		line = y + base + 16
 		for _, c := range n.Causes {
-			for _, l := range wrapChars(esc("cause: "+c.String()), svgChars+2, 2) {
-				add("t-cause", l, svgChars+4)
+			for _, l := range wrapChars(esc("cause: "+c.String()), svgCause, 3) {
+				add("t-cause", l, svgCause)
 			}
 			for _, l := range wrapChars(esc(c.Title), svgSmall, causeLines) {
 				add("t-cause-title", l, svgSmall+2)
