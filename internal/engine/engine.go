@@ -70,6 +70,7 @@ func RunWithPath(c *evidence.Case, hints topology.Hints, rs []*rules.Rule) (*dia
 		}
 		if path = paths.of(s); path != nil {
 			d.PacketPath = &path.Path
+			linkFlowCauses(d.PacketPath, d.Findings)
 		}
 	}
 	d.Coverage.Blocks, d.Coverage.Understood = c.Read.Blocks, c.Read.Understood

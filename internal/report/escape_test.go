@@ -120,31 +120,16 @@ func TestHostileMarkdown(t *testing.T) {
 	assertSafe(t, "markdown", out)
 
 	// Each block must close where the renderer closed it: the evidence
-	// (3 lines) and the fix (2), whatever backtick runs they hold.
-	var blocks [][]string
-	inFence := ""
-	for _, l := range strings.Split(out, "\n") {
-		if inFence != "" {
-			if l == inFence {
-				inFence = ""
-			} else {
-				blocks[len(blocks)-1] = append(blocks[len(blocks)-1], l)
-			}
-			continue
-		}
-		if strings.HasPrefix(l, "```") {
-			inFence = strings.TrimRight(l, "sh")
-			blocks = append(blocks, nil)
-			continue
-		}
-		// Outside code blocks, no raw HTML and no link markup.
-		if strings.Contains(l, "<script") || link.MatchString(l) {
-			t.Errorf("markup outside a code block: %q", l)
-		}
+	// (3 lines) and the fix (2), whatever backtick runs they hold, and
+	// the packet path's mermaid diagram (a sketch of the hosts here).
+	blocks, mermaid := fencedBlocks(t, out)
+	if len(blocks) != 2 || len(blocks[0]) != 3 || len(blocks[1]) != 2 {
+		t.Errorf("code blocks %q:\n%s", blocks, out)
 	}
-	if inFence != "" || len(blocks) != 2 || len(blocks[0]) != 3 || len(blocks[1]) != 2 {
-		t.Errorf("code blocks %q, open %q:\n%s", blocks, inFence, out)
+	if len(mermaid) != 1 {
+		t.Fatalf("%d mermaid blocks:\n%s", len(mermaid), out)
 	}
+	checkMermaid(t, mermaid[0])
 	for _, want := range []string{
 		"| " + `rs1\\nROOT CAUSE: forged` + " | realserver |", // one table row, two cells
 		"&lt;script&gt;alert(1)&lt;/script&gt; &amp; \\[x\\](http://x.test)",
@@ -153,6 +138,87 @@ func TestHostileMarkdown(t *testing.T) {
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// fencedBlocks splits Markdown into its fenced code blocks, the mermaid
+// ones apart, and fails on markup outside them or a block left open.
+func fencedBlocks(t *testing.T, out string) (blocks, mermaid [][]string) {
+	t.Helper()
+	inFence, isMermaid := "", false
+	for _, l := range strings.Split(out, "\n") {
+		if inFence != "" {
+			switch {
+			case l == inFence:
+				inFence = ""
+			case isMermaid:
+				mermaid[len(mermaid)-1] = append(mermaid[len(mermaid)-1], l)
+			default:
+				blocks[len(blocks)-1] = append(blocks[len(blocks)-1], l)
+			}
+			continue
+		}
+		if strings.HasPrefix(l, "```") {
+			inFence = l[:runAt(l, 0)]
+			isMermaid = l[len(inFence):] == "mermaid"
+			if isMermaid {
+				mermaid = append(mermaid, nil)
+			} else {
+				blocks = append(blocks, nil)
+			}
+			continue
+		}
+		// Outside code blocks, no raw HTML and no link markup.
+		if strings.Contains(l, "<script") || link.MatchString(l) {
+			t.Errorf("markup outside a code block: %q", l)
+		}
+	}
+	if inFence != "" {
+		t.Errorf("a block is left open (%q):\n%s", inFence, out)
+	}
+	return blocks, mermaid
+}
+
+// mermaidStatement is every statement the renderer writes; a label holds
+// only letters, digits, harmless punctuation, #NNN; entities and the
+// renderer's own <br/>, <b> and </b>.
+var (
+	mermaidStatement = regexp.MustCompile(`^(flowchart LR|  classDef \w+ [a-z0-9:#,.\- ]+|  [nc]\d+\["([^"]*)"\]|  [nc]\d+ (-->|-\.->|-\. lost \.->|---) [nc]\d+|  class [nc]\d+ \w+)$`)
+	mermaidLabelText = regexp.MustCompile(`^[A-Za-z0-9 .,:/_\-@()+=*?!'#;]*$`)
+)
+
+func checkMermaid(t *testing.T, lines []string) {
+	t.Helper()
+	for _, l := range lines {
+		m := mermaidStatement.FindStringSubmatch(l)
+		if m == nil {
+			t.Errorf("mermaid statement not the renderer's: %q", l)
+			continue
+		}
+		label := strings.NewReplacer("<br/>", "", "<b>", "", "</b>", "").Replace(m[2])
+		if !mermaidLabelText.MatchString(label) {
+			t.Errorf("mermaid label holds markup: %q", m[2])
+		}
+	}
+}
+
+func TestHostileMermaidPath(t *testing.T) {
+	d, _ := hostile()
+	hostilePath(d)
+	var b bytes.Buffer
+	if err := Write(&b, "markdown", d, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	_, mermaid := fencedBlocks(t, b.String())
+	if len(mermaid) != 1 {
+		t.Fatalf("%d mermaid blocks", len(mermaid))
+	}
+	checkMermaid(t, mermaid[0])
+	all := strings.Join(mermaid[0], "\n")
+	for _, want := range []string{"-. lost .->", "rewrite: MAC", "#10007; died here", "cause: rs.rp-filter-strict on rs1#92;nROOT CAUSE: forged"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("mermaid lacks %q:\n%s", want, all)
 		}
 	}
 }

@@ -17,7 +17,7 @@ import (
 )
 
 // Formats lists what Write accepts.
-var Formats = []string{"text", "json", "yaml", "markdown"}
+var Formats = []string{"text", "json", "yaml", "markdown", "html"}
 
 // Options tune the human formats.
 type Options struct {
@@ -60,6 +60,8 @@ func Write(w io.Writer, format string, d *diagnosis.Diagnosis, o Options) error 
 		return enc.Encode(v)
 	case "markdown", "md":
 		return writeMarkdown(w, d)
+	case "html":
+		return writeHTML(w, d)
 	case "text", "":
 		return writeText(w, d, o)
 	}
@@ -257,6 +259,7 @@ func writeMarkdown(w io.Writer, d *diagnosis.Diagnosis) error {
 	}
 	if len(d.Findings) == 0 {
 		b.WriteString("**" + mdText(Verdict(d)) + "**\n\n")
+		writeMarkdownPath(&b, d)
 	}
 	for i, f := range d.Findings {
 		fmt.Fprintf(&b, "### %d. %s (%s) on %s\n\n", i+1, mdCode(f.ID), mdPlain(string(f.Severity)), mdPlain(f.Host))
@@ -280,6 +283,9 @@ func writeMarkdown(w io.Writer, d *diagnosis.Diagnosis) error {
 			}
 			b.WriteString("Fix:\n\n")
 			mdBlock(&b, "sh", fix)
+		}
+		if i == 0 {
+			writeMarkdownPath(&b, d)
 		}
 	}
 	if len(d.Notes) > 0 {

@@ -92,9 +92,13 @@ type Flow struct {
 	LastSeen *Seen  `json:"last_seen,omitempty"`
 	// LostBetween names the two points the packet went missing between.
 	LostBetween []string `json:"lost_between,omitempty"`
-	first       int64
-	reply       bool   // a reply reached some point
-	origin      string // the host the reply was first seen at
+	// Causes are the diagnosis's root causes (id@host) that explain this
+	// connection's failure, set by the engine once the findings are
+	// ranked (a capture traced alone has none).
+	Causes []string `json:"causes,omitempty"`
+	first  int64
+	reply  bool   // a reply reached some point
+	origin string // the host the reply was first seen at
 }
 
 // Hop is one capture point on the path, in path order.
@@ -112,8 +116,15 @@ type Hop struct {
 	Note     string         `json:"note,omitempty"`
 	LastSeen bool           `json:"last_seen,omitempty"`
 	Evidence []evidence.Ref `json:"evidence,omitempty"`
-	stage    int
-	point    int
+	// Rewrite names what LVS did to the packet as seen at this hop, for
+	// a program or a diagram to show without parsing Change: "mac" (DR's
+	// MAC rewrite), "ipip" or "gre" (TUN's encapsulation), "nat" (the
+	// destination rewritten to the real server, or a NAT reply's source
+	// rewritten back), "fnat" (both addresses, either way); "" when the
+	// packet is as the client sent it or the capture cannot show it.
+	Rewrite string `json:"rewrite,omitempty"`
+	stage   int
+	point   int
 }
 
 // Seen is where a packet was last seen.
@@ -895,7 +906,7 @@ func (t *Tracer) hop(c *conn, sl *slot, st int, slots map[[2]int]*slot) Hop {
 	if timed {
 		h.First, h.Last = fmtTime(firstT), fmtTime(lastT)
 	}
-	h.Change = t.change(c, sl, st, slots)
+	h.Change, h.Rewrite = t.change(c, sl, st, slots)
 	if fl := flagSummary(sl); fl != "" {
 		if h.Change != "" {
 			h.Change = fl + "; " + h.Change
@@ -951,27 +962,32 @@ func flagName(fl uint8, plen int) string {
 }
 
 // change says what the packet looks like at a slot compared with how it
-// was sent: MACs rewritten, encapsulated, addresses rewritten.
-func (t *Tracer) change(c *conn, sl *slot, st int, slots map[[2]int]*slot) string {
+// was sent (MACs rewritten, encapsulated, addresses rewritten), and
+// names that rewrite (Hop.Rewrite).
+func (t *Tracer) change(c *conn, sl *slot, st int, slots map[[2]int]*slot) (string, string) {
 	s := sl.seen[0]
 	switch st {
 	case stageSent:
 		if s.hasDMAC {
-			return "to " + t.macName(s.dmac)
+			return "to " + t.macName(s.dmac), ""
 		}
 		if s.dir == capture.DirIn {
-			return "received"
+			return "received", ""
 		}
-		return ""
+		return "", ""
 	case stageForwarded:
 		var parts []string
+		rewrite := ""
 		switch {
 		case s.lvsTunnel():
 			parts = append(parts, fmt.Sprintf("encapsulated (%s %s → %s)", strings.ToUpper(s.tunnel.String()), s.osrc, s.odst))
+			rewrite = s.tunnel.String()
 		case s.kind == legNAT:
 			parts = append(parts, fmt.Sprintf("destination rewritten %s → %s", c.vip, s.dst))
+			rewrite = "nat"
 		case s.kind == legFNAT:
 			parts = append(parts, fmt.Sprintf("both addresses rewritten: %s → %s (was %s → %s)", s.src, s.dst, c.client, c.vip))
+			rewrite = "fnat"
 		}
 		if s.via != capture.NoTunnel {
 			parts = append(parts, fmt.Sprintf("carried over %s %s → %s (the network's overlay)", strings.ToUpper(s.via.String()), s.vsrc, s.vdst))
@@ -979,19 +995,25 @@ func (t *Tracer) change(c *conn, sl *slot, st int, slots map[[2]int]*slot) strin
 		if s.hasSMAC && s.hasDMAC {
 			if orig := t.sentMACs(sl, slots); orig != "" && !s.lvsTunnel() && s.kind == legClient {
 				parts = append(parts, fmt.Sprintf("MACs rewritten: %s became %s > %s", orig, t.macName(s.smac), t.macName(s.dmac)))
+				rewrite = "mac"
 			} else {
 				parts = append(parts, fmt.Sprintf("%s > %s", t.macName(s.smac), t.macName(s.dmac)))
 			}
 		} else if s.dir == capture.DirOut {
 			parts = append(parts, "sent out")
 		}
-		return strings.Join(parts, "; ")
+		return strings.Join(parts, "; "), rewrite
 	case stageReplied:
-		return fmt.Sprintf("reply %s → %s", s.src, s.dst)
+		return fmt.Sprintf("reply %s → %s", s.src, s.dst), ""
 	case stageReturned:
-		return fmt.Sprintf("source rewritten back: %s → %s", s.src, s.dst)
+		// FNAT rewrites both ends of the reply back, NAT only its source.
+		rewrite := "nat"
+		if c.lip.IsValid() {
+			rewrite = "fnat"
+		}
+		return fmt.Sprintf("source rewritten back: %s → %s", s.src, s.dst), rewrite
 	}
-	return ""
+	return "", ""
 }
 
 // sentMACs is how the packet of a forwarded slot was addressed when it

@@ -231,22 +231,24 @@ var genVIP = Config{VIP: tracegen.VIP, Port: tracegen.VPort}
 // forwarded hop says what changed.
 func TestModes(t *testing.T) {
 	for _, c := range []struct {
-		name   string
-		c      tracegen.Cluster
-		mode   string
-		change string
+		name    string
+		c       tracegen.Cluster
+		mode    string
+		change  string
+		rewrite string // Hop.Rewrite of the forwarded hop
 	}{
-		{"dr", tracegen.Cluster{Mode: "dr"}, "dr", "MACs rewritten"},
-		{"tun", tracegen.Cluster{Mode: "tun"}, "tun", "encapsulated (IPIP 192.0.2.2 → 192.0.2.1"},
-		{"nat", tracegen.Cluster{Mode: "nat"}, "nat", "destination rewritten 192.0.2.100:80 → 198.51.100.1"},
-		{"fnat", tracegen.Cluster{Mode: "fnat"}, "fnat", "both addresses rewritten: 198.51.100.2:500"},
-		{"fnat-seq-rewritten", tracegen.Cluster{Mode: "fnat", SeqShift: 123456789}, "fnat", "both addresses rewritten"},
-		{"fnat-toa-no-timestamps", tracegen.Cluster{Mode: "fnat", TOA: true, NoTS: true, SeqShift: 99}, "fnat", "both addresses rewritten"},
-		{"dr-cooked", tracegen.Cluster{Mode: "dr", Cooked: true}, "dr", "sent out"},
-		{"dr-snaplen-60", tracegen.Cluster{Mode: "dr", SnapLen: 60}, "dr", "MACs rewritten"},
-		{"nat-out-of-order", tracegen.Cluster{Mode: "nat", Shuffle: true}, "nat", "destination rewritten"},
-		{"dr-vxlan-underlay", tracegen.Cluster{Mode: "dr", Underlay: true}, "dr", "MACs rewritten"},
-		{"tun-vxlan-underlay", tracegen.Cluster{Mode: "tun", Underlay: true}, "tun", "encapsulated (IPIP"},
+		{"dr", tracegen.Cluster{Mode: "dr"}, "dr", "MACs rewritten", "mac"},
+		{"tun", tracegen.Cluster{Mode: "tun"}, "tun", "encapsulated (IPIP 192.0.2.2 → 192.0.2.1", "ipip"},
+		{"nat", tracegen.Cluster{Mode: "nat"}, "nat", "destination rewritten 192.0.2.100:80 → 198.51.100.1", "nat"},
+		{"fnat", tracegen.Cluster{Mode: "fnat"}, "fnat", "both addresses rewritten: 198.51.100.2:500", "fnat"},
+		{"fnat-seq-rewritten", tracegen.Cluster{Mode: "fnat", SeqShift: 123456789}, "fnat", "both addresses rewritten", "fnat"},
+		{"fnat-toa-no-timestamps", tracegen.Cluster{Mode: "fnat", TOA: true, NoTS: true, SeqShift: 99}, "fnat", "both addresses rewritten", "fnat"},
+		// A cooked capture has no MACs: the DR rewrite cannot be seen.
+		{"dr-cooked", tracegen.Cluster{Mode: "dr", Cooked: true}, "dr", "sent out", ""},
+		{"dr-snaplen-60", tracegen.Cluster{Mode: "dr", SnapLen: 60}, "dr", "MACs rewritten", "mac"},
+		{"nat-out-of-order", tracegen.Cluster{Mode: "nat", Shuffle: true}, "nat", "destination rewritten", "nat"},
+		{"dr-vxlan-underlay", tracegen.Cluster{Mode: "dr", Underlay: true}, "dr", "MACs rewritten", "mac"},
+		{"tun-vxlan-underlay", tracegen.Cluster{Mode: "tun", Underlay: true}, "tun", "encapsulated (IPIP", "ipip"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := Run(cluster(t, c.c), genVIP)
@@ -260,14 +262,19 @@ func TestModes(t *testing.T) {
 				fw := hop(f, "director forwards")
 				if fw == nil || !strings.Contains(fw.Change, c.change) {
 					t.Errorf("connection %d: forward hop %+v, want %q", f.ID, fw, c.change)
+				} else if fw.Rewrite != c.rewrite {
+					t.Errorf("connection %d: forward hop's rewrite %q, want %q", f.ID, fw.Rewrite, c.rewrite)
+				}
+				if in := hop(f, "director receives"); in != nil && in.Rewrite != "" {
+					t.Errorf("connection %d: the client's packet arriving has rewrite %q", f.ID, in.Rewrite)
 				}
 				rs := hop(f, "real server receives")
 				if rs == nil || !rs.Seen {
 					t.Errorf("connection %d: real server hop %+v", f.ID, rs)
 				}
 				if c.mode == "nat" || c.mode == "fnat" {
-					if back := hop(f, "director sends the reply back"); back == nil || !back.Seen || !strings.Contains(back.Change, "source rewritten back") {
-						t.Errorf("connection %d: reply hop %+v", f.ID, back)
+					if back := hop(f, "director sends the reply back"); back == nil || !back.Seen || !strings.Contains(back.Change, "source rewritten back") || back.Rewrite != c.mode {
+						t.Errorf("connection %d: reply hop %+v (want rewrite %q)", f.ID, back, c.mode)
 					}
 				}
 				if c.mode == "fnat" && f.Local == "" {
