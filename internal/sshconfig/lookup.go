@@ -53,8 +53,8 @@ func (s *Settings) Source(keyword string) string {
 type lookup struct {
 	s *Settings
 	// host is what Match host tests: the name, or HostName once set.
-	host  string
-	errs  []string
+	host string
+	errs []string
 }
 
 // Lookup resolves name. Its error names the file, line, keyword and host
@@ -220,14 +220,14 @@ func (l *lookup) apply(f *file, n node) {
 	// Settings lvsdoctor does not follow but which change only how the
 	// connection is made, not where it goes or whom it trusts.
 	case "bindaddress", "bindinterface", "certificatefile", "securitykeyprovider":
-		l.warnf(f, n.line, "%s is not supported; connecting to %s without it", n.keyword, name)
+		l.warnf(f, n.line, "%s is not supported; lvsdoctor connects without it", n.keyword)
 	case "addressfamily":
 		if !strings.EqualFold(v, "any") {
-			l.warnf(f, n.line, "AddressFamily %s is not supported; connecting to %s by whichever address family resolves", v, name)
+			l.warnf(f, n.line, "AddressFamily %s is not supported; lvsdoctor connects to whichever address the name resolves to", v)
 		}
 	case "pkcs11provider":
 		if !strings.EqualFold(v, "none") {
-			l.warnf(f, n.line, "PKCS11Provider is not supported: its keys are not offered to %s", name)
+			l.warnf(f, n.line, "PKCS11Provider is not supported: its keys are not offered")
 		}
 	case "identityagent":
 		if v != "SSH_AUTH_SOCK" {

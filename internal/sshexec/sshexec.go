@@ -181,13 +181,13 @@ type runner struct {
 	opt    Options
 	hosts  []inventory.Host
 	byName map[string]int // the first host of each name, for jump: names
-	known  *knownHosts // Options.KnownHosts, or the default files
+	known  *knownHosts    // Options.KnownHosts, or the default files
 	// knownBy holds the known_hosts files hosts name (from the ssh
 	// configuration), by their list.
 	knownMu sync.Mutex
 	knownBy map[string]*knownHosts
 	keys    *keys
-	jumps  *jumpPool
+	jumps   *jumpPool
 
 	evMu          sync.Mutex
 	running, done int
