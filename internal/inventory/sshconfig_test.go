@@ -64,7 +64,7 @@ Host rs*
 `))
 	ds1 := hosts["ds1"]
 	want := Host{Name: "ds1", Address: "ds1.example.net", User: "config-user", Port: 2222, Line: 2, Timeout: 30 * time.Second,
-		Identity: []string{"/keys/config-user@ds1.example.net:2222", filepath.Join(home, ".ssh/second")},
+		Identity:   []string{"/keys/config-user@ds1.example.net:2222", filepath.Join(home, ".ssh/second")},
 		KnownHosts: []string{"/kh/ds1", home + "/kh2", "/etc/ssh/ssh_known_hosts"}, StrictHostKeyChecking: "accept-new",
 		HashKnownHosts: true, IdentitiesOnly: true, ConnectTimeout: 7 * time.Second}
 	if !reflect.DeepEqual(ds1, want) {
