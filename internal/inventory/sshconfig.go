@@ -60,6 +60,10 @@ func (p *parser) applySSHConfig(h *Host, e entry) bool {
 	// defaults' jump host does not jump through itself, so for it the ssh
 	// configuration decides.
 	jumpSet := e.jump != nil || p.defs.jump != nil && *p.defs.jump != h.Name
+	if err := s.ProxyCommandError(); err != nil && !jumpSet {
+		p.errorf(e.line, "host %q: %v", h.Name, err)
+		return false
+	}
 	if !jumpSet && s.ProxyJump != "" {
 		jh, msg := p.proxyJump(s, 0)
 		if msg != "" {
@@ -162,6 +166,11 @@ func (p *parser) hop(spec string, base Host, fromInventory, follow bool, depth i
 		h.Identity = ids
 	}
 	if err := hostKeySettings(&h, s); err != nil {
+		return h, nil, err.Error()
+	}
+	// A later hop of a chain is reached through the hop before it, whatever
+	// its own settings say.
+	if err := s.ProxyCommandError(); err != nil && follow {
 		return h, nil, err.Error()
 	}
 	if follow && s.ProxyJump != "" {

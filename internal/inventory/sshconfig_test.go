@@ -178,6 +178,12 @@ Host via-proxied
 	_, err := ParseWith("inv.yaml", []byte("hosts:\n  - ok\n  - proxied\n  - via-proxied\n"), Options{SSHConfig: cfg})
 	errHas(t, err, `inv.yaml:3: host "proxied": ssh config`, "config:2: ProxyCommand for proxied is not supported",
 		`inv.yaml:4: host "via-proxied": ProxyJump proxied`)
+	// The inventory saying how to reach it wins over ProxyCommand, as -J
+	// does in ssh.
+	hosts := byName(parseWith(t, cfg, "hosts:\n  - {address: proxied, jump: none}\n  - {name: b, address: 192.0.2.1}\n  - {address: proxied, name: p2, jump: b}\n"))
+	if hosts["proxied"].JumpHost != nil || hosts["p2"].JumpHost == nil || hosts["p2"].JumpHost.Name != "b" {
+		t.Errorf("jump: over ProxyCommand: %+v", hosts)
+	}
 	var warnings []string
 	_, err = ParseWith("inv.yaml", []byte("hosts: [warned1, warned2]\n"), Options{SSHConfig: cfg, Warn: func(s string) { warnings = append(warnings, s) }})
 	if err != nil {

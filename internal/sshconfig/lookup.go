@@ -25,6 +25,10 @@ type Settings struct {
 	// ProxyJump is "" or the jump hosts, the first one first: "a,b" as
 	// written ("none" reads as "").
 	ProxyJump string
+	// ProxyCommand is set when it, not ProxyJump, came first. lvsdoctor
+	// cannot follow it: ProxyCommandError says so, unless the inventory
+	// says how the host is reached (which wins, as -J does in ssh).
+	ProxyCommand string
 	// StrictHostKeyChecking is "", "yes" (also for ask), "no" or
 	// "accept-new".
 	StrictHostKeyChecking string
@@ -42,6 +46,16 @@ type Settings struct {
 	Warnings []string
 
 	sources map[string]string
+}
+
+// ProxyCommandError refuses the ProxyCommand set for the host, naming it
+// and where it was set; nil when none is.
+func (s *Settings) ProxyCommandError() error {
+	if s.ProxyCommand == "" {
+		return nil
+	}
+	return fmt.Errorf("ssh config %s: ProxyCommand for %s is not supported: lvsdoctor connects directly or through ProxyJump hosts, never through a command, so it would reach %s another way than ssh does; use ProxyJump (or jump: in the inventory), or --ssh-config none",
+		s.Source("proxycommand"), s.Name, s.Name)
 }
 
 // Source is where keyword's value came from, as file:line ("" if unset).
@@ -142,7 +156,7 @@ func (l *lookup) apply(f *file, n node) {
 		case n.key == "proxyjump":
 			l.s.ProxyJump = v
 		default:
-			l.errorf(f, n.line, "ProxyCommand for %s is not supported: lvsdoctor connects directly or through ProxyJump hosts, never through a command, so it would reach %s another way than ssh does; use ProxyJump (or jump: in the inventory), or --ssh-config none", name, name)
+			l.s.ProxyCommand = v
 		}
 		return
 	}

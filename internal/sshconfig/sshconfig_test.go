@@ -230,10 +230,10 @@ Host badport
 Host badstrict
   StrictHostKeyChecking maybe
 `)
-	_, err := c.Lookup("proxied")
-	errHas(t, err, "config:2: ProxyCommand for proxied is not supported", "ProxyJump")
+	s := mustLookup(t, c, "proxied")
+	errHas(t, s.ProxyCommandError(), "config:2: ProxyCommand for proxied is not supported", "ProxyJump")
 	// ProxyJump came first: it is the one ssh uses.
-	if s := mustLookup(t, c, "jumped"); s.ProxyJump != "bastion" {
+	if s := mustLookup(t, c, "jumped"); s.ProxyJump != "bastion" || s.ProxyCommandError() != nil {
 		t.Errorf("jumped: %+v", s)
 	}
 	if s := mustLookup(t, c, "unproxied"); s.ProxyJump != "" {
@@ -247,12 +247,12 @@ Host badstrict
 		_, err := c.Lookup(name)
 		errHas(t, err, want)
 	}
-	s := mustLookup(t, c, "bound")
+	s = mustLookup(t, c, "bound")
 	if len(s.Warnings) != 2 || !strings.Contains(s.Warnings[0], "config:18: BindAddress is not supported") || !strings.Contains(s.Warnings[1], "IdentityAgent") {
 		t.Errorf("warnings %q", s.Warnings)
 	}
 
-	_, err = Parse("cfg", []byte("Match exec \"true\"\n  User x\n"))
+	_, err := Parse("cfg", []byte("Match exec \"true\"\n  User x\n"))
 	errHas(t, err, "cfg:1: Match exec true is not supported")
 	_, err = Parse("cfg", []byte("Match host a user b\n  User x\n"))
 	errHas(t, err, "cfg:1: Match host a user b is not supported")
