@@ -216,9 +216,11 @@ func (l *loader) parse(path string, data []byte, system bool, stack []string) (*
 			// Same line count, and the parser keeps it as a comment.
 			lines[i] = append([]byte("#"), ln...)
 		case "match":
-			if err := checkMatch(args); err != "" {
+			line, err := matchLine(args)
+			if err != "" {
 				return nil, fmt.Errorf("ssh config %s:%d: %s", Tilde(path), i+1, err)
 			}
+			lines[i] = []byte(line + "\n")
 		}
 	}
 	cfg, err := ssh_config.DecodeBytes(bytes.Join(lines, nil))
@@ -296,17 +298,33 @@ func includePath(p string, system bool) string {
 	return filepath.Join(homeDir(), ".ssh", p)
 }
 
-// checkMatch accepts the Match lines whose meaning the lookup keeps: `all`
-// and `host LIST`. The others test what lvsdoctor does not know (exec,
-// localuser, final...), and guessing would apply settings ssh would not.
-func checkMatch(args []string) string {
-	switch {
-	case len(args) == 1 && strings.EqualFold(args[0], "all"):
-		return ""
-	case len(args) == 2 && strings.EqualFold(args[0], "host"):
-		return ""
+// matchLine is the Match line the parser is given for one whose
+// criteria are args, keeping those whose meaning the lookup knows: `all`
+// and `host LIST`. `final` (RHEL's and Fedora's ssh_config.d has `Match
+// final all`) asks for them in ssh's last pass, which the one pass here
+// is; `canonical` matches only after CanonicalizeHostname, which is
+// refused, so never. The others test what lvsdoctor does not know (exec,
+// user, localuser...), and guessing would apply settings ssh would not.
+func matchLine(args []string) (string, string) {
+	var rest []string
+	never := false
+	for _, a := range args {
+		switch strings.ToLower(a) {
+		case "final":
+		case "canonical":
+			never = true
+		default:
+			rest = append(rest, a)
+		}
 	}
-	return fmt.Sprintf("Match %s is not supported: lvsdoctor understands Match all and Match host PATTERNS only; use Host blocks, or --ssh-config FILE with a configuration of its own", strings.Join(args, " "))
+	switch {
+	case len(rest) == 1 && strings.EqualFold(rest[0], "all"), len(rest) == 2 && strings.EqualFold(rest[0], "host"):
+		if never {
+			return "Match host !*", ""
+		}
+		return "Match " + strings.Join(rest, " "), ""
+	}
+	return "", fmt.Sprintf("Match %s is not supported: lvsdoctor understands Match all and Match host PATTERNS (with final or canonical) only; use Host blocks, or --ssh-config FILE with a configuration of its own", strings.Join(args, " "))
 }
 
 // matchPattern is OpenSSH's match_pattern: * is any run of characters, ?

@@ -114,6 +114,21 @@ Match all
 	}
 }
 
+// RHEL and Fedora ship /etc/ssh/ssh_config.d/50-redhat.conf with
+// `Match final all`; `Match canonical` never applies without
+// CanonicalizeHostname.
+func TestMatchFinalAndCanonical(t *testing.T) {
+	c := parse(t, `Match canonical host ds1
+  User never
+Match final all
+  User everyone
+  Port 2200
+`)
+	if s := mustLookup(t, c, "ds1"); s.User != "everyone" || s.Port != 2200 {
+		t.Errorf("ds1: %+v", s)
+	}
+}
+
 func TestInclude(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, text string) string {

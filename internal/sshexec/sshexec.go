@@ -36,7 +36,7 @@ const (
 type Options struct {
 	// KnownHosts are the known_hosts files; default ~/.ssh/known_hosts and
 	// /etc/ssh/ssh_known_hosts. AcceptNew appends to the first. When set,
-	// they are used for every host, before the ones a Host names.
+	// they are used for every host, instead of the ones a Host names.
 	KnownHosts []string
 	// HostKeys AcceptNew accepts new keys for every host; Strict leaves
 	// each host's StrictHostKeyChecking to decide, strict when unset.
