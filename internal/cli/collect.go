@@ -45,6 +45,13 @@ and keepalived's log, the kernel and installed kernels, the DMI vendor
 
 With --inventory FILE it collects every host listed there over SSH, with
 the commands those hosts already have; nothing is installed on them.
+Hosts are reached as ssh reaches them: ~/.ssh/config then
+/etc/ssh/ssh_config are read for each host's address (Host aliases,
+HostName, User, Port, IdentityFile, ProxyJump chains, StrictHostKeyChecking
+accept-new, UserKnownHostsFile, ConnectTimeout, IdentitiesOnly); what the
+inventory says wins. ProxyCommand and the other settings that would reach
+a host another way are refused, naming the file and line. --ssh-config
+FILE reads that file instead (as ssh -F); --ssh-config none reads none.
 
 Nothing is loaded into the kernel: IPVS, nftables, conntrack and
 sock_diag are read only when their module is already there (asking for
@@ -58,6 +65,10 @@ Without root, what needs root is skipped and noted in the host folder's
   # the whole cluster over SSH, then diagnose
   lvsdoctor collect --inventory cluster.yaml --output case
   lvsdoctor diagnose case
+
+  # hosts listed by their ~/.ssh/config aliases (hosts: [lb-ds1, lb-rs1]),
+  # with the configuration of a jump box rather than one's own
+  lvsdoctor collect --inventory aliases.yaml --ssh-config ./ssh_config --dir case
 
   # what would be collected
   lvsdoctor collect --list`,

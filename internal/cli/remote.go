@@ -11,6 +11,7 @@ import (
 	"github.com/lvsdoctor/lvsdoctor/internal/collect"
 	"github.com/lvsdoctor/lvsdoctor/internal/inventory"
 	"github.com/lvsdoctor/lvsdoctor/internal/printable"
+	"github.com/lvsdoctor/lvsdoctor/internal/sshconfig"
 	"github.com/lvsdoctor/lvsdoctor/internal/sshexec"
 )
 
@@ -18,6 +19,7 @@ import (
 // diagnose.
 type remoteOpts struct {
 	inventory   string
+	sshConfig   string
 	knownHosts  []string
 	acceptNew   bool
 	noAgent     bool
@@ -26,6 +28,7 @@ type remoteOpts struct {
 
 func (r *remoteOpts) flags(f *pflag.FlagSet) {
 	f.StringVar(&r.inventory, "inventory", "", "YAML inventory of hosts to collect over SSH (see 'lvsdoctor collect --help')")
+	f.StringVar(&r.sshConfig, "ssh-config", "", "ssh client configuration for the inventory's hosts: Host aliases, HostName, User, Port, IdentityFile, ProxyJump, StrictHostKeyChecking... (default ~/.ssh/config then /etc/ssh/ssh_config; 'none' reads none)")
 	f.StringSliceVar(&r.knownHosts, "known-hosts", nil, "known_hosts files (default ~/.ssh/known_hosts, /etc/ssh/ssh_known_hosts)")
 	f.BoolVar(&r.acceptNew, "accept-new-host-keys", false, "accept and record host keys not seen before (a changed key is still refused)")
 	f.BoolVar(&r.noAgent, "no-agent", false, "do not use the ssh-agent at SSH_AUTH_SOCK")
@@ -33,7 +36,14 @@ func (r *remoteOpts) flags(f *pflag.FlagSet) {
 }
 
 func (r *remoteOpts) collect(ctx context.Context, w io.Writer, root string) ([]*collect.Bundle, error) {
-	hosts, err := inventory.Load(r.inventory)
+	cfg, err := sshconfig.Load(r.sshConfig)
+	if err != nil {
+		return nil, &exitError{code: ExitUsage, err: fmt.Errorf("%w (--ssh-config none reads no ssh configuration)", err)}
+	}
+	hosts, err := inventory.LoadWith(r.inventory, inventory.Options{
+		SSHConfig: cfg,
+		Warn:      func(msg string) { fmt.Fprintf(w, "lvsdoctor: warning: %s\n", printable.String(msg)) },
+	})
 	if err != nil {
 		return nil, &exitError{code: ExitUsage, err: err}
 	}

@@ -28,6 +28,8 @@ import (
 	"unicode"
 
 	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/lvsdoctor/lvsdoctor/internal/sshconfig"
 )
 
 // Host is one inventory entry after defaults are applied.
@@ -53,6 +55,34 @@ type Host struct {
 	// timeout). It is nil when Jump is "". Its own JumpHost continues the
 	// chain.
 	JumpHost *Host
+
+	// What the ssh client configuration says besides (Options.SSHConfig);
+	// the zero values leave the run's own settings in force.
+
+	// KnownHosts are the known_hosts files its key is checked against
+	// (UserKnownHostsFile, then GlobalKnownHostsFile); a new key is
+	// recorded in the first.
+	KnownHosts []string
+	// StrictHostKeyChecking is "", "yes", "no" or "accept-new".
+	StrictHostKeyChecking string
+	HashKnownHosts        bool
+	// IdentitiesOnly offers only its identity files' keys, not every key
+	// the agent holds.
+	IdentitiesOnly bool
+	// ConnectTimeout, when set, bounds dial and handshake only.
+	ConnectTimeout time.Duration
+}
+
+// Options change how an inventory is read.
+type Options struct {
+	// SSHConfig, when set, fills in what an entry and the defaults leave
+	// unset, as ssh would for the entry's address (its name when it has
+	// none): HostName, User, Port, IdentityFile, ProxyJump, and the host
+	// key settings. What the inventory says wins.
+	SSHConfig *sshconfig.Config
+	// Warn hears, once each, what the ssh configuration says that
+	// lvsdoctor does not follow.
+	Warn func(string)
 }
 
 // Roles a host may declare, the same words a case folder's role file uses.
@@ -92,7 +122,10 @@ func (e *Error) Error() string {
 
 // Load reads and checks an inventory file. Every problem found is reported
 // (up to a limit), each as an *Error joined into the one returned.
-func Load(path string) ([]Host, error) {
+func Load(path string) ([]Host, error) { return LoadWith(path, Options{}) }
+
+// LoadWith is Load with options.
+func LoadWith(path string, opt Options) ([]Host, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("inventory: %w", err)
@@ -105,13 +138,16 @@ func Load(path string) ([]Host, error) {
 	if buf.Len() > MaxFileSize {
 		return nil, &Error{File: path, Msg: fmt.Sprintf("larger than %d MiB; an inventory lists hosts, not data", MaxFileSize>>20)}
 	}
-	return Parse(path, buf.Bytes())
+	return ParseWith(path, buf.Bytes(), opt)
 }
 
 // Parse checks inventory text; file names it in messages and anchors
 // relative identity paths (its folder).
-func Parse(file string, data []byte) (hosts []Host, err error) {
-	p := &parser{file: file, dir: filepath.Dir(file)}
+func Parse(file string, data []byte) ([]Host, error) { return ParseWith(file, data, Options{}) }
+
+// ParseWith is Parse with options.
+func ParseWith(file string, data []byte, opt Options) (hosts []Host, err error) {
+	p := &parser{file: file, dir: filepath.Dir(file), ssh: opt.SSHConfig, warn: opt.Warn, warned: map[string]bool{}}
 	// yaml has panicked on malformed input in past releases; a bad file
 	// must still be a plain error.
 	defer func() {
@@ -145,6 +181,14 @@ func Parse(file string, data []byte) (hosts []Host, err error) {
 type parser struct {
 	file string
 	dir  string
+	ssh  *sshconfig.Config
+	warn func(string)
+	// warned keeps each ssh configuration warning to one telling.
+	warned map[string]bool
+	// defs is what the defaults: mapping set, to tell it from built-in
+	// defaults, which the ssh configuration overrides.
+	defs entry
+	base Host // the defaults: applied to the built-in ones
 	errs []error
 	home string
 	// homes caches ~user lookups, which read the user database each time.
@@ -246,7 +290,9 @@ func (p *parser) document(doc *yaml.Node) []Host {
 		p.errorf(hostsNode.Line, "%d hosts; at most %d are supported", len(hostsNode.Content), MaxHosts)
 		return nil
 	}
+	p.defs = defs
 	base := p.applyDefaults(defs)
+	p.base = base
 	hosts := make([]Host, 0, len(hostsNode.Content))
 	jumpLines := make([]int, 0, len(hostsNode.Content))
 	for _, item := range hostsNode.Content {
@@ -311,7 +357,11 @@ func (p *parser) host(e entry, base Host, defs entry) (Host, bool) {
 	h.Identity = append([]string(nil), base.Identity...)
 	h.Line = e.line
 	ok := true
-	if e.address == nil {
+	if e.address == nil && p.ssh != nil && e.name != nil {
+		// The ssh configuration may know it by that name: applySSHConfig
+		// says so, or refuses it.
+		h.Address = *e.name
+	} else if e.address == nil {
 		p.errorf(e.line, "host%s has no address", nameHint(e.name))
 		ok = false
 	} else {
@@ -356,6 +406,9 @@ func (p *parser) host(e entry, base Host, defs entry) (Host, bool) {
 	}
 	if e.timeout != nil {
 		h.Timeout = *e.timeout
+	}
+	if ok && p.ssh != nil {
+		ok = p.applySSHConfig(&h, e)
 	}
 	return h, ok
 }
@@ -556,7 +609,8 @@ func (p *parser) resolveJumps(hosts []Host, lines []int, base Host) {
 	for i := range hosts {
 		next[i] = -1
 		h := &hosts[i]
-		if h.Jump == "" {
+		if h.Jump == "" || h.JumpHost != nil {
+			// none, or the ssh configuration's ProxyJump, already resolved
 			continue
 		}
 		if h.Jump == h.Name {
@@ -567,7 +621,7 @@ func (p *parser) resolveJumps(hosts []Host, lines []int, base Host) {
 			next[i] = j
 			continue
 		}
-		jh, msg := jumpAddress(h.Jump, base)
+		jh, msg := p.jumpAddress(h.Jump, base)
 		if msg != "" {
 			p.errorf(lines[i], "host %q: %s", h.Name, msg)
 			continue
@@ -686,32 +740,20 @@ func chainText(hosts []Host, next []int, i int) string {
 
 // jumpAddress reads [user@]addr[:port] for a jump host outside the
 // inventory. A bare word that is no address is taken for a mistyped host
-// name rather than a DNS name, since that is the likelier mistake.
-func jumpAddress(s string, base Host) (Host, string) {
-	h := Host{Name: s, User: base.User, Port: base.Port, Identity: base.Identity, Timeout: base.Timeout}
-	rest := s
-	if u, a, ok := strings.Cut(s, "@"); ok {
-		if msg := checkUser(u); msg != "" {
-			return h, fmt.Sprintf("jump %q: %s", s, msg)
-		}
-		h.User, rest = u, a
-	}
-	addr := rest
-	if hp, port, err := net.SplitHostPort(rest); err == nil {
-		n, err := strconv.Atoi(port)
-		if err != nil || n < 1 || n > 65535 {
-			return h, fmt.Sprintf("jump %q: port %q is not a TCP port (1-65535)", s, port)
-		}
-		addr, h.Port = hp, n
-	}
-	a, msg := checkAddress(addr)
+// name rather than a DNS name, since that is the likelier mistake, unless
+// the ssh configuration names it.
+func (p *parser) jumpAddress(s string, base Host) (Host, string) {
+	h, set, msg := p.hop(s, base, true, true, 1)
 	if msg != "" {
 		return h, fmt.Sprintf("jump %q: %s", s, msg)
 	}
-	h.Address = a
-	looksLikeAddress := strings.ContainsAny(s, "@:.") || net.ParseIP(a) != nil
-	if !looksLikeAddress {
-		return h, fmt.Sprintf("jump %q names no host in the inventory; add it under hosts:, or write an address outside it as user@%s or %s:22", s, s, s)
+	looksLikeAddress := strings.ContainsAny(s, "@:.") || net.ParseIP(strings.Trim(s, "[]")) != nil
+	if !looksLikeAddress && (set == nil || !set.Named && set.HostName == "") {
+		also := ""
+		if p.ssh != nil {
+			also = ", or name it in a Host line of the ssh configuration"
+		}
+		return h, fmt.Sprintf("jump %q names no host in the inventory; add it under hosts:, or write an address outside it as user@%s or %s:22%s", s, s, s, also)
 	}
 	return h, ""
 }

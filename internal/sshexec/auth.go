@@ -142,6 +142,9 @@ func (k *keys) forHost(h inventory.Host) (*auth, error) {
 	}
 	if k.agent != nil {
 		if ss, err := k.agent.Signers(); err == nil {
+			if h.IdentitiesOnly {
+				ss = onlyIdentities(ss, files, k)
+			}
 			a.signers = append(a.signers, ss...)
 			if len(ss) > 0 {
 				a.offered = append(a.offered, fmt.Sprintf("%d key(s) from ssh-agent", len(ss)))
@@ -169,6 +172,43 @@ func (k *keys) forHost(h inventory.Host) (*auth, error) {
 		return nil, fmt.Errorf("no key to log in with: %s; set identity: in the inventory or load a key into ssh-agent", strings.Join(why, "; "))
 	}
 	return a, nil
+}
+
+// onlyIdentities keeps the agent's keys that are one of files' (their
+// private key, or the .pub beside a passphrase-protected one), as ssh does
+// for IdentitiesOnly.
+func onlyIdentities(agentKeys []ssh.Signer, files []string, k *keys) []ssh.Signer {
+	want := map[string]bool{}
+	for _, p := range files {
+		if f := k.file(p); f.signer != nil {
+			want[string(f.signer.PublicKey().Marshal())] = true
+			continue
+		}
+		if pub, ok := readPublicKey(p + ".pub"); ok {
+			want[string(pub.Marshal())] = true
+		}
+	}
+	var out []ssh.Signer
+	for _, s := range agentKeys {
+		if want[string(s.PublicKey().Marshal())] {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func readPublicKey(path string) (ssh.PublicKey, bool) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, false
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, 64<<10))
+	if err != nil {
+		return nil, false
+	}
+	pub, _, _, _, err := ssh.ParseAuthorizedKey(data)
+	return pub, err == nil
 }
 
 func defaultIdentities() []string {

@@ -36,6 +36,10 @@ func (r *runner) connect(ctx context.Context, h inventory.Host, st *stage, hops 
 	if err != nil {
 		return nil, &connErr{host: h, err: err}
 	}
+	known, err := r.knownFor(h)
+	if err != nil {
+		return nil, &connErr{host: h, err: err}
+	}
 	addr := hostPort(h)
 	var conn net.Conn
 	jh, err := r.jumpOf(h)
@@ -69,8 +73,8 @@ func (r *runner) connect(ctx context.Context, h inventory.Host, st *stage, hops 
 	cfg := &ssh.ClientConfig{
 		User:              h.User,
 		Auth:              []ssh.AuthMethod{ssh.PublicKeys(a.signers...)},
-		HostKeyCallback:   r.known.callback(h.Name, addr),
-		HostKeyAlgorithms: r.known.algorithms(addr),
+		HostKeyCallback:   known.callback(h.Name, addr, r.hostKeyCheckOf(h)),
+		HostKeyAlgorithms: known.algorithms(addr),
 		ClientVersion:     "SSH-2.0-lvsdoctor",
 	}
 	c, chans, reqs, err := ssh.NewClientConn(conn, addr, cfg)
@@ -135,7 +139,8 @@ type jumpConn struct {
 }
 
 func jumpKey(h inventory.Host) string {
-	k := h.User + "@" + hostPort(h) + "|" + strings.Join(h.Identity, "|")
+	k := h.User + "@" + hostPort(h) + "|" + strings.Join(h.Identity, "|") +
+		fmt.Sprintf("|%s|%v|%v|%s", strings.Join(h.KnownHosts, "|"), h.StrictHostKeyChecking, h.IdentitiesOnly, h.ConnectTimeout)
 	for j := h.JumpHost; j != nil; j = j.JumpHost {
 		k += "<" + j.User + "@" + hostPort(*j)
 	}
@@ -153,7 +158,7 @@ func (p *jumpPool) get(ctx context.Context, jh inventory.Host, hops int) (*ssh.C
 		// not take the shared connection down for the others.
 		go func() {
 			defer close(e.ready)
-			jctx, cancel := context.WithTimeout(p.ctx, timeoutOf(jh))
+			jctx, cancel := context.WithTimeout(p.ctx, connectLimit(jh))
 			defer cancel()
 			e.client, e.err = p.r.connect(jctx, jh, &stage{}, hops)
 		}()
@@ -262,7 +267,7 @@ func describe(h inventory.Host, jump *inventory.Host, err error, a *auth) string
 	var dns *net.DNSError
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
-		return fmt.Sprintf("no answer within %s", timeoutOf(h))
+		return fmt.Sprintf("no answer within %s", connectLimit(h))
 	case errors.As(err, &dns):
 		return fmt.Sprintf("cannot resolve %s (%v); check its address:", h.Address, dns.Err)
 	case errors.Is(err, syscall.ECONNREFUSED):
@@ -272,7 +277,7 @@ func describe(h inventory.Host, jump *inventory.Host, err error, a *auth) string
 	case errors.Is(err, syscall.ECONNRESET):
 		return "the connection was reset during the SSH handshake (a firewall, or sshd dropping it under MaxStartups?)"
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		return fmt.Sprintf("no answer within %s", timeoutOf(h))
+		return fmt.Sprintf("no answer within %s", connectLimit(h))
 	}
 	s := err.Error()
 	switch {
@@ -288,7 +293,8 @@ func describe(h inventory.Host, jump *inventory.Host, err error, a *auth) string
 	case strings.Contains(s, "ssh: handshake failed"):
 		return "SSH handshake failed: " + strings.TrimPrefix(s, "ssh: handshake failed: ")
 	}
-	if strings.HasPrefix(s, "identity file") || strings.HasPrefix(s, "no key to log in") || strings.HasPrefix(s, "jump ") || strings.HasPrefix(s, "more than") {
+	if strings.HasPrefix(s, "identity file") || strings.HasPrefix(s, "no key to log in") || strings.HasPrefix(s, "jump ") || strings.HasPrefix(s, "more than") ||
+		strings.HasPrefix(s, "known hosts file") || strings.HasPrefix(s, "cannot read known hosts") {
 		return s
 	}
 	return "cannot connect: " + s

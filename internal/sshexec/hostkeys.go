@@ -32,13 +32,23 @@ type hostKeyError struct{ msg string }
 
 func (e *hostKeyError) Error() string { return e.msg }
 
-// knownHosts checks host keys against the files read once at the start of
-// a Run and remembers the keys it accepted during it, so hosts that share
-// an address (or are visited twice) append one line, not one each.
+// hostKeyCheck is how one host's key is checked.
+type hostKeyCheck struct {
+	policy HostKeyPolicy
+	// hash records new keys under a hashed host name (HashKnownHosts).
+	hash bool
+	// sshNo says the ssh configuration set StrictHostKeyChecking no, which
+	// in ssh lets a changed key through and here does not.
+	sshNo bool
+}
+
+// knownHosts checks host keys against the files read once in a Run (when
+// the first host that names them is visited) and remembers the keys it
+// accepted during it, so hosts that share an address (or are visited
+// twice) append one line, not one each.
 type knownHosts struct {
 	files   []string // as given, for messages
 	check   ssh.HostKeyCallback
-	policy  HostKeyPolicy
 	writeTo string
 
 	mu       sync.Mutex
@@ -54,11 +64,11 @@ func defaultKnownHosts() []string {
 	return append(files, "/etc/ssh/ssh_known_hosts")
 }
 
-func newKnownHosts(files []string, policy HostKeyPolicy) (*knownHosts, error) {
+func newKnownHosts(files []string) (*knownHosts, error) {
 	if len(files) == 0 {
 		files = defaultKnownHosts()
 	}
-	k := &knownHosts{files: files, policy: policy, accepted: map[string]ssh.PublicKey{}}
+	k := &knownHosts{files: files, accepted: map[string]ssh.PublicKey{}}
 	k.writeTo = files[0]
 	var existing []string
 	for _, f := range files {
@@ -126,7 +136,7 @@ var zeroAddr = &net.TCPAddr{IP: net.IPv4zero}
 
 // callback checks one connection's host key; name is the host as the
 // inventory calls it, addr the host:port dialled.
-func (k *knownHosts) callback(name, addr string) ssh.HostKeyCallback {
+func (k *knownHosts) callback(name, addr string, hc hostKeyCheck) ssh.HostKeyCallback {
 	return func(_ string, remote net.Addr, key ssh.PublicKey) error {
 		where := fmt.Sprintf("%s (%s)", name, addr)
 		err := k.check(addr, remote, key)
@@ -143,7 +153,11 @@ func (k *knownHosts) callback(name, addr string) ssh.HostKeyCallback {
 			return &hostKeyError{fmt.Sprintf("%s: cannot check the host key: %v", where, err)}
 		}
 		if len(ke.Want) > 0 {
-			return &hostKeyError{changedMessage(where, addr, key, ke.Want)}
+			msg := changedMessage(where, addr, key, ke.Want)
+			if hc.sshNo {
+				msg += "; StrictHostKeyChecking no in the ssh configuration does not make lvsdoctor accept a changed key"
+			}
+			return &hostKeyError{msg}
 		}
 		norm := knownhosts.Normalize(addr)
 		k.mu.Lock()
@@ -155,11 +169,15 @@ func (k *knownHosts) callback(name, addr string) ssh.HostKeyCallback {
 			return &hostKeyError{fmt.Sprintf("%s: HOST KEY CHANGED during this run: it offered %s but %s was just accepted for the same address; two different hosts answer at %s, refusing both until you check",
 				where, fingerprint(key), fingerprint(prev), addr)}
 		}
-		if k.policy != AcceptNew {
-			return &hostKeyError{fmt.Sprintf("%s: host key is not in %s (it offered %s); verify it and add it with `ssh-keyscan %s >> %s`, or pass --accept-new-host-keys",
+		if hc.policy != AcceptNew {
+			return &hostKeyError{fmt.Sprintf("%s: host key is not in %s (it offered %s); verify it and add it with `ssh-keyscan %s >> %s`, or pass --accept-new-host-keys (or set StrictHostKeyChecking accept-new for it in the ssh configuration)",
 				where, k.fileList(), fingerprint(key), keyscanArgs(addr), tilde(k.writeTo))}
 		}
-		if err := appendKnownHost(k.writeTo, norm, key); err != nil {
+		recorded := norm
+		if hc.hash {
+			recorded = knownhosts.HashHostname(norm)
+		}
+		if err := appendKnownHost(k.writeTo, recorded, key); err != nil {
 			return &hostKeyError{fmt.Sprintf("%s: cannot record its new host key in %s: %v", where, tilde(k.writeTo), err)}
 		}
 		k.accepted[norm] = key

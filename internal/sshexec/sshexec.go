@@ -35,9 +35,12 @@ const (
 // DefaultConcurrency hosts at once and DefaultMaxOutput per host.
 type Options struct {
 	// KnownHosts are the known_hosts files; default ~/.ssh/known_hosts and
-	// /etc/ssh/ssh_known_hosts. AcceptNew appends to the first.
+	// /etc/ssh/ssh_known_hosts. AcceptNew appends to the first. When set,
+	// they are used for every host, instead of the ones a Host names.
 	KnownHosts []string
-	HostKeys   HostKeyPolicy
+	// HostKeys AcceptNew accepts new keys for every host; Strict leaves
+	// each host's StrictHostKeyChecking to decide, strict when unset.
+	HostKeys HostKeyPolicy
 	// Agent uses the ssh-agent at SSH_AUTH_SOCK, when set, besides the
 	// identity files.
 	Agent       bool
@@ -130,7 +133,7 @@ func RunJobs(ctx context.Context, hosts []inventory.Host, job func(i int, h inve
 			r.byName[h.Name] = i
 		}
 	}
-	kh, err := newKnownHosts(opt.KnownHosts, opt.HostKeys)
+	kh, err := newKnownHosts(opt.KnownHosts)
 	if err != nil {
 		for i := range results {
 			results[i].Err = fmt.Errorf("%s: %v", where(hosts[i]), err)
@@ -138,6 +141,7 @@ func RunJobs(ctx context.Context, hosts []inventory.Host, job func(i int, h inve
 		return results
 	}
 	r.known = kh
+	r.knownBy = map[string]*knownHosts{}
 	r.keys = newKeys(opt.Agent)
 	defer r.keys.close()
 	r.jumps = &jumpPool{r: r, ctx: ctx, m: map[string]*jumpConn{}}
@@ -177,9 +181,13 @@ type runner struct {
 	opt    Options
 	hosts  []inventory.Host
 	byName map[string]int // the first host of each name, for jump: names
-	known  *knownHosts
-	keys   *keys
-	jumps  *jumpPool
+	known  *knownHosts    // Options.KnownHosts, or the default files
+	// knownBy holds the known_hosts files hosts name (from the ssh
+	// configuration), by their list.
+	knownMu sync.Mutex
+	knownBy map[string]*knownHosts
+	keys    *keys
+	jumps   *jumpPool
 
 	evMu          sync.Mutex
 	running, done int
@@ -219,6 +227,43 @@ func timeoutOf(h inventory.Host) time.Duration {
 	return defaultTimeout
 }
 
+// connectLimit bounds reaching h and logging in.
+func connectLimit(h inventory.Host) time.Duration {
+	if h.ConnectTimeout > 0 && h.ConnectTimeout < timeoutOf(h) {
+		return h.ConnectTimeout
+	}
+	return timeoutOf(h)
+}
+
+// knownFor is the known_hosts database h's key is checked against.
+func (r *runner) knownFor(h inventory.Host) (*knownHosts, error) {
+	if len(r.opt.KnownHosts) > 0 || len(h.KnownHosts) == 0 {
+		return r.known, nil
+	}
+	key := strings.Join(h.KnownHosts, "\x00")
+	r.knownMu.Lock()
+	defer r.knownMu.Unlock()
+	if k := r.knownBy[key]; k != nil {
+		return k, nil
+	}
+	k, err := newKnownHosts(h.KnownHosts)
+	if err != nil {
+		return nil, err
+	}
+	r.knownBy[key] = k
+	return k, nil
+}
+
+// hostKeyCheckOf is how h's key is checked: --accept-new-host-keys for
+// all, else its StrictHostKeyChecking, else strictly.
+func (r *runner) hostKeyCheckOf(h inventory.Host) hostKeyCheck {
+	hc := hostKeyCheck{policy: r.opt.HostKeys, hash: h.HashKnownHosts, sshNo: h.StrictHostKeyChecking == "no"}
+	if h.StrictHostKeyChecking == "accept-new" || h.StrictHostKeyChecking == "no" {
+		hc.policy = AcceptNew
+	}
+	return hc
+}
+
 // stage names what a host was doing, for the message when its time runs out.
 type stage struct{ v atomic.Value }
 
@@ -238,8 +283,19 @@ func (r *runner) runOne(parent context.Context, h inventory.Host, job Job) (res 
 	defer cancel()
 	st := &stage{}
 
-	client, err := r.connect(ctx, h, st, 0)
+	// ConnectTimeout (ssh configuration) bounds the way in only.
+	cctx, ccancel := ctx, context.CancelFunc(func() {})
+	if h.ConnectTimeout > 0 && h.ConnectTimeout < timeoutOf(h) {
+		cctx, ccancel = context.WithTimeout(ctx, h.ConnectTimeout)
+	}
+	client, err := r.connect(cctx, h, st, 0)
+	connectTimedOut := cctx.Err() != nil && ctx.Err() == nil
+	ccancel()
 	if err != nil {
+		if connectTimedOut {
+			res.Err = fmt.Errorf("%s: no answer within %s (its ConnectTimeout in the ssh configuration) while %s; abandoned (the other hosts go on)", where(h), h.ConnectTimeout, st.get())
+			return res
+		}
 		res.Err = r.explain(parent, ctx, h, st, err)
 		return res
 	}

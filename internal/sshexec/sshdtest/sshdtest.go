@@ -70,6 +70,7 @@ type Server struct {
 	Port    int    // on 127.0.0.1
 	HostKey ssh.PublicKey
 	log     *lockedBuffer
+	proc    *os.Process
 }
 
 // Addr is host:port to dial.
@@ -134,6 +135,7 @@ LogLevel VERBOSE
 		if err := cmd.Start(); err != nil {
 			tb.Fatalf("start sshd: %v", err)
 		}
+		s.proc = cmd.Process
 		exited := make(chan struct{})
 		go func() { _ = cmd.Wait(); close(exited) }()
 		port := s.Port
@@ -153,6 +155,50 @@ LogLevel VERBOSE
 		// Most likely another test took the port between our probe and
 		// sshd's bind; try another.
 	}
+}
+
+// NewHostKey gives the server a new host key, as a reinstalled host has,
+// at the same address: sshd reads it again on SIGHUP. It returns once the
+// server offers the new key.
+func (s *Server) NewHostKey(tb testing.TB) ssh.PublicKey {
+	tb.Helper()
+	key := WriteKey(tb, filepath.Join(s.Dir, "ssh_host_ed25519_key"), "")
+	logged := len(s.Log())
+	if err := s.proc.Signal(syscall.SIGHUP); err != nil {
+		tb.Fatalf("SIGHUP sshd: %v", err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	// A connection accepted before the restart already gets the new key
+	// (each connection's sshd reads the key file), so the key alone does
+	// not say the listener is back: its log does.
+	for {
+		_, after, restarted := strings.Cut(s.Log()[logged:], "Received SIGHUP")
+		if restarted && strings.Contains(after, "Server listening on") {
+			break
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("sshd on port %d did not restart on SIGHUP", s.Port)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for time.Now().Before(deadline) {
+		var offered ssh.PublicKey
+		_, _ = ssh.Dial("tcp", s.Addr(), &ssh.ClientConfig{
+			User: "probe",
+			HostKeyCallback: func(_ string, _ net.Addr, k ssh.PublicKey) error {
+				offered = k
+				return fmt.Errorf("only probing the host key")
+			},
+			Timeout: 2 * time.Second,
+		})
+		if offered != nil && bytes.Equal(offered.Marshal(), key.Marshal()) {
+			s.HostKey = key
+			return key
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	tb.Fatalf("sshd on port %d did not take its new host key", s.Port)
+	return nil
 }
 
 func waitBanner(addr string, exited <-chan struct{}) bool {
