@@ -263,4 +263,8 @@ const (
 	// names a cause and no other kind reads: Subject and Message hold the
 	// entry's id.
 	LogMessage = "message"
+	// LogKubeProxy is a line of kube-proxy's own log (klog: "I1120
+	// 15:18:19.757786 26448 conntrack.go:52] Setting nf_conntrack_max"):
+	// the host runs kube-proxy, which forwards service traffic.
+	LogKubeProxy = "kube-proxy"
 )

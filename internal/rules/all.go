@@ -49,6 +49,7 @@ func All() []*Rule {
 		netARPConflict,
 		netStaleARP,
 		netVRRPBlocked,
+		netVRIDConflict,
 		netICMPUnreachable,
 		netTunnelMTU,
 		// packet path

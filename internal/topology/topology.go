@@ -133,6 +133,11 @@ func (t *Topology) inferDirectors() {
 			// (the virtual servers may be in an include not pasted).
 			h.Role = evidence.RoleDirector
 			t.RoleInferred[h.Name] = "its keepalived.conf moves VIPs with VRRP"
+		case runsKubeProxy(h):
+			// kube-proxy forwards the service traffic of its node: in IPVS
+			// mode with the kernel's IPVS, the node is a director.
+			h.Role = evidence.RoleDirector
+			t.RoleInferred[h.Name] = "it runs kube-proxy (its log)"
 		case len(h.Libvirt.Interfaces) > 0 || len(h.Libvirt.Filters) > 0:
 			h.Role = evidence.RoleHypervisor
 			t.RoleInferred[h.Name] = "it shows libvirt domains or filters"
@@ -465,6 +470,16 @@ func parseMark(s string) uint32 {
 func carriesVIPs(kc *evidence.KeepalivedConfig) bool {
 	for _, vi := range kc.VRRPInstances {
 		if len(vi.VIPs) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// runsKubeProxy reports whether h's logs are kube-proxy's.
+func runsKubeProxy(h *evidence.Host) bool {
+	for _, l := range h.Logs {
+		if l.Kind == evidence.LogKubeProxy {
 			return true
 		}
 	}

@@ -134,6 +134,9 @@ var (
 	// keepalived in a container, docker's timestamp glued to the message:
 	// "15/2/2016 03:00:46Initializing ipvs"
 	reGlued = regexp.MustCompile(`^(\d{1,2}/\d{1,2}/\d{4} \d\d:\d\d:\d\d)(?:\s*)(\S.*)$`)
+	// klog, the log format of Kubernetes components:
+	// "I1120 15:18:19.757786   26448 conntrack.go:52] Setting nf_conntrack_max to 786432"
+	reKlog = regexp.MustCompile(`^([IWEF]\d{4} \d\d:\d\d:\d\d\.\d+)\s+\d+ ([\w.-]+\.go):\d+\] (.*)$`)
 	// dmesg -x / --level prefixes: "kern  :warn  : [ 1.2] msg"
 	reDmesgFacility = regexp.MustCompile(`^[a-z]+\s*:[a-z]+\s*: (.*)$`)
 )
@@ -158,6 +161,9 @@ func splitHeader(line string) header {
 	}
 	if m := reDmesg.FindStringSubmatch(s); m != nil {
 		return header{time: m[1], prog: "kernel", msg: m[2]}
+	}
+	if m := reKlog.FindStringSubmatch(s); m != nil {
+		return header{time: m[1], prog: "klog:" + m[2], msg: m[3]}
 	}
 	if m := reGlued.FindStringSubmatch(s); m != nil {
 		return header{time: m[1], msg: m[2]}
@@ -229,6 +235,9 @@ func classify(h header) (evidence.LogEvent, bool) {
 	}
 	ev := func(kind, subject string) (evidence.LogEvent, bool) {
 		return evidence.LogEvent{Kind: kind, Subject: subject, Detail: msg}, true
+	}
+	if isKubeProxy(h.prog, msg) {
+		return ev(evidence.LogKubeProxy, strings.TrimPrefix(h.prog, "klog:"))
 	}
 	if strings.HasPrefix(msg, "Starting Keepalived v") {
 		if m := reKAVersion.FindStringSubmatch(msg); m != nil {
@@ -370,4 +379,22 @@ func KeepalivedVersion(doc evidence.Doc) (evidence.LogEvent, bool) {
 		}
 	}
 	return evidence.LogEvent{}, false
+}
+
+// kubeProxyFiles are the source files of kube-proxy that log (klog names
+// the file): its proxiers, its conntrack tuning and its server.
+var kubeProxyFiles = map[string]bool{
+	"proxier.go": true, "conntrack.go": true, "server.go": true, "server_others.go": true,
+	"server_linux.go": true, "ipset.go": true, "graceful_termination.go": true, "netlink_linux.go": true,
+}
+
+// isKubeProxy reports whether a klog line is kube-proxy's: one of its
+// files, or a message only kube-proxy logs.
+func isKubeProxy(prog, msg string) bool {
+	file, ok := strings.CutPrefix(prog, "klog:")
+	if !ok {
+		return false
+	}
+	return (kubeProxyFiles[file] && has(msg, "roxier", "conntrack", "nf_conntrack", "ipvs", "IPVS", "iptables", "ipset", "Proxy", "proxy")) ||
+		has(msg, "kube-proxy", "Using ipvs Proxier", "Using iptables Proxier")
 }

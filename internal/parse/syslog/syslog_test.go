@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -281,4 +282,22 @@ func FuzzParseLog(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestKubeProxyKlog: kube-proxy's klog lines (from the field case
+// kubernetes#71261 and kube-proxy's IPVS proxier) say the host runs it;
+// other components' klog lines do not.
+func TestKubeProxyKlog(t *testing.T) {
+	doc := evidence.Doc{Host: "node1", Source: "kube-proxy.log", Start: 1, Text: "I1120 15:18:19.757786   26448 conntrack.go:52] Setting nf_conntrack_max to 786432\n" +
+		"I0318 10:02:11.000123       1 server_others.go:259] Using ipvs Proxier.\n" +
+		"E0318 10:02:12.123456    2201 kubelet.go:2183] Container runtime network not ready\n"}
+	evs, _ := ParseLog(doc)
+	var got []string
+	for _, e := range evs {
+		got = append(got, fmt.Sprintf("%d %s %s", e.Ref.Line, e.Kind, e.Subject))
+	}
+	want := []string{"1 kube-proxy conntrack.go", "2 kube-proxy server_others.go"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("events %q, want %q", got, want)
+	}
 }
