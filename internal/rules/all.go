@@ -11,6 +11,7 @@ func All() []*Rule {
 		directorVIPOwnedTwice,
 		directorDRPortRemap,
 		directorIPForwardOff,
+		directorFNATNoLocalAddress,
 		directorFNATLocalAddressNotLocal,
 		directorReturnPathMissing,
 		directorFirewallDropsVIP,
