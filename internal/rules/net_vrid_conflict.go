@@ -31,7 +31,7 @@ var netVRIDConflict = &Rule{
 // carry the same VIPs). "bogus VRRP packet" and "ignoring received
 // advertisement" follow them, and say less alone.
 var vridMismatch = map[string]bool{
-	"keepalived.vrrp.vip-mismatch.v12":   true,
+	"keepalived.vrrp.vip-mismatch.v12":    true,
 	"keepalived.vrrp.vip-not-present.v12": true,
 	"keepalived.vrrp.vip-not-present.v1":  true,
 	"keepalived.vrrp.vip-not-present.v20": true,
