@@ -378,6 +378,8 @@ type textBlocks struct {
 	blocks []Block
 	size   int
 	runs   []*evidence.ConnRun
+	// anonymised are the hidden addresses read as numbers (readAnonymised).
+	anonymised []string
 }
 
 // splitText redacts a file's text and splits it into blocks.
@@ -409,14 +411,18 @@ func splitText(data []byte, runs []*evidence.ConnRun) textBlocks {
 			blocks = r.blocks // nothing redacted: the blocks of this very text
 		}
 	}
+	var anon []string
 	if blocks == nil {
 		if !utf8.ValidString(text) {
 			// Latin-1 pastes and stray bytes: keep the parsable ASCII.
 			text = strings.ToValidUTF8(text, "\uFFFD")
 		}
+		if !large {
+			text, anon = readAnonymised(text)
+		}
 		blocks = SplitTranscript(text)
 	}
-	return textBlocks{blocks: blocks, size: len(data), runs: runs}
+	return textBlocks{blocks: blocks, size: len(data), runs: runs, anonymised: anon}
 }
 
 // parseText parses the blocks of a file into the case.
@@ -426,6 +432,10 @@ func parseText(c *evidence.Case, defaultHost, src, base string, t textBlocks, in
 		c.Problems = append(c.Problems, evidence.Problem{Host: defaultHost, Source: src, Line: 1, Message: t.binary + ": not text, skipped"})
 		c.Read.Blocks++
 		return
+	}
+	if len(t.anonymised) > 0 {
+		c.Notes = append(c.Notes, fmt.Sprintf("%s: anonymised addresses are read as numbers, the same wherever one recurs (%s); the evidence quotes show them so",
+			src, strings.Join(t.anonymised, ", ")))
 	}
 	if t.size >= largeFile && t.size >= collectAfter {
 		defer runtime.GC()

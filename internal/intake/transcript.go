@@ -44,10 +44,21 @@ var (
 var hostMarker = regexp.MustCompile(`^(?i:on|capture on|captured on|from|at|output of|and on)\s+(?:(?i:the)\s+)?` +
 	`(?:((?i:director|client|real ?server|realserver|hypervisor|host|router))\s+)?([A-Za-z0-9][\w.-]*)[^:]{0,100}:\s*$`)
 
+// hostMarkerZH is the same in Chinese: "在RS服务器上执行:", "DS机器上:",
+// "在 RS1 上执行：", "LVS节点:" (full-width colon too). The role word or
+// name before 服务器/机器/节点/主机/上 names the host.
+var hostMarkerZH = regexp.MustCompile(`^(?:在|从)?\s*([A-Za-z][\w.-]{0,30})\s*(?:服务器|机器|节点|主机)?\s*(?:上)?\s*(?:执行|运行|抓包|查看|操作)?(?:如下)?(?:的)?(?:命令|结果)?\s*[:：]\s*$`)
+
 // markerHost returns the host a prose line names, if it is a marker.
 func markerHost(line string) (string, bool) {
-	if len(line) > 160 || !strings.HasSuffix(strings.TrimSpace(line), ":") {
+	t := strings.TrimSpace(line)
+	if len(line) > 160 || !(strings.HasSuffix(t, ":") || strings.HasSuffix(t, "：")) {
 		return "", false
+	}
+	if m := hostMarkerZH.FindStringSubmatch(t); m != nil && strings.TrimRight(m[0], ":： ") != m[1] && !isStopWord(m[1]) {
+		// A bare "word:" is no marker (it ends many outputs' lines):
+		// the Chinese words around the name make it one.
+		return strings.ToLower(m[1]), true
 	}
 	m := hostMarker.FindStringSubmatch(strings.TrimSpace(line))
 	if m == nil {
@@ -380,7 +391,7 @@ func (p *promptChars) within(text string, from, to int) bool {
 // could take: ending in ':' or starting with "```", blanks aside.
 func mayBeMarkerOrFence(line string) bool {
 	t := strings.TrimSpace(line)
-	return strings.HasSuffix(t, ":") || strings.HasPrefix(t, "```")
+	return strings.HasSuffix(t, ":") || strings.HasSuffix(t, "：") || strings.HasPrefix(t, "```")
 }
 
 // hasPromptChar reports whether line holds '#' or '$' (or '>' when gt):

@@ -120,3 +120,26 @@ func FuzzSplitTranscript(f *testing.F) {
 		}
 	})
 }
+
+// TestChineseHostMarkers: the prose lines Chinese write-ups put between
+// hosts' outputs (seed 001: "在RS服务器上执行:", "DS机器上:") name the
+// host of what follows; a bare "word:" does not.
+func TestChineseHostMarkers(t *testing.T) {
+	for line, want := range map[string]string{
+		"在RS服务器上执行:":    "rs",
+		"在DS服务器上执行:":    "ds",
+		"DS机器上:":        "ds",
+		"RS机器上:":        "rs",
+		"在 RS1 上执行：":    "rs1",
+		"LVS节点:":        "lvs",
+		"lb01 上执行如下命令:": "lb01",
+		"lo:":           "",
+		"RS：":           "",
+		"Result:":       "",
+	} {
+		got, ok := markerHost(line)
+		if got != want || ok != (want != "") {
+			t.Errorf("markerHost(%q) = %q, %v; want %q", line, got, ok, want)
+		}
+	}
+}
