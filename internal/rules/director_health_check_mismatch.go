@@ -35,7 +35,53 @@ var directorHealthCheckMismatch = &Rule{
 				reportMerged(p, fs, fmt.Sprintf("the health checks of %d real servers of %s on %s probe something other than the service", len(fs), s, d.Name))
 			}
 		}
+		if len(p.Findings()) == 0 {
+			for _, d := range p.Directors() {
+				checkTCPProbeOfUDP(p, d)
+			}
+		}
 	},
+}
+
+// checkTCPProbeOfUDP reads what keepalived logs of its checks when its
+// configuration is not there: "TCP connection to [10.40.0.5]:udp:34197
+// failed" is a TCP_CHECK of a UDP real server (keepalived 2.x names the
+// protocol of the real server it probes), which can never succeed: the
+// real server is removed however well it serves.
+func checkTCPProbeOfUDP(p *Pass, d *evidence.Host) {
+	var refs []evidence.Ref
+	var rs string
+	for _, l := range d.Logs {
+		if l.Kind == evidence.LogCheckFailed && strings.HasPrefix(l.Detail, "TCP connection to [") && strings.Contains(l.Detail, "]:udp:") {
+			if rs == "" {
+				rs = l.Subject
+			}
+			if len(refs) < 2 {
+				refs = append(refs, l.Ref)
+			}
+		}
+	}
+	if len(refs) == 0 {
+		return
+	}
+	for _, l := range d.Logs {
+		if l.Kind == evidence.LogRSRemoved && len(refs) < 3 {
+			refs = append(refs, l.Ref)
+			break
+		}
+	}
+	p.Report(diagnosis.Finding{
+		Severity: diagnosis.Critical,
+		Host:     d.Name,
+		Title:    fmt.Sprintf("keepalived on %s probes the UDP real server %s with a TCP connection (TCP_CHECK on a UDP service): the check can never pass, and the real server is removed", d.Name, orName(rs, "of the service")),
+		Explanation: "keepalived's TCP_CHECK opens a TCP connection to the real server. A UDP service's real server " +
+			"listens on UDP only, so the connection is refused or times out whatever the application does: every " +
+			"real server fails its check and leaves the table, and the service has none left.",
+		Evidence: refs,
+		Fix: []string{
+			"in the virtual_server's real_server blocks: replace TCP_CHECK by a check of the UDP service (UDP_CHECK, DNS_CHECK for DNS, or MISC_CHECK with a script that queries it), then: systemctl reload keepalived",
+		},
+	})
 }
 
 func checkProto(c *evidence.KCheck) string {

@@ -133,6 +133,9 @@ func (t *Topology) inferDirectors() {
 			// (the virtual servers may be in an include not pasted).
 			h.Role = evidence.RoleDirector
 			t.RoleInferred[h.Name] = "its keepalived.conf moves VIPs with VRRP"
+		case changesIPVS(h):
+			h.Role = evidence.RoleDirector
+			t.RoleInferred[h.Name] = "its keepalived log adds or removes real servers"
 		case runsKubeProxy(h):
 			// kube-proxy forwards the service traffic of its node: in IPVS
 			// mode with the kernel's IPVS, the node is a director.
@@ -480,6 +483,17 @@ func carriesVIPs(kc *evidence.KeepalivedConfig) bool {
 func runsKubeProxy(h *evidence.Host) bool {
 	for _, l := range h.Logs {
 		if l.Kind == evidence.LogKubeProxy {
+			return true
+		}
+	}
+	return false
+}
+
+// changesIPVS reports whether h's keepalived log adds or removes real
+// servers of virtual services: keepalived's checkers run on a director.
+func changesIPVS(h *evidence.Host) bool {
+	for _, l := range h.Logs {
+		if l.Kind == evidence.LogRSRemoved || l.Kind == evidence.LogRSAdded {
 			return true
 		}
 	}
