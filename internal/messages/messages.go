@@ -260,8 +260,9 @@ func gram(s string) uint32 {
 func hash(g uint32) uint32 { return (g * 0x9E3779B1) >> 16 }
 
 // verb is one printf conversion: %%, %[n$][flags][width][.prec][length]conv,
-// and the kernel's %p extensions (%pI4, %pI6c, %pS, %pM).
-var verb = regexp.MustCompile(`%(?:%|(?:\d+\$)?[-+ #0]*(?:\d+|\*)?(?:\.(?:\d+|\*))?(?:hh|h|ll|l|L|q|j|z|t)?(?:p[A-Za-z][A-Za-z0-9]*|[diouxXeEfFgGaAcsSpnm]))`)
+// the kernel's %p extensions (%pI4, %pI6c, %pS, %pM), and Go's %v and %q
+// (the daemons' entries).
+var verb = regexp.MustCompile(`%(?:%|(?:\d+\$)?[-+ #0]*(?:\d+|\*)?(?:\.(?:\d+|\*))?(?:hh|h|ll|l|L|q|j|z|t)?(?:p[A-Za-z][A-Za-z0-9]*|[diouxXeEfFgGaAcsSpnmvq]))`)
 
 // Verbs returns the conversions of a printf-style format in order, "%%"
 // excluded.

@@ -13,8 +13,8 @@ import (
 )
 
 var (
-	projects = map[string]bool{"keepalived": true, "linux": true, "ipvsadm": true, "iproute2": true, "libvirt": true, "firewalld": true}
-	logKinds = map[string]bool{"keepalived": true, "kernel": true, "stderr": true, "libvirt": true, "firewalld": true}
+	projects = map[string]bool{"keepalived": true, "linux": true, "ipvsadm": true, "iproute2": true, "libvirt": true, "firewalld": true, "moby": true, "kubernetes": true}
+	logKinds = map[string]bool{"keepalived": true, "kernel": true, "stderr": true, "libvirt": true, "firewalld": true, "daemon": true}
 )
 
 // (a) the table loads and every entry says where it comes from and what it
@@ -121,6 +121,14 @@ func logLines(e *Entry, msg string) []string {
 			"Apr 04 10:13:47 hv1 libvirtd[1234]: " + full,                                        // journal
 			"error: " + full, // virsh
 		}
+	case "daemon":
+		return []string{
+			`time="2017-10-12T17:28:13Z" level=error msg="` + full + `"`,                        // logrus text (dockerd, kube-proxy of kube-router/moby's ipvs)
+			"kube-proxy-wzccp kube-proxy time=\"2017-10-12T17:28:13Z\" level=error msg=\"" + full + "\"", // kubectl logs --prefix
+			"ERRO[0089] " + full,                                                                  // dockerd on a terminal
+			"E1116 12:53:34.421604       1 server_others.go:339] " + full,                          // klog
+			full,
+		}
 	case "firewalld":
 		return []string{
 			"2024-04-04 10:13:47 " + full,                 // /var/log/firewalld
@@ -161,6 +169,8 @@ func verbValue(v string) (string, error) {
 		return fmt.Sprintf(spec+conv, 42), nil
 	case "c":
 		return "c", nil
+	case "v", "q":
+		return "value", nil
 	case "e", "E", "f", "F", "g", "G", "a", "A":
 		return fmt.Sprintf(spec+"f", 1.5), nil
 	case "p":

@@ -47,12 +47,13 @@ func applyLogs(doc evidence.Doc, h *evidence.Host) []evidence.Problem {
 
 // loggedMessage reports whether a line of head is a message of the table
 // (internal/messages) that a log holds: keepalived's or the kernel's, on a
-// line of its own, without the syslog prefix a paste often leaves out.
+// line of its own, without the syslog prefix a paste often leaves out, or
+// a daemon's (dockerd's, kube-proxy's) that programs IPVS.
 // Messages a command prints on its own (ipvsadm's errors) belong to that
 // command's output.
 func loggedMessage(head string) bool {
 	for line := range strings.Lines(head) {
-		if e, ok := messages.Match(strings.TrimSpace(line)); ok && (e.Log == "keepalived" || e.Log == "kernel") {
+		if e, ok := messages.Match(strings.TrimSpace(line)); ok && (e.Log == "keepalived" || e.Log == "kernel" || e.Log == "daemon") {
 			return true
 		}
 	}

@@ -137,6 +137,12 @@ var (
 	// klog, the log format of Kubernetes components:
 	// "I1120 15:18:19.757786   26448 conntrack.go:52] Setting nf_conntrack_max to 786432"
 	reKlog = regexp.MustCompile(`^([IWEF]\d{4} \d\d:\d\d:\d\d\.\d+)\s+\d+ ([\w.-]+\.go):\d+\] (.*)$`)
+	// logrus, dockerd's and older kube-proxy's: 'time="2017-10-12T17:28:13Z"
+	// level=error msg="Could not get ipvs family information ..."', also
+	// after `kubectl logs --prefix`'s pod and container
+	reLogrus = regexp.MustCompile(`(?:^|\s)time="([^"]+)" level=(\w+) msg="((?:[^"\\]|\\.)*)"`)
+	// dockerd on a terminal: "ERRO[0089] Could not get ipvs family ..."
+	reLogrusTTY = regexp.MustCompile(`^(?:INFO|WARN|ERRO|DEBU|FATA|PANI)\[(\d+)\] (.*)$`)
 	// dmesg -x / --level prefixes: "kern  :warn  : [ 1.2] msg"
 	reDmesgFacility = regexp.MustCompile(`^[a-z]+\s*:[a-z]+\s*: (.*)$`)
 )
@@ -161,6 +167,12 @@ func splitHeader(line string) header {
 	}
 	if m := reDmesg.FindStringSubmatch(s); m != nil {
 		return header{time: m[1], prog: "kernel", msg: m[2]}
+	}
+	if m := reLogrus.FindStringSubmatch(s); m != nil {
+		return header{time: m[1], prog: "daemon", msg: strings.ReplaceAll(m[3], `\"`, `"`)}
+	}
+	if m := reLogrusTTY.FindStringSubmatch(s); m != nil {
+		return header{time: m[1], prog: "daemon", msg: m[2]}
 	}
 	if m := reKlog.FindStringSubmatch(s); m != nil {
 		return header{time: m[1], prog: "klog:" + m[2], msg: m[3]}
