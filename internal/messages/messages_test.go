@@ -123,10 +123,10 @@ func logLines(e *Entry, msg string) []string {
 		}
 	case "daemon":
 		return []string{
-			`time="2017-10-12T17:28:13Z" level=error msg="` + full + `"`,                        // logrus text (dockerd, kube-proxy of kube-router/moby's ipvs)
+			`time="2017-10-12T17:28:13Z" level=error msg="` + full + `"`,                                 // logrus text (dockerd, kube-proxy of kube-router/moby's ipvs)
 			"kube-proxy-wzccp kube-proxy time=\"2017-10-12T17:28:13Z\" level=error msg=\"" + full + "\"", // kubectl logs --prefix
-			"ERRO[0089] " + full,                                                                  // dockerd on a terminal
-			"E1116 12:53:34.421604       1 server_others.go:339] " + full,                          // klog
+			"ERRO[0089] " + full, // dockerd on a terminal
+			"E1116 12:53:34.421604       1 server_others.go:339] " + full, // klog
 			full,
 		}
 	case "firewalld":
