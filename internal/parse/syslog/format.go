@@ -33,6 +33,13 @@ func Formats() []format.Format {
 			`^syslog(?:[-.]\d+)?(?:\.(?:txt|log))?$`,
 		),
 		Sniff: func(head string) bool { return logSniffRE.MatchString(head) || loggedMessage(head) },
+		// A log of errors is evidence: "send advert error 1 (Operation not
+		// permitted)" is keepalived saying its adverts are dropped, not a
+		// command that failed to run.
+		ErrorIsEvidence: func(doc evidence.Doc) bool {
+			evs, _ := ParseLog(doc)
+			return len(evs) > 0
+		},
 		Apply: applyLogs,
 	}}
 }
