@@ -264,7 +264,6 @@ func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
 	}
 }
 
-
 // The systemd unit keeps three of root's capabilities
 // (packaging/lvsdoctor.service). Collected as root with only those, a
 // host gives every file it gives with all of root's; without
