@@ -36,7 +36,10 @@ func genDirector(tb testing.TB, dir string, nRS, nConns int) {
 	}
 	const vip = "192.0.2.100"
 	rip := func(i int) netip.Addr { return netip.AddrFrom4([4]byte{10, 1, byte(i / 250), byte(1 + i%250)}) }
-	hex := func(a netip.Addr) string { b := a.As4(); return fmt.Sprintf("%02X%02X%02X%02X", b[0], b[1], b[2], b[3]) }
+	hex := func(a netip.Addr) string {
+		b := a.As4()
+		return fmt.Sprintf("%02X%02X%02X%02X", b[0], b[1], b[2], b[3])
+	}
 	const header = "IP Virtual Server version 1.2.1 (size=4096)\n"
 	var ln, stats, rate, proc strings.Builder
 	ln.WriteString(header + "Prot LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n")
