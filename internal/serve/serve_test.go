@@ -462,3 +462,27 @@ func checkMetrics(promtool string, exposition io.Reader) error {
 	}
 	return nil
 }
+
+// A run that panics (a parser tripped by hostile evidence) fails alone:
+// the service keeps serving the last good result and the next run runs.
+func TestPanickingRunFailsAlone(t *testing.T) {
+	sw := &switchable{f: labCase("dr-healthy")}
+	s := New(Options{Collect: sw.collect})
+	if err := s.RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	sw.set(func(context.Context, string) ([]*collect.Bundle, error) { panic("index out of range") })
+	err := s.RunOnce(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "internal error: index out of range") {
+		t.Fatalf("panicking run: %v", err)
+	}
+	m := scrape(t, s)
+	mustValue(t, m, "lvsdoctor_up", nil, 0)
+	mustValue(t, m, "lvsdoctor_run_failures_total", nil, 1)
+	mustValue(t, m, "lvsdoctor_ipvs_service_real_servers", map[string]string{"host": "director"}, 2)
+	sw.set(labCase("dr-healthy"))
+	if err := s.RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	mustValue(t, scrape(t, s), "lvsdoctor_up", nil, 1)
+}
