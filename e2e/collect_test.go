@@ -56,7 +56,9 @@ func needNetns(t *testing.T) {
 func newNetnsHost(t *testing.T, name string) *netnsHost {
 	t.Helper()
 	needNetns(t)
-	h := &netnsHost{t: t, name: "lvsd-e2e-" + name}
+	// the process id keeps two test runs on one machine (two worktrees,
+	// two engineers) out of each other's namespaces
+	h := &netnsHost{t: t, name: fmt.Sprintf("lvsd-e2e-%s-%d", name, os.Getpid())}
 	_ = exec.Command("ip", "netns", "del", h.name).Run()
 	if out, err := exec.Command("ip", "netns", "add", h.name).CombinedOutput(); err != nil {
 		t.Fatalf("ip netns add: %v %s", err, out)

@@ -338,3 +338,52 @@ func TestCollectWithTheUnitsCapabilities(t *testing.T) {
 		}
 	}
 }
+
+// lvsdoctor serve --inventory collects the fleet over SSH at each run (a
+// real sshd in a real server's namespace): a host that refuses the
+// connection is lvsdoctor_host_up 0 and the run still succeeds; a fault
+// fixed on a host leaves the next run's metrics; the inventory is read
+// again at each run, and runs where no host can be collected fail and
+// keep the last good result served.
+func TestServeInventoryOverSSH(t *testing.T) {
+	ops, rs, dir, inv := sshRealServer(t)
+	id := "user"
+	hosts := func(list string) {
+		must(t, os.WriteFile(inv, []byte("defaults:\n  user: root\n  identity: "+filepath.Join(dir, id)+"\nhosts:\n"+list), 0o644))
+	}
+	const rs1 = "  - {name: rs1, address: 192.0.2.11, role: realserver}\n"
+	const rs2 = "  - {name: rs2, address: 192.0.2.11, port: 2222, role: realserver}\n" // refused at once
+	hosts(rs1 + rs2)
+	srv := startInNetns(t, ops, []string{"LVSDOCTOR_E2E_MAIN=1"}, os.Args[0], "serve", "--listen", "127.0.0.1:0",
+		"--interval", "1s", "--inventory", inv, "--known-hosts", filepath.Join(dir, "known_hosts"), "--no-agent",
+		"--vip", rsVIP+":80", "--mode", "dr")
+	target := srv.waitFor(t, regexp.MustCompile(`serving on http://(127\.0\.0\.1:\d+)/`), 20*time.Second)[1]
+	metrics := func() string { return string(ops.curl("http://" + target + "/metrics")) }
+	has := func(m string, lines ...string) bool {
+		for _, l := range lines {
+			if !strings.Contains(m, "\n"+l+"\n") {
+				return false
+			}
+		}
+		return true
+	}
+	finding := `lvsdoctor_findings{host="rs1",id="rs.firewall-drops-vip",severity="critical"} 1`
+	waitUntil(t, 30*time.Second, "rs1 diagnosed over SSH, rs2 not collected", func() bool {
+		return has(metrics(), "lvsdoctor_up 1", `lvsdoctor_host_up{host="rs1"} 1`, `lvsdoctor_host_up{host="rs2"} 0`, finding)
+	})
+
+	rs.sh("nft delete table inet f")
+	waitUntil(t, 30*time.Second, "the fixed fault gone from the metrics", func() bool {
+		m := metrics()
+		return has(m, "lvsdoctor_up 1") && !strings.Contains(m, `id="rs.firewall-drops-vip"`)
+	})
+
+	hosts(rs2) // read at the next run: nothing can be collected any more
+	waitUntil(t, 30*time.Second, "runs failing", func() bool {
+		m := metrics()
+		return has(m, "lvsdoctor_up 0", `lvsdoctor_host_up{host="rs1"} 1`) && !strings.Contains(m, "lvsdoctor_run_failures_total 0\n")
+	})
+	if !strings.Contains(srv.output(), "still serving the result of") {
+		t.Errorf("the log does not say the last good result is served:\n%s", srv.output())
+	}
+}
