@@ -23,7 +23,7 @@ HOSTS=${1:-10 50}; HOSTS=${HOSTS//,/ }; R=${2:-5}; RS=${3:-1}
 SERVERS=4
 for n in $HOSTS $R $RS; do [[ $n =~ ^[1-9][0-9]*$ ]] || { echo "usage: $0 [HOSTS] [RUNS] [SSH_RUNS]" >&2; exit 2; }; done
 [ "$(id -u)" = 0 ] || { echo "$0: needs root (sshd, logging in as root, the evidence root reads)" >&2; exit 2; }
-for t in /usr/sbin/sshd ssh ssh-keygen xargs tar; do
+for t in ssh xargs tar; do
     command -v "$t" >/dev/null || { echo "$0: $t is missing (openssh-server, openssh-client)" >&2; exit 2; }
 done
 
@@ -97,49 +97,9 @@ main "$@" </dev/null
 EOF
 
 # --- sshd instances on loopback -------------------------------------------
-ssh-keygen -q -t ed25519 -N '' -C lvsdoctor-bench -f "$W/user"
-cp "$W/user.pub" "$W/authorized_keys"
-: >"$W/known_hosts"
-mkdir -p /run/sshd # sshd's privilege separation folder, which a container may lack
-PORTS=()
-for i in $(seq "$SERVERS"); do
-    d="$W/sshd$i"; mkdir "$d"
-    ssh-keygen -q -t ed25519 -N '' -f "$d/host"
-    for _ in 1 2 3 4 5; do
-        port=$((40000 + RANDOM % 20000))
-        ss -Hltn "sport = :$port" | grep -q . && continue
-        cat >"$d/sshd_config" <<EOF
-Port $port
-ListenAddress 127.0.0.1
-HostKey $d/host
-AuthorizedKeysFile $W/authorized_keys
-PermitRootLogin prohibit-password
-PubkeyAuthentication yes
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-StrictModes no
-UsePAM no
-UseDNS no
-PrintMotd no
-PidFile $d/sshd.pid
-MaxStartups 200:30:400
-EOF
-        setsid /usr/sbin/sshd -D -e -f "$d/sshd_config" 2>"$d/log" &
-        pid=$!; PIDS+=("$pid")
-        for _ in $(seq 200); do
-            grep -q "Server listening on 127.0.0.1 port $port" "$d/log" && break
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.05
-        done
-        if grep -q "Server listening on 127.0.0.1 port $port" "$d/log"; then
-            PORTS+=("$port")
-            echo "[127.0.0.1]:$port $(cut -d' ' -f1,2 "$d/host.pub")" >>"$W/known_hosts"
-            break
-        fi
-        kill -- "-$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
-    done
-    [ "${#PORTS[@]}" = "$i" ] || { echo "$0: sshd $i did not start:"; cat "$d/log"; exit 1; } >&2
-done
+# shellcheck source=bench/lib/sshd.sh
+. bench/lib/sshd.sh
+sshd_start "$SERVERS"
 # what a person puts in ~/.ssh/config; here with the throw-away files
 cat >"$W/ssh_config" <<EOF
 Host *
@@ -156,16 +116,8 @@ Host *
 EOF
 export W
 
-hostlist() { # N: "name:port" words, the hosts spread over the servers
-    local i
-    for ((i = 0; i < $1; i++)); do echo "h$i:${PORTS[i % SERVERS]}"; done
-}
-inventory() { # N: lvsdoctor's inventory of the same hosts
-    echo "defaults: {user: root, identity: $W/user, timeout: 5m}"
-    echo "hosts:"
-    local h
-    for h in $(hostlist "$1"); do echo "  - {name: ${h%:*}, address: 127.0.0.1, port: ${h#*:}}"; done
-}
+hostlist() { sshd_hosts "$1"; }
+inventory() { sshd_inventory "$1"; }
 
 # --- the methods; each writes its evidence under folder $1 ----------------
 m_lvsdoctor_local() { "$W/lvsdoctor" collect --dir "$1"; }

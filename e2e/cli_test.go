@@ -29,6 +29,12 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"explain", "no.such-cause"},
 		{"frobnicate"},
 		{"diagnose", "--no-such-flag", "."},
+		{"serve"}, // --listen is required
+		{"serve", "--listen", "127.0.0.1:0", "--interval", "1ms"},
+		{"serve", "--listen", "not an address"},
+		{"serve", "--listen", "127.0.0.1:0", "--vip", "nope"},
+		{"serve", "--listen", "127.0.0.1:0", "--role", "pilot"},
+		{"serve", "--listen", "127.0.0.1:0", "--inventory", "/nonexistent/inventory.yaml"},
 	} {
 		_, stderr, code := run(args...)
 		if code != cli.ExitUsage {

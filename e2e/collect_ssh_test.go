@@ -13,10 +13,13 @@ import (
 	"github.com/lvsdoctor/lvsdoctor/internal/inventory"
 )
 
-// Remote collection end to end: a real server in its own namespace runs
-// a real sshd; lvsdoctor, in another namespace standing for the admin's
-// machine, collects it over SSH from an inventory and diagnoses the case.
-func TestCollectOverSSHDiagnosesInjectedFault(t *testing.T) {
+// sshRealServer sets up, for the SSH tests, a real server (rs1,
+// 192.0.2.11) in its own namespace with a DROP rule on its VIP and a
+// real sshd with throw-away keys, and a namespace standing for the
+// admin's machine (ops, 192.0.2.5) on the same link. dir holds the keys,
+// known_hosts and sshd's files; inv is an inventory listing rs1.
+func sshRealServer(t *testing.T) (ops, rs *netnsHost, dir, inv string) {
+	t.Helper()
 	needNetns(t)
 	const sshd = "/usr/sbin/sshd"
 	if _, err := os.Stat(sshd); err != nil {
@@ -27,8 +30,8 @@ func TestCollectOverSSHDiagnosesInjectedFault(t *testing.T) {
 	}
 	must(t, os.MkdirAll("/run/sshd", 0o755)) // privilege separation dir
 
-	ops := newNetnsHost(t, "ops")
-	rs := newNetnsHost(t, "rs1-ssh")
+	ops = newNetnsHost(t, "ops")
+	rs = newNetnsHost(t, "rs1-ssh")
 	if out, err := exec.Command("ip", "link", "add", "lvsd-e2e-o", "netns", ops.name, "type", "veth",
 		"peer", "name", "eth0", "netns", rs.name).CombinedOutput(); err != nil {
 		t.Fatalf("veth: %v %s", err, out)
@@ -46,7 +49,7 @@ nft add rule inet f input ip daddr 192.0.2.100 tcp dport 80 drop`)
 	rs.listen("0.0.0.0:80")
 
 	// throw-away keys and an sshd on 192.0.2.11:22 inside rs1
-	dir := t.TempDir()
+	dir = t.TempDir()
 	keygen := func(name string) string {
 		p := filepath.Join(dir, name)
 		if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", p).CombinedOutput(); err != nil {
@@ -74,10 +77,17 @@ nft add rule inet f input ip daddr 192.0.2.100 tcp dport 80 drop`)
 		time.Sleep(50 * time.Millisecond)
 	}
 
-	inv := filepath.Join(dir, "cluster.yaml")
+	inv = filepath.Join(dir, "cluster.yaml")
 	must(t, os.WriteFile(inv, []byte("defaults:\n  user: root\n  identity: "+filepath.Join(dir, "user")+
 		"\nhosts:\n  - {name: rs1, address: 192.0.2.11, role: realserver}\n"), 0o644))
+	return ops, rs, dir, inv
+}
 
+// Remote collection end to end: a real server in its own namespace runs
+// a real sshd; lvsdoctor, in another namespace standing for the admin's
+// machine, collects it over SSH from an inventory and diagnoses the case.
+func TestCollectOverSSHDiagnosesInjectedFault(t *testing.T) {
+	ops, rs, dir, inv := sshRealServer(t)
 	before := rs.settled()
 	caseDir := t.TempDir()
 	out, code := ops.lvsdoctor("collect", "--inventory", inv, "--known-hosts", filepath.Join(dir, "known_hosts"),

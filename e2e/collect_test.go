@@ -56,7 +56,9 @@ func needNetns(t *testing.T) {
 func newNetnsHost(t *testing.T, name string) *netnsHost {
 	t.Helper()
 	needNetns(t)
-	h := &netnsHost{t: t, name: "lvsd-e2e-" + name}
+	// the process id keeps two test runs on one machine (two worktrees,
+	// two engineers) out of each other's namespaces
+	h := &netnsHost{t: t, name: fmt.Sprintf("lvsd-e2e-%s-%d", name, os.Getpid())}
 	_ = exec.Command("ip", "netns", "del", h.name).Run()
 	if out, err := exec.Command("ip", "netns", "add", h.name).CombinedOutput(); err != nil {
 		t.Fatalf("ip netns add: %v %s", err, out)
@@ -144,23 +146,31 @@ func (h *netnsHost) settled() map[string]string {
 	return nil
 }
 
-// A real server, set up with the real tools in a namespace, collected
-// with `lvsdoctor collect` inside it and diagnosed: the diagnosis must
-// name the fault injected, and the collection must not change the host.
-func TestCollectLocalDiagnosesInjectedFault(t *testing.T) {
-	needNetns(t)
-	const vip = "192.0.2.100"
-	healthy := `ip link set lo up
+// rsVIP is the VIP of the real server healthyRealServer sets up.
+const rsVIP = "192.0.2.100"
+
+// healthyRealServer makes a namespace a healthy DR real server: eth0
+// (192.0.2.11, a veth), the VIP on lo, ARP suppressed, no strict
+// rp_filter. The tests then inject one fault at a time.
+const healthyRealServer = `ip link set lo up
 ip link add eth0 type veth peer name peer0
 ip link set peer0 up
 ip link set eth0 up
 ip addr add 192.0.2.11/24 dev eth0
 ip route add default via 192.0.2.1 dev eth0
-ip addr add ` + vip + `/32 dev lo label lo:vip
+ip addr add ` + rsVIP + `/32 dev lo label lo:vip
 sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2
 sysctl -qw net.ipv4.conf.eth0.arp_ignore=1 net.ipv4.conf.eth0.arp_announce=2
 sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.eth0.rp_filter=0 net.ipv4.conf.default.rp_filter=0
 `
+
+// A real server, set up with the real tools in a namespace, collected
+// with `lvsdoctor collect` inside it and diagnosed: the diagnosis must
+// name the fault injected, and the collection must not change the host.
+func TestCollectLocalDiagnosesInjectedFault(t *testing.T) {
+	needNetns(t)
+	const vip = rsVIP
+	healthy := healthyRealServer
 	for _, tc := range []struct {
 		name, fault string
 		listen      bool

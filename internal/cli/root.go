@@ -75,7 +75,7 @@ reports the cause with the evidence lines and the fix.`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newDiagnoseCmd(), newCollectCmd(), newWatchCmd(), newCausesCmd(), newExplainCmd())
-	root.AddCommand(newTraceCmd(), newVersionCmd())
+	root.AddCommand(newTraceCmd(), newServeCmd(), newVersionCmd())
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitError{code: ExitUsage, err: fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
