@@ -25,7 +25,7 @@ var anonAddr = regexp.MustCompile(`(?:^|[^\w.*-])((?:` + anonOctet + `|\d{1,3})\
 // readAnonymised replaces the anonymised addresses of text by the numbers
 // they are read as; it returns the text and what was replaced (first few).
 func readAnonymised(text string) (string, []string) {
-	if !strings.ContainsAny(text, "xXyYzZ*aAbBcCdD") {
+	if !mayHoldAnonymised(text) {
 		return text, nil
 	}
 	var seen []string
@@ -62,4 +62,72 @@ func anonNumber(text string, pos int) int {
 		return 240 + v%15
 	}
 	return 1 + v%254
+}
+
+// mayHoldAnonymised is a cheap screen before the regular expression,
+// which would otherwise cost more than parsing a case of a thousand real
+// servers: some '.' of text sits between a hidden octet and a number or
+// another hidden octet.
+func mayHoldAnonymised(text string) bool {
+	for i := strings.IndexByte(text, '.'); i >= 0; {
+		l, r := octetBefore(text, i), octetAfter(text, i)
+		if (isHiddenOctet(l) && (isHiddenOctet(r) || isNumber(r))) || (isNumber(l) && isHiddenOctet(r)) {
+			return true
+		}
+		j := strings.IndexByte(text[i+1:], '.')
+		if j < 0 {
+			break
+		}
+		i += j + 1
+	}
+	return false
+}
+
+func isOctetByte(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '*'
+}
+
+func octetBefore(s string, dot int) string {
+	i := dot
+	for i > 0 && dot-i < 4 && isOctetByte(s[i-1]) {
+		i--
+	}
+	return s[i:dot]
+}
+
+func octetAfter(s string, dot int) string {
+	i := dot + 1
+	for i < len(s) && i-dot-1 < 4 && isOctetByte(s[i]) {
+		i++
+	}
+	return s[dot+1 : i]
+}
+
+func isHiddenOctet(o string) bool {
+	if len(o) == 0 || len(o) > 3 {
+		return false
+	}
+	if len(o) == 1 && (o[0] >= 'a' && o[0] <= 'd' || o[0] >= 'A' && o[0] <= 'D') {
+		return true
+	}
+	for i := 0; i < len(o); i++ {
+		switch o[i] {
+		case 'x', 'X', 'y', 'Y', 'z', 'Z', '*':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func isNumber(o string) bool {
+	if len(o) == 0 || len(o) > 3 {
+		return false
+	}
+	for i := 0; i < len(o); i++ {
+		if o[i] < '0' || o[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
