@@ -53,6 +53,7 @@ type htmlPage struct {
 	Roots         []htmlFinding
 	Others        []htmlFinding
 	Observations  []htmlFinding
+	NextSteps     []htmlStep
 	Notes         [][]htmlSpan
 	Problems      []string
 	Schema        string
@@ -67,6 +68,11 @@ type htmlFinding struct {
 	MoreEvidence              int
 	Fix                       string
 	Consequences              []htmlFinding
+}
+
+// htmlStep is a next step: where, when, the command, why.
+type htmlStep struct {
+	On, When, Command, Why string
 }
 
 type htmlEvidence struct {
@@ -119,7 +125,10 @@ func writeHTML(w io.Writer, d *diagnosis.Diagnosis) error {
 			p.Observations = append(p.Observations, htmlFindingOf(o))
 		}
 	}
-	for _, n := range d.Notes {
+	for _, s := range d.NextSteps {
+		p.NextSteps = append(p.NextSteps, htmlStep{On: esc(s.On), When: esc(s.When), Command: esc(s.Command), Why: esc(s.Why)})
+	}
+	for _, n := range otherNotes(d) {
 		p.Notes = append(p.Notes, spans(n))
 	}
 	for _, pr := range d.Problems {

@@ -17,8 +17,8 @@ var directorKernelSuspect = &Rule{
 	Rank: 30,
 	Needs: []Need{
 		{Role: evidence.RoleDirector, Kind: evidence.KindUname, Command: "uname -a"},
-		{Role: evidence.RoleDirector, Kind: evidence.KindKernels, Command: "rpm -q kernel (or dpkg -l 'linux-image*') and grubby --info=ALL"},
-		{Role: evidence.RoleDirector, Kind: evidence.KindFrames, Command: "tcpdump -e -n -i <iface> host <VIP>"},
+		{Role: evidence.RoleDirector, Kind: evidence.KindKernels, Command: PlaceKernels},
+		{Role: evidence.RoleDirector, Kind: evidence.KindFrames, Command: Capture, When: WhileRetrying},
 	},
 	Explains: []string{"trace.director-not-forwarding", "trace.rs-not-replying"},
 	Run: func(p *Pass) {

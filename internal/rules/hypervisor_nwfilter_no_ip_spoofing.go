@@ -14,7 +14,7 @@ var hypervisorNwfilterNoIPSpoofing = &Rule{
 	Doc:  "A libvirt clean-traffic/no-ip-spoofing filter on a director (or DR/TUN real server) VM's port drops the frames LVS sends with a source IP that is not the VM's own.",
 	Rank: 10,
 	Needs: []Need{
-		{Role: evidence.RoleHypervisor, Kind: evidence.KindLibvirt, Command: "virsh dumpxml <director VM>"},
+		{Role: evidence.RoleHypervisor, Kind: evidence.KindLibvirt, Command: PlaceDomainXML},
 	},
 	Explains: []string{"trace.lost-in-transit", "trace.rs-not-replying", "trace.reply-lost", "net.vpc-antispoof", "kernel.drop"},
 	Run: func(p *Pass) {

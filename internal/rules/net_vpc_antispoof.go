@@ -16,7 +16,7 @@ var netVPCAntispoof = &Rule{
 	Rank: 15,
 	Needs: []Need{
 		{Role: evidence.RoleDirector, Kind: evidence.KindDMI, Command: "dmidecode -s system-manufacturer; dmidecode -s system-product-name"},
-		{Role: evidence.RoleRealServer, Kind: evidence.KindFrames, Command: "tcpdump -e -n -i <iface> host <client>"},
+		{Role: evidence.RoleRealServer, Kind: evidence.KindFrames, Command: Capture, When: WhileRetrying},
 	},
 	Explains: []string{"trace.lost-in-transit", "trace.reply-lost"},
 	Run: func(p *Pass) {

@@ -11,7 +11,7 @@ var rsAppBoundWrongAddress = &Rule{
 	ID:       "rs.app-bound-wrong-address",
 	Doc:      "The service listens only on the RIP or 127.0.0.1, not on the VIP or the wildcard, so DR/TUN packets addressed to the VIP find no socket.",
 	Rank:     25,
-	Needs:    []Need{{Role: evidence.RoleRealServer, Kind: evidence.KindListeners, Command: "ss -lntup"}},
+	Needs:    []Need{{Role: evidence.RoleRealServer, Kind: evidence.KindListeners, Command: "ss -lntup", Settled: listensOnServicePort}},
 	Explains: []string{"trace.rs-not-replying", "kernel.drop"},
 	Run: func(p *Pass) {
 		for _, s := range p.Services() {

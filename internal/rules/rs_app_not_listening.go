@@ -13,7 +13,7 @@ var rsAppNotListening = &Rule{
 	ID:       "rs.app-not-listening",
 	Doc:      "Nothing listens on the real server's service port.",
 	Rank:     25,
-	Needs:    []Need{{Role: evidence.RoleRealServer, Kind: evidence.KindListeners, Command: "ss -lntup"}},
+	Needs:    []Need{{Role: evidence.RoleRealServer, Kind: evidence.KindListeners, Command: "ss -lntup", Settled: listensOnServicePort}},
 	Explains: []string{"trace.rs-not-replying", "kernel.drop"},
 	Run: func(p *Pass) {
 		for _, s := range p.Services() {
