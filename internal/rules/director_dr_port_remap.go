@@ -51,6 +51,9 @@ func reportPortRemap(p *Pass, d *evidence.Host, vport uint16, rip string, rport 
 			"even records the destination with the virtual port, so `ipvsadm -Ln` shows %d). A service listening on %d never "+
 			"sees it; only NAT/FNAT rewrite the port.", vport, vport, rport),
 		Evidence: ev,
-		Fix:      []string{fmt.Sprintf("make the real servers listen on port %d, or switch the virtual server to NAT (lb_kind NAT)", vport)},
+		Fix: []string{
+			fixStep("make the service on %s listen on port %d: DR and TUN cannot change the port", rip, vport),
+			fixStep("or forward by NAT (lb_kind NAT in keepalived.conf), which rewrites port %d to %d", vport, rport),
+		},
 	})
 }

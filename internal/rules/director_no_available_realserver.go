@@ -53,7 +53,10 @@ var directorNoAvailableRealserver = &Rule{
 					Explanation: "IPVS has nowhere to send new connections: they are dropped (or answered with a reset). " +
 						"Real servers disappear or get weight 0 when health checks fail (inhibit_on_failure keeps them at 0).",
 					Evidence: ev,
-					Fix:      []string{"fix what the health checks report in the keepalived log, or the checks themselves", "ipvsadm -Ln   # weights must be > 0"},
+					Fix: []string{
+						fixCmd("journalctl -u keepalived | grep -i -e check -e 'removing service' -e 'adding service' | tail -20", "on %s: what the health checks report; fix that on the real servers, or the checks", d.Name),
+						fixCmd("ipvsadm -Ln -t "+hostPortOf(s), "weights must be > 0 again"),
+					},
 				})
 			}
 		}

@@ -49,7 +49,10 @@ var directorNoVirtualService = &Rule{
 				Title:       title,
 				Explanation: expl,
 				Evidence:    ev,
-				Fix:         []string{fmt.Sprintf("add the virtual_server to keepalived.conf (or ipvsadm -A -%s %s -s rr)", protoFlag(s.Proto), hostPort(s.VIP.String(), s.Port))},
+				Fix: []string{
+					fixStep("add a virtual_server %s %d block (protocol %s) to keepalived.conf on the directors, then: systemctl reload keepalived", s.VIP, s.Port, strings.ToUpper(protoOf(s))),
+					fixCmd(fmt.Sprintf("ipvsadm -A -%s %s -s rr", protoFlag(s.Proto), hostPort(s.VIP.String(), s.Port)), "or by hand, for now (keepalived does not know it: add the real servers with ipvsadm -a)"),
+				},
 			})
 		}
 	},

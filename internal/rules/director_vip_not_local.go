@@ -69,7 +69,10 @@ var directorVIPNotLocal = &Rule{
 						"the packets are not routed to IPVS (and nobody answers ARP for the VIP). keepalived adds the VIP only " +
 						"in MASTER state.",
 					Evidence: ev,
-					Fix:      []string{"check keepalived's VRRP state (journalctl -u keepalived) and bring the VIP up on the active director"},
+					Fix: []string{
+						fixCmd("journalctl -u keepalived | grep -i -e 'entering master' -e 'entering backup' -e fault | tail -5", "on each director: its VRRP state; keepalived adds the VIP only as MASTER"),
+						fixCmd("ip -o addr show to "+s.VIP.String(), "on the director that should be MASTER: must print the VIP's interface"),
+					},
 				})
 			}
 		}

@@ -117,8 +117,8 @@ func checkAcceptLocal(p *Pass, s *topology.Service, h *evidence.Host) {
 			"real clients are not affected; the test is.", h.Name, src, h.Name, vipHolderOf(h, src), iface),
 		Evidence: ev,
 		Fix: []string{
-			"test from a real client, not from a host that holds the VIP",
-			fmt.Sprintf("or, if such traffic is wanted: sysctl -w net.ipv4.conf.%s.accept_local=1   # with rp_filter 0 or 2 on %s", iface, iface),
+			testFromClient(p),
+			fixCmd(fmt.Sprintf("sysctl -w net.ipv4.conf.%s.accept_local=1", iface), "or, on %s, if such traffic is wanted (with rp_filter 0 or 2 on %s)", h.Name, iface),
 		},
 	})
 }

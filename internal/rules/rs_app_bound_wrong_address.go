@@ -51,7 +51,9 @@ var rsAppBoundWrongAddress = &Rule{
 						"so the kernel finds no listener for them and answers with a reset (TCP) or port unreachable (UDP), "+
 						"although the service answers when tested on its own address.", dst),
 					Evidence: ev,
-					Fix:      []string{fmt.Sprintf("make the service listen on 0.0.0.0:%d (or also on %s)", port, dst)},
+					Fix: []string{
+						fixCmd(listenCmd(s, port), "on %s: the process to reconfigure; make it listen on 0.0.0.0:%d (or also on %s), then restart it", h.Name, port, dst),
+					},
 				})
 			}
 		}

@@ -31,7 +31,10 @@ var rsAppNotListening = &Rule{
 					Title:       fmt.Sprintf("nothing listens on %s port %d on %s", s.Proto, port, h.Name),
 					Explanation: "The listening sockets of the real server show no socket on the service port: forwarded connections are refused (TCP RST) or dropped (UDP).",
 					Evidence:    append([]evidence.Ref{seenRef(h, evidence.KindListeners)}, appListeners(h, s.Proto)...),
-					Fix:         []string{fmt.Sprintf("start the service on %s, listening on 0.0.0.0:%d (or the VIP)", h.Name, port)},
+					Fix: []string{
+						fixCmd(listenCmd(s, port), "on %s: nothing yet; start the service listening on 0.0.0.0:%d (or on the VIP)", h.Name, port),
+						fixCmd(strings.TrimSpace(strings.Replace(listenCmd(s, port), fmt.Sprintf("'sport = :%d'", port), "", 1)), "where it listens now, if it moved (another port after an upgrade)"),
+					},
 				})
 			}
 		}
