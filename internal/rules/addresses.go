@@ -100,19 +100,25 @@ func containerIface(iface string) bool {
 }
 
 // addrBlock cites h's addresses of one family, as `ip addr` shows them:
-// first the interface where an address should be (its own line, then
-// its addresses), then the other interfaces' (not the containers'
-// bridges). For an absence ("the VIP is not on lo") the lines that show
-// what is there decide.
+// first those of the interface where an address should be (one that is
+// not the loopback's own first: another cluster's VIP on lo:0 tells most),
+// its own line when it has none, then the other interfaces' (not the
+// containers' bridges). For an absence ("the VIP is not on lo") the lines
+// that show what is there decide.
 func addrBlock(h *evidence.Host, first string, v4 bool) []evidence.Ref {
-	var out []evidence.Ref
-	if l, ok := h.Link(first); ok && !l.Ref.IsZero() {
-		out = append(out, l.Ref)
-	}
+	var out, loop []evidence.Ref
 	for _, a := range h.Addrs {
 		if a.Iface == first && a.Prefix.Addr().Is4() == v4 {
-			out = append(out, a.Ref)
+			if a.Prefix.Addr().IsLoopback() {
+				loop = append(loop, a.Ref)
+			} else {
+				out = append(out, a.Ref)
+			}
 		}
+	}
+	out = append(out, loop...)
+	if l, ok := h.Link(first); ok && !l.Ref.IsZero() && len(out) == 0 {
+		out = append(out, l.Ref)
 	}
 	for _, a := range h.Addrs {
 		if a.Iface != first && a.Prefix.Addr().Is4() == v4 && !containerIface(a.Iface) && !a.Prefix.Addr().IsLinkLocalUnicast() {

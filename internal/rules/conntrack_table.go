@@ -55,18 +55,28 @@ func checkConntrackTable(p *Pass, h *evidence.Host) {
 	default:
 		return
 	}
-	var ev []evidence.Ref
+	// What decided comes first: the kernel saying it drops ("table full,
+	// dropping packet"), else the counts that show the table full (a
+	// snapshot), else the counters.
+	var counts []evidence.Ref
 	if countKnown {
-		ev = append(ev, ct.CountRef)
+		counts = append(counts, ct.CountRef)
 	}
 	if maxKnown {
-		ev = append(ev, ct.MaxRef)
+		counts = append(counts, ct.MaxRef)
 	}
 	if len(logs) > 3 {
 		logs = append(logs[:2:2], logs[len(logs)-1])
 	}
-	ev = append(ev, logs...)
-	ev = append(ev, ctrs...)
+	var ev []evidence.Ref
+	switch {
+	case len(logs) > 0:
+		ev = append(append(append(ev, logs...), counts...), ctrs...)
+	case fill >= 0.9:
+		ev = append(append(ev, counts...), ctrs...)
+	default:
+		ev = append(append(ev, ctrs...), counts...)
+	}
 	what := "the director"
 	if h.Role == evidence.RoleRealServer {
 		what = "the real server"

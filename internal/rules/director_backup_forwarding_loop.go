@@ -120,10 +120,13 @@ func checkLoop(p *Pass, s *topology.Service, b *evidence.Host, masters []*eviden
 	if !bok {
 		p.Notef("run `sysctl net.ipv4.vs.backup_only` on %s: 0 there lets it re-schedule what the master forwards to it", b.Name)
 	}
-	ev := []evidence.Ref{s.IPVS[b.Name].Ref}
+	// backup_only=0 is what lets the backup balance again; its service
+	// entry follows.
+	var ev []evidence.Ref
 	if bok {
 		ev = append(ev, bref)
 	}
+	ev = append(ev, s.IPVS[b.Name].Ref)
 	ev = append(ev, bounced...)
 	ev = append(ev, bRS...)
 	ev = append(ev, mRS...)

@@ -131,8 +131,9 @@ func checkDrift(p *Pass, d *evidence.Host, kc *evidence.KeepalivedConfig) {
 	if len(diffs) == 0 {
 		return
 	}
-	ev = append([]evidence.Ref{tableRef(d)}, ev...)
-	ev = append(ev, kc.Ref)
+	// The lines that differ decide; the table and the configuration they
+	// were read from follow.
+	ev = append(ev, tableRef(d), kc.Ref)
 	if kc.Ref.Text == "" {
 		ev[len(ev)-1].Text = "(keepalived.conf)"
 	}

@@ -23,7 +23,7 @@ var directorDRPortRemap = &Rule{
 				if vs := s.IPVS[d.Name]; vs != nil {
 					for _, rs := range vs.Dests {
 						if (rs.Method == evidence.MethodRoute || rs.Method == evidence.MethodTunnel) && rs.Port != 0 && rs.Port != s.Port {
-							reportPortRemap(p, d, s.Port, rs.Addr.String(), rs.Port, rs.Method, []evidence.Ref{vs.Ref, rs.Ref})
+							reportPortRemap(p, d, s.Port, rs.Addr.String(), rs.Port, rs.Method, []evidence.Ref{rs.Ref, vs.Ref})
 						}
 					}
 				}
@@ -33,7 +33,7 @@ var directorDRPortRemap = &Rule{
 				if kv := s.Config[d.Name]; kv != nil && (kv.LbKind == "DR" || kv.LbKind == "TUN") {
 					for _, rs := range kv.RealServers {
 						if rs.Port != 0 && rs.Port != s.Port {
-							reportPortRemap(p, d, s.Port, rs.Addr.String(), rs.Port, kv.LbKind, []evidence.Ref{kv.LbKindRef, rs.Ref})
+							reportPortRemap(p, d, s.Port, rs.Addr.String(), rs.Port, kv.LbKind, []evidence.Ref{rs.Ref, kv.LbKindRef})
 						}
 					}
 				}

@@ -21,7 +21,9 @@ var directorNoAvailableRealserver = &Rule{
 					continue
 				}
 				usable, known := 0, 0
-				ev := []evidence.Ref{vs.Ref}
+				// The real servers' weights decide (the service line when it
+				// has none); then the logs that say why.
+				var ev []evidence.Ref
 				for _, rs := range vs.Dests {
 					// A --stats or --rate listing prints no weights: a real
 					// server without a forwarding method was seen that way.
@@ -37,6 +39,7 @@ var directorNoAvailableRealserver = &Rule{
 				if usable > 0 || (known == 0 && len(vs.Dests) > 0) {
 					continue
 				}
+				ev = append(ev, vs.Ref)
 				for _, l := range d.Logs {
 					if l.Kind == evidence.LogRSRemoved || l.Kind == evidence.LogCheckFailed {
 						ev = append(ev, l.Ref)

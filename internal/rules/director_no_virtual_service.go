@@ -19,13 +19,15 @@ var directorNoVirtualService = &Rule{
 			if !s.Given || len(s.IPVS) > 0 || !s.VIP.IsValid() {
 				continue
 			}
-			var ev []evidence.Ref
+			// The VIP's services with another protocol or port decide when
+			// there are some; else the tables that lack it.
+			var ev, tables []evidence.Ref
 			var others []string
 			for _, d := range p.Directors() {
 				if !d.Has(evidence.KindIPVS) || d.IPVS == nil {
 					continue
 				}
-				ev = append(ev, tableRef(d))
+				tables = append(tables, tableRef(d))
 				for _, vs := range d.IPVS.Services {
 					if vs.Addr == s.VIP {
 						ev = append(ev, vs.Ref)
@@ -33,6 +35,7 @@ var directorNoVirtualService = &Rule{
 					}
 				}
 			}
+			ev = append(ev, tables...)
 			if len(ev) == 0 {
 				continue
 			}

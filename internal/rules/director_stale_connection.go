@@ -113,7 +113,8 @@ func checkStale(p *Pass, s *topology.Service, d *evidence.Host, vs *evidence.Vir
 	}
 	for _, k := range order {
 		st := byKey[k]
-		ev := append([]evidence.Ref{vs.Ref}, st.refs...)
+		// The connection entries decide; the service follows.
+		ev := append(append([]evidence.Ref(nil), st.refs...), vs.Ref)
 		if st.tmpl {
 			dead := deadEvidence(d, st.rip)
 			if kv := s.Config[d.Name]; kv != nil {

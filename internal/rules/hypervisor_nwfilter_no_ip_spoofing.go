@@ -84,7 +84,7 @@ func reportSpoofFilter(p *Pass, s *topology.Service, sf spoofFilter, vm *evidenc
 	for i, a := range sf.allowed {
 		allowed[i] = a.String()
 	}
-	ev := append([]evidence.Ref(nil), sf.refs...)
+	ev := sf.refs()
 	if loss := lostInTransit(p, s); len(loss) > 0 {
 		ev = append(ev, loss[0].frame.Ref)
 		if loss[0].alive != nil {

@@ -322,16 +322,17 @@ func reportKeywordNoise(p *Pass, d *evidence.Host, handled map[evidence.Ref]bool
 				continue
 			}
 			msg := is.Message
+			if is.OnlyV2 && !strings.HasPrefix(version, "2.") {
+				continue // a 1.x keyword: a problem only if this keepalived is 2.x
+			}
+			// The configuration's line decides; the version that makes it
+			// one follows it.
+			ev = append(ev, is.Ref)
 			if is.OnlyV2 {
-				// a 1.x keyword: a problem only if this keepalived is 2.x
-				if !strings.HasPrefix(version, "2.") {
-					continue
-				}
 				msg += " (keepalived here is v" + version + ")"
 				ev = append(ev, vref)
 			}
 			msgs = append(msgs, fmt.Sprintf("line %d: %s", is.Ref.Line, msg))
-			ev = append(ev, is.Ref)
 		}
 	}
 	logged := 0

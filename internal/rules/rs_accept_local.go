@@ -97,7 +97,16 @@ func checkAcceptLocal(p *Pass, s *topology.Service, h *evidence.Host) {
 	if !eff.Exact {
 		sev = diagnosis.Warning
 	}
-	ev := append(trigger, eff.Refs...)
+	// accept_local=0 on the interface they arrive on is what drops them
+	// (conf.all too is 0, or it would accept); the packets that meet it
+	// follow.
+	ev := append([]evidence.Ref(nil), eff.Refs...)
+	for i, r := range ev {
+		if strings.Contains(r.Text, ".conf."+iface+".accept_local") {
+			ev[0], ev[i] = ev[i], ev[0]
+		}
+	}
+	ev = append(ev, trigger...)
 	for _, a := range h.AddrsOf(src) {
 		ev = append(ev, a.Ref)
 	}

@@ -30,7 +30,9 @@ var rsAppNotListening = &Rule{
 					Host:        h.Name,
 					Title:       fmt.Sprintf("nothing listens on %s port %d on %s", s.Proto, port, h.Name),
 					Explanation: "The listening sockets of the real server show no socket on the service port: forwarded connections are refused (TCP RST) or dropped (UDP).",
-					Evidence:    append([]evidence.Ref{seenRef(h, evidence.KindListeners)}, appListeners(h, s.Proto)...),
+					// Where the application listens instead tells most; then
+					// the listing that shows nothing on the port.
+					Evidence: append(appListeners(h, s.Proto), seenRef(h, evidence.KindListeners)),
 					Fix: []string{
 						fixCmd(listenCmd(s, port), "on %s: nothing yet; start the service listening on 0.0.0.0:%d (or on the VIP)", h.Name, port),
 						fixCmd(strings.TrimSpace(strings.Replace(listenCmd(s, port), fmt.Sprintf("'sport = :%d'", port), "", 1)), "where it listens now, if it moved (another port after an upgrade)"),
