@@ -37,6 +37,11 @@ type Diagnosis struct {
 	// by hop, as the packet tracer computed it for the rules (absent
 	// when the case has no captures).
 	PacketPath *trace.Path `json:"packet_path,omitempty"`
+	// Clock says in which zone the report's times are (the packet
+	// path's, the captures' evidence lines) and what the logs' times,
+	// printed without a zone, are taken to be in; absent when no time is
+	// shown.
+	Clock *Clock `json:"clock,omitempty"`
 	// Coverage says how much of the input was understood and how many of
 	// the checks for the service's mode could run: what a "no problem
 	// found" rests on.
@@ -92,6 +97,24 @@ type Host struct {
 
 // Finding is one diagnosed cause.
 type Finding = finding.Finding
+
+// Clock is the one zone a report shows times in.
+type Clock struct {
+	// Zone names it: "UTC", "UTC+08:00".
+	Zone   string `json:"zone"`
+	Offset int    `json:"offset_seconds"`
+	// Basis says why: the printout that shows a host's local time, or
+	// that captures keep UTC.
+	Basis string `json:"basis"`
+	// From is the line that shows the zone, when one does.
+	From *evidence.Ref `json:"from,omitempty"`
+	// LogsAssumed lists the hosts whose log times (printed without a zone)
+	// are taken to be in Zone with nothing in their evidence to say so.
+	LogsAssumed []string `json:"logs_assumed,omitempty"`
+	// Note says what else to know of the clocks, e.g. hosts whose logs
+	// are in another zone than the report's.
+	Note string `json:"note,omitempty"`
+}
 
 // MaxNextSteps is how many next steps a diagnosis carries.
 const MaxNextSteps = 3

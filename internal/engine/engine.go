@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/lvsdoctor/lvsdoctor/internal/diagnosis"
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
@@ -28,10 +29,12 @@ func Run(c *evidence.Case, hints topology.Hints, rs []*rules.Rule) *diagnosis.Di
 // path the diagnosis carries); nil when the case has no captures. It is
 // what `lvsdoctor trace` shows of a case, so that the two never disagree.
 func RunWithPath(c *evidence.Case, hints topology.Hints, rs []*rules.Rule) (*diagnosis.Diagnosis, *trace.Result) {
+	// One clock for the whole report, before any rule cites a packet.
+	zone, clock := caseClock(c)
 	t := topology.Resolve(c, hints)
-	d := &diagnosis.Diagnosis{Schema: diagnosis.Schema, Findings: []diagnosis.Finding{}, Notes: []string{}}
+	d := &diagnosis.Diagnosis{Schema: diagnosis.Schema, Findings: []diagnosis.Finding{}, Notes: []string{}, Clock: clock}
 	missing := newMissing()
-	paths := newPacketPaths(c)
+	paths := newPacketPaths(c, zone)
 	var path *trace.Result
 	res := rules.Results{PacketPath: paths.of}
 	for _, r := range rs {
@@ -98,6 +101,7 @@ func RunWithPath(c *evidence.Case, hints topology.Hints, rs []*rules.Rule) (*dia
 type packetPaths struct {
 	c      *evidence.Case
 	frames bool
+	zone   *time.Location // the report's, which the path's times are shown in
 	done   map[pathKey]*trace.Result
 }
 
@@ -107,8 +111,8 @@ type pathKey struct {
 	proto, mode string
 }
 
-func newPacketPaths(c *evidence.Case) *packetPaths {
-	pp := &packetPaths{c: c, done: map[pathKey]*trace.Result{}}
+func newPacketPaths(c *evidence.Case, zone *time.Location) *packetPaths {
+	pp := &packetPaths{c: c, zone: zone, done: map[pathKey]*trace.Result{}}
 	for _, h := range c.Hosts {
 		pp.frames = pp.frames || len(h.Frames) > 0
 	}
@@ -124,7 +128,7 @@ func (pp *packetPaths) of(s *topology.Service) *trace.Result {
 	if r, ok := pp.done[k]; ok {
 		return r
 	}
-	cfg := trace.Config{VIP: s.VIP, Port: s.Port, Proto: s.Proto, Mode: s.Mode, Client: pp.c.Client.Addr}
+	cfg := trace.Config{VIP: s.VIP, Port: s.Port, Proto: s.Proto, Mode: s.Mode, Client: pp.c.Client.Addr, Zone: pp.zone}
 	r := trace.FromFrames(pp.c.Hosts, cfg)
 	pp.done[k] = r
 	return r

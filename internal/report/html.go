@@ -47,6 +47,7 @@ type htmlPage struct {
 	Service       string
 	Hosts         string
 	Coverage      string
+	Clock         string
 	ModeWhy       string
 	Diagrams      []htmlDiagram
 	MoreFlows     int
@@ -108,6 +109,7 @@ func writeHTML(w io.Writer, d *diagnosis.Diagnosis) error {
 		hosts = append(hosts, esc(h.Name)+" ("+esc(h.Role)+")")
 	}
 	p.Hosts = strings.Join(hosts, ", ")
+	p.Clock = esc(ClockLine(d.Clock))
 	cv := d.Coverage
 	p.Coverage = fmt.Sprintf("%d of %d blocks of input understood; %d of the %d checks for the service's mode could run",
 		cv.Understood, cv.Blocks, cv.ChecksRun, cv.Checks)

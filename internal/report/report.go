@@ -177,6 +177,15 @@ func writeText(w io.Writer, d *diagnosis.Diagnosis, o Options) error {
 	if len(hosts) > 0 {
 		fmt.Fprintf(&b, "hosts: %s\n", strings.Join(hosts, ", "))
 	}
+	if c := ClockLine(d.Clock); c != "" {
+		for i, l := range wrap(esc(c), p.wrapAt(2)) {
+			if i == 0 {
+				fmt.Fprintf(&b, "%s\n", l)
+			} else {
+				fmt.Fprintf(&b, "  %s\n", l)
+			}
+		}
+	}
 	b.WriteString("\n")
 	timeline := d.PacketPath
 	if len(d.Findings) == 0 {
@@ -314,6 +323,14 @@ func otherNotes(d *diagnosis.Diagnosis) []string {
 	return out
 }
 
+// upperFirst capitalises the first letter of a sentence.
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
 func plural(n int, one, many string) string {
 	if n == 1 {
 		return one
@@ -411,6 +428,9 @@ func writeMarkdown(w io.Writer, d *diagnosis.Diagnosis) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## lvsdoctor: %s\n\n", mdText(Headline(d)))
 	fmt.Fprintf(&b, "Service: %s\n\n", mdText(serviceLine(d)))
+	if c := ClockLine(d.Clock); c != "" {
+		b.WriteString(mdText(upperFirst(c)) + "\n\n")
+	}
 	if len(d.Hosts) > 0 {
 		b.WriteString("| host | role |\n|---|---|\n")
 		for _, h := range d.Hosts {
@@ -629,6 +649,26 @@ func Verdict(d *diagnosis.Diagnosis) string {
 			"the NOTES say what would settle the others", cv.ChecksRun, cv.Checks, mode, read)
 	}
 	return fmt.Sprintf("No problem found: %d of the %d checks for %s ran (%s)", cv.ChecksRun, cv.Checks, mode, read)
+}
+
+// ClockLine says in one sentence the zone every time of the report is in
+// and what it rests on; "" when the report shows no time.
+func ClockLine(c *diagnosis.Clock) string {
+	if c == nil {
+		return ""
+	}
+	s := "times: " + c.Zone
+	if c.Basis != "" {
+		s += ", " + c.Basis
+	}
+	if len(c.LogsAssumed) > 0 {
+		s += fmt.Sprintf("; the log lines of %s are taken to be in %s too (logged in local time, whose zone %s evidence does not show)",
+			strings.Join(c.LogsAssumed, ", "), c.Zone, plural(len(c.LogsAssumed), "its", "their"))
+	}
+	if c.Note != "" {
+		s += "; " + c.Note
+	}
+	return s
 }
 
 // Headline is the one-line answer of a diagnosis: its leading root cause

@@ -53,6 +53,9 @@ func writeTraceText(w io.Writer, r *trace.Result, o TraceOptions) error {
 	if r.Service.ModeWhy != "" {
 		fmt.Fprintf(&b, "forwarding: %s\n", esc(r.Service.ModeWhy))
 	}
+	if r.Clock != "" {
+		fmt.Fprintf(&b, "times: %s\n", esc(r.Clock))
+	}
 	b.WriteString("\n" + p.c("1", "CAPTURE POINTS") + "\n")
 	for _, pt := range r.Points {
 		line := fmt.Sprintf(" - %-12s %-10s %s", esc(pt.Host), esc(pt.Role), esc(pt.Source))
@@ -295,7 +298,11 @@ func writeCaseTimeline(b *strings.Builder, p painter, tr *trace.Path) {
 	if tr == nil || len(tr.Flows) == 0 {
 		return
 	}
-	fmt.Fprintf(b, "%s (from the captures; %s)\n", p.c("1", "PACKET PATH"), outcomeLine(tr.Summary.Outcomes, len(tr.Flows)))
+	times := ""
+	if tr.Clock != "" {
+		times = ", times " + esc(tr.Clock)
+	}
+	fmt.Fprintf(b, "%s (from the captures%s; %s)\n", p.c("1", "PACKET PATH"), times, outcomeLine(tr.Summary.Outcomes, len(tr.Flows)))
 	if tr.Service.ModeWhy != "" && tr.Service.Mode != "" {
 		fmt.Fprintf(b, "   %s: %s\n", esc(strings.ToUpper(tr.Service.Mode)), esc(tr.Service.ModeWhy))
 	}
