@@ -67,7 +67,9 @@ func (m *missing) check(t *topology.Topology, r *rules.Rule) {
 			continue
 		}
 		for _, h := range hosts {
-			if settled(t, h, n) {
+			if settled(t, h, n) || n.When != "" && standby(t, h) {
+				// A backup director sees none of the traffic a capture or
+				// a drop trace waits for: asking settles nothing.
 				continue
 			}
 			if m.byHost[h.Name] == nil {
@@ -81,6 +83,19 @@ func (m *missing) check(t *topology.Topology, r *rules.Rule) {
 			add(a)
 		}
 	}
+}
+
+// standby reports whether h is a director that does not hold the VIP
+// while another director does: a VRRP backup.
+func standby(t *topology.Topology, h *evidence.Host) bool {
+	if h.Role != evidence.RoleDirector || len(t.Services) == 0 || !t.Services[0].VIP.IsValid() {
+		return false
+	}
+	vip := t.Services[0].VIP
+	if h.IsLocal(vip) {
+		return false
+	}
+	return slices.ContainsFunc(t.Directors(), func(d *evidence.Host) bool { return d.IsLocal(vip) })
 }
 
 // steps are the asks as next steps, the most telling first: the one that

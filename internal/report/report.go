@@ -651,19 +651,24 @@ func Verdict(d *diagnosis.Diagnosis) string {
 	return fmt.Sprintf("No problem found: %d of the %d checks for %s ran (%s)", cv.ChecksRun, cv.Checks, mode, read)
 }
 
-// ClockLine says in one sentence the zone every time of the report is in
-// and what it rests on; "" when the report shows no time.
+// ClockLine says in one line the zone every time of the report is in and
+// what it rests on (the JSON's clock.basis says it at length); "" when
+// the report shows no time.
 func ClockLine(c *diagnosis.Clock) string {
 	if c == nil {
 		return ""
 	}
 	s := "times: " + c.Zone
-	if c.Basis != "" {
-		s += ", " + c.Basis
+	switch {
+	case c.From != nil:
+		s += ", " + c.From.Host + "'s local time (its tcpdump printout of a capture)"
+	case c.Zone == "as printed":
+		s += ", each host's local time (no zone in the evidence)"
+	default:
+		s += " (as captures keep them)"
 	}
 	if len(c.LogsAssumed) > 0 {
-		s += fmt.Sprintf("; the log lines of %s are taken to be in %s too (logged in local time, whose zone %s evidence does not show)",
-			strings.Join(c.LogsAssumed, ", "), c.Zone, plural(len(c.LogsAssumed), "its", "their"))
+		s += "; " + strings.Join(c.LogsAssumed, ", ") + "'s log times assumed in it (no zone in " + plural(len(c.LogsAssumed), "its", "their") + " evidence)"
 	}
 	if c.Note != "" {
 		s += "; " + c.Note
