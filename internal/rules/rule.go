@@ -107,6 +107,19 @@ const (
 	PlaceDomainXML = "<domains>" // the command that prints the director VMs' libvirt XML
 )
 
+// Generic is the need's command as documentation shows it, for no case
+// in particular: the placeholders that stand for a whole command spelt
+// out, the others (<VIP>, <iface>) left for the reader.
+func (n Need) Generic() string {
+	switch n.Command {
+	case PlaceKernels:
+		return "rpm -q kernel || dpkg -l 'linux-image*'"
+	case PlaceDomainXML:
+		return "virsh dumpxml <director VM>"
+	}
+	return strings.ReplaceAll(n.Command, PlaceFilter, "'host <VIP> and port <port>'")
+}
+
 // Capture is the Need command of every rule that reads packets: one
 // capture per host serves them all, so they share it.
 const Capture = "tcpdump -n -i <iface> -w <iface>.pcap <filter>"
