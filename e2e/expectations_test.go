@@ -311,6 +311,36 @@ func checkCase(t *testing.T, d diagnosis.Diagnosis, code int, e expectation) {
 			t.Logf("wrong cite (known): %s does not cite %s; it cites %s. %s", got.ID, strings.Join(miss, ", "), refList(got.Evidence), e.WrongCite)
 		case len(miss) > 0:
 			t.Errorf("%s does not cite %s; it cites %s", got.ID, strings.Join(miss, ", "), refList(got.Evidence))
+		case !decidingFirst(got, e):
+			t.Errorf("%s's first evidence line is %s (%q), not one of the deciding lines %s: the reader sees it first",
+				got.ID, got.Evidence[0], got.Evidence[0].Text, strings.Join(e.Cites, ", "))
 		}
 	}
+}
+
+// decidingFirst reports whether a finding's first line of evidence is one
+// of the cited lines (the lines that decide), or the same line read from
+// another listing of the same output (`ipvsadm -Ln` and `--stats` print
+// one refusal).
+func decidingFirst(f diagnosis.Finding, e expectation) bool {
+	if len(f.Evidence) == 0 {
+		return false
+	}
+	first := f.Evidence[0]
+	texts := map[string]bool{}
+	for _, s := range e.Cites {
+		c, err := parseCite(s)
+		if err != nil {
+			continue
+		}
+		for _, r := range f.Evidence {
+			if r.Source == c.source && r.Line == c.line {
+				if r == first {
+					return true
+				}
+				texts[r.Text] = true
+			}
+		}
+	}
+	return first.Text != "" && texts[first.Text]
 }

@@ -136,7 +136,7 @@ func newExplainCmd() *cobra.Command {
 					section(w, "What the rule checks", r.Doc)
 					var needs []string
 					for _, n := range r.Needs {
-						needs = append(needs, fmt.Sprintf("%s on the %s", "`"+n.Command+"`", n.Role))
+						needs = append(needs, fmt.Sprintf("%s on the %s", "`"+n.Generic()+"`", n.Role))
 					}
 					if len(needs) > 0 {
 						section(w, "Evidence to collect", strings.Join(needs, "; "))

@@ -139,8 +139,9 @@ func runDiagnose(cmd *cobra.Command, o *diagnoseOpts, args []string) error {
 	}
 	d := engine.Run(c, hints, rules.All())
 	err = report.Write(cmd.OutOrStdout(), o.format, d, report.Options{
-		Color:   !o.noColor && isTerminal(cmd.OutOrStdout()) && os.Getenv("NO_COLOR") == "",
+		Color:   useColor(cmd.OutOrStdout(), o.noColor),
 		Verbose: o.verbose,
+		Width:   termWidth(cmd.OutOrStdout()),
 	})
 	if err != nil {
 		return &exitError{code: ExitUsage, err: err}
@@ -162,6 +163,13 @@ func isTerminal(w any) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// useColor says whether text output gets ANSI colour: only on a terminal,
+// and neither --no-color nor NO_COLOR (https://no-color.org: set to
+// anything but the empty string) asks otherwise.
+func useColor(w any, noColor bool) bool {
+	return !noColor && isTerminal(w) && os.Getenv("NO_COLOR") == ""
 }
 
 // collectFirst runs the collection --live or --inventory ask for and

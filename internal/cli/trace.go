@@ -151,7 +151,8 @@ func runTrace(cmd *cobra.Command, o *traceOpts, args []string) error {
 func writeTraceResult(cmd *cobra.Command, o *traceOpts, r *trace.Result) error {
 	err := report.WriteTrace(cmd.OutOrStdout(), o.format, r, report.TraceOptions{
 		Options: report.Options{
-			Color:   !o.noColor && isTerminal(cmd.OutOrStdout()) && os.Getenv("NO_COLOR") == "",
+			Color:   useColor(cmd.OutOrStdout(), o.noColor),
+			Width:   termWidth(cmd.OutOrStdout()),
 			Verbose: o.verbose,
 		},
 		Flows: o.flows,

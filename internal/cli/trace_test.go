@@ -103,7 +103,7 @@ func TestDiagnoseShowsPacketPath(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 	root := strings.Index(out, "ROOT CAUSE")
-	path := strings.Index(out, "PACKET PATH (from the captures; 4 followed: 4 lost-in-transit)")
+	path := strings.Index(out, "PACKET PATH (from the captures, times UTC; 4 followed: 4 lost-in-transit)")
 	also := strings.Index(out, "ALSO FOUND")
 	if root < 0 || path < root || also >= 0 && path > also {
 		t.Fatalf("packet path not under the root cause:\n%s", out)

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/lvsdoctor/lvsdoctor/internal/diagnosis"
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
@@ -28,10 +29,12 @@ func Run(c *evidence.Case, hints topology.Hints, rs []*rules.Rule) *diagnosis.Di
 // path the diagnosis carries); nil when the case has no captures. It is
 // what `lvsdoctor trace` shows of a case, so that the two never disagree.
 func RunWithPath(c *evidence.Case, hints topology.Hints, rs []*rules.Rule) (*diagnosis.Diagnosis, *trace.Result) {
+	// One clock for the whole report, before any rule cites a packet.
+	zone, clock := caseClock(c)
 	t := topology.Resolve(c, hints)
-	d := &diagnosis.Diagnosis{Schema: diagnosis.Schema, Findings: []diagnosis.Finding{}, Notes: []string{}}
+	d := &diagnosis.Diagnosis{Schema: diagnosis.Schema, Findings: []diagnosis.Finding{}, Notes: []string{}, Clock: clock}
 	missing := newMissing()
-	paths := newPacketPaths(c)
+	paths := newPacketPaths(c, zone)
 	var path *trace.Result
 	res := rules.Results{PacketPath: paths.of}
 	for _, r := range rs {
@@ -58,9 +61,6 @@ func RunWithPath(c *evidence.Case, hints topology.Hints, rs []*rules.Rule) (*dia
 		}
 	}
 	d.Findings = Rank(dedupeFindings(d.Findings), rs)
-	d.Notes = append(serviceNotes(t), append(d.Notes, missing.notes()...)...)
-	d.Notes = append(d.Notes, c.Notes...)
-	d.Notes = dedupe(d.Notes)
 	d.Problems = c.Problems
 	if len(t.Services) > 0 {
 		s := t.Services[0]
@@ -73,6 +73,13 @@ func RunWithPath(c *evidence.Case, hints topology.Hints, rs []*rules.Rule) (*dia
 			linkFlowCauses(d.PacketPath, d.Findings)
 		}
 	}
+	steps := missing.steps(t, path)
+	if len(steps) > 0 {
+		d.NextSteps = steps[:min(len(steps), diagnosis.MaxNextSteps)]
+	}
+	d.Notes = append(serviceNotes(t), append(d.Notes, stepNotes(steps)...)...)
+	d.Notes = append(d.Notes, c.Notes...)
+	d.Notes = dedupe(d.Notes)
 	d.Coverage.Blocks, d.Coverage.Understood = c.Read.Blocks, c.Read.Understood
 	d.Coverage.Service = len(t.Services) > 0
 	d.Coverage.Verdict = verdict(d)
@@ -94,6 +101,7 @@ func RunWithPath(c *evidence.Case, hints topology.Hints, rs []*rules.Rule) (*dia
 type packetPaths struct {
 	c      *evidence.Case
 	frames bool
+	zone   *time.Location // the report's, which the path's times are shown in
 	done   map[pathKey]*trace.Result
 }
 
@@ -103,8 +111,8 @@ type pathKey struct {
 	proto, mode string
 }
 
-func newPacketPaths(c *evidence.Case) *packetPaths {
-	pp := &packetPaths{c: c, done: map[pathKey]*trace.Result{}}
+func newPacketPaths(c *evidence.Case, zone *time.Location) *packetPaths {
+	pp := &packetPaths{c: c, zone: zone, done: map[pathKey]*trace.Result{}}
 	for _, h := range c.Hosts {
 		pp.frames = pp.frames || len(h.Frames) > 0
 	}
@@ -120,7 +128,7 @@ func (pp *packetPaths) of(s *topology.Service) *trace.Result {
 	if r, ok := pp.done[k]; ok {
 		return r
 	}
-	cfg := trace.Config{VIP: s.VIP, Port: s.Port, Proto: s.Proto, Mode: s.Mode, Client: pp.c.Client.Addr}
+	cfg := trace.Config{VIP: s.VIP, Port: s.Port, Proto: s.Proto, Mode: s.Mode, Client: pp.c.Client.Addr, Zone: pp.zone}
 	r := trace.FromFrames(pp.c.Hosts, cfg)
 	pp.done[k] = r
 	return r
@@ -167,20 +175,14 @@ func serviceNotes(t *topology.Topology) []string {
 		sort.Strings(names)
 		for _, n := range names {
 			h := t.Case.Lookup(n)
-			out = append(out, fmt.Sprintf("%s taken as %s because %s (write the role in %s/role to say otherwise)", n, h.Role, t.RoleInferred[n], n))
+			how := fmt.Sprintf("write the role in %s/role to say otherwise", n)
+			if !hasFolder(h) {
+				how = fmt.Sprintf("to say otherwise, put its outputs in a folder %s/ with a file `role`", n)
+			}
+			out = append(out, fmt.Sprintf("%s taken as %s because %s (%s)", n, h.Role, t.RoleInferred[n], how))
 		}
 	}
 	return out
-}
-
-// missing gathers, per host, the evidence that would have let rules decide.
-type missing struct {
-	byHost map[string]map[string][]string // host → command → rule IDs
-	byRole map[evidence.Role][]string     // role with no host → rule IDs
-}
-
-func newMissing() *missing {
-	return &missing{byHost: map[string]map[string][]string{}, byRole: map[evidence.Role][]string{}}
 }
 
 // applies reports whether r concerns a service of t (every rule does
@@ -206,7 +208,7 @@ func runnable(t *topology.Topology, r *rules.Rule) bool {
 			}
 			continue
 		}
-		if !slices.ContainsFunc(hosts, func(h *evidence.Host) bool { return h.Has(n.Kind) }) {
+		if !slices.ContainsFunc(hosts, func(h *evidence.Host) bool { return settled(t, h, n) }) {
 			return false
 		}
 	}
@@ -229,69 +231,18 @@ func verdict(d *diagnosis.Diagnosis) string {
 	return diagnosis.VerdictNoProblem
 }
 
-func (m *missing) check(t *topology.Topology, r *rules.Rule) {
-	if !applies(t, r) {
-		return
-	}
-	for _, n := range r.Needs {
-		hosts := t.Case.HostsWithRole(n.Role)
-		if len(hosts) == 0 {
-			// Every cluster has directors and real servers; hypervisors
-			// and clients are only worth asking for when they exist.
-			if n.Role == evidence.RoleDirector || n.Role == evidence.RoleRealServer {
-				m.byRole[n.Role] = appendOnce(m.byRole[n.Role], r.ID)
+// hasFolder reports whether h's evidence came from a folder of its own
+// (a case directory's host folder), not from a pasted transcript: only a
+// folder can hold the role file.
+func hasFolder(h *evidence.Host) bool {
+	for _, refs := range h.Seen {
+		for _, r := range refs {
+			if strings.HasPrefix(r.Source, h.Name+"/") {
+				return true
 			}
-			continue
-		}
-		for _, h := range hosts {
-			if h.Has(n.Kind) {
-				continue
-			}
-			if m.byHost[h.Name] == nil {
-				m.byHost[h.Name] = map[string][]string{}
-			}
-			m.byHost[h.Name][n.Command] = appendOnce(m.byHost[h.Name][n.Command], r.ID)
 		}
 	}
-}
-
-func (m *missing) notes() []string {
-	var out []string
-	roles := make([]string, 0, len(m.byRole))
-	for r := range m.byRole {
-		roles = append(roles, string(r))
-	}
-	sort.Strings(roles)
-	for _, r := range roles {
-		ids := m.byRole[evidence.Role(r)]
-		out = append(out, fmt.Sprintf("no %s in the case: add its evidence (a folder with a `role` file saying %s) to check %s",
-			r, r, strings.Join(ids, ", ")))
-	}
-	hosts := make([]string, 0, len(m.byHost))
-	for h := range m.byHost {
-		hosts = append(hosts, h)
-	}
-	sort.Strings(hosts)
-	for _, h := range hosts {
-		cmds := make([]string, 0, len(m.byHost[h]))
-		for c := range m.byHost[h] {
-			cmds = append(cmds, c)
-		}
-		sort.Strings(cmds)
-		for _, c := range cmds {
-			out = append(out, fmt.Sprintf("run `%s` on %s: it would settle %s", c, h, strings.Join(m.byHost[h][c], ", ")))
-		}
-	}
-	return out
-}
-
-func appendOnce(s []string, v string) []string {
-	for _, x := range s {
-		if x == v {
-			return s
-		}
-	}
-	return append(s, v)
+	return false
 }
 
 func dedupe(s []string) []string {

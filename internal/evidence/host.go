@@ -162,6 +162,18 @@ type Host struct {
 	// Observations are results of test commands seen in transcripts
 	// (curl errors, ping/arping results) that say what the user saw.
 	Observations []Observation
+	// Zone is the host's local time zone as its own output shows it, nil
+	// when its evidence does not say: what its logs' times (printed
+	// without a zone) are in.
+	Zone *Zone
+}
+
+// Zone is a host's local time zone and the line that shows it.
+type Zone struct {
+	Offset int // seconds east of UTC
+	// Ref is the line that shows it: a tcpdump printout of a capture the
+	// folder holds (the printout is in local time, the capture in UTC).
+	Ref Ref
 }
 
 // NewHost returns an empty host.

@@ -72,11 +72,15 @@ func (h *Host) EffectiveConf(name, iface string) Effective {
 	}
 	e.Known = allOK || devOK
 	e.Exact = allOK && devOK
+	// The value that decides is cited first: the interface's when it
+	// is what makes the effective value.
+	devDecides := false
 	switch confCombine[name] {
 	case "or":
 		if (allOK && all != 0) || (devOK && dev != 0) {
 			e.Value, e.Exact = 1, true
 		}
+		devDecides = devOK && dev != 0 && !(allOK && all != 0)
 	case "iface":
 		if devOK {
 			e.Value, e.Exact = dev, true
@@ -87,6 +91,10 @@ func (h *Host) EffectiveConf(name, iface string) Effective {
 		}
 	default: // max
 		e.Value = max(all, dev)
+		devDecides = devOK && allOK && dev > all
+	}
+	if devDecides && len(e.Refs) >= 2 {
+		e.Refs[0], e.Refs[1] = e.Refs[1], e.Refs[0]
 	}
 	return e
 }

@@ -164,7 +164,8 @@ func serviceAddrs(c *evidence.Case, root string) []netip.Addr {
 // as a capture.
 type printout struct {
 	from, to int            // its lines
-	zone     *time.Location // the zone its times are in, nil when UTC or unknown
+	zone     *time.Location // the zone its times are in, nil when unknown
+	ref      evidence.Ref   // its first line
 }
 
 // dropPrintouts finds the tcpdump printouts of capture p among the
@@ -175,6 +176,7 @@ type printout struct {
 func dropPrintouts(c *evidence.Case, h *evidence.Host, hf hostFolder, p string, frames []evidence.Frame) {
 	pi := slices.Index(hf.files, p)
 	var zone *time.Location
+	var zoneRef evidence.Ref
 	for ti, t := range hf.files {
 		base := filepath.Base(t)
 		if t == p || isCapture(base) {
@@ -185,8 +187,8 @@ func dropPrintouts(c *evidence.Case, h *evidence.Host, hf hostFolder, p string, 
 		if len(dups) == 0 {
 			continue
 		}
-		if zone == nil {
-			zone = dups[0].zone
+		if zone == nil && dups[0].zone != nil {
+			zone, zoneRef = dups[0].zone, dups[0].ref
 		}
 		if ti < pi || hf.consumed[t] {
 			// Read already: take its frames back out, and what its
@@ -223,7 +225,15 @@ func dropPrintouts(c *evidence.Case, h *evidence.Host, hf hostFolder, p string, 
 		readText(c, h.Name, rel, base, bytes.Join(lines, nil), hf.include, nil)
 	}
 	if zone != nil {
-		capture.SetZone(frames, zone)
+		// The printout was printed in the host's local time: that is the
+		// zone of its logs too.
+		_, off := time.Unix(0, 0).In(zone).Zone()
+		if h.Zone == nil {
+			h.Zone = &evidence.Zone{Offset: off, Ref: zoneRef}
+		}
+		if off != 0 {
+			capture.SetZone(frames, zone)
+		}
 	}
 }
 
@@ -265,6 +275,9 @@ func printoutsIn(hf hostFolder, host, t, rel, base, p string, frames []evidence.
 			continue
 		}
 		d.zone = zone
+		if len(tf) > 0 {
+			d.ref = tf[0].Ref
+		}
 		out = append(out, d)
 	}
 	return data, out
@@ -313,9 +326,10 @@ const (
 )
 
 // samePackets reports whether a printout shows (nearly all) the packets
-// of a capture, and in which time zone: a printout is printed in the local
-// time of the host that printed it, a capture's times are UTC. A printout
-// of other packets (another interface, another moment) is not the same.
+// of a capture, and in which time zone (nil when no time tells): a
+// printout is printed in the local time of the host that printed it, a
+// capture's times are UTC. A printout of other packets (another
+// interface, another moment) is not the same.
 func samePackets(capt, text []evidence.Frame) (bool, *time.Location) {
 	if len(text) == 0 || len(text) > len(capt) {
 		return false, nil
@@ -367,8 +381,11 @@ func samePackets(capt, text []evidence.Frame) (bool, *time.Location) {
 	if matched == 0 || matched*10 < len(text)*9 {
 		return false, nil
 	}
-	if best == 0 || bestN == 0 {
-		return true, nil
+	if bestN == 0 {
+		return true, nil // no time to compare: the zone is unknown
+	}
+	if best == 0 {
+		return true, time.UTC
 	}
 	off := best / 1000000
 	if off > 14*3600 {

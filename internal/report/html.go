@@ -47,12 +47,14 @@ type htmlPage struct {
 	Service       string
 	Hosts         string
 	Coverage      string
+	Clock         string
 	ModeWhy       string
 	Diagrams      []htmlDiagram
 	MoreFlows     int
 	Roots         []htmlFinding
 	Others        []htmlFinding
 	Observations  []htmlFinding
+	NextSteps     []htmlStep
 	Notes         [][]htmlSpan
 	Problems      []string
 	Schema        string
@@ -67,6 +69,11 @@ type htmlFinding struct {
 	MoreEvidence              int
 	Fix                       string
 	Consequences              []htmlFinding
+}
+
+// htmlStep is a next step: where, when, the command, why.
+type htmlStep struct {
+	On, When, Command, Why string
 }
 
 type htmlEvidence struct {
@@ -102,6 +109,7 @@ func writeHTML(w io.Writer, d *diagnosis.Diagnosis) error {
 		hosts = append(hosts, esc(h.Name)+" ("+esc(h.Role)+")")
 	}
 	p.Hosts = strings.Join(hosts, ", ")
+	p.Clock = esc(ClockLine(d.Clock))
 	cv := d.Coverage
 	p.Coverage = fmt.Sprintf("%d of %d blocks of input understood; %d of the %d checks for the service's mode could run",
 		cv.Understood, cv.Blocks, cv.ChecksRun, cv.Checks)
@@ -119,7 +127,10 @@ func writeHTML(w io.Writer, d *diagnosis.Diagnosis) error {
 			p.Observations = append(p.Observations, htmlFindingOf(o))
 		}
 	}
-	for _, n := range d.Notes {
+	for _, s := range d.NextSteps {
+		p.NextSteps = append(p.NextSteps, htmlStep{On: esc(s.On), When: esc(s.When), Command: esc(s.Command), Why: esc(s.Why)})
+	}
+	for _, n := range otherNotes(d) {
 		p.Notes = append(p.Notes, spans(n))
 	}
 	for _, pr := range d.Problems {

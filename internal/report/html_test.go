@@ -60,7 +60,7 @@ var allowedTags = map[string]bool{
 	"h1": true, "h2": true, "h3": true, "p": true, "section": true, "figure": true, "figcaption": true,
 	"div": true, "svg": true, "g": true, "rect": true, "line": true, "polyline": true, "polygon": true, "text": true,
 	"table": true, "tr": true, "th": true, "td": true, "br": true, "strong": true, "span": true,
-	"ul": true, "li": true, "article": true, "code": true, "pre": true, "footer": true,
+	"ul": true, "ol": true, "li": true, "article": true, "code": true, "pre": true, "footer": true,
 }
 
 // allowedAttrs are the attributes it writes: none names a URL, a script

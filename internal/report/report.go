@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -24,8 +25,12 @@ type Options struct {
 	Color bool // ANSI colour on a terminal
 	// MaxEvidence caps evidence lines per finding in text form (0: 8).
 	MaxEvidence int
-	// Verbose lists every input problem rather than a count.
+	// Verbose lists every input problem rather than a count, every note,
+	// and each consequence in full.
 	Verbose bool
+	// Width is the terminal's width in columns, prose is wrapped to it
+	// (0: 80).
+	Width int
 }
 
 // esc makes one input-derived field safe for the human formats. The text
@@ -68,7 +73,33 @@ func Write(w io.Writer, format string, d *diagnosis.Diagnosis, o Options) error 
 	return fmt.Errorf("unknown format %q (want %s)", format, strings.Join(Formats, ", "))
 }
 
-type painter struct{ on bool }
+// painter styles the text report for the terminal it goes to: colour
+// (ANSI, only on a terminal and without NO_COLOR) and the width prose is
+// wrapped to.
+type painter struct {
+	on    bool
+	width int
+}
+
+func newPainter(o Options) painter { return painter{on: o.Color, width: o.textWidth()} }
+
+// textWidth is the width to wrap prose to: the terminal's, 80 when not
+// known; never so narrow that a sentence becomes a column of words.
+func (o Options) textWidth() int {
+	switch {
+	case o.Width <= 0:
+		return 80
+	case o.Width < minWidth:
+		return minWidth
+	}
+	return o.Width
+}
+
+// minWidth is the narrowest the text report wraps to.
+const minWidth = 40
+
+// wrapAt is the width of prose indented by indent columns.
+func (p painter) wrapAt(indent int) int { return max(p.width-indent-1, minWidth-indent) }
 
 func (p painter) c(code, s string) string {
 	if !p.on {
@@ -88,8 +119,48 @@ func (p painter) sev(s diagnosis.Severity) string {
 	return p.c("36", label)
 }
 
+// findingGroup is a root cause with the findings it explains.
+type findingGroup struct {
+	lead         diagnosis.Finding
+	consequences []diagnosis.Finding
+}
+
+// groupFindings groups findings as every human format shows them: each
+// root cause with its consequences under it, in the diagnosis's order; a
+// finding whose causes are not among the findings stands on its own.
+func groupFindings(fs []diagnosis.Finding) []findingGroup {
+	var groups []findingGroup
+	at := map[string]int{}
+	isLead := func(f diagnosis.Finding) bool { return f.RootCause || len(f.CausedBy) == 0 }
+	for _, f := range fs {
+		if isLead(f) {
+			if _, ok := at[f.Key()]; !ok {
+				at[f.Key()] = len(groups)
+				groups = append(groups, findingGroup{lead: f})
+			}
+		}
+	}
+	for _, f := range fs {
+		if isLead(f) {
+			continue
+		}
+		placed := false
+		for _, k := range f.CausedBy {
+			if i, ok := at[k]; ok {
+				groups[i].consequences = append(groups[i].consequences, f)
+				placed = true
+			}
+		}
+		if !placed {
+			at[f.Key()] = len(groups)
+			groups = append(groups, findingGroup{lead: f})
+		}
+	}
+	return groups
+}
+
 func writeText(w io.Writer, d *diagnosis.Diagnosis, o Options) error {
-	p := painter{o.Color}
+	p := newPainter(o)
 	maxEv := o.MaxEvidence
 	if maxEv == 0 {
 		maxEv = 8
@@ -106,23 +177,39 @@ func writeText(w io.Writer, d *diagnosis.Diagnosis, o Options) error {
 	if len(hosts) > 0 {
 		fmt.Fprintf(&b, "hosts: %s\n", strings.Join(hosts, ", "))
 	}
+	if c := ClockLine(d.Clock); c != "" {
+		for i, l := range wrap(esc(c), p.wrapAt(2)) {
+			if i == 0 {
+				fmt.Fprintf(&b, "%s\n", l)
+			} else {
+				fmt.Fprintf(&b, "  %s\n", l)
+			}
+		}
+	}
 	b.WriteString("\n")
 	timeline := d.PacketPath
 	if len(d.Findings) == 0 {
 		writeCaseTimeline(&b, p, timeline)
 	}
-	alsoSaid := false
-	for i, f := range d.Findings {
-		// Each critical root cause leads its group; the other findings
-		// that explain nothing critical follow under one ALSO FOUND.
-		lead := i == 0 || f.RootCause || len(f.CausedBy) == 0
+	groups := groupFindings(d.Findings)
+	critical := slices.ContainsFunc(groups, func(g findingGroup) bool { return g.lead.Severity == diagnosis.Critical })
+	said := ""
+	for i, g := range groups {
+		// The critical root causes lead under ROOT CAUSE; the findings
+		// that explain nothing critical follow under one heading.
+		heading := "ROOT CAUSE"
 		switch {
-		case lead && f.Severity == diagnosis.Critical:
-			b.WriteString(p.c("1", "ROOT CAUSE") + "\n")
-		case lead && !alsoSaid:
-			b.WriteString(p.c("1", "ALSO FOUND") + "\n")
-			alsoSaid = true
+		case g.lead.Severity == diagnosis.Critical:
+		case critical:
+			heading = "ALSO FOUND"
+		default:
+			heading = "FOUND (nothing critical)"
 		}
+		if heading != said {
+			b.WriteString(p.c("1", heading) + "\n")
+			said = heading
+		}
+		f := g.lead
 		fmt.Fprintf(&b, "%d. [%s] %s on %s\n", i+1, p.sev(f.Severity), p.c("1", esc(f.ID)), esc(f.Host))
 		fmt.Fprintf(&b, "   %s\n", esc(f.Title))
 		if f.SeverityFrom != "" {
@@ -132,33 +219,123 @@ func writeText(w io.Writer, d *diagnosis.Diagnosis, o Options) error {
 			fmt.Fprintf(&b, "   consequence of: %s\n", esc(strings.Join(f.CausedBy, ", ")))
 		}
 		if f.Explanation != "" {
-			for _, l := range wrap(esc(f.Explanation), 76) {
+			for _, l := range wrap(esc(f.Explanation), p.wrapAt(3)) {
 				fmt.Fprintf(&b, "   %s\n", l)
 			}
 		}
-		b.WriteString("   evidence:\n")
-		for j, e := range f.Evidence {
-			if j == maxEv {
-				fmt.Fprintf(&b, "     … %d more (use -o json for all)\n", len(f.Evidence)-maxEv)
-				break
-			}
-			fmt.Fprintf(&b, "     %s  %s\n", p.c("2", esc(refLoc(e))), esc(e.Text))
-		}
+		writeEvidence(&b, p, "   ", f.Evidence, maxEv)
 		if len(f.Fix) > 0 {
 			b.WriteString("   fix:\n")
 			for _, x := range f.Fix {
 				fmt.Fprintf(&b, "     %s\n", p.c("32", esc(x)))
 			}
 		}
+		for _, c := range g.consequences {
+			writeConsequence(&b, p, c, o.Verbose, maxEv)
+		}
 		b.WriteString("\n")
 		if i == 0 {
 			writeCaseTimeline(&b, p, timeline)
 		}
 	}
-	writeNotes(&b, p, d.Notes)
+	writeNextSteps(&b, p, d.NextSteps)
+	if o.Verbose {
+		writeNotes(&b, p, otherNotes(d))
+	} else if n := len(otherNotes(d)); n > 0 {
+		fmt.Fprintf(&b, "%d more %s: -v\n\n", n, plural(n, "note", "notes"))
+	}
 	writeProblems(&b, p, d.Problems, "evidence", o.Verbose)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeEvidence prints up to max evidence lines, the deciding one first.
+func writeEvidence(b *strings.Builder, p painter, indent string, refs []evidence.Ref, max int) {
+	if len(refs) == 0 {
+		return
+	}
+	b.WriteString(indent + "evidence:\n")
+	for j, e := range refs {
+		if j == max {
+			fmt.Fprintf(b, "%s  … %d more (use -o json for all)\n", indent, len(refs)-max)
+			break
+		}
+		fmt.Fprintf(b, "%s  %s  %s\n", indent, p.c("2", esc(refLoc(e))), esc(e.Text))
+	}
+}
+
+// writeConsequence prints a finding under the root cause that explains
+// it: what it is and the line that shows it, not a cause of its own (its
+// severity is its cause's). With -v, all of it.
+func writeConsequence(b *strings.Builder, p painter, f diagnosis.Finding, verbose bool, maxEv int) {
+	fmt.Fprintf(b, "   %s %s on %s: %s\n", p.c("1", "→ consequence"), p.c("1", esc(f.ID)), esc(f.Host), esc(f.Title))
+	if !verbose {
+		writeEvidence(b, p, "       ", f.Evidence, min(2, maxEv))
+		return
+	}
+	if f.Explanation != "" {
+		for _, l := range wrap(esc(f.Explanation), p.wrapAt(7)) {
+			fmt.Fprintf(b, "       %s\n", l)
+		}
+	}
+	writeEvidence(b, p, "       ", f.Evidence, maxEv)
+	if len(f.Fix) > 0 {
+		b.WriteString("       fix:\n")
+		for _, x := range f.Fix {
+			fmt.Fprintf(b, "         %s\n", p.c("32", esc(x)))
+		}
+	}
+}
+
+// writeNextSteps prints the commands that would settle most of what is
+// left open, each runnable as printed.
+func writeNextSteps(b *strings.Builder, p painter, steps []diagnosis.NextStep) {
+	if len(steps) == 0 {
+		return
+	}
+	b.WriteString(p.c("1", "NEXT STEPS") + " (what would settle the checks that could not run)\n")
+	for i, s := range steps {
+		when := ""
+		if s.When != "" {
+			when = ", " + s.When
+		}
+		fmt.Fprintf(b, "%d. on %s%s:\n", i+1, esc(s.On), esc(when))
+		fmt.Fprintf(b, "     %s\n", p.c("32", esc(s.Command)))
+		for _, l := range wrap(esc(s.Why), p.wrapAt(5)) {
+			fmt.Fprintf(b, "     %s\n", l)
+		}
+	}
+	b.WriteString("\n")
+}
+
+// otherNotes are the notes that are not next steps shown already.
+func otherNotes(d *diagnosis.Diagnosis) []string {
+	shown := map[string]bool{}
+	for _, s := range d.NextSteps {
+		shown[s.Note()] = true
+	}
+	var out []string
+	for _, n := range d.Notes {
+		if !shown[n] {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// upperFirst capitalises the first letter of a sentence.
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // writeNotes prints the notes, wrapped, as a list.
@@ -170,7 +347,7 @@ func writeNotes(b *strings.Builder, p painter, notes []string) {
 	for _, n := range notes {
 		// Escaped before wrapping: a newline in a note is an input's
 		// (no rule writes one) and must not start a line.
-		for i, l := range wrap(esc(n), 76) {
+		for i, l := range wrap(esc(n), p.wrapAt(3)) {
 			if i == 0 {
 				fmt.Fprintf(b, " - %s\n", l)
 			} else {
@@ -249,7 +426,11 @@ func wrap(s string, width int) []string {
 
 func writeMarkdown(w io.Writer, d *diagnosis.Diagnosis) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "## lvsdoctor: %s\n\n", mdText(serviceLine(d)))
+	fmt.Fprintf(&b, "## lvsdoctor: %s\n\n", mdText(Headline(d)))
+	fmt.Fprintf(&b, "Service: %s\n\n", mdText(serviceLine(d)))
+	if c := ClockLine(d.Clock); c != "" {
+		b.WriteString(mdText(upperFirst(c)) + "\n\n")
+	}
 	if len(d.Hosts) > 0 {
 		b.WriteString("| host | role |\n|---|---|\n")
 		for _, h := range d.Hosts {
@@ -261,21 +442,20 @@ func writeMarkdown(w io.Writer, d *diagnosis.Diagnosis) error {
 		b.WriteString("**" + mdText(Verdict(d)) + "**\n\n")
 		writeMarkdownPath(&b, d)
 	}
-	for i, f := range d.Findings {
+	for i, g := range groupFindings(d.Findings) {
+		f := g.lead
 		fmt.Fprintf(&b, "### %d. %s (%s) on %s\n\n", i+1, mdCode(f.ID), mdPlain(string(f.Severity)), mdPlain(f.Host))
 		fmt.Fprintf(&b, "**%s**\n\n", mdText(f.Title))
+		if f.SeverityFrom != "" {
+			b.WriteString(mdText(f.SeverityFrom) + "\n\n")
+		}
 		if len(f.CausedBy) > 0 {
 			fmt.Fprintf(&b, "Consequence of: %s\n\n", mdText(strings.Join(f.CausedBy, ", ")))
 		}
 		if f.Explanation != "" {
 			b.WriteString(mdText(f.Explanation) + "\n\n")
 		}
-		var ev []string
-		for _, e := range f.Evidence {
-			ev = append(ev, esc(refLoc(e))+"  "+esc(e.Text))
-		}
-		b.WriteString("Evidence:\n\n")
-		mdBlock(&b, "", ev)
+		writeMarkdownEvidence(&b, f.Evidence)
 		if len(f.Fix) > 0 {
 			var fix []string
 			for _, x := range f.Fix {
@@ -284,13 +464,29 @@ func writeMarkdown(w io.Writer, d *diagnosis.Diagnosis) error {
 			b.WriteString("Fix:\n\n")
 			mdBlock(&b, "sh", fix)
 		}
+		for _, c := range g.consequences {
+			fmt.Fprintf(&b, "#### Consequence: %s on %s\n\n", mdCode(c.ID), mdPlain(c.Host))
+			fmt.Fprintf(&b, "%s\n\n", mdText(c.Title))
+			writeMarkdownEvidence(&b, c.Evidence)
+		}
 		if i == 0 {
 			writeMarkdownPath(&b, d)
 		}
 	}
-	if len(d.Notes) > 0 {
+	if len(d.NextSteps) > 0 {
+		b.WriteString("### Next steps\n\n")
+		for i, s := range d.NextSteps {
+			when := ""
+			if s.When != "" {
+				when = ", " + s.When
+			}
+			fmt.Fprintf(&b, "%d. On %s%s: %s\n\n", i+1, mdPlain(s.On), mdText(when), mdText(s.Why))
+			mdBlock(&b, "sh", []string{esc(s.Command)})
+		}
+	}
+	if notes := otherNotes(d); len(notes) > 0 {
 		b.WriteString("### Notes\n\n")
-		for _, n := range d.Notes {
+		for _, n := range notes {
 			fmt.Fprintf(&b, "- %s\n", mdText(n))
 		}
 		b.WriteString("\n")
@@ -303,6 +499,17 @@ func writeMarkdown(w io.Writer, d *diagnosis.Diagnosis) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeMarkdownEvidence writes evidence lines as a code block, the
+// deciding line first.
+func writeMarkdownEvidence(b *strings.Builder, refs []evidence.Ref) {
+	var ev []string
+	for _, e := range refs {
+		ev = append(ev, esc(refLoc(e))+"  "+esc(e.Text))
+	}
+	b.WriteString("Evidence:\n\n")
+	mdBlock(b, "", ev)
 }
 
 // mdBlock writes lines (escaped already) as a fenced code block. The fence
@@ -442,6 +649,31 @@ func Verdict(d *diagnosis.Diagnosis) string {
 			"the NOTES say what would settle the others", cv.ChecksRun, cv.Checks, mode, read)
 	}
 	return fmt.Sprintf("No problem found: %d of the %d checks for %s ran (%s)", cv.ChecksRun, cv.Checks, mode, read)
+}
+
+// ClockLine says in one line the zone every time of the report is in and
+// what it rests on (the JSON's clock.basis says it at length); "" when
+// the report shows no time.
+func ClockLine(c *diagnosis.Clock) string {
+	if c == nil {
+		return ""
+	}
+	s := "times: " + c.Zone
+	switch {
+	case c.From != nil:
+		s += ", " + c.From.Host + "'s local time (its tcpdump printout of a capture)"
+	case c.Zone == "as printed":
+		s += ", each host's local time (no zone in the evidence)"
+	default:
+		s += " (as captures keep them)"
+	}
+	if len(c.LogsAssumed) > 0 {
+		s += "; " + strings.Join(c.LogsAssumed, ", ") + "'s log times assumed in it (no zone in " + plural(len(c.LogsAssumed), "its", "their") + " evidence)"
+	}
+	if c.Note != "" {
+		s += "; " + c.Note
+	}
+	return s
 }
 
 // Headline is the one-line answer of a diagnosis: its leading root cause

@@ -20,7 +20,9 @@ func sample() *diagnosis.Diagnosis {
 			Explanation: "why", Fix: []string{"sysctl -w net.ipv4.conf.all.rp_filter=2"},
 			Evidence: []evidence.Ref{{Host: "rs1", Source: "rs1/sysctl.txt", Line: 12, Text: "net.ipv4.conf.all.rp_filter = 1"}},
 		}},
-		Notes: []string{"run `sysctl -a` on rs2"},
+		Notes: []string{"run `sysctl -a` on rs2: it would settle rs.tcp-tw-recycle", "2 virtual services checked"},
+		NextSteps: []diagnosis.NextStep{{On: "rs2", Command: "sysctl -a", Why: "it would settle rs.tcp-tw-recycle",
+			Settles: []string{"rs.tcp-tw-recycle"}}},
 	}
 }
 
@@ -63,10 +65,22 @@ func TestTextAndMarkdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := b.String()
-	for _, want := range []string{"ROOT CAUSE", "rs.rp-filter-strict", "rs1/sysctl.txt:12", "sysctl -w net.ipv4.conf.all.rp_filter=2", "NOTES"} {
+	for _, want := range []string{"ROOT CAUSE", "rs.rp-filter-strict", "rs1/sysctl.txt:12", "sysctl -w net.ipv4.conf.all.rp_filter=2",
+		"NEXT STEPS", "1. on rs2:\n     sysctl -a\n", "1 more note: -v"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("text lacks %q:\n%s", want, out)
 		}
+	}
+	if strings.Contains(out, "NOTES") {
+		t.Errorf("notes without -v:\n%s", out)
+	}
+	b.Reset()
+	if err := Write(&b, "text", sample(), Options{Verbose: true}); err != nil {
+		t.Fatal(err)
+	}
+	// With -v the other notes, not the step said already.
+	if v := b.String(); !strings.Contains(v, "NOTES\n - 2 virtual services checked\n") || strings.Contains(v, "run `sysctl -a` on rs2") {
+		t.Errorf("-v notes:\n%s", v)
 	}
 	if strings.Contains(out, "\x1b[") {
 		t.Error("colour codes without Color")
@@ -84,5 +98,56 @@ func TestTextAndMarkdown(t *testing.T) {
 	}
 	if err := Write(&b, "xml", sample(), Options{}); err == nil {
 		t.Error("unknown format accepted")
+	}
+}
+
+// A consequence is shown under its root cause, not numbered and marked
+// as a cause of its own; a second root cause comes before it would.
+func TestTextGroupsConsequences(t *testing.T) {
+	d := sample()
+	ev := []evidence.Ref{{Host: "rs1", Source: "rs1/eth0.pcap", Line: 3, Text: "SYN"}}
+	d.Findings[0].RootCause = true
+	d.Findings = append(d.Findings,
+		diagnosis.Finding{ID: "trace.rs-not-replying", Severity: diagnosis.Critical, Host: "rs1", Title: "rs1 answered none",
+			Evidence: ev, CausedBy: []string{"rs.rp-filter-strict@rs1"}},
+		diagnosis.Finding{ID: "rs.vip-missing", Severity: diagnosis.Critical, Host: "rs2", Title: "no VIP on rs2", RootCause: true, Evidence: ev},
+		diagnosis.Finding{ID: "net.tunnel-mtu", Severity: diagnosis.Warning, Host: "ds1", Title: "MTU", Evidence: ev})
+	var b bytes.Buffer
+	if err := Write(&b, "text", d, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	cons := strings.Index(out, "→ consequence trace.rs-not-replying on rs1: rs1 answered none")
+	second := strings.Index(out, "2. [CRITICAL] rs.vip-missing on rs2")
+	also := strings.Index(out, "ALSO FOUND\n3. [WARNING] net.tunnel-mtu on ds1")
+	if cons < 0 || second < cons || also < second || strings.Count(out, "ROOT CAUSE\n") != 1 {
+		t.Errorf("groups:\n%s", out)
+	}
+	if strings.Contains(out, "[CRITICAL] trace.rs-not-replying") {
+		t.Errorf("a consequence is marked as a critical cause of its own:\n%s", out)
+	}
+}
+
+// Prose follows the width given (the terminal's), 80 when none is.
+func TestTextWidth(t *testing.T) {
+	d := sample()
+	d.Findings[0].Explanation = strings.Repeat("word ", 60)
+	longest := func(o Options) int {
+		var b bytes.Buffer
+		if err := Write(&b, "text", d, o); err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, l := range strings.Split(b.String(), "\n") {
+			if strings.HasPrefix(l, "   word") {
+				n = max(n, len(l))
+			}
+		}
+		return n
+	}
+	for _, c := range []struct{ width, max, min int }{{0, 80, 70}, {120, 120, 110}, {60, 60, 50}, {10, 40, 30}} {
+		if n := longest(Options{Width: c.width}); n > c.max || n < c.min {
+			t.Errorf("width %d: prose lines up to %d columns, want %d-%d", c.width, n, c.min, c.max)
+		}
 	}
 }

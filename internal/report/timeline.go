@@ -44,7 +44,7 @@ func WriteTrace(w io.Writer, format string, r *trace.Result, o TraceOptions) err
 }
 
 func writeTraceText(w io.Writer, r *trace.Result, o TraceOptions) error {
-	p := painter{o.Color}
+	p := newPainter(o.Options)
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s\n", p.c("1", "lvsdoctor trace:"), esc(traceService(r)))
 	if r.Service.VIPFrom != "" {
@@ -52,6 +52,9 @@ func writeTraceText(w io.Writer, r *trace.Result, o TraceOptions) error {
 	}
 	if r.Service.ModeWhy != "" {
 		fmt.Fprintf(&b, "forwarding: %s\n", esc(r.Service.ModeWhy))
+	}
+	if r.Clock != "" {
+		fmt.Fprintf(&b, "times: %s\n", esc(r.Clock))
 	}
 	b.WriteString("\n" + p.c("1", "CAPTURE POINTS") + "\n")
 	for _, pt := range r.Points {
@@ -228,7 +231,7 @@ func writeFlow(b *strings.Builder, p painter, f *trace.Flow, indent string) {
 			detail = h.Note
 		}
 		if detail != "" {
-			for _, l := range wrap(esc(detail), 70) {
+			for _, l := range wrap(esc(detail), p.wrapAt(len(indent)+9)) {
 				fmt.Fprintf(b, "%s      %s\n", indent, l)
 			}
 		}
@@ -268,7 +271,7 @@ func writeFindings(b *strings.Builder, p painter, fs []diagnosis.Finding, o Opti
 	for i, f := range fs {
 		fmt.Fprintf(b, "%d. [%s] %s on %s\n", i+1, p.sev(f.Severity), p.c("1", esc(f.ID)), esc(f.Host))
 		fmt.Fprintf(b, "   %s\n", esc(f.Title))
-		for _, l := range wrap(esc(f.Explanation), 76) {
+		for _, l := range wrap(esc(f.Explanation), p.wrapAt(3)) {
 			fmt.Fprintf(b, "   %s\n", l)
 		}
 		b.WriteString("   evidence:\n")
@@ -295,7 +298,11 @@ func writeCaseTimeline(b *strings.Builder, p painter, tr *trace.Path) {
 	if tr == nil || len(tr.Flows) == 0 {
 		return
 	}
-	fmt.Fprintf(b, "%s (from the captures; %s)\n", p.c("1", "PACKET PATH"), outcomeLine(tr.Summary.Outcomes, len(tr.Flows)))
+	times := ""
+	if tr.Clock != "" {
+		times = ", times " + esc(tr.Clock)
+	}
+	fmt.Fprintf(b, "%s (from the captures%s; %s)\n", p.c("1", "PACKET PATH"), times, outcomeLine(tr.Summary.Outcomes, len(tr.Flows)))
 	if tr.Service.ModeWhy != "" && tr.Service.Mode != "" {
 		fmt.Fprintf(b, "   %s: %s\n", esc(strings.ToUpper(tr.Service.Mode)), esc(tr.Service.ModeWhy))
 	}

@@ -86,3 +86,44 @@ func addrRefsOn(h *evidence.Host, iface string) []evidence.Ref {
 	}
 	return out
 }
+
+// containerIface reports whether iface is a bridge or veth the host runs
+// for its containers or VMs (docker0, virbr0, cni0, veth...): its
+// addresses are no evidence about the service.
+func containerIface(iface string) bool {
+	for _, p := range []string{"docker", "veth", "virbr", "br-", "cni", "flannel", "cali", "podman", "kube-bridge"} {
+		if strings.HasPrefix(iface, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// addrBlock cites h's addresses of one family, as `ip addr` shows them:
+// first those of the interface where an address should be (one that is
+// not the loopback's own first: another cluster's VIP on lo:0 tells most),
+// its own line when it has none, then the other interfaces' (not the
+// containers' bridges). For an absence ("the VIP is not on lo") the lines
+// that show what is there decide.
+func addrBlock(h *evidence.Host, first string, v4 bool) []evidence.Ref {
+	var out, loop []evidence.Ref
+	for _, a := range h.Addrs {
+		if a.Iface == first && a.Prefix.Addr().Is4() == v4 {
+			if a.Prefix.Addr().IsLoopback() {
+				loop = append(loop, a.Ref)
+			} else {
+				out = append(out, a.Ref)
+			}
+		}
+	}
+	out = append(out, loop...)
+	if l, ok := h.Link(first); ok && !l.Ref.IsZero() && len(out) == 0 {
+		out = append(out, l.Ref)
+	}
+	for _, a := range h.Addrs {
+		if a.Iface != first && a.Prefix.Addr().Is4() == v4 && !containerIface(a.Iface) && !a.Prefix.Addr().IsLinkLocalUnicast() {
+			out = append(out, a.Ref)
+		}
+	}
+	return out
+}

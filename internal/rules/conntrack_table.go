@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/lvsdoctor/lvsdoctor/internal/diagnosis"
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
@@ -54,33 +55,61 @@ func checkConntrackTable(p *Pass, h *evidence.Host) {
 	default:
 		return
 	}
-	var ev []evidence.Ref
+	// What decided comes first: the kernel saying it drops ("table full,
+	// dropping packet"), else the counts that show the table full (a
+	// snapshot), else the counters.
+	var counts []evidence.Ref
 	if countKnown {
-		ev = append(ev, ct.CountRef)
+		counts = append(counts, ct.CountRef)
 	}
 	if maxKnown {
-		ev = append(ev, ct.MaxRef)
+		counts = append(counts, ct.MaxRef)
 	}
 	if len(logs) > 3 {
 		logs = append(logs[:2:2], logs[len(logs)-1])
 	}
-	ev = append(ev, logs...)
-	ev = append(ev, ctrs...)
+	var ev []evidence.Ref
+	switch {
+	case len(logs) > 0:
+		ev = append(append(append(ev, logs...), counts...), ctrs...)
+	case fill >= 0.9:
+		ev = append(append(ev, counts...), ctrs...)
+	default:
+		ev = append(append(ev, ctrs...), counts...)
+	}
 	what := "the director"
 	if h.Role == evidence.RoleRealServer {
 		what = "the real server"
 	}
-	newMax := "<2x the current max>"
+	// Twice the table, and the hash a quarter of it (the kernel's own
+	// ratio); from the running value when the evidence lacks it.
+	setMax := "sysctl -w net.netfilter.nf_conntrack_max=$(( $(sysctl -n net.netfilter.nf_conntrack_max) * 2 ))"
+	hash := "echo $(( $(sysctl -n net.netfilter.nf_conntrack_max) / 4 )) > /sys/module/nf_conntrack/parameters/hashsize"
 	if maxKnown {
-		newMax = strconv.FormatInt(ct.Max*2, 10)
+		setMax = "sysctl -w net.netfilter.nf_conntrack_max=" + strconv.FormatInt(ct.Max*2, 10)
+		hash = "echo " + strconv.FormatInt(ct.Max*2/4, 10) + " > /sys/module/nf_conntrack/parameters/hashsize"
 	}
 	fix := []string{
-		"sysctl -w net.netfilter.nf_conntrack_max=" + newMax + "   # and raise nf_conntrack_buckets (hashsize) to max/4; persist in /etc/sysctl.d/",
+		fixCmd(setMax, "twice the table, on %s", h.Name),
+		fixCmd(hash, "buckets: a quarter of the table"),
+		fixStep("persist both: net.netfilter.nf_conntrack_max in /etc/sysctl.d/90-lvs.conf, `options nf_conntrack hashsize=N` in /etc/modprobe.d/nf_conntrack.conf"),
 	}
-	if h.Role == evidence.RoleDirector {
-		fix = append(fix, "exempt VIP traffic from tracking: iptables -t raw -A PREROUTING -d <VIP> -j NOTRACK (DR/TUN directors need no conntrack for it)")
-	} else {
-		fix = append(fix, "exempt the service from tracking (iptables -t raw -A PREROUTING -p tcp --dport <port> -j NOTRACK, and OUTPUT --sport) if no stateful rule needs it")
+	for _, s := range p.Services() {
+		switch {
+		case h.Role == evidence.RoleDirector && directRouting(s) && s.VIP.IsValid():
+			// DR/TUN directors never see the replies: tracking the VIP's
+			// flows only fills the table.
+			fix = append(fix, fixCmd(fmt.Sprintf("iptables -t raw -I PREROUTING -d %s -j NOTRACK", s.VIP),
+				"the VIP's flows need no conntrack on a %s director", strings.ToUpper(s.Mode)))
+		case h.Role == evidence.RoleRealServer:
+			port := rsPort(p, s, h)
+			if port == 0 {
+				continue
+			}
+			fix = append(fix,
+				fixCmd(fmt.Sprintf("iptables -t raw -I PREROUTING -p %s --dport %d -j NOTRACK", protoOf(s), port), "only if no stateful rule (-m state, NAT) needs the service's flows"),
+				fixCmd(fmt.Sprintf("iptables -t raw -I OUTPUT -p %s --sport %d -j NOTRACK", protoOf(s), port), "and its replies"))
+		}
 	}
 	var explains []string
 	if sev == diagnosis.Critical && h.Role == evidence.RoleDirector {

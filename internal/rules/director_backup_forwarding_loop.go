@@ -120,10 +120,13 @@ func checkLoop(p *Pass, s *topology.Service, b *evidence.Host, masters []*eviden
 	if !bok {
 		p.Notef("run `sysctl net.ipv4.vs.backup_only` on %s: 0 there lets it re-schedule what the master forwards to it", b.Name)
 	}
-	ev := []evidence.Ref{s.IPVS[b.Name].Ref}
+	// backup_only=0 is what lets the backup balance again; its service
+	// entry follows.
+	var ev []evidence.Ref
 	if bok {
 		ev = append(ev, bref)
 	}
+	ev = append(ev, s.IPVS[b.Name].Ref)
 	ev = append(ev, bounced...)
 	ev = append(ev, bRS...)
 	ev = append(ev, mRS...)
@@ -140,9 +143,9 @@ func checkLoop(p *Pass, s *topology.Service, b *evidence.Host, masters []*eviden
 			"the master when it is a real server too, which forwards them back: the packets loop between the directors and "+
 			"the connection never completes. net.ipv4.vs.backup_only=1 turns IPVS off while the host is a backup.", strings.ToUpper(s.Mode), b.Name, b.Name),
 		Evidence: ev,
-		Fix: []string{
-			fmt.Sprintf("on %s: sysctl -w net.ipv4.vs.backup_only=1 (and on every director: it only acts while the IPVS sync daemon runs as backup — set lvs_sync_daemon in keepalived)", b.Name),
-			"or mark client traffic with iptables (-j MARK on packets from the clients' MAC/interface) and use fwmark virtual servers, so re-forwarded packets are not balanced again",
-		},
+		Fix: append(sysctlFix(fmt.Sprintf("on %s and every director: IPVS stays off while the host is a backup", b.Name), "net.ipv4.vs.backup_only=1"),
+			fixStep("backup_only acts only while the IPVS sync daemon runs as backup: set lvs_sync_daemon in keepalived.conf's vrrp_instance"),
+			fixStep("or mark the clients' packets (iptables -t mangle ... -j MARK, by the clients' MAC or interface) and use fwmark virtual servers, so re-forwarded packets are not balanced again"),
+		),
 	})
 }

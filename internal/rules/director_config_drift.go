@@ -115,17 +115,25 @@ func checkDrift(p *Pass, d *evidence.Host, kc *evidence.KeepalivedConfig) {
 			ghost = ghost || g
 		}
 	}
+	var manual []string
 	for _, t := range d.IPVS.Services {
 		if !matched[t] && !kubeProxyService(d, t) {
 			diffs = append(diffs, fmt.Sprintf("the running table has %s, which keepalived.conf does not define (a manual ipvsadm rule?)", t.Key()))
 			ev = append(ev, t.Ref)
+			if del := ipvsadmDelete(t); del != "" {
+				manual = append(manual, fixCmd(del, "remove the service keepalived.conf does not define"))
+			}
 		}
+	}
+	if len(manual) == 0 {
+		manual = []string{fixStep("remove the entries keepalived.conf does not define: ipvsadm -D (a service), ipvsadm -d (a real server); the table: ipvsadm -Ln")}
 	}
 	if len(diffs) == 0 {
 		return
 	}
-	ev = append([]evidence.Ref{tableRef(d)}, ev...)
-	ev = append(ev, kc.Ref)
+	// The lines that differ decide; the table and the configuration they
+	// were read from follow.
+	ev = append(ev, tableRef(d), kc.Ref)
 	if kc.Ref.Text == "" {
 		ev[len(ev)-1].Text = "(keepalived.conf)"
 	}
@@ -147,10 +155,9 @@ func checkDrift(p *Pass, d *evidence.Host, kc *evidence.KeepalivedConfig) {
 			"What runs is not what the configuration promises, and the next reload or failover changes the traffic: " +
 			strings.Join(shown, "; ") + ".",
 		Evidence: ev,
-		Fix: []string{
-			"ipvsadm -Sn > /tmp/ipvs.before   # keep a copy",
-			"remove the manual entries (ipvsadm -D/-d) or put them in keepalived.conf, then systemctl reload keepalived",
-		},
+		Fix: append(append([]string{fixCmd("ipvsadm -Sn > /tmp/ipvs.before", "on %s: keep a copy", d.Name)}, manual...),
+			fixStep("or put them in keepalived.conf; then keepalived installs what it says:"),
+			keepalivedApply(p, nil, d, "")),
 	})
 }
 
@@ -256,4 +263,20 @@ func kubeProxyService(d *evidence.Host, vs *evidence.VirtualService) bool {
 		}
 	}
 	return true
+}
+
+// ipvsadmDelete is the command that removes vs from the table; "" when it
+// cannot be named.
+func ipvsadmDelete(vs *evidence.VirtualService) string {
+	switch {
+	case vs.Proto == "FWM" && vs.FWMark != 0:
+		return fmt.Sprintf("ipvsadm -D -f %d", vs.FWMark)
+	case vs.Addr.IsValid():
+		flag := map[string]string{"TCP": "-t", "UDP": "-u", "SCTP": "--sctp-service"}[strings.ToUpper(vs.Proto)]
+		if flag == "" {
+			return ""
+		}
+		return fmt.Sprintf("ipvsadm -D %s %s", flag, netip.AddrPortFrom(vs.Addr, vs.Port))
+	}
+	return ""
 }

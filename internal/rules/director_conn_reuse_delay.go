@@ -47,9 +47,9 @@ var directorConnReuseDelay = &Rule{
 					"kernels may carry the upstream fix (\"ipvs: allow connection reuse for unconfirmed conntrack\").",
 				Evidence: []evidence.Ref{mref, cref, d.Kernel.Ref},
 				Fix: []string{
-					"upgrade to a kernel with the fix (5.9 or later, or a distribution kernel that backported it)",
-					"or, if nothing needs conntrack for IPVS traffic (no NAT/iptables state on it): sysctl -w net.ipv4.vs.conntrack=0",
-					"or sysctl -w net.ipv4.vs.conn_reuse_mode=0 (reused ports then stick to the old real server)",
+					fixStep("upgrade %s to a kernel with the fix: 5.9 or later, or a distribution kernel that backported it (its changelog: rpm -q --changelog kernel | grep -i 'connection reuse')", d.Name),
+					fixCmd("sysctl -w net.ipv4.vs.conntrack=0", "or this, if nothing needs conntrack for IPVS traffic (no iptables NAT or state rule on it)"),
+					fixCmd("sysctl -w net.ipv4.vs.conn_reuse_mode=0", "or this: reused ports then stick to the old real server"),
 				},
 			})
 		}

@@ -56,8 +56,8 @@ var directorConntrackInvalidDrop = &Rule{
 						"through, the connection then stalls.",
 					Evidence: ev,
 					Fix: []string{
-						fmt.Sprintf("iptables -t raw -I PREROUTING -d %s -j NOTRACK   # exempt VIP traffic from conntrack", s.VIP),
-						"or sysctl -w net.netfilter.nf_conntrack_tcp_be_liberal=1, or narrow the INVALID rule",
+						fixCmd(fmt.Sprintf("iptables -t raw -I PREROUTING -d %s -j NOTRACK", s.VIP), "on %s: exempt the VIP's flows from conntrack", d.Name),
+						fixCmd("sysctl -w net.netfilter.nf_conntrack_tcp_be_liberal=1", "or this; or narrow the INVALID rule (%s)", clip(v.Rule.Ref.Text, 80)),
 					},
 				})
 			}

@@ -23,7 +23,7 @@ var directorDRPortRemap = &Rule{
 				if vs := s.IPVS[d.Name]; vs != nil {
 					for _, rs := range vs.Dests {
 						if (rs.Method == evidence.MethodRoute || rs.Method == evidence.MethodTunnel) && rs.Port != 0 && rs.Port != s.Port {
-							reportPortRemap(p, d, s.Port, rs.Addr.String(), rs.Port, rs.Method, []evidence.Ref{vs.Ref, rs.Ref})
+							reportPortRemap(p, d, s.Port, rs.Addr.String(), rs.Port, rs.Method, []evidence.Ref{rs.Ref, vs.Ref})
 						}
 					}
 				}
@@ -33,7 +33,7 @@ var directorDRPortRemap = &Rule{
 				if kv := s.Config[d.Name]; kv != nil && (kv.LbKind == "DR" || kv.LbKind == "TUN") {
 					for _, rs := range kv.RealServers {
 						if rs.Port != 0 && rs.Port != s.Port {
-							reportPortRemap(p, d, s.Port, rs.Addr.String(), rs.Port, kv.LbKind, []evidence.Ref{kv.LbKindRef, rs.Ref})
+							reportPortRemap(p, d, s.Port, rs.Addr.String(), rs.Port, kv.LbKind, []evidence.Ref{rs.Ref, kv.LbKindRef})
 						}
 					}
 				}
@@ -51,6 +51,9 @@ func reportPortRemap(p *Pass, d *evidence.Host, vport uint16, rip string, rport 
 			"even records the destination with the virtual port, so `ipvsadm -Ln` shows %d). A service listening on %d never "+
 			"sees it; only NAT/FNAT rewrite the port.", vport, vport, rport),
 		Evidence: ev,
-		Fix:      []string{fmt.Sprintf("make the real servers listen on port %d, or switch the virtual server to NAT (lb_kind NAT)", vport)},
+		Fix: []string{
+			fixStep("make the service on %s listen on port %d: DR and TUN cannot change the port", rip, vport),
+			fixStep("or forward by NAT (lb_kind NAT in keepalived.conf), which rewrites port %d to %d", vport, rport),
+		},
 	})
 }

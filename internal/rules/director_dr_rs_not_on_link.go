@@ -141,8 +141,8 @@ func checkOnLink(p *Pass, s *topology.Service, d *evidence.Host, rip netip.Addr,
 			"VIP back towards the director or drops it, and %s never sees it.", rip, rip),
 		Evidence: append([]evidence.Ref{destRef}, ev...),
 		Fix: []string{
-			fmt.Sprintf("put %s and the real servers on one L2 segment (give %s an address in %s's subnet)", d.Name, d.Name, rip),
-			"or forward by TUN (lb_kind TUN, VIP on the real servers' tunl0) or NAT/FNAT, which route across subnets",
+			fixStep("put %s and the real servers on one L2 segment: give %s an address in %s's subnet, on the link that reaches it", d.Name, d.Name, rip),
+			fixStep("or forward by TUN (lb_kind TUN, the VIP on the real servers' tunl0) or NAT/FNAT, which route across subnets"),
 		},
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/lvsdoctor/lvsdoctor/internal/diagnosis"
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
+	"github.com/lvsdoctor/lvsdoctor/internal/topology"
 )
 
 var directorFNATLocalAddressNotLocal = &Rule{
@@ -54,12 +55,20 @@ var directorFNATLocalAddressNotLocal = &Rule{
 					continue
 				}
 				sev := diagnosis.Critical
-				if len(foreign) < len(entries) || !activeForAny(p, d) {
-					// Some usable LIPs remain, or this director is a backup:
-					// a trap for the next failover rather than today's outage.
-					sev = diagnosis.Warning
+				why := ""
+				switch {
+				case len(foreign) < len(entries):
+					// Some usable LIPs remain: part of the connections fail.
+					sev, why = diagnosis.Warning, " Other addresses of the group are local, so only the connections given these fail."
+				case !activeForAny(p, d):
+					// A backup: a trap for the next failover rather than
+					// today's outage.
+					sev, why = diagnosis.Warning, fmt.Sprintf(" %s does not carry the service now (it does not hold the VIP): this breaks it at the next failover.", d.Name)
 				}
-				ev := []evidence.Ref{vs.LaddrRef}
+				// The deciding line is the group's entry that is not local;
+				// then who owns it, the group's name, and the director's own
+				// addresses (what the group should hold).
+				var ev []evidence.Ref
 				var names, owners []string
 				for _, e := range foreign {
 					ev = append(ev, e.Ref)
@@ -69,10 +78,23 @@ var directorFNATLocalAddressNotLocal = &Rule{
 						ev = append(ev, h.AddrsOf(e.From)[0].Ref)
 					}
 				}
+				ev = append(ev, vs.LaddrRef)
+				var own []string
 				for _, a := range d.Addrs {
-					if a.Iface != "lo" && a.Prefix.Addr().Is4() {
+					if a.Iface != "lo" && a.Prefix.Addr().Is4() && !p.Topo.IsVIP(a.Prefix.Addr()) && !containerIface(a.Iface) {
 						ev = append(ev, a.Ref)
+						own = append(own, a.Prefix.Addr().String())
 					}
+				}
+				var svc *topology.Service
+				for _, s := range p.Services() {
+					if s.VIP == vs.Addr {
+						svc = s
+					}
+				}
+				ownSay := d.Name + "'s own address(es)"
+				if len(own) > 0 {
+					ownSay = strings.Join(own, ", ") + " (" + d.Name + "'s own)"
 				}
 				expl := fmt.Sprintf("In FNAT the director rewrites the source of each forwarded packet to a local address (LIP) "+
 					"from local_address_group %s, and the real server answers to that address. %s is not an address of %s, so the "+
@@ -85,11 +107,12 @@ var directorFNATLocalAddressNotLocal = &Rule{
 					Severity:    sev,
 					Host:        d.Name,
 					Title:       fmt.Sprintf("local_address_group %s holds %s, which is not an address of %s", g, strings.Join(names, ", "), d.Name),
-					Explanation: expl,
+					Explanation: expl + why,
 					Evidence:    ev,
 					Fix: []string{
-						fmt.Sprintf("edit keepalived.conf on %s: put %s's own address(es) in local_address_group %s", d.Name, d.Name, g),
-						"systemctl restart keepalived   # then check `ipvsadm -Ln --stats`: OutPkts must grow",
+						fixStep("in keepalived.conf on %s: local_address_group %s must hold %s, not %s", d.Name, g, ownSay, strings.Join(names, ", ")),
+						keepalivedApply(p, svc, d, "the virtual server is installed again with its new local addresses"),
+						fixCmd("ipvsadm -Ln --stats", "OutPkts must grow"),
 					},
 				})
 			}

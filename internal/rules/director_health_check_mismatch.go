@@ -215,8 +215,8 @@ func checkHealth(p *Pass, s *topology.Service, d *evidence.Host, kv *evidence.KV
 		Explanation: why,
 		Evidence:    ev,
 		Fix: []string{
-			fmt.Sprintf("in keepalived.conf on %s, make the check probe the service: connect_port %d (or drop connect_port/connect_ip) in the real_server %s block", d.Name, r.Port, r.Addr),
-			"systemctl reload keepalived",
+			fixStep("in keepalived.conf on %s, real_server %s: make the check probe the service, connect_port %d (or remove connect_port and connect_ip)", d.Name, r.Addr, r.Port),
+			keepalivedApply(p, s, d, ""),
 		},
 	}
 }

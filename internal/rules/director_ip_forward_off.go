@@ -30,7 +30,7 @@ var directorIPForwardOff = &Rule{
 					Title:       fmt.Sprintf("IPv4 forwarding is off on %s (net.ipv4.ip_forward = 0)", d.Name),
 					Explanation: "In NAT mode the real servers' replies are routed through the director, which must forward them. With forwarding off they are dropped and clients time out.",
 					Evidence:    []evidence.Ref{ref},
-					Fix:         []string{"sysctl -w net.ipv4.ip_forward=1   # and persist it in /etc/sysctl.d/"},
+					Fix:         sysctlFix("on "+d.Name, "net.ipv4.ip_forward=1"),
 				})
 			}
 		}

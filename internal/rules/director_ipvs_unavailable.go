@@ -90,8 +90,9 @@ func checkIPVS(p *Pass, d *evidence.Host) {
 				"packets for the VIP are delivered to the director itself and nothing is forwarded.", d.Name),
 			Evidence: ev,
 			Fix: []string{
-				"cat /proc/net/ip_vs; modinfo ip_vs   # 'filename: (builtin)' means IPVS is built in and this is no fault",
-				"modprobe ip_vs && systemctl restart keepalived",
+				fixCmd("cat /proc/net/ip_vs; modinfo ip_vs", "on %s: 'filename: (builtin)' means IPVS is built in and this is no fault", d.Name),
+				fixCmd("modprobe ip_vs", "else load it"),
+				keepalivedApply(p, firstService(p), d, "keepalived installs its virtual servers only when it starts"),
 			},
 		})
 		return
@@ -122,13 +123,13 @@ func checkIPVS(p *Pass, d *evidence.Host) {
 		}
 	}
 	fix := []string{
-		"modprobe ip_vs && cat /proc/net/ip_vs   # must print the IPVS table header",
-		"if modprobe fails: look for `install ip_vs /bin/false` or `blacklist ip_vs` in /etc/modprobe.d/, " +
-			"install the kernel's extra modules (kernel-modules-extra, linux-modules-extra-$(uname -r)), or boot a kernel built with CONFIG_IP_VS",
-		"systemctl restart keepalived   # so that it installs its virtual servers",
+		fixCmd("modprobe ip_vs && cat /proc/net/ip_vs", "on %s: must print the IPVS table header", d.Name),
+		fixCmd("grep -rn ip_vs /etc/modprobe.d/ /usr/lib/modprobe.d/", "if modprobe fails: an `install ip_vs /bin/false` or `blacklist ip_vs` line forbids it"),
+		modulesExtraFix(d),
+		keepalivedApply(p, firstService(p), d, "keepalived installs its virtual servers only when it starts"),
 	}
 	if blocked {
-		fix[1] = "remove the `install ip_vs /bin/false` line from /etc/modprobe.d/ (it forbids loading IPVS), then modprobe ip_vs"
+		fix[1] = fixCmd("grep -rln 'install ip_vs /bin/' /etc/modprobe.d/ /usr/lib/modprobe.d/", "the file whose `install ip_vs /bin/false` line forbids loading IPVS: remove that line, then modprobe ip_vs")
 	}
 	if recovered {
 		if !configured {
@@ -147,7 +148,11 @@ func checkIPVS(p *Pass, d *evidence.Host) {
 			Explanation: fmt.Sprintf("The log shows IPVS missing when keepalived started. IPVS is available now, but keepalived "+
 				"does not retry: the virtual servers of %s's keepalived.conf were never installed, so IPVS forwards nothing.", d.Name),
 			Evidence: ev,
-			Fix:      []string{"systemctl restart keepalived", "ipvsadm -Ln   # the virtual servers must be listed", "make ip_vs load at boot: echo ip_vs > /etc/modules-load.d/ipvs.conf"},
+			Fix: []string{
+				keepalivedApply(p, firstService(p), d, "keepalived installs its virtual servers only when it starts"),
+				fixCmd("ipvsadm -Ln", "the virtual servers must be listed"),
+				fixCmd("echo ip_vs > /etc/modules-load.d/ipvs.conf", "load ip_vs at boot, before keepalived"),
+			},
 		})
 		return
 	}
@@ -170,4 +175,16 @@ func checkIPVS(p *Pass, d *evidence.Host) {
 		Evidence: ev,
 		Fix:      fix,
 	})
+}
+
+// modulesExtraFix installs the kernel's extra modules, where the
+// distributions keep ip_vs when the base package lacks it.
+func modulesExtraFix(d *evidence.Host) string {
+	switch distroFamily(d) {
+	case "deb":
+		return fixCmd("apt install linux-modules-extra-$(uname -r)", "ip_vs ships with the extra modules; else boot a kernel built with CONFIG_IP_VS")
+	case "rpm":
+		return fixCmd("dnf install kernel-modules-extra-$(uname -r)", "ip_vs ships with the extra modules on some kernels; else boot a kernel built with CONFIG_IP_VS")
+	}
+	return fixStep("install the kernel's extra modules (dnf install kernel-modules-extra-$(uname -r), or apt install linux-modules-extra-$(uname -r)), or boot a kernel built with CONFIG_IP_VS")
 }

@@ -17,8 +17,8 @@ var directorKernelSuspect = &Rule{
 	Rank: 30,
 	Needs: []Need{
 		{Role: evidence.RoleDirector, Kind: evidence.KindUname, Command: "uname -a"},
-		{Role: evidence.RoleDirector, Kind: evidence.KindKernels, Command: "rpm -q kernel (or dpkg -l 'linux-image*') and grubby --info=ALL"},
-		{Role: evidence.RoleDirector, Kind: evidence.KindFrames, Command: "tcpdump -e -n -i <iface> host <VIP>"},
+		{Role: evidence.RoleDirector, Kind: evidence.KindKernels, Command: PlaceKernels},
+		{Role: evidence.RoleDirector, Kind: evidence.KindFrames, Command: Capture, When: WhileRetrying},
 	},
 	Explains: []string{"trace.director-not-forwarding", "trace.rs-not-replying"},
 	Run: func(p *Pass) {
@@ -44,10 +44,7 @@ var directorKernelSuspect = &Rule{
 						"and no firewall rule drops the traffic, yet no packet is forwarded. %s. Kernels built outside the "+
 						"distribution's process have broken IPVS before (wrong config options, mismatched modules).", s, d.Name, upperFirst(why)),
 					Evidence: ev,
-					Fix: []string{
-						"boot the distribution's kernel: grubby --set-default /boot/vmlinuz-<distribution kernel> && reboot",
-						"then retest through the VIP; compare `uname -r` with a working director",
-					},
+					Fix:      kernelFix(p, s, d),
 				})
 			}
 		}
@@ -128,4 +125,96 @@ func configLooksRight(d *evidence.Host, s *topology.Service) bool {
 	}
 	v := fwsim.Walk(&d.Firewall, evidence.Packet{Proto: s.Proto, Dst: s.VIP, DPort: s.Port, CtState: "NEW"}, "prerouting", "input")
 	return !v.Dropped
+}
+
+// kernelFix boots d into the distribution's kernel: the newest one a
+// package installed, by its boot entry's path when grubby listed it. The
+// reboot says what it disrupts.
+func kernelFix(p *Pass, s *topology.Service, d *evidence.Host) []string {
+	k := d.Kernel
+	target, path := "", ""
+	for _, ik := range k.Installed {
+		if strings.Contains(ik.Path, "/boot/") || ik.Title != "" || sameKernel(ik.Version, k.Release) || ik.Version == "" {
+			continue
+		}
+		if target == "" || kernelNewer(ik.Version, target) {
+			target = ik.Version
+		}
+	}
+	if target == "" {
+		// No package list: a working peer's kernel.
+		for _, peer := range p.Directors() {
+			if peer != d && peer.Kernel.Release != "" && peer.Kernel.Release != k.Release {
+				target = peer.Kernel.Release
+				break
+			}
+		}
+	}
+	if target != "" {
+		path = "/boot/vmlinuz-" + strings.TrimPrefix(target, "kernel-")
+		for _, ik := range k.Installed {
+			if strings.Contains(ik.Path, "/boot/") && strings.Contains(ik.Path, strings.TrimPrefix(target, "kernel-")) {
+				path = ik.Path
+			}
+		}
+	}
+	reboot := fixCmd("reboot", "%s carries no traffic meanwhile", d.Name)
+	if s != nil && s.VIP.IsValid() && holdsVIP(d, s.VIP) {
+		reboot = fixCmd("reboot", "%s holds the VIP: the reboot fails it over to the backup (if there is one); do it at a quiet time", d.Name)
+	}
+	var fix []string
+	switch {
+	case path != "" && distroFamily(d) != "deb":
+		fix = append(fix, fixCmd("grubby --set-default "+path, "on %s: boot the distribution's kernel", d.Name))
+	case distroFamily(d) == "deb":
+		fix = append(fix, fixStep("on %s: make GRUB boot the distribution's kernel%s (its entries: grep -E 'menuentry|submenu' /boot/grub/grub.cfg; then grub-set-default and update-grub)", d.Name, orEmpty(" "+target, target)))
+	default:
+		fix = append(fix, fixCmd("rpm -q kernel; grubby --info=ALL | grep -E '^(index|kernel)'", "on %s: the distribution's kernels; boot one with grubby --set-default, then reboot", d.Name))
+		return append(fix, reboot)
+	}
+	fix = append(fix, reboot)
+	want := strings.TrimPrefix(target, "kernel-")
+	if want == "" {
+		return append(fix, fixCmd("uname -r", "after the reboot: compare with a working director's"))
+	}
+	return append(fix, fixCmd("uname -r", "after the reboot: must print %s; then retest through the VIP", want))
+}
+
+// orEmpty is s when cond is not empty, else "".
+func orEmpty(s, cond string) string {
+	if cond == "" {
+		return ""
+	}
+	return s
+}
+
+// kernelNewer reports whether release a sorts after b, comparing the
+// numbers in them one by one (5.10.0-60.18 before 5.10.0-60.139).
+func kernelNewer(a, b string) bool {
+	na, nb := numbersIn(a), numbersIn(b)
+	for i := 0; i < len(na) && i < len(nb); i++ {
+		if na[i] != nb[i] {
+			return na[i] > nb[i]
+		}
+	}
+	return len(na) > len(nb)
+}
+
+func numbersIn(s string) []int {
+	var out []int
+	n, in := 0, false
+	for _, c := range s {
+		if c >= '0' && c <= '9' {
+			n, in = n*10+int(c-'0'), true
+			continue
+		}
+		if in {
+			out = append(out, n)
+		}
+		n, in = 0, false
+	}
+	if in {
+		out = append(out, n)
+	}
+	return out
 }

@@ -21,7 +21,9 @@ var directorNoAvailableRealserver = &Rule{
 					continue
 				}
 				usable, known := 0, 0
-				ev := []evidence.Ref{vs.Ref}
+				// The real servers' weights decide (the service line when it
+				// has none); then the logs that say why.
+				var ev []evidence.Ref
 				for _, rs := range vs.Dests {
 					// A --stats or --rate listing prints no weights: a real
 					// server without a forwarding method was seen that way.
@@ -37,6 +39,7 @@ var directorNoAvailableRealserver = &Rule{
 				if usable > 0 || (known == 0 && len(vs.Dests) > 0) {
 					continue
 				}
+				ev = append(ev, vs.Ref)
 				for _, l := range d.Logs {
 					if l.Kind == evidence.LogRSRemoved || l.Kind == evidence.LogCheckFailed {
 						ev = append(ev, l.Ref)
@@ -53,7 +56,10 @@ var directorNoAvailableRealserver = &Rule{
 					Explanation: "IPVS has nowhere to send new connections: they are dropped (or answered with a reset). " +
 						"Real servers disappear or get weight 0 when health checks fail (inhibit_on_failure keeps them at 0).",
 					Evidence: ev,
-					Fix:      []string{"fix what the health checks report in the keepalived log, or the checks themselves", "ipvsadm -Ln   # weights must be > 0"},
+					Fix: []string{
+						fixCmd("journalctl -u keepalived | grep -i -e check -e 'removing service' -e 'adding service' | tail -20", "on %s: what the health checks report; fix that on the real servers, or the checks", d.Name),
+						fixCmd("ipvsadm -Ln -t "+hostPortOf(s), "weights must be > 0 again"),
+					},
 				})
 			}
 		}

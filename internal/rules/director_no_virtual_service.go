@@ -19,13 +19,15 @@ var directorNoVirtualService = &Rule{
 			if !s.Given || len(s.IPVS) > 0 || !s.VIP.IsValid() {
 				continue
 			}
-			var ev []evidence.Ref
+			// The VIP's services with another protocol or port decide when
+			// there are some; else the tables that lack it.
+			var ev, tables []evidence.Ref
 			var others []string
 			for _, d := range p.Directors() {
 				if !d.Has(evidence.KindIPVS) || d.IPVS == nil {
 					continue
 				}
-				ev = append(ev, tableRef(d))
+				tables = append(tables, tableRef(d))
 				for _, vs := range d.IPVS.Services {
 					if vs.Addr == s.VIP {
 						ev = append(ev, vs.Ref)
@@ -33,6 +35,7 @@ var directorNoVirtualService = &Rule{
 					}
 				}
 			}
+			ev = append(ev, tables...)
 			if len(ev) == 0 {
 				continue
 			}
@@ -49,7 +52,10 @@ var directorNoVirtualService = &Rule{
 				Title:       title,
 				Explanation: expl,
 				Evidence:    ev,
-				Fix:         []string{fmt.Sprintf("add the virtual_server to keepalived.conf (or ipvsadm -A -%s %s -s rr)", protoFlag(s.Proto), hostPort(s.VIP.String(), s.Port))},
+				Fix: []string{
+					fixStep("add a virtual_server %s %d block (protocol %s) to keepalived.conf on the directors, then: systemctl reload keepalived", s.VIP, s.Port, strings.ToUpper(protoOf(s))),
+					fixCmd(fmt.Sprintf("ipvsadm -A -%s %s -s rr", protoFlag(s.Proto), hostPort(s.VIP.String(), s.Port)), "or by hand, for now (keepalived does not know it: add the real servers with ipvsadm -a)"),
+				},
 			})
 		}
 	},

@@ -6,6 +6,7 @@ import (
 
 	"github.com/lvsdoctor/lvsdoctor/internal/diagnosis"
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
+	"github.com/lvsdoctor/lvsdoctor/internal/topology"
 )
 
 var directorReturnPathMissing = &Rule{
@@ -46,10 +47,7 @@ var directorReturnPathMissing = &Rule{
 						"to the VIP. IPVS forwarded %d packets to the real servers and saw no reply at all: the replies take another "+
 						"path or never leave the real servers.", strings.ToUpper(s.Mode), vs.Stats.InPkts),
 					Evidence: ev,
-					Fix: []string{
-						"NAT: make the director (DIP) the real servers' default gateway",
-						"FNAT: make sure the local addresses are the director's own and routed back to it",
-					},
+					Fix:      returnPathFix(s, d),
 				})
 			}
 		}
@@ -63,4 +61,43 @@ func statsRef(st *evidence.Stats, entry evidence.Ref) evidence.Ref {
 		return st.Ref
 	}
 	return entry
+}
+
+// returnPathFix brings the replies back through d, for s's mode only: in
+// NAT the real servers' default route goes via the director; in FNAT the
+// replies go to the local addresses, which must be d's and routed to it.
+func returnPathFix(s *topology.Service, d *evidence.Host) []string {
+	var rips []string
+	for _, r := range s.RIPs {
+		rips = append(rips, r.String())
+	}
+	on := "on each real server"
+	if len(rips) > 0 && len(rips) <= 4 {
+		on = "on " + strings.Join(rips, ", ")
+	}
+	if s.Mode == "nat" {
+		for _, r := range s.RIPs {
+			for _, a := range d.Addrs {
+				if a.Iface != "lo" && a.Prefix.Bits() < a.Prefix.Addr().BitLen() && a.Prefix.Masked().Contains(r) {
+					return []string{fixCmd("ip route replace default via "+a.Prefix.Addr().String(), "%s: the replies must go back through %s (its address on their subnet)", on, d.Name)}
+				}
+			}
+		}
+		return []string{fixStep("%s: ip route replace default via %s's address on their subnet (ip -o -4 addr show on %s)", on, d.Name, d.Name)}
+	}
+	var lips []string
+	if kc := d.Keepalived; kc != nil {
+		if kv := s.Config[d.Name]; kv != nil {
+			for _, r := range kc.LocalAddrGroups[kv.LaddrGroup] {
+				lips = append(lips, r.From.String())
+			}
+		}
+	}
+	if len(lips) == 0 {
+		return []string{fixStep("the local addresses (local_address_group in keepalived.conf on %s) must be %s's own, and %s must route them back to it (ip route get on each)", d.Name, d.Name, on)}
+	}
+	return []string{
+		fixCmd("ip -o addr show to "+lips[0], "on %s: must print an interface: a local address that is not %s's own gets no reply", d.Name, d.Name),
+		fixCmd("ip route get "+lips[0], "%s: the replies to the local address must lead back to %s", on, d.Name),
+	}
 }

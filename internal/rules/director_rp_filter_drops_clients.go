@@ -98,9 +98,8 @@ func checkDirectorRP(p *Pass, s *topology.Service, d *evidence.Host) {
 			"IPReversePathFilter, logged as martian source with log_martians=1). Directors with one arm towards the clients "+
 			"and another towards the real servers hit this whenever the clients' route is on the other arm.", s.VIP, in, in, d.Name, who, out),
 		Evidence: ev,
-		Fix: []string{
-			fmt.Sprintf("sysctl -w net.ipv4.conf.all.rp_filter=2 net.ipv4.conf.%s.rp_filter=2   # loose mode; persist both in /etc/sysctl.d/", in),
-			fmt.Sprintf("or route the clients back through %s", in),
-		},
+		Fix: append(sysctlFix(fmt.Sprintf("on %s: loose mode, on all and %s (the kernel takes the maximum)", d.Name, in),
+			"net.ipv4.conf.all.rp_filter=2", "net.ipv4.conf."+in+".rp_filter=2"),
+			fixStep("or route %s back through %s (ip route add ... dev %s)", who, in, in)),
 	})
 }

@@ -113,7 +113,8 @@ func checkStale(p *Pass, s *topology.Service, d *evidence.Host, vs *evidence.Vir
 	}
 	for _, k := range order {
 		st := byKey[k]
-		ev := append([]evidence.Ref{vs.Ref}, st.refs...)
+		// The connection entries decide; the service follows.
+		ev := append(append([]evidence.Ref(nil), st.refs...), vs.Ref)
 		if st.tmpl {
 			dead := deadEvidence(d, st.rip)
 			if kv := s.Config[d.Name]; kv != nil {
@@ -142,10 +143,8 @@ func checkStale(p *Pass, s *topology.Service, d *evidence.Host, vs *evidence.Vir
 					"net.ipv4.vs.expire_quiescent_template=0 the templates stay valid and keep sending those clients' new "+
 					"connections to it for as long as they keep connecting.", vs.Key(), st.rip),
 				Evidence: ev,
-				Fix: []string{
-					"sysctl -w net.ipv4.vs.expire_quiescent_template=1   # persist it in /etc/sysctl.d/",
-					"shorten persistence_timeout if clients must move faster",
-				},
+				Fix: append(sysctlFix("on "+d.Name+": a template to a weight-0 server expires", "net.ipv4.vs.expire_quiescent_template=1"),
+					fixStep("and shorten persistence_timeout in keepalived.conf if clients must move faster")),
 			})
 			continue
 		}
@@ -160,10 +159,8 @@ func checkStale(p *Pass, s *topology.Service, d *evidence.Host, vs *evidence.Vir
 				"net.ipv4.vs.expire_nodest_conn=0 IPVS silently drops every further packet of those connections until the "+
 				"entries time out (15 minutes for established TCP, 5 for UDP): the clients hang instead of reconnecting.", st.rip, vs.Key()),
 			Evidence: ev,
-			Fix: []string{
-				"sysctl -w net.ipv4.vs.expire_nodest_conn=1   # persist it in /etc/sysctl.d/",
-				"ipvsadm -Lnc | grep " + st.rip.String() + "   # the entries must disappear",
-			},
+			Fix: append(sysctlFix("on "+d.Name+": a packet for a removed server expires its entry", "net.ipv4.vs.expire_nodest_conn=1"),
+				fixCmd("ipvsadm -Lnc | grep "+st.rip.String(), "the entries must disappear")),
 		})
 	}
 }

@@ -31,8 +31,21 @@ var directorTestingFromDirector = &Rule{
 				Explanation: "Connections from the director to its own VIP are delivered locally and never go through the " +
 					"IPVS forwarding path the way a client's do. Such a test fails or hits the director itself whatever the cluster's health.",
 				Evidence: []evidence.Ref{p.Case.Client.Ref, as[0].Ref},
-				Fix:      []string{"test from a real client outside the directors"},
+				Fix:      []string{testFromClient(p)},
 			})
 		}
 	},
+}
+
+// testFromClient is the test to run from a real client.
+func testFromClient(p *Pass) string {
+	s := firstService(p)
+	if s == nil || !s.VIP.IsValid() || s.Port == 0 {
+		return fixStep("test from a real client outside the directors and real servers")
+	}
+	u := ""
+	if protoOf(s) == "udp" {
+		u = "u"
+	}
+	return fixCmd(fmt.Sprintf("nc -zv%s -w 3 %s %d", u, s.VIP, s.Port), "from a client outside the directors and real servers")
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/lvsdoctor/lvsdoctor/internal/diagnosis"
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
+	"github.com/lvsdoctor/lvsdoctor/internal/topology"
 )
 
 var directorVIPNotLocal = &Rule{
@@ -37,13 +38,21 @@ var directorVIPNotLocal = &Rule{
 					continue // not a director of this service
 				}
 				// The director's own addresses show the VIP is not among
-				// them; with none to show, the listing as a whole does.
-				var ev []evidence.Ref
+				// them: those of the interface keepalived puts it on first,
+				// not the loopback's nor a container bridge's; with none to
+				// show, the listing as a whole does.
+				var ev, rest []evidence.Ref
+				on := vrrpIface(d, s)
 				for _, a := range d.Addrs {
-					if a.Iface != "lo" && a.Prefix.Addr().Is4() {
+					switch {
+					case a.Iface == "lo" || containerIface(a.Iface) || a.Prefix.Addr().Is4() != s.VIP.Is4() || a.Prefix.Addr().IsLinkLocalUnicast():
+					case on == "" || a.Iface == on:
 						ev = append(ev, a.Ref)
+					default:
+						rest = append(rest, a.Ref)
 					}
 				}
+				ev = append(ev, rest...)
 				if len(ev) == 0 {
 					ev = append(ev, wholeListing(d, evidence.KindAddrs, "the VIP "+s.VIP.String()+" is not in it"))
 				}
@@ -69,9 +78,28 @@ var directorVIPNotLocal = &Rule{
 						"the packets are not routed to IPVS (and nobody answers ARP for the VIP). keepalived adds the VIP only " +
 						"in MASTER state.",
 					Evidence: ev,
-					Fix:      []string{"check keepalived's VRRP state (journalctl -u keepalived) and bring the VIP up on the active director"},
+					Fix: []string{
+						fixCmd("journalctl -u keepalived | grep -i -e 'entering master' -e 'entering backup' -e fault | tail -5", "on each director: its VRRP state; keepalived adds the VIP only as MASTER"),
+						fixCmd("ip -o addr show to "+s.VIP.String(), "on the director that should be MASTER: must print the VIP's interface"),
+					},
 				})
 			}
 		}
 	},
+}
+
+// vrrpIface is the interface d's keepalived puts s's VIP on, "" when its
+// configuration does not say.
+func vrrpIface(d *evidence.Host, s *topology.Service) string {
+	if d.Keepalived == nil {
+		return ""
+	}
+	for _, vi := range d.Keepalived.VRRPInstances {
+		for _, v := range vi.VIPs {
+			if v.Prefix.Addr() == s.VIP {
+				return vi.Interface
+			}
+		}
+	}
+	return ""
 }

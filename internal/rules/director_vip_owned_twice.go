@@ -51,8 +51,28 @@ var directorVIPOwnedTwice = &Rule{
 				Explanation: "Both directors are VRRP MASTER: each answers ARP for the VIP and the network sends clients to " +
 					"either, so connections break when the ARP entry flips. It happens when VRRP adverts do not reach the peer.",
 				Evidence: ev,
-				Fix:      []string{"let VRRP (IP protocol 112) through between the directors, or configure unicast_peer", "check virtual_router_id, auth and interface match on both"},
+				Fix:      vrrpPeerFix(owners),
 			})
 		}
 	},
+}
+
+// vrrpPeerFix lets each director hear the others' VRRP adverts, and has
+// the settings that must match compared.
+func vrrpPeerFix(ds []*evidence.Host) []string {
+	var fix []string
+	for _, d := range ds {
+		for _, peer := range ds {
+			if peer == d {
+				continue
+			}
+			if ip := directorIP(peer); ip.IsValid() {
+				fix = append(fix, fixCmd(fmt.Sprintf("iptables -I INPUT -p vrrp -s %s -j ACCEPT", ip), "on %s: let %s's VRRP adverts in (or list it in unicast_peer)", d.Name, peer.Name))
+			}
+		}
+	}
+	if len(fix) == 0 {
+		fix = append(fix, fixCmd("iptables -I INPUT -p vrrp -j ACCEPT", "on each director: let the peer's VRRP adverts in (or configure unicast_peer)"))
+	}
+	return append(fix, fixCmd("grep -E 'state|interface|virtual_router_id|unicast_peer|priority' /etc/keepalived/keepalived.conf", "on each director: the interface and virtual_router_id must match"))
 }

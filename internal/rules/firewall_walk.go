@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/lvsdoctor/lvsdoctor/internal/diagnosis"
@@ -26,14 +27,20 @@ func firewallDrop(p *Pass, h *evidence.Host, s *topology.Service, pkt evidence.P
 	if !v.Dropped {
 		return
 	}
+	// The rule that drops decides (or the chain whose policy does); the
+	// jumps that lead to it follow.
 	var ev []evidence.Ref
+	if v.Rule != nil {
+		ev = append(ev, v.Rule.Ref)
+	} else if v.Chain != nil {
+		ev = append(ev, v.Chain.Ref)
+	}
 	for _, j := range v.Path {
 		ev = append(ev, j.Ref)
 	}
 	sev := diagnosis.Critical
 	var title, rule string
 	if v.Rule != nil {
-		ev = append(ev, v.Rule.Ref)
 		rule = fmt.Sprintf("%s %s/%s rule %d", v.Rule.Tool, v.Rule.Table, v.Rule.Chain, v.Rule.Num)
 		title = fmt.Sprintf("%s %s %s traffic on %s", rule, strings.ToLower(v.Rule.Verdict)+"s", what, h.Name)
 		if v.Rule.Counters && v.Rule.Pkts > 0 {
@@ -43,7 +50,6 @@ func firewallDrop(p *Pass, h *evidence.Host, s *topology.Service, pkt evidence.P
 		}
 	} else {
 		if v.Chain != nil {
-			ev = append(ev, v.Chain.Ref)
 			rule = fmt.Sprintf("the %s policy of %s/%s", v.Chain.Policy, v.Chain.Table, v.Chain.Name)
 		}
 		title = fmt.Sprintf("%s drops %s traffic on %s (no rule accepts it)", rule, what, h.Name)
@@ -51,14 +57,7 @@ func firewallDrop(p *Pass, h *evidence.Host, s *topology.Service, pkt evidence.P
 			sev = diagnosis.Warning
 		}
 	}
-	fix := []string{}
-	if v.Rule != nil && v.Rule.Tool == "iptables" {
-		fix = append(fix, fmt.Sprintf("iptables -t %s -D %s %d   # after checking why it is there", orName(v.Rule.Table, "filter"), v.Rule.Chain, v.Rule.Num))
-	} else if v.Rule != nil && v.Rule.Tool == "nft" {
-		fix = append(fix, fmt.Sprintf("nft -a list chain %s %s %s; nft delete rule %s %s %s handle <N>", v.Rule.Family, v.Rule.Table, v.Rule.Chain, v.Rule.Family, v.Rule.Table, v.Rule.Chain))
-	} else {
-		fix = append(fix, "accept the service's traffic before the policy applies")
-	}
+	fix := firewallFix(h, v, pkt)
 	p.Report(diagnosis.Finding{
 		Severity: sev,
 		Host:     h.Name,
@@ -70,3 +69,66 @@ func firewallDrop(p *Pass, h *evidence.Host, s *topology.Service, pkt evidence.P
 		Fix:      fix,
 	})
 }
+
+// nftHandleRe finds the handle `nft -a` prints at the end of a rule.
+var nftHandleRe = regexp.MustCompile(`#\s*handle\s+(\d+)\s*$`)
+
+// nftJSONHandleRe finds a rule's handle in `nft -j` output.
+var nftJSONHandleRe = regexp.MustCompile(`"handle"\s*:\s*(\d+)`)
+
+// nftCounterRe finds a rule's counter statement, whose numbers grow.
+var nftCounterRe = regexp.MustCompile(`\bcounter\b`)
+
+// firewallFix removes the rule that drops pkt on h, or accepts pkt before
+// the policy that does; in the tool that holds it.
+func firewallFix(h *evidence.Host, v fwsim.Verdict, pkt evidence.Packet) []string {
+	switch {
+	case v.Rule != nil && (v.Rule.Tool == "iptables" || v.Rule.Tool == "ip6tables"):
+		return []string{fixCmd(fmt.Sprintf("%s -t %s -D %s %d", v.Rule.Tool, orName(v.Rule.Table, "filter"), v.Rule.Chain, v.Rule.Num),
+			"on %s, after checking why it is there (rule %d now: %s -t %s -L %s -n --line-numbers)", h.Name, v.Rule.Num, v.Rule.Tool, orName(v.Rule.Table, "filter"), v.Rule.Chain)}
+	case v.Rule != nil && v.Rule.Tool == "nft":
+		chain := fmt.Sprintf("%s %s %s", v.Rule.Family, v.Rule.Table, v.Rule.Chain)
+		m := nftHandleRe.FindStringSubmatch(v.Rule.Ref.Text)
+		if m == nil {
+			m = nftJSONHandleRe.FindStringSubmatch(v.Rule.Ref.Text) // nft -j
+		}
+		if m != nil {
+			return []string{fixCmd("nft delete rule "+chain+" handle "+m[1], "on %s, after checking why it is there", h.Name)}
+		}
+		// Grep for what does not change: not the handle, not the counters.
+		text := strings.TrimSpace(nftHandleRe.ReplaceAllString(v.Rule.Ref.Text, ""))
+		if strings.HasPrefix(text, "{") {
+			return []string{
+				fixCmd("nft -a list chain "+chain, "on %s: the rule that drops, its handle at the end of its line", h.Name),
+				fixStep("then, after checking why it is there: nft delete rule %s handle (that number)", chain),
+			}
+		}
+		if i := nftCounterRe.FindStringIndex(text); i != nil {
+			text = strings.TrimSpace(text[:i[0]])
+		}
+		return []string{
+			fixCmd(fmt.Sprintf("nft -a list chain %s | grep -F %s", chain, shellQuote(clip(text, 60))), "on %s: the rule, its handle at the end of the line", h.Name),
+			fixStep("then, after checking why it is there: nft delete rule %s handle (that number)", chain),
+		}
+	case v.Chain != nil:
+		proto := pkt.Proto
+		if proto == "" {
+			proto = "tcp"
+		}
+		if v.Chain.Tool == "nft" {
+			fam := "ip"
+			if pkt.Dst.Is6() {
+				fam = "ip6"
+			}
+			return []string{fixCmd(fmt.Sprintf("nft insert rule %s %s %s %s daddr %s %s dport %d accept", v.Chain.Family, v.Chain.Table, v.Chain.Name, fam, pkt.Dst, proto, pkt.DPort),
+				"on %s: accept the service before the %s policy applies", h.Name, strings.ToLower(v.Chain.Policy))}
+		}
+		tool := orName(v.Chain.Tool, "iptables")
+		return []string{fixCmd(fmt.Sprintf("%s -t %s -I %s -p %s -d %s --dport %d -j ACCEPT", tool, orName(v.Chain.Table, "filter"), v.Chain.Name, proto, pkt.Dst, pkt.DPort),
+			"on %s: accept the service before the %s policy applies", h.Name, v.Chain.Policy)}
+	}
+	return []string{fixStep("accept the service's traffic on %s before the rule or policy that drops it", h.Name)}
+}
+
+// shellQuote quotes s for a POSIX shell.
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }

@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/lvsdoctor/lvsdoctor/internal/diagnosis"
@@ -171,11 +172,17 @@ func checkBridgeNF(p *Pass, s *topology.Service, hv *evidence.Host, sysRef evide
 				sev = diagnosis.Warning
 			}
 			on := "the VM bridge"
-			in := ""
+			// Accept what crosses the bridge: named when known, else
+			// whatever is bridged (physdev), which needs no name.
+			accept := "-m physdev --physdev-is-bridged -j ACCEPT"
 			if br != "" {
-				on, in = br, br
-			} else {
-				in = "<bridge>"
+				on, accept = br, fmt.Sprintf("-i %s -o %s -j ACCEPT", br, br)
+			}
+			// Docker puts its own rules first in FORWARD whenever it starts:
+			// DOCKER-USER is the chain it leaves to the host.
+			chain := "FORWARD"
+			if slices.ContainsFunc(hv.Firewall.Chains, func(c evidence.Chain) bool { return c.Name == "DOCKER-USER" }) {
+				chain = "DOCKER-USER"
 			}
 			p.Report(diagnosis.Finding{
 				Severity: sev,
@@ -187,8 +194,8 @@ func checkBridgeNF(p *Pass, s *topology.Service, hv *evidence.Host, sysRef evide
 					"libvirt bridges then stop passing traffic nobody accepted.", hv.Name, upperFirst(what), bp.what),
 				Evidence: ev,
 				Fix: []string{
-					fmt.Sprintf("on %s: iptables -I FORWARD -i %s -o %s -j ACCEPT   # with Docker: iptables -I DOCKER-USER -i %s -o %s -j ACCEPT", hv.Name, in, in, in, in),
-					"or, if nothing on the host needs to filter bridged traffic: sysctl -w net.bridge.bridge-nf-call-iptables=0",
+					fixCmd("iptables -I "+chain+" "+accept, "on %s: let the VMs' bridged frames through", hv.Name),
+					fixCmd("sysctl -w net.bridge.bridge-nf-call-iptables=0", "or this, if nothing on %s needs iptables to filter bridged frames", hv.Name),
 				},
 			})
 			return true

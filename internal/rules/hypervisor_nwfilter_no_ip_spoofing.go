@@ -14,7 +14,7 @@ var hypervisorNwfilterNoIPSpoofing = &Rule{
 	Doc:  "A libvirt clean-traffic/no-ip-spoofing filter on a director (or DR/TUN real server) VM's port drops the frames LVS sends with a source IP that is not the VM's own.",
 	Rank: 10,
 	Needs: []Need{
-		{Role: evidence.RoleHypervisor, Kind: evidence.KindLibvirt, Command: "virsh dumpxml <director VM>"},
+		{Role: evidence.RoleHypervisor, Kind: evidence.KindLibvirt, Command: PlaceDomainXML},
 	},
 	Explains: []string{"trace.lost-in-transit", "trace.rs-not-replying", "trace.reply-lost", "net.vpc-antispoof", "kernel.drop"},
 	Run: func(p *Pass) {
@@ -84,7 +84,7 @@ func reportSpoofFilter(p *Pass, s *topology.Service, sf spoofFilter, vm *evidenc
 	for i, a := range sf.allowed {
 		allowed[i] = a.String()
 	}
-	ev := append([]evidence.Ref(nil), sf.refs...)
+	ev := sf.refs()
 	if loss := lostInTransit(p, s); len(loss) > 0 {
 		ev = append(ev, loss[0].frame.Ref)
 		if loss[0].alive != nil {
@@ -104,11 +104,7 @@ func reportSpoofFilter(p *Pass, s *topology.Service, sf spoofFilter, vm *evidenc
 			"source IP is %s. The ebtables rules libvirt installs silently drop everything else, so the packets "+
 			"leave the VM and vanish on the host bridge.", vm.Name, sends, strings.ToUpper(orUnknown(s.Mode)), strings.Join(allowed, ", ")),
 		Evidence: ev,
-		Fix: []string{
-			fmt.Sprintf("virsh edit %s   # remove the <filterref filter='%s'> element from the interface", orName(sf.domain, vm.Name), filter),
-			"restart the VM (or detach/attach the interface) so libvirt removes the ebtables chains",
-			"or keep the filter and switch the service to TUN (the outer source is the director's own IP)",
-		},
+		Fix:      nwfilterFix(s, sf, vm, filter),
 	})
 }
 
@@ -117,4 +113,30 @@ func orUnknown(s string) string {
 		return "unknown"
 	}
 	return s
+}
+
+// nwfilterFix removes the filter from the VM's interface. The edit
+// applies when the domain starts again, so the VM stops meanwhile: said.
+func nwfilterFix(s *topology.Service, sf spoofFilter, vm *evidence.Host, filter string) []string {
+	dom := orName(sf.domain, vm.Name)
+	iface := sf.port
+	if sf.mac != "" {
+		iface = "mac " + sf.mac
+	}
+	stops := fmt.Sprintf("%s stops meanwhile: move the VIP to the backup director first", vm.Name)
+	if vm.Role == evidence.RoleRealServer {
+		stops = fmt.Sprintf("%s stops meanwhile: set its weight to 0 first (ipvsadm -e ... -w 0 on the director)", vm.Name)
+	} else if s != nil && s.VIP.IsValid() && !holdsVIP(vm, s.VIP) {
+		stops = fmt.Sprintf("%s stops meanwhile (it does not hold the VIP now)", vm.Name)
+	}
+	alt := "TUN (the outer source is the director's own address)"
+	if vm.Role == evidence.RoleRealServer {
+		alt = "FNAT (the real servers answer from their own address)"
+	}
+	return []string{
+		fixCmd("virsh edit "+dom, "on %s: remove the <filterref filter='%s'> element from the interface (%s)", sf.hyper.Name, filter, iface),
+		fixCmd(fmt.Sprintf("virsh shutdown %s && until virsh domstate %s | grep -q 'shut off'; do sleep 1; done && virsh start %s", dom, dom, dom),
+			"the edit applies when the domain starts again; %s", stops),
+		fixStep("or keep the filter and forward by %s", alt),
+	}
 }

@@ -130,7 +130,10 @@ func checkLbKind(p *Pass, d *evidence.Host, kc *evidence.KeepalivedConfig, kv *e
 			"through the director. Real servers set up for DR (VIP on lo, their own default gateway) answer the client " +
 			"directly from the wrong address, and the connections fail.",
 		Evidence: ev,
-		Fix:      []string{"write lb_kind DR (or TUN/NAT, as the real servers are set up) and systemctl reload keepalived"},
+		Fix: []string{
+			fixStep("in keepalived.conf on %s, %s: lb_kind DR (or TUN or NAT: as the real servers are set up)", d.Name, virtualServerName(kv)),
+			keepalivedApply(p, svc, d, ""),
+		},
 	})
 }
 
@@ -164,7 +167,10 @@ func checkLaddrGroup(p *Pass, d *evidence.Host, kc *evidence.KeepalivedConfig, k
 		Title:       fmt.Sprintf("%s on %s uses laddr_group_name %s, which names no local_address_group", virtualServerName(kv), d.Name, kv.LaddrGroup),
 		Explanation: expl,
 		Evidence:    []evidence.Ref{kv.LaddrRef},
-		Fix:         []string{fmt.Sprintf("define local_address_group %s { <this director's own addresses> } or fix the name, then reload keepalived", kv.LaddrGroup)},
+		Fix: []string{
+			fixStep("in keepalived.conf on %s: define local_address_group %s { %s } (%s's own addresses), or fix the name", d.Name, kv.LaddrGroup, strings.Join(ownAddrs(p, d), " "), d.Name),
+			keepalivedApply(p, svc, d, ""),
+		},
 	})
 }
 
@@ -203,7 +209,10 @@ func checkNoProtocol(p *Pass, d *evidence.Host, kc *evidence.KeepalivedConfig, k
 		Explanation: "Without a protocol line keepalived 1.x used TCP, keepalived 2.x uses UDP. The running table shows the " +
 			"service as UDP, so TCP connections to the VIP match no virtual service.",
 		Evidence: []evidence.Ref{is.Ref, udp.Ref},
-		Fix:      []string{"add `protocol TCP` to the virtual_server block and systemctl reload keepalived"},
+		Fix: []string{
+			fixStep("in keepalived.conf on %s, %s: add the line `protocol TCP`", d.Name, virtualServerName(kv)),
+			keepalivedApply(p, svc, d, ""),
+		},
 	})
 }
 
@@ -293,7 +302,10 @@ func checkVIPInNoInstance(p *Pass, d *evidence.Host, kc *evidence.KeepalivedConf
 			Title:       fmt.Sprintf("the VIP %s of %s on %s is in no vrrp_instance's virtual_ipaddress", v.addr, virtualServerName(kv), d.Name),
 			Explanation: expl,
 			Evidence:    ev,
-			Fix:         []string{fmt.Sprintf("add %s to the virtual_ipaddress block of the vrrp_instance that carries the service (on every director), then reload keepalived", v.addr)},
+			Fix: []string{
+				fixStep("in keepalived.conf on every director: add %s to the virtual_ipaddress block of the vrrp_instance that carries the service", v.addr),
+				keepalivedApply(p, svc, d, ""),
+			},
 		})
 	}
 }
@@ -310,16 +322,17 @@ func reportKeywordNoise(p *Pass, d *evidence.Host, handled map[evidence.Ref]bool
 				continue
 			}
 			msg := is.Message
+			if is.OnlyV2 && !strings.HasPrefix(version, "2.") {
+				continue // a 1.x keyword: a problem only if this keepalived is 2.x
+			}
+			// The configuration's line decides; the version that makes it
+			// one follows it.
+			ev = append(ev, is.Ref)
 			if is.OnlyV2 {
-				// a 1.x keyword: a problem only if this keepalived is 2.x
-				if !strings.HasPrefix(version, "2.") {
-					continue
-				}
 				msg += " (keepalived here is v" + version + ")"
 				ev = append(ev, vref)
 			}
 			msgs = append(msgs, fmt.Sprintf("line %d: %s", is.Ref.Line, msg))
-			ev = append(ev, is.Ref)
 		}
 	}
 	logged := 0
@@ -363,7 +376,10 @@ func reportKeywordNoise(p *Pass, d *evidence.Host, handled map[evidence.Ref]bool
 		Title:       fmt.Sprintf("keepalived.conf on %s has %d problem(s) keepalived ignores or reads differently", d.Name, n),
 		Explanation: expl,
 		Evidence:    ev,
-		Fix:         []string{"keepalived -t -f /etc/keepalived/keepalived.conf   # (2.x) lists every problem; fix them and reload keepalived"},
+		Fix: []string{
+			fixCmd("keepalived -t -f /etc/keepalived/keepalived.conf", "on %s (keepalived 2.x): lists every problem; fix them", d.Name),
+			keepalivedApply(p, firstService(p), d, ""),
+		},
 	})
 }
 
@@ -378,4 +394,20 @@ func runningVersion(d *evidence.Host) (string, evidence.Ref) {
 		}
 	}
 	return v, ref
+}
+
+// ownAddrs are d's own IPv4 addresses: what a local_address_group holds.
+func ownAddrs(p *Pass, d *evidence.Host) []string {
+	var out []string
+	for _, a := range d.Addrs {
+		if a.Iface != "lo" && a.Prefix.Addr().Is4() && !p.Topo.IsVIP(a.Prefix.Addr()) && !containerIface(a.Iface) {
+			out = append(out, a.Prefix.Addr().String())
+		}
+	}
+	if len(out) == 0 {
+		// Not in the evidence: the command that prints them, runnable as
+		// it stands.
+		return []string{"$(ip -o -4 addr show scope global | awk '{print $4}')"}
+	}
+	return out
 }

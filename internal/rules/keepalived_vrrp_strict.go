@@ -23,11 +23,22 @@ var keepalivedVRRPStrict = &Rule{
 			}
 			ev := []evidence.Ref{*kc.VRRPStrict}
 			sev := diagnosis.Warning
+			fix := []string{
+				fixCmd(`sed -i 's/^\([[:space:]]*\)vrrp_strict/\1# vrrp_strict/' /etc/keepalived/keepalived.conf`, "on %s: comment vrrp_strict out of global_defs", d.Name),
+				keepalivedApply(p, firstService(p), d, "the restart removes the firewall rules vrrp_strict installed"),
+			}
 			for _, s := range p.Services() {
 				v := fwsim.Walk(&d.Firewall, clientPacket(p, s), "prerouting", "input")
 				if v.Dropped && v.Rule != nil && strings.Contains(strings.ToLower(v.Rule.Table+" "+v.Rule.Chain), "keepalived") {
 					ev = append(ev, v.Rule.Ref)
 					sev = diagnosis.Critical
+					if v.Rule.Tool == "iptables" && s.VIP.IsValid() && s.Port != 0 {
+						// keepalived's iptables drop sits in its own chain, jumped
+						// to from INPUT: an accept before the jump wins. An nft
+						// table of its own drops whatever other tables accept.
+						fix = append(fix, fixCmd(fmt.Sprintf("iptables -I INPUT -p %s -d %s --dport %d -j ACCEPT", protoOf(s), s.VIP, s.Port),
+							"or keep vrrp_strict and accept the service before keepalived's drop"))
+					}
 				}
 			}
 			p.Report(diagnosis.Finding{
@@ -37,7 +48,7 @@ var keepalivedVRRPStrict = &Rule{
 				Explanation: "With vrrp_strict keepalived follows RFC 5798 to the letter and adds iptables/nft rules that drop " +
 					"every packet to the VIP addresses, which silently breaks the virtual services behind them.",
 				Evidence: ev,
-				Fix:      []string{"remove vrrp_strict from global_defs and restart keepalived", "or add an accept rule for the service before keepalived's drop"},
+				Fix:      fix,
 			})
 		}
 	},

@@ -16,8 +16,8 @@ var kernelDrop = &Rule{
 	Doc:  "Kernel drop tracing (lvsdoctor watch) saw packets of the service dropped: the reason and the place, mapped onto the cause they point to.",
 	Rank: 40,
 	Needs: []Need{
-		{Role: evidence.RoleRealServer, Kind: evidence.KindDrops, Command: "lvsdoctor watch --vip <VIP> while the failure is reproduced"},
-		{Role: evidence.RoleDirector, Kind: evidence.KindDrops, Command: "lvsdoctor watch --vip <VIP> while the failure is reproduced"},
+		{Role: evidence.RoleRealServer, Kind: evidence.KindDrops, Command: "lvsdoctor watch --vip <VIP>:<port> --duration 60s > watch.txt", When: "as root, " + WhileRetrying},
+		{Role: evidence.RoleDirector, Kind: evidence.KindDrops, Command: "lvsdoctor watch --vip <VIP>:<port> --duration 60s > watch.txt", When: "as root, " + WhileRetrying},
 	},
 	Run: func(p *Pass) {
 		byHost := map[*evidence.Host][]evidence.Drop{}

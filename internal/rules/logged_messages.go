@@ -75,7 +75,7 @@ func (p *Pass) ReportLogged() {
 			Explanation: fmt.Sprintf("The line is %s's own message (%s, in %s of %s %s): %s",
 				first.Project, first.ID, first.Source, first.Repo, first.Version, orName(why, cause.Breaks)),
 			Evidence: refs,
-			Fix:      []string{cause.Fix},
+			Fix:      []string{fixStep("%s (lvsdoctor explain %s)", cause.Fix, p.rule.ID)},
 		})
 	}
 }

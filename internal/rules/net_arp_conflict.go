@@ -175,10 +175,9 @@ func checkARPConflict(p *Pass, s *topology.Service) {
 			"director may answer: when a real server does too, part of the traffic (or all of it, until the entry changes) " +
 			"goes straight to that server and bypasses IPVS; when two directors answer, VRRP has split.",
 		Evidence: ev,
-		Fix: []string{
-			"on the real servers: sysctl -w net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2, and keep the VIP on lo as /32",
-			fmt.Sprintf("then, on the active director: arping -U -c 3 -I <iface> %s   # correct the neighbours' entries", s.VIP),
-		},
+		Fix: append(sysctlFix("on every real server (the VIP stays on lo as /32): they must not answer ARP for it",
+			"net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.arp_announce=2"),
+			announceVIP(p, s, "then correct the neighbours' entries")),
 	})
 }
 

@@ -137,8 +137,8 @@ func checkICMPUnreachable(p *Pass, s *topology.Service) {
 				"gateway) got no answer. Which hop sent it is not in the evidence.",
 			Evidence: obs,
 			Fix: []string{
-				fmt.Sprintf("on %s while retrying: tcpdump -n -e 'icmp or arp'   # the ICMP's source names the hop", obsHost.Name),
-				fmt.Sprintf("on %s: ip neigh show %s   # FAILED/INCOMPLETE means nobody answers ARP for the VIP", obsHost.Name, s.VIP),
+				fixCmd("tcpdump -n -e 'icmp or arp'", "on %s while the test retries: the ICMP's source names the hop", obsHost.Name),
+				fixCmd(fmt.Sprintf("ip neigh show %s", s.VIP), "on %s: FAILED or INCOMPLETE means nobody answers ARP for the VIP", obsHost.Name),
 			},
 		})
 	}
@@ -147,18 +147,22 @@ func checkICMPUnreachable(p *Pass, s *topology.Service) {
 func icmpFix(u icmpUnreach, sender string, s *topology.Service) []string {
 	switch u.kind {
 	case "prohibited", "port":
+		port := u.port
+		if port == 0 {
+			port = s.Port
+		}
 		return []string{
-			fmt.Sprintf("on %s: iptables-save -c | grep -i reject; nft list ruleset | grep -i reject   # find the rule that answers, allow %s before it", sender, s),
-			"if nothing rejects: start the service on that port (ss -lnup / ss -lntp)",
+			fixCmd("iptables-save -c | grep -i reject; nft list ruleset | grep -i reject", "on %s: the rule that answers; accept %s before it", sender, s),
+			fixCmd(listenCmd(s, port), "on %s, if nothing rejects: is the service listening on port %d?", sender, port),
 		}
 	case "protocol":
-		return []string{fmt.Sprintf("on %s: modprobe ipip && ip link set tunl0 up", sender)}
+		return []string{fixCmd("modprobe ipip && ip link set tunl0 up", "on %s: IPIP is not decapsulated there", sender)}
 	case "host":
-		return []string{fmt.Sprintf("on %s: ip neigh show %s; ip route get %s   # who should answer ARP for it", sender, u.about, u.about)}
+		return []string{fixCmd(fmt.Sprintf("ip neigh show %s; ip route get %s", u.about, u.about), "on %s: who should answer ARP for it", sender)}
 	case "net":
-		return []string{fmt.Sprintf("on %s: ip route get %s   # add the missing route", sender, u.about)}
+		return []string{fixCmd(fmt.Sprintf("ip route get %s", u.about), "on %s: the route that is missing", sender)}
 	case "frag":
-		return []string{"let ICMP fragmentation-needed through to the client (PMTU discovery needs it), or lower the MTU/MSS"}
+		return []string{fixStep("let ICMP fragmentation-needed through to the client (path MTU discovery needs it), or lower the MTU or the MSS")}
 	}
-	return []string{fmt.Sprintf("inspect %s's routing and firewall for %s", sender, u.about)}
+	return []string{fixCmd(fmt.Sprintf("ip route get %s; iptables-save -c | grep -i -e reject -e drop", u.about), "on %s: its route and firewall for %s", sender, u.about)}
 }

@@ -119,12 +119,12 @@ func checkStaleARP(p *Pass, s *topology.Service) {
 			names[i] = d.Name
 		}
 		fix := []string{
-			fmt.Sprintf("on %s: ip neigh flush to %s   # or arp -d %s", h.Name, s.VIP, s.VIP),
-			fmt.Sprintf("on %s: arping -U -c 3 -I <iface> %s   # announce the VIP again", names[0], s.VIP),
-			"keepalived: vrrp_garp_master_refresh 60 and vrrp_garp_master_repeat 5 in global_defs, so the master keeps announcing",
+			fixCmd(fmt.Sprintf("ip neigh flush to %s", s.VIP), "on %s (or: arp -d %s)", h.Name, s.VIP),
+			announceVIP(p, s, "announce the VIP again"),
+			fixStep("in keepalived.conf's global_defs: vrrp_garp_master_refresh 60 and vrrp_garp_master_repeat 5, so the master keeps announcing"),
 		}
 		if bad != nil && strings.EqualFold(bad.State, "PERMANENT") {
-			fix = append([]string{fmt.Sprintf("on %s: remove the static entry (ip neigh del %s dev %s)", h.Name, s.VIP, bad.Dev)}, fix...)
+			fix = append([]string{fixCmd(fmt.Sprintf("ip neigh del %s dev %s", s.VIP, bad.Dev), "on %s: the static entry", h.Name)}, fix...)
 		}
 		p.Report(diagnosis.Finding{
 			Severity: sev,

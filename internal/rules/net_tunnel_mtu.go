@@ -169,10 +169,20 @@ func checkTunnelMTU(p *Pass, s *topology.Service) {
 			"fragmentation-needed (mtu 1480) and the client must resend smaller. Handshakes and small requests work; uploads and " +
 			"large requests stall wherever that ICMP is filtered." + lost,
 		Evidence: ev,
-		Fix: []string{
-			fmt.Sprintf("on the real servers, advertise a smaller MSS: iptables -t mangle -A OUTPUT -s %s -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss 1440", s.VIP),
-			"or raise the MTU between director and real servers to at least 1520",
-			"and let ICMP type 3 code 4 through every firewall towards the clients",
-		},
+		Fix:      mtuFix(s, d, link),
 	})
+}
+
+// mtuFix makes the encapsulated segments fit: a smaller MSS from the real
+// servers, or a larger MTU on d's link; and the ICMP that says so let
+// through.
+func mtuFix(s *topology.Service, d *evidence.Host, link evidence.Link) []string {
+	fix := []string{fixCmd(fmt.Sprintf("iptables -t mangle -A OUTPUT -s %s -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss 1440", s.VIP),
+		"on every real server: announce an MSS whose packets fit the tunnel")}
+	if d != nil && link.Name != "" {
+		fix = append(fix, fixCmd(fmt.Sprintf("ip link set dev %s mtu 1520", link.Name), "or, on %s (and the real servers' links, if the switches pass 1520-byte frames): room for the IPIP header", d.Name))
+	} else {
+		fix = append(fix, fixStep("or raise the MTU between the director and the real servers to at least 1520"))
+	}
+	return append(fix, fixStep("and let ICMP type 3 code 4 (fragmentation needed) through every firewall towards the clients"))
 }

@@ -2,6 +2,9 @@ package rules
 
 import (
 	"fmt"
+	"github.com/lvsdoctor/lvsdoctor/internal/topology"
+	"net/netip"
+	"strings"
 
 	"github.com/lvsdoctor/lvsdoctor/internal/diagnosis"
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
@@ -16,7 +19,7 @@ var netVPCAntispoof = &Rule{
 	Rank: 15,
 	Needs: []Need{
 		{Role: evidence.RoleDirector, Kind: evidence.KindDMI, Command: "dmidecode -s system-manufacturer; dmidecode -s system-product-name"},
-		{Role: evidence.RoleRealServer, Kind: evidence.KindFrames, Command: "tcpdump -e -n -i <iface> host <client>"},
+		{Role: evidence.RoleRealServer, Kind: evidence.KindFrames, Command: Capture, When: WhileRetrying},
 	},
 	Explains: []string{"trace.lost-in-transit", "trace.reply-lost"},
 	Run: func(p *Pass) {
@@ -66,10 +69,7 @@ var netVPCAntispoof = &Rule{
 						"addresses, so it drops the frame between the VMs. Ping and ARP work because they use the VMs' own addresses.",
 						rsLoss.director.Name, rsLoss.key, rsLoss.point.Name, cloud),
 					Evidence: ev,
-					Fix: []string{
-						"allow the VIP and client sources on the ports: allowed-address-pairs (OpenStack/Huawei), disable source/dest check (AWS), or the provider's equivalent",
-						"or switch to TUN (ipvsadm -e ... -i; the outer source is the director's own IP) or FNAT",
-					},
+					Fix:      cloudFix(p, s, cloud, rsLoss.director),
 				})
 			case cloud != "" && rsLoss == nil && !anyRSCapture(p):
 				var ev []evidence.Ref
@@ -88,10 +88,9 @@ var netVPCAntispoof = &Rule{
 						"VIP; cloud networks drop frames whose source is not the port's own address unless told otherwise. " +
 						"Captures on the director and a real server would confirm it.",
 					Evidence: ev,
-					Fix: []string{
-						"allow the addresses on the ports (allowed-address-pairs / source-dest check off), or use TUN/FNAT",
-						"confirm: tcpdump -e -n on the director and on a real server while the client retries",
-					},
+					Fix: append([]string{
+						fixCmd(fmt.Sprintf("tcpdump -e -n -i any host %s and port %d", s.VIP, s.Port), "first confirm it: on a director and a real server while the client retries; the forwarded frame leaves one and never reaches the other"),
+					}, cloudFix(p, s, cloud, nil)...),
 				})
 			}
 		}
@@ -116,4 +115,68 @@ func anyRSCapture(p *Pass) bool {
 		}
 	}
 	return false
+}
+
+// cloudPort is a VM's port in the cloud network and what it must be
+// allowed to send from.
+type cloudPort struct {
+	name  string
+	ip    netip.Addr
+	allow string
+	why   string
+}
+
+// cloudFix lets the VMs send what DR makes them send, with the cloud's
+// own CLI: the director's port the clients' addresses (it forwards their
+// packets unchanged), the real servers' ports the VIP (they answer from
+// it). Ports are found by the VMs' addresses, which the evidence holds.
+func cloudFix(p *Pass, s *topology.Service, cloud string, d *evidence.Host) []string {
+	var ports []cloudPort
+	ds := p.ActiveDirectors(s)
+	if d != nil {
+		ds = []*evidence.Host{d}
+	}
+	for _, d := range ds {
+		if ip := directorIP(d); ip.IsValid() {
+			ports = append(ports, cloudPort{d.Name, ip, "0.0.0.0/0", "it forwards the clients' packets with their source address"})
+		}
+	}
+	for _, rip := range s.RIPs {
+		name := rip.String()
+		if h := p.Topo.HostOwning(rip); h != nil {
+			name = h.Name
+		}
+		ports = append(ports, cloudPort{name, rip, s.VIP.String() + "/32", "it answers the clients from the VIP"})
+	}
+	var fix []string
+	switch {
+	case strings.HasPrefix(cloud, "OpenStack") || strings.HasPrefix(cloud, "Huawei"):
+		for _, pt := range ports {
+			fix = append(fix, fixCmd(fmt.Sprintf("openstack port set --allowed-address ip-address=%s $(openstack port list --fixed-ip ip-address=%s -f value -c ID)", pt.allow, pt.ip),
+				"%s's port: %s", pt.name, pt.why))
+		}
+	case strings.HasPrefix(cloud, "Amazon"):
+		for _, pt := range ports {
+			fix = append(fix, fixCmd(fmt.Sprintf("aws ec2 modify-network-interface-attribute --no-source-dest-check --network-interface-id $(aws ec2 describe-network-interfaces --filters Name=addresses.private-ip-address,Values=%s --query 'NetworkInterfaces[0].NetworkInterfaceId' --output text)", pt.ip),
+				"%s's interface: %s", pt.name, pt.why))
+		}
+	case strings.HasPrefix(cloud, "Microsoft Azure"):
+		for _, pt := range ports {
+			fix = append(fix, fixCmd(fmt.Sprintf("az network nic update --ip-forwarding true --ids $(az network nic list --query \"[?ipConfigurations[0].privateIPAddress=='%s'].id\" -o tsv)", pt.ip),
+				"%s's NIC: %s", pt.name, pt.why))
+		}
+	case strings.HasPrefix(cloud, "Google"):
+		fix = append(fix, fixStep("Google Cloud: only an instance created with --can-ip-forward may send from other addresses (gcloud compute instances create ... --can-ip-forward): recreate %s and the real servers so", strings.Join(portNames(ports), ", ")))
+	default:
+		fix = append(fix, fixStep("%s: allow %s's port to send from any address and the real servers' ports from the VIP %s (the provider's anti-spoofing or source/destination check)", cloud, strings.Join(portNames(ports[:min(1, len(ports))]), ""), s.VIP))
+	}
+	return append(fix, fixStep("or forward by FNAT, whose packets carry the VMs' own addresses (TUN still needs the VIP allowed on the real servers' ports)"))
+}
+
+func portNames(ps []cloudPort) []string {
+	var out []string
+	for _, p := range ps {
+		out = append(out, p.name)
+	}
+	return out
 }

@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/lvsdoctor/lvsdoctor/internal/diagnosis"
@@ -195,9 +196,7 @@ func vrrpBlocksFor(p *Pass, s *topology.Service, d, peer *evidence.Host) []vrrpB
 		}
 		if v := fwsim.Walk(&d.Firewall, pkt, "prerouting", "input"); v.Dropped {
 			b := vrrpBlock{d: d, peer: peer, sure: v.Sure}
-			for _, j := range v.Path {
-				b.ev = append(b.ev, j.Ref)
-			}
+			// The rule (or policy) that drops decides; the jumps to it follow.
 			if v.Rule != nil {
 				b.ev = append(b.ev, v.Rule.Ref)
 				b.why = fmt.Sprintf("%s %s/%s rule %d %ss IP protocol 112", v.Rule.Tool, orName(v.Rule.Table, "filter"), v.Rule.Chain, v.Rule.Num, strings.ToLower(v.Rule.Verdict))
@@ -205,17 +204,13 @@ func vrrpBlocksFor(p *Pass, s *topology.Service, d, peer *evidence.Host) []vrrpB
 				b.ev = append(b.ev, v.Chain.Ref)
 				b.why = fmt.Sprintf("the %s policy of %s/%s drops IP protocol 112 (no rule accepts VRRP)", v.Chain.Policy, v.Chain.Table, v.Chain.Name)
 			}
+			for _, j := range v.Path {
+				b.ev = append(b.ev, j.Ref)
+			}
 			if !instRef.IsZero() {
 				b.ev = append(b.ev, instRef)
 			}
-			in := ""
-			if iface != "" {
-				in = " -i " + iface
-			}
-			b.fix = []string{
-				fmt.Sprintf("on %s: iptables -I INPUT%s -p vrrp -j ACCEPT   # nft: ip protocol vrrp accept", d.Name, in),
-				"firewalld: firewall-cmd --permanent --add-rich-rule='rule protocol value=\"vrrp\" accept' && firewall-cmd --reload",
-			}
+			b.fix = vrrpAcceptFix(d, v, iface)
 			if b.why != "" {
 				out = append(out, b)
 			}
@@ -234,12 +229,18 @@ func vrrpBlocksFor(p *Pass, s *topology.Service, d, peer *evidence.Host) []vrrpB
 			out = append(out, vrrpBlock{d: d, peer: peer, sure: true,
 				why: fmt.Sprintf("%s sends its adverts only to its unicast_peer list, which names no address of %s", peer.Name, d.Name),
 				ev:  append(peerEntries(pi), addrRefsOn(d, iface)...),
-				fix: []string{fmt.Sprintf("list %s's address in unicast_peer on %s (and %s's on %s), then reload keepalived on both", d.Name, peer.Name, peer.Name, d.Name)}})
+				fix: []string{
+					fixStep("in keepalived.conf on %s: list %s's address (%s) in unicast_peer; on %s, %s's (%s)", peer.Name, d.Name, orAddr(directorIP(d)), d.Name, peer.Name, orAddr(directorIP(peer))),
+					fixCmd("systemctl reload keepalived", "on both, backup first: reload, not restart, which fails the VIP over"),
+				}})
 		case len(peers) > 0 && len(pi.UnicastPeers) == 0:
 			out = append(out, vrrpBlock{d: d, peer: peer, sure: true,
 				why: fmt.Sprintf("%s uses unicast_peer and does not join the VRRP group, while %s sends multicast adverts", d.Name, peer.Name),
 				ev:  []evidence.Ref{instRef, pi.Ref},
-				fix: []string{fmt.Sprintf("configure matching unicast_peer/unicast_src_ip on %s, or remove unicast_peer on %s", peer.Name, d.Name)}})
+				fix: []string{
+					fixStep("in keepalived.conf: configure matching unicast_peer and unicast_src_ip on %s, or remove unicast_peer on %s", peer.Name, d.Name),
+					fixCmd("systemctl reload keepalived", "on both, backup first: reload, not restart, which fails the VIP over"),
+				}})
 		}
 	}
 	return out
@@ -284,4 +285,50 @@ func peerEntries(vi *evidence.VRRPInstance) []evidence.Ref {
 		out = append(out, vi.Ref)
 	}
 	return out
+}
+
+// vrrpAcceptFix accepts VRRP on d before what drops it, in the tool that
+// drops it (firewalld's own command when firewalld owns the rules).
+func vrrpAcceptFix(d *evidence.Host, v fwsim.Verdict, iface string) []string {
+	tool, chain := "iptables", "INPUT"
+	family, table := "", ""
+	if v.Rule != nil {
+		tool, family, table, chain = v.Rule.Tool, v.Rule.Family, v.Rule.Table, v.Rule.Chain
+	} else if v.Chain != nil {
+		tool, family, table, chain = v.Chain.Tool, v.Chain.Family, v.Chain.Table, v.Chain.Name
+	}
+	firewalld := slices.ContainsFunc(d.Firewall.Chains, func(c evidence.Chain) bool {
+		return c.Table == "firewalld" || strings.HasPrefix(c.Name, "IN_public") || strings.HasPrefix(c.Name, "INPUT_ZONES")
+	})
+	var fix []string
+	if firewalld {
+		fix = append(fix, fixCmd(`firewall-cmd --permanent --add-rich-rule='rule protocol value="vrrp" accept' && firewall-cmd --reload`, "on %s: firewalld owns its rules", d.Name))
+	}
+	switch {
+	case tool == "nft":
+		in := ""
+		if iface != "" {
+			in = "iifname " + iface + " "
+		}
+		fix = append(fix, fixCmd(fmt.Sprintf("nft insert rule %s %s %s %sip protocol vrrp accept", orName(family, "inet"), table, chain, in), "on %s: accept VRRP (IP protocol 112) first", d.Name))
+	default:
+		in := ""
+		if iface != "" {
+			in = " -i " + iface
+		}
+		base := "INPUT"
+		if orName(table, "filter") != "filter" {
+			base = chain
+		}
+		fix = append(fix, fixCmd(fmt.Sprintf("iptables -t %s -I %s%s -p vrrp -j ACCEPT", orName(table, "filter"), base, in), "on %s: accept VRRP (IP protocol 112) first", d.Name))
+	}
+	return fix
+}
+
+// orAddr is a's text, or how to find it.
+func orAddr(a netip.Addr) string {
+	if a.IsValid() {
+		return a.String()
+	}
+	return "its address on the VRRP interface"
 }

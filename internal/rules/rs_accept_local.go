@@ -97,7 +97,16 @@ func checkAcceptLocal(p *Pass, s *topology.Service, h *evidence.Host) {
 	if !eff.Exact {
 		sev = diagnosis.Warning
 	}
-	ev := append(trigger, eff.Refs...)
+	// accept_local=0 on the interface they arrive on is what drops them
+	// (conf.all too is 0, or it would accept); the packets that meet it
+	// follow.
+	ev := append([]evidence.Ref(nil), eff.Refs...)
+	for i, r := range ev {
+		if strings.Contains(r.Text, ".conf."+iface+".accept_local") {
+			ev[0], ev[i] = ev[i], ev[0]
+		}
+	}
+	ev = append(ev, trigger...)
 	for _, a := range h.AddrsOf(src) {
 		ev = append(ev, a.Ref)
 	}
@@ -117,8 +126,8 @@ func checkAcceptLocal(p *Pass, s *topology.Service, h *evidence.Host) {
 			"real clients are not affected; the test is.", h.Name, src, h.Name, vipHolderOf(h, src), iface),
 		Evidence: ev,
 		Fix: []string{
-			"test from a real client, not from a host that holds the VIP",
-			fmt.Sprintf("or, if such traffic is wanted: sysctl -w net.ipv4.conf.%s.accept_local=1   # with rp_filter 0 or 2 on %s", iface, iface),
+			testFromClient(p),
+			fixCmd(fmt.Sprintf("sysctl -w net.ipv4.conf.%s.accept_local=1", iface), "or, on %s, if such traffic is wanted (with rp_filter 0 or 2 on %s)", h.Name, iface),
 		},
 	})
 }

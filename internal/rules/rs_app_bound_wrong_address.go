@@ -11,7 +11,7 @@ var rsAppBoundWrongAddress = &Rule{
 	ID:       "rs.app-bound-wrong-address",
 	Doc:      "The service listens only on the RIP or 127.0.0.1, not on the VIP or the wildcard, so DR/TUN packets addressed to the VIP find no socket.",
 	Rank:     25,
-	Needs:    []Need{{Role: evidence.RoleRealServer, Kind: evidence.KindListeners, Command: "ss -lntup"}},
+	Needs:    []Need{{Role: evidence.RoleRealServer, Kind: evidence.KindListeners, Command: "ss -lntup", Settled: listensOnServicePort}},
 	Explains: []string{"trace.rs-not-replying", "kernel.drop"},
 	Run: func(p *Pass) {
 		for _, s := range p.Services() {
@@ -51,7 +51,9 @@ var rsAppBoundWrongAddress = &Rule{
 						"so the kernel finds no listener for them and answers with a reset (TCP) or port unreachable (UDP), "+
 						"although the service answers when tested on its own address.", dst),
 					Evidence: ev,
-					Fix:      []string{fmt.Sprintf("make the service listen on 0.0.0.0:%d (or also on %s)", port, dst)},
+					Fix: []string{
+						fixCmd(listenCmd(s, port), "on %s: the process to reconfigure; make it listen on 0.0.0.0:%d (or also on %s), then restart it", h.Name, port, dst),
+					},
 				})
 			}
 		}

@@ -13,7 +13,7 @@ var rsAppNotListening = &Rule{
 	ID:       "rs.app-not-listening",
 	Doc:      "Nothing listens on the real server's service port.",
 	Rank:     25,
-	Needs:    []Need{{Role: evidence.RoleRealServer, Kind: evidence.KindListeners, Command: "ss -lntup"}},
+	Needs:    []Need{{Role: evidence.RoleRealServer, Kind: evidence.KindListeners, Command: "ss -lntup", Settled: listensOnServicePort}},
 	Explains: []string{"trace.rs-not-replying", "kernel.drop"},
 	Run: func(p *Pass) {
 		for _, s := range p.Services() {
@@ -30,8 +30,13 @@ var rsAppNotListening = &Rule{
 					Host:        h.Name,
 					Title:       fmt.Sprintf("nothing listens on %s port %d on %s", s.Proto, port, h.Name),
 					Explanation: "The listening sockets of the real server show no socket on the service port: forwarded connections are refused (TCP RST) or dropped (UDP).",
-					Evidence:    append([]evidence.Ref{seenRef(h, evidence.KindListeners)}, appListeners(h, s.Proto)...),
-					Fix:         []string{fmt.Sprintf("start the service on %s, listening on 0.0.0.0:%d (or the VIP)", h.Name, port)},
+					// Where the application listens instead tells most; then
+					// the listing that shows nothing on the port.
+					Evidence: append(appListeners(h, s.Proto), seenRef(h, evidence.KindListeners)),
+					Fix: []string{
+						fixCmd(listenCmd(s, port), "on %s: nothing yet; start the service listening on 0.0.0.0:%d (or on the VIP)", h.Name, port),
+						fixCmd(strings.TrimSpace(strings.Replace(listenCmd(s, port), fmt.Sprintf("'sport = :%d'", port), "", 1)), "where it listens now, if it moved (another port after an upgrade)"),
+					},
 				})
 			}
 		}

@@ -67,10 +67,9 @@ var rsARPNotSuppressed = &Rule{
 					"arp_ignore=0 it answers ARP requests for the VIP on any interface, so clients or their gateway may map "+
 					"the VIP to this server's MAC and bypass the director.", h.Name, s.VIP, face),
 				Evidence: ev,
-				Fix: []string{
-					fmt.Sprintf("sysctl -w net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.%s.arp_ignore=1", face),
-					fmt.Sprintf("sysctl -w net.ipv4.conf.all.arp_announce=2 net.ipv4.conf.%s.arp_announce=2", face),
-				},
+				Fix: sysctlFix(fmt.Sprintf("on %s: on all and %s (the kernel takes the maximum)", h.Name, face),
+					"net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf."+face+".arp_ignore=1",
+					"net.ipv4.conf.all.arp_announce=2", "net.ipv4.conf."+face+".arp_announce=2"),
 			})
 		}
 	},

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"github.com/lvsdoctor/lvsdoctor/internal/topology"
 	"net/netip"
 
 	"github.com/lvsdoctor/lvsdoctor/internal/diagnosis"
@@ -58,9 +59,23 @@ var rsNATGatewayWrong = &Rule{
 						"rewrite its source back to the VIP. A reply that leaves by another gateway reaches the client from the " +
 						"RIP, which the client's TCP stack rejects.",
 					Evidence: ev,
-					Fix:      []string{"ip route replace default via <director DIP>"},
+					Fix:      natGatewayFix(p, s, h),
 				})
 			}
 		}
 	},
+}
+
+// natGatewayFix routes h's replies via the active director's address on
+// h's subnet (the floating DIP when the directors share one).
+func natGatewayFix(p *Pass, s *topology.Service, h *evidence.Host) []string {
+	rip, _ := p.RIPOf(s, h)
+	for _, d := range p.ActiveDirectors(s) {
+		for _, a := range d.Addrs {
+			if a.Iface != "lo" && rip.IsValid() && a.Prefix.Bits() < a.Prefix.Addr().BitLen() && a.Prefix.Masked().Contains(rip) && !p.Topo.IsVIP(a.Prefix.Addr()) {
+				return []string{fixCmd("ip route replace default via "+a.Prefix.Addr().String(), "on %s: the replies must go back through %s, which rewrites them to the VIP", h.Name, d.Name)}
+			}
+		}
+	}
+	return []string{fixStep("on %s: ip route replace default via the active director's address on %s's subnet (ip -o -4 addr on the director; the floating one when the directors share one)", h.Name, h.Name)}
 }

@@ -44,7 +44,7 @@ var rsNoReturnRoute = &Rule{
 					Title:       fmt.Sprintf("%s has %s", h.Name, what),
 					Explanation: "In DR and TUN modes the real server sends its replies straight to the client. Without a route to the client's network the replies cannot leave.",
 					Evidence:    mainRoutesRefs(h, probe.Is4()),
-					Fix:         []string{"ip route add default via <gateway>   # or a route to the client networks"},
+					Fix:         returnRouteFix(p, h, probe),
 				})
 			}
 		}
@@ -64,4 +64,27 @@ func mainRoutesRefs(h *evidence.Host, v4 bool) []evidence.Ref {
 		refs = append(refs, seenRef(h, evidence.KindRoutes))
 	}
 	return refs
+}
+
+// returnRouteFix gives h a route back to the clients: via the gateway a
+// host of the case on h's subnet uses, which the evidence shows; else
+// the command that finds it.
+func returnRouteFix(p *Pass, h *evidence.Host, client netip.Addr) []string {
+	dst := "default"
+	if client.IsValid() && !client.IsUnspecified() {
+		dst = netip.PrefixFrom(client, client.BitLen()).String()
+	}
+	for _, a := range h.Addrs {
+		if a.Iface == "lo" || a.Prefix.Bits() >= a.Prefix.Addr().BitLen() {
+			continue
+		}
+		for _, o := range p.Case.Hosts {
+			for _, r := range o.Routes {
+				if o != h && r.Dst.Bits() == 0 && r.Gateway.IsValid() && a.Prefix.Masked().Contains(r.Gateway) {
+					return []string{fixCmd(fmt.Sprintf("ip route add %s via %s", dst, r.Gateway), "on %s: %s's gateway on the same subnet (%s); a route to the client networks will do too", h.Name, o.Name, a.Prefix.Masked())}
+				}
+			}
+		}
+	}
+	return []string{fixStep("on %s: ip route add %s via the router of its subnet (another host of the subnet shows it: ip route show default)", h.Name, dst)}
 }

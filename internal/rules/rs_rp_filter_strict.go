@@ -88,9 +88,7 @@ func checkRPFilter(p *Pass, s *topology.Service, h *evidence.Host) {
 			"client packet is dropped before it reaches the application (counted as IPReversePathFilter, logged as martian "+
 			"source when log_martians is on).", in, why),
 		Evidence: ev,
-		Fix: []string{
-			fmt.Sprintf("sysctl -w net.ipv4.conf.all.rp_filter=2 net.ipv4.conf.%s.rp_filter=2   # or 0", in),
-			"persist it in /etc/sysctl.d/ (both all and the interface: the kernel takes the maximum)",
-		},
+		Fix: sysctlFix(fmt.Sprintf("on %s: loose mode (or 0), on all and %s: the kernel takes the maximum", h.Name, in),
+			"net.ipv4.conf.all.rp_filter=2", "net.ipv4.conf."+in+".rp_filter=2"),
 	})
 }

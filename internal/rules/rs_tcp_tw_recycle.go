@@ -61,8 +61,8 @@ var rsTCPTWRecycle = &Rule{
 					"The option was removed in Linux 4.12 for this reason.",
 				Evidence: ev,
 				Fix: []string{
-					"sysctl -w net.ipv4.tcp_tw_recycle=0",
-					"remove net.ipv4.tcp_tw_recycle from /etc/sysctl.conf and /etc/sysctl.d/",
+					fixCmd("sysctl -w net.ipv4.tcp_tw_recycle=0", "on %s", h.Name),
+					fixCmd("sed -i '/tcp_tw_recycle/d' /etc/sysctl.conf /etc/sysctl.d/*.conf", "so that it stays off after a reboot"),
 				},
 			})
 		}

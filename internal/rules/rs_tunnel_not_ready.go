@@ -56,7 +56,11 @@ var rsTunnelNotReady = &Rule{
 					Explanation: "In TUN mode the director wraps each packet in IPIP (IP protocol 4). Without the ipip module and an " +
 						"up tunl0 the real server answers ICMP protocol unreachable or drops them.",
 					Evidence: ev,
-					Fix:      []string{"modprobe ipip && ip link set tunl0 up", fmt.Sprintf("ip addr add %s/32 dev tunl0", s.VIP)},
+					Fix: []string{
+						fixCmd("modprobe ipip && ip link set tunl0 up", "on %s", h.Name),
+						fixCmd(fmt.Sprintf("ip addr add %s/32 dev tunl0", s.VIP), "unless tunl0 holds it already"),
+						fixCmd("echo ipip > /etc/modules-load.d/ipip.conf", "load ipip at boot; keep tunl0's address in the network configuration"),
+					},
 				})
 			}
 		}

@@ -22,14 +22,16 @@ var rsVIPMissing = &Rule{
 				continue
 			}
 			holder := "lo"
-			fix := fmt.Sprintf("ip addr add %s/32 dev lo", s.VIP)
+			fix := fixCmd(fmt.Sprintf("ip addr add %s/32 dev lo", s.VIP), "on %s", h.Name)
 			if s.Mode == "tun" {
 				holder = "tunl0"
-				fix = fmt.Sprintf("ip addr add %s/32 dev tunl0 && ip link set tunl0 up", s.VIP)
+				fix = fixCmd(fmt.Sprintf("ip addr add %s/32 dev tunl0 && ip link set tunl0 up", s.VIP), "on %s", h.Name)
 			}
-			ev := addrRefsOn(h, holder)
+			// What decides is an absence: the addresses the host has,
+			// where the VIP should be first, in the VIP's family.
+			ev := addrBlock(h, holder, s.VIP.Is4())
 			if len(ev) == 0 {
-				ev = []evidence.Ref{seenRef(h, evidence.KindAddrs)}
+				ev = []evidence.Ref{wholeListing(h, evidence.KindAddrs, "no "+s.VIP.String()+" in it")}
 			}
 			p.Report(diagnosis.Finding{
 				Severity: diagnosis.Critical,
@@ -39,7 +41,7 @@ var rsVIPMissing = &Rule{
 					"A host only accepts packets for its own addresses, so %s drops every connection scheduled to it "+
 					"(the client sees timeouts on a share of its requests).", strings.ToUpper(s.Mode), h.Name, s.VIP, h.Name),
 				Evidence: ev,
-				Fix:      []string{fix, "persist it in the network configuration, with ARP suppression (arp_ignore=1, arp_announce=2)"},
+				Fix:      []string{fix, fixStep("persist it in the network configuration, with ARP suppressed (arp_ignore=1, arp_announce=2)")},
 			})
 		}
 	},

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"github.com/lvsdoctor/lvsdoctor/internal/topology"
 
 	"github.com/lvsdoctor/lvsdoctor/internal/diagnosis"
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
@@ -29,10 +30,7 @@ var rsVIPOnPhysicalInterface = &Rule{
 						"gateway may learn the real server's MAC for the VIP and bypass the director. It belongs on lo " +
 						"(DR) or tunl0 (TUN) as a /32, with ARP suppressed.",
 					Evidence: []evidence.Ref{a.Ref},
-					Fix: []string{
-						fmt.Sprintf("ip addr del %s dev %s", a.Prefix, a.Iface),
-						fmt.Sprintf("ip addr add %s/32 dev lo", s.VIP),
-					},
+					Fix:      vipToSilentIface(s, h, a),
 				})
 			}
 		}
@@ -51,4 +49,17 @@ func virtualLink(h *evidence.Host, iface string) bool {
 		return true
 	}
 	return false
+}
+
+// vipToSilentIface moves the VIP from a NIC to where it answers no ARP:
+// lo in DR, tunl0 in TUN.
+func vipToSilentIface(s *topology.Service, h *evidence.Host, a evidence.Addr) []string {
+	to := "lo"
+	if s.Mode == "tun" {
+		to = "tunl0"
+	}
+	return []string{
+		fixCmd(fmt.Sprintf("ip addr add %s/32 dev %s", s.VIP, to), "on %s", h.Name),
+		fixCmd(fmt.Sprintf("ip addr del %s dev %s", a.Prefix, a.Iface), "then off the NIC; and in the network configuration"),
+	}
 }

@@ -79,9 +79,53 @@ type Results struct {
 type Need struct {
 	Role evidence.Role
 	Kind evidence.Kind
-	// Command is what the user should run to provide it.
+	// Command is what the user should run to provide it: a command line
+	// and nothing else (no prose: When says when). The engine fills in
+	// the case's values for the placeholders it holds (Placeholders), so
+	// that the next steps it prints can be pasted.
 	Command string
+	// When says when the command must run to show anything ("while the
+	// client retries"); empty when any time will do.
+	When string
+	// Settled, when set, reports whether h's other evidence already
+	// decides the rule without Kind (a filtered listing that shows the
+	// service port's listener): the engine then asks for nothing, since
+	// asking for output whose answer the case holds wastes the reader's
+	// time.
+	Settled func(t *topology.Topology, h *evidence.Host) bool
 }
+
+// The placeholders a Need's Command may hold, filled in per host by the
+// engine from the case (the service, case.yaml's client, the host's
+// addresses and routes, its distribution, the hypervisor's domains).
+const (
+	PlaceVIP       = "<VIP>"     // the service's VIP
+	PlacePort      = "<port>"    // the service's port
+	PlaceIface     = "<iface>"   // the host's interface on the service's path ("any" when unknown)
+	PlaceFilter    = "<filter>"  // a capture filter for the service's packets as this host sees them
+	PlaceKernels   = "<kernels>" // the command that lists the installed kernels on the host's distribution
+	PlaceDomainXML = "<domains>" // the command that prints the director VMs' libvirt XML
+)
+
+// Generic is the need's command as documentation shows it, for no case
+// in particular: the placeholders that stand for a whole command spelt
+// out, the others (<VIP>, <iface>) left for the reader.
+func (n Need) Generic() string {
+	switch n.Command {
+	case PlaceKernels:
+		return "rpm -q kernel || dpkg -l 'linux-image*'"
+	case PlaceDomainXML:
+		return "virsh dumpxml <director VM>"
+	}
+	return strings.ReplaceAll(n.Command, PlaceFilter, "'host <VIP> and port <port>'")
+}
+
+// Capture is the Need command of every rule that reads packets: one
+// capture per host serves them all, so they share it.
+const Capture = "tcpdump -n -i <iface> -w <iface>.pcap <filter>"
+
+// WhileRetrying is when a capture or a drop trace shows the failure.
+const WhileRetrying = "while the client retries"
 
 // AppliesTo reports whether the rule concerns a service in mode m (an
 // unknown mode concerns every rule).

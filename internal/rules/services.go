@@ -62,6 +62,19 @@ func rsPort(p *Pass, s *topology.Service, h *evidence.Host) uint16 {
 	return s.Port
 }
 
+// listensOnServicePort reports whether h's listings (a filtered one:
+// `ss -lnup | grep 52002`) show a socket on a service's port: then
+// whether the application listens, and on which address, is known.
+func listensOnServicePort(t *topology.Topology, h *evidence.Host) bool {
+	p := &Pass{Topo: t, Case: t.Case}
+	for _, s := range t.Services {
+		if s.Proto != "" && len(listenersOn(h, s.Proto, rsPort(p, s, h))) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // listenersOn lists h's sockets listening on port with proto.
 func listenersOn(h *evidence.Host, proto string, port uint16) []evidence.Listener {
 	var out []evidence.Listener

@@ -18,7 +18,20 @@ type spoofFilter struct {
 	filter  string // the filter the interface references
 	mac     string
 	allowed []netip.Addr
-	refs    []evidence.Ref
+	// The evidence, in the order it decides: dropped holds the DROP rules
+	// whose counters show drops (the filter at work); config the VM's
+	// <filterref> and the filter's definition (the filter is on the port);
+	// rules the other lines of the chain (an uncounted DROP, the allowed
+	// source's RETURN).
+	dropped, config, rules []evidence.Ref
+}
+
+// refs is the filter's evidence, the deciding line first: a DROP whose
+// counter grew, else the interface's filterref, else the chain's rules.
+func (sf spoofFilter) refs() []evidence.Ref {
+	out := append([]evidence.Ref(nil), sf.dropped...)
+	out = append(out, sf.config...)
+	return append(out, sf.rules...)
 }
 
 // libvirt's stock filters that include no-ip-spoofing.
@@ -72,7 +85,7 @@ func spoofFilters(h *evidence.Host) []spoofFilter {
 			continue
 		}
 		sf := spoofFilter{hyper: h, port: itf.Target, domain: itf.Domain, filter: itf.FilterRef, mac: strings.ToLower(itf.MAC),
-			refs: append([]evidence.Ref{itf.Ref}, refs...)}
+			config: append([]evidence.Ref{itf.Ref}, refs...)}
 		for k, v := range itf.FilterParams {
 			if strings.EqualFold(k, "IP") {
 				if a, err := netip.ParseAddr(v); err == nil {
@@ -85,12 +98,25 @@ func spoofFilters(h *evidence.Host) []spoofFilter {
 	}
 	// The ebtables chains libvirt installs say the same without the XML:
 	// I-vnet0-ipv4-ip: "-p IPv4 --ip-src 192.0.2.2 -j RETURN" then "-j DROP".
+	// A listing with counters (--Lc) and one without show the same rules:
+	// the counted one is cited, once.
+	type ruleKey struct {
+		chain   string
+		num     int
+		verdict string
+	}
+	counted := map[ruleKey]bool{}
+	for _, r := range h.Firewall.Rules {
+		if r.Tool == "ebtables" && r.Counters {
+			counted[ruleKey{r.Chain, r.Num, r.Verdict}] = true
+		}
+	}
 	for _, r := range h.Firewall.Rules {
 		if r.Tool != "ebtables" {
 			continue
 		}
 		m := ebIPChain.FindStringSubmatch(r.Chain)
-		if m == nil {
+		if m == nil || !r.Counters && counted[ruleKey{r.Chain, r.Num, r.Verdict}] {
 			continue
 		}
 		port := m[1]
@@ -107,12 +133,17 @@ func spoofFilters(h *evidence.Host) []spoofFilter {
 				a := r.Src.Prefixes[0].Addr()
 				if !a.IsUnspecified() {
 					sf.allowed = appendAddr(sf.allowed, a)
-					sf.refs = append(sf.refs, r.Ref)
+					sf.rules = append(sf.rules, r.Ref)
 				}
 			}
 		case "DROP":
-			// The DROP is what bites: cite it before the allowed address.
-			sf.refs = append([]evidence.Ref{r.Ref}, sf.refs...)
+			// The DROP is what bites: cite it before the allowed address,
+			// and first of all when its counter shows it dropped.
+			if r.Counters && r.Pkts > 0 {
+				sf.dropped = append(sf.dropped, r.Ref)
+			} else {
+				sf.rules = append([]evidence.Ref{r.Ref}, sf.rules...)
+			}
 		}
 	}
 	// An ebtables chain without a DROP is no filter.

@@ -10,7 +10,7 @@ var traceDirectorNotForwarding = &Rule{
 	Rank:     80,
 	Requires: []Requirement{PacketPath},
 	Needs: []Need{
-		{Role: evidence.RoleDirector, Kind: evidence.KindFrames, Command: "tcpdump -e -n -i <iface> host <VIP>"},
+		{Role: evidence.RoleDirector, Kind: evidence.KindFrames, Command: Capture, When: WhileRetrying},
 	},
 	Run: func(p *Pass) {
 		for _, s := range p.Services() {

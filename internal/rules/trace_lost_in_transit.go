@@ -10,8 +10,8 @@ var traceLostInTransit = &Rule{
 	Rank:     85,
 	Requires: []Requirement{PacketPath},
 	Needs: []Need{
-		{Role: evidence.RoleDirector, Kind: evidence.KindFrames, Command: "tcpdump -e -n -i <iface> host <client>"},
-		{Role: evidence.RoleRealServer, Kind: evidence.KindFrames, Command: "tcpdump -e -n -i <iface> host <client>"},
+		{Role: evidence.RoleDirector, Kind: evidence.KindFrames, Command: Capture, When: WhileRetrying},
+		{Role: evidence.RoleRealServer, Kind: evidence.KindFrames, Command: Capture, When: WhileRetrying},
 	},
 	Run: func(p *Pass) {
 		for _, s := range p.Services() {

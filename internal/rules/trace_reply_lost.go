@@ -10,7 +10,7 @@ var traceReplyLost = &Rule{
 	Rank:     90,
 	Requires: []Requirement{PacketPath},
 	Needs: []Need{
-		{Role: evidence.RoleClient, Kind: evidence.KindFrames, Command: "tcpdump -n -i <iface> host <VIP>"},
+		{Role: evidence.RoleClient, Kind: evidence.KindFrames, Command: Capture, When: WhileRetrying},
 	},
 	Run: func(p *Pass) {
 		for _, s := range p.Services() {

@@ -10,7 +10,7 @@ var traceRSNotReplying = &Rule{
 	Rank:     87,
 	Requires: []Requirement{PacketPath},
 	Needs: []Need{
-		{Role: evidence.RoleRealServer, Kind: evidence.KindFrames, Command: "tcpdump -e -n -i <iface> host <client>"},
+		{Role: evidence.RoleRealServer, Kind: evidence.KindFrames, Command: Capture, When: WhileRetrying},
 	},
 	Run: func(p *Pass) {
 		for _, s := range p.Services() {

@@ -203,7 +203,7 @@ func (t *Tracer) flowFindings(r *Result, svc string, add func(finding.Finding)) 
 				"(no rewritten MAC in DR, no IPIP packet in TUN, no rewritten address in NAT/FNAT) while the capture ran on. IPVS did not take " +
 				"the packet: look at the director's IPVS table, VIP, firewall and kernel.",
 			Evidence: ev,
-			Fix:      []string{"on " + g.key + " while the client retries: ipvsadm -Lnc; ipvsadm -Ln --stats; nstat -az | grep -i -e drop -e IpExt"},
+			Fix:      []string{fixLine("ipvsadm -Lnc; ipvsadm -Ln --stats; nstat -az | grep -i -e drop -e IpExt", "on "+g.key+" while the client retries: what IPVS and the kernel count")},
 		})
 	}
 	pair := func(f *Flow) string { return strings.Join(f.LostBetween, "\x00") }
@@ -228,7 +228,7 @@ func (t *Tracer) flowFindings(r *Result, svc string, add func(finding.Finding)) 
 				"(libvirt nwfilter, ebtables, a bridge firewall), a switch ACL, or a cloud network's anti-spoofing.",
 				from, f0.LastSeen.Step, to, from, to),
 			Evidence: ev,
-			Fix:      []string{"find what lies between " + from + " and " + to + ": its filters and counters (ebtables -L --Lc, nft list ruleset, the cloud's security rules)"},
+			Fix:      t.transitFix(from, to),
 		})
 	}
 	rsHost := func(f *Flow) string {
@@ -251,7 +251,7 @@ func (t *Tracer) flowFindings(r *Result, svc string, add func(finding.Finding)) 
 				"director sends the packet to the real server's MAC on a shared link: when the real server is not on the director's link, the packet " +
 				"goes to the gateway instead, which routes it back to the director (the VIP is on it).",
 			Evidence: ev,
-			Fix:      []string{"put the real servers on the director's link (DR needs one L2 segment), or use TUN/NAT for remote real servers"},
+			Fix:      []string{"# put the real servers on the director's link (DR needs one L2 segment), or forward by TUN or NAT to remote real servers"},
 		})
 	}
 	for _, g := range groupFlows(r, "rs-not-replying", rsHost) {
@@ -275,7 +275,7 @@ func (t *Tracer) flowFindings(r *Result, svc string, add func(finding.Finding)) 
 				"no SYN-ACK, no reset, no ICMP error, while the capture ran on. %s dropped them before the application answered: its kernel "+
 				"(VIP not on lo, rp_filter, martian source, IPIP not decapsulated), its firewall, or the application.", g.key, g.key),
 			Evidence: ev,
-			Fix:      []string{"on " + g.key + " while the client retries: nstat -az | grep -i -e drop -e martian; ip addr show lo; sysctl net.ipv4.conf.all.rp_filter"},
+			Fix:      []string{fixLine("nstat -az | grep -i -e drop -e martian -e PathFilter; ip addr show lo; sysctl -a 2>/dev/null | grep -e rp_filter -e arp_ignore", "on "+g.key+" while the client retries: where its kernel drops them")},
 		})
 	}
 	for _, g := range groupFlows(r, "reply-lost", func(f *Flow) string { return strings.Join(f.LostBetween, "\x00") }) {
@@ -301,7 +301,10 @@ func (t *Tracer) flowFindings(r *Result, svc string, add func(finding.Finding)) 
 				"only half of the connection, anti-spoofing that refuses the VIP as a source, or the wrong gateway drops it. In NAT it must come back " +
 				"through the director.",
 			Evidence: ev,
-			Fix:      []string{"on " + host + ": ip route get <client>   # the reply's way out", "capture on each hop of that path to find where the reply disappears"},
+			Fix: []string{
+				fixLine("ip route get "+clientOf(f0)+" from "+t.cfg.VIP.String(), "on "+host+": the reply's way out"),
+				"# then capture on each hop of that way to find where the reply disappears",
+			},
 		})
 	}
 	for _, g := range groupFlows(r, "reply-bypassed-director", rsHost) {
@@ -322,7 +325,10 @@ func (t *Tracer) flowFindings(r *Result, svc string, add func(finding.Finding)) 
 				"client straight from the real server's own address: the client's TCP does not know that address and discards them (it retransmits " +
 				"its SYN, or resets). The real server's route to the client does not go through the director.",
 			Evidence: ev,
-			Fix:      []string{"on " + host + ": ip route get <client>   # must leave via the director's (floating) address", "make the director's address on the real servers' network the real servers' default gateway"},
+			Fix: []string{
+				fixLine("ip route get "+clientOf(g.flows[0]), "on "+host+": must leave via the director's (floating) address"),
+				"# make the director's address on the real servers' network their default gateway: ip route replace default via (that address)",
+			},
 		})
 	}
 	for _, g := range groupFlows(r, "refused", rsHost) {
@@ -336,11 +342,11 @@ func (t *Tracer) flowFindings(r *Result, svc string, add func(finding.Finding)) 
 		}
 		expl := "The forwarded packet arrived and the real server's kernel answered with a reset: nothing listens on the VIP's port there " +
 			"(the application is stopped, or bound to the real server's own address rather than the VIP or 0.0.0.0)."
-		fix := []string{"on " + host + ": ss -lntp   # is the service bound to 0.0.0.0 or the VIP?"}
+		fix := []string{fixLine("ss -lntp", "on "+host+": is the service bound to 0.0.0.0 or the VIP?")}
 		if pt := t.pointOf(g.key, ""); pt != nil && pt.Role == evidence.RoleDirector {
 			expl = "The director holds the VIP, and its own TCP stack answered the client with a reset: IPVS did not take the packet, so no " +
 				"virtual service matches the VIP, port and protocol (or it has no real server and keepalived is not set to drop)."
-			fix = []string{"on " + host + ": ipvsadm -Ln   # is there a virtual service for the VIP and port?"}
+			fix = []string{fixLine("ipvsadm -Ln", "on "+host+": is there a virtual service for the VIP and port?")}
 		}
 		add(finding.Finding{
 			ID: ObsReset, Severity: finding.Warning, Host: g.key,
@@ -411,7 +417,10 @@ func (t *Tracer) icmpFindings(svc string, add func(finding.Finding)) {
 					"the path (MTU %d), and %s answered with ICMP \"fragmentation needed\". If that ICMP is filtered on its way back, large transfers "+
 					"through the VIP stall while small requests work.", e.mtu, e.sender),
 				Evidence: ev,
-				Fix:      []string{"lower the MSS the real servers announce (iptables -t mangle -A POSTROUTING -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss 1440) or raise the MTU of the path", "let ICMP type 3 code 4 through every firewall on the way"},
+				Fix: []string{
+					fixLine("iptables -t mangle -A POSTROUTING -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss 1440", "on the real servers: announce an MSS whose packets fit the tunnel (or raise the MTU of the path)"),
+					"# and let ICMP type 3 code 4 (fragmentation needed) through every firewall on the way",
+				},
 			})
 			continue
 		}
@@ -430,7 +439,7 @@ func (t *Tracer) icmpFindings(svc string, add func(finding.Finding)) {
 				"unreachable), a firewall's REJECT (admin prohibited), no listener (port unreachable), or a packet too big for the path "+
 				"(fragmentation needed).", e.sender),
 			Evidence: ev,
-			Fix:      []string{"look at " + e.sender.String() + ": its routes to the destination, its firewall's REJECT rules"},
+			Fix:      []string{fixLine("ip route; iptables-save -c | grep -i reject; nft list ruleset | grep -i reject", "on "+e.sender.String()+": its routes to the destination, its firewall's REJECT rules")},
 		})
 	}
 }
@@ -454,7 +463,7 @@ func (t *Tracer) arpFindings(add func(finding.Finding)) {
 			Explanation: "The client (or its router) asks who has the VIP and no host answers: no director holds the VIP on this link, so no packet " +
 				"for the service is ever sent. keepalived did not become MASTER, or the VIP is not configured.",
 			Evidence: t.arp.vipRefs,
-			Fix:      []string{"on the directors: ip addr | grep " + t.cfg.VIP.String() + "; journalctl -u keepalived"},
+			Fix:      []string{fixLine("ip -o addr show to "+t.cfg.VIP.String()+"; journalctl -u keepalived | tail -20", "on each director: who holds the VIP, and why not")},
 		})
 	}
 	slack := int64(time.Second)
@@ -501,7 +510,10 @@ func (t *Tracer) arpFindings(add func(finding.Finding)) {
 			Title:       fmt.Sprintf("%d MACs answer ARP for %s at the same time: %s", len(names), what, strings.Join(names, ", ")),
 			Explanation: "Clients and routers send the VIP's packets to whichever MAC answered last: some go to a real server (which should never answer for the VIP) or a second director, not to the active director.",
 			Evidence:    ev,
-			Fix:         []string{"on the real servers: sysctl -w net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2 (and for the interface holding the RIP)", "make sure only one director holds the VIP (VRRP)"},
+			Fix: []string{
+				fixLine("sysctl -w net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2", "on every real server (and the same for the interface holding its address): never answer ARP for the VIP"),
+				fixLine("ip -o addr show to "+t.cfg.VIP.String(), "on each director: only one may hold the VIP"),
+			},
 		})
 	}
 }
@@ -581,7 +593,10 @@ func (t *Tracer) vrrpFindings(r *Result, add func(finding.Finding)) {
 				Explanation: "A BACKUP stops advertising once it hears a higher-priority MASTER. Both advertising for " + fmtDur(overlap) +
 					" means at least one does not hear the other (VRRP blocked one way) and both hold the VIP: clients reach whichever answered ARP last.",
 				Evidence: []evidence.Ref{a.ref, b.ref},
-				Fix:      []string{"let IP protocol 112 (or the unicast peers) through between the directors; check both keepalived logs for MASTER"},
+				Fix: []string{
+					fixLine("iptables -I INPUT -p vrrp -j ACCEPT", "on both directors: let the peer's VRRP adverts (IP protocol 112, or the unicast peers') in"),
+					fixLine("journalctl -u keepalived | grep -i 'entering master'", "on both: which one became MASTER, and when"),
+				},
 			})
 		}
 	}
@@ -656,5 +671,36 @@ func (t *Tracer) checkFindings(add func(finding.Finding)) {
 			Explanation: "A reset answering a SYN: nothing listens on that port. If the connecting host is a director, its health check fails and the real server is taken out of the table.",
 			Evidence:    ev,
 		})
+	}
+}
+
+// fixLine is a fix as the rules write them: a command, then as a shell
+// comment where to run it and what it shows (rules/fixes.go).
+func fixLine(cmd, comment string) string { return cmd + "   # " + comment }
+
+// clientOf is the client address of f.
+func clientOf(f *Flow) string {
+	if ap, err := netip.ParseAddrPort(f.Client); err == nil {
+		return ap.Addr().String()
+	}
+	return f.Client
+}
+
+// transitFix looks for what dropped the packets between from and to: on
+// a hypervisor of the case, its bridge filters and their counters; in a
+// cloud, the ports' anti-spoofing.
+func (t *Tracer) transitFix(from, to string) []string {
+	for _, h := range []string{to, from} {
+		if pt := t.pointOf(h, ""); pt != nil && pt.Role == evidence.RoleHypervisor {
+			return []string{
+				fixLine("ebtables -t nat -L --Lc; ebtables -L --Lc; nft list ruleset", "on "+h+" while the client retries: the filter whose counter grows dropped them"),
+				fixLine("virsh list --name | xargs -rn1 virsh dumpxml | grep -E 'name>|filterref'", "on "+h+": the VMs' interface filters (libvirt nwfilter)"),
+			}
+		}
+	}
+	return []string{
+		"# on each host that bridges or routes between " + from + " and " + to + " (a hypervisor, a firewall), while the client retries:",
+		fixLine("ebtables -t nat -L --Lc; iptables-save -c; nft list ruleset", "the filter whose counter grows dropped them"),
+		"# in a cloud: the anti-spoofing of " + from + "'s port (openstack port show, aws ec2 describe-network-interfaces: source/dest check)",
 	}
 }

@@ -28,7 +28,10 @@ type Result struct {
 // cause (VRRP adverts seen, SYNs retransmitted, resets). A diagnosis
 // carries it as its packet_path; the trace prints it.
 type Path struct {
-	Service Service     `json:"service"`
+	Service Service `json:"service"`
+	// Clock says in which zone the times of the path are: "UTC",
+	// "UTC+08:00"; printouts' times of day are as printed.
+	Clock   string      `json:"clock,omitempty"`
 	Points  []PointInfo `json:"points"`
 	Flows   []Flow      `json:"flows"`
 	Summary Summary     `json:"summary"`
@@ -176,7 +179,7 @@ func (t *Tracer) Result() *Result {
 			pi.Role = "unknown"
 		}
 		if ps.timed {
-			pi.First, pi.Last = fmtTime(ps.first), fmtTime(ps.last)
+			pi.First, pi.Last = t.fmtTime(ps.first), t.fmtTime(ps.last)
 		}
 		if ps.skewSet && abs(ps.skew) >= int64(skewWorthSaying) {
 			pi.ClockOffset = fmtDur(ps.skew)
@@ -206,6 +209,7 @@ func (t *Tracer) Result() *Result {
 			r.Notes = append(r.Notes, fmt.Sprintf("%s: %d packets are earlier than the one before them (the capture's timestamps go back): ordered by time, not by frame", ps.Source, ps.ooo))
 		}
 	}
+	r.Clock = t.clockLabel()
 	return r
 }
 
@@ -691,7 +695,7 @@ func (t *Tracer) expected(c *conn, st, i int, slots map[[2]int]*slot, target map
 			earlier = true
 		}
 	}
-	ran := fmt.Sprintf("not seen; the capture ran %s–%s", fmtTime(ps.first), fmtTime(ps.last))
+	ran := fmt.Sprintf("not seen; the capture ran %s–%s", t.fmtTime(ps.first), t.fmtTime(ps.last))
 	switch ps.Role {
 	case evidence.RoleDirector:
 		if !t.activeDirector(i) {
@@ -745,7 +749,7 @@ func (t *Tracer) expected(c *conn, st, i int, slots map[[2]int]*slot, target map
 			return ran
 		}
 		if (st == stageReplied && !(c.kinds[legNAT] || c.kinds[legFNAT]) || st == stageReturned) && t.isClientPoint(c, i) && (seen[stageReplied] || seen[stageReturned]) {
-			return "the reply never arrived; the capture ran " + fmtTime(ps.first) + "–" + fmtTime(ps.last)
+			return "the reply never arrived; the capture ran " + t.fmtTime(ps.first) + "–" + t.fmtTime(ps.last)
 		}
 	}
 	return ""
@@ -904,7 +908,7 @@ func (t *Tracer) hop(c *conn, sl *slot, st int, slots map[[2]int]*slot) Hop {
 	}
 	slices.Sort(h.Frames)
 	if timed {
-		h.First, h.Last = fmtTime(firstT), fmtTime(lastT)
+		h.First, h.Last = t.fmtTime(firstT), t.fmtTime(lastT)
 	}
 	h.Change, h.Rewrite = t.change(c, sl, st, slots)
 	if fl := flagSummary(sl); fl != "" {
@@ -1283,7 +1287,7 @@ func (t *Tracer) verdict(c *conn, f *Flow, slots map[[2]int]*slot) {
 		if ls != nil {
 			f.LastSeen = &Seen{Host: h.Host, Source: h.Source, Frame: ls.frame, Step: h.Step}
 			if ls.hasT {
-				f.LastSeen.Time = fmtTime(ls.t)
+				f.LastSeen.Time = t.fmtTime(ls.t)
 			}
 		}
 	}
@@ -1378,17 +1382,53 @@ func (t *Tracer) rsCovered(c *conn, slots map[[2]int]*slot) bool {
 	return false
 }
 
-// fmtTime renders a time as tcpdump prints it; a time of day (from a
-// printout) as it is.
-func fmtTime(ns int64) string {
+// fmtTime renders a time as tcpdump prints it, in the configured zone; a
+// time of day (from a printout) as it is.
+func (t *Tracer) fmtTime(ns int64) string {
 	if ns >= 0 && ns < int64(48*time.Hour) {
 		d := time.Duration(ns)
 		h := int(d / time.Hour)
 		m := int(d % time.Hour / time.Minute)
+		t.todShown = true
 		s := d % time.Minute
 		return fmt.Sprintf("%02d:%02d:%09.6f", h, m, s.Seconds())
 	}
-	return time.Unix(0, ns).UTC().Format("15:04:05.000000")
+	t.epochShown = true
+	zone := t.cfg.Zone
+	if zone == nil {
+		zone = time.UTC
+	}
+	return time.Unix(0, ns).In(zone).Format("15:04:05.000000")
+}
+
+// ZoneLabel names a zone as a report shows it: "UTC", "UTC+08:00".
+func ZoneLabel(zone *time.Location) string {
+	if zone == nil {
+		return "UTC"
+	}
+	_, off := time.Unix(0, 0).In(zone).Zone()
+	if off == 0 {
+		return "UTC"
+	}
+	sign := "+"
+	if off < 0 {
+		sign, off = "-", -off
+	}
+	return fmt.Sprintf("UTC%s%02d:%02d", sign, off/3600, off%3600/60)
+}
+
+// clockLabel says in which zone the path's times are: the configured
+// zone's for the captures; a printout's times of day as printed.
+func (t *Tracer) clockLabel() string {
+	switch {
+	case t.epochShown && t.todShown:
+		return ZoneLabel(t.cfg.Zone) + "; times of day from printouts as printed"
+	case t.epochShown:
+		return ZoneLabel(t.cfg.Zone)
+	case t.todShown:
+		return "as printed (times of day from printouts, in their host's local time)"
+	}
+	return ""
 }
 
 func fmtDur(ns int64) string {

@@ -48,6 +48,10 @@ type Config struct {
 	// once the clocks' offset is taken out, when nothing but time tells
 	// them apart (0: 3 s).
 	Window time.Duration
+	// Zone is the zone the captures' times are shown in (nil: UTC): the
+	// one zone of the report the path is part of, so that a hop's time
+	// and its packet's evidence line agree.
+	Zone *time.Location
 }
 
 func (c *Config) defaults() {
@@ -338,11 +342,14 @@ type legRef struct {
 
 // Tracer follows the connections of one service through many points.
 type Tracer struct {
-	cfg    Config
-	proto  uint8
-	points []*pointState
-	conns  []*conn
-	legs   map[tuple]legRef
+	cfg Config
+	// epochShown and todShown record which kinds of time the result
+	// shows: capture times (put in cfg.Zone) and printouts' times of day.
+	epochShown, todShown bool
+	proto                uint8
+	points               []*pointState
+	conns                []*conn
+	legs                 map[tuple]legRef
 	// clients maps a client's end of a connection to it: NAT's rewritten
 	// copies keep it.
 	clients map[netip.AddrPort]*conn

@@ -157,10 +157,14 @@ func ParseNetstat(doc evidence.Doc) ([]evidence.Listener, []evidence.Problem) {
 			continue
 		}
 		l.Proto = p
-		// The PID/Program name column is the last field ("1234/nginx", "-").
-		last := f[len(f)-1]
-		if pid, name, ok := strings.Cut(last, "/"); ok && isDigits(pid) {
-			l.Process = name
+		// The PID/Program name column follows the state ("1234/nginx",
+		// "-"); the name may hold blanks ("812/sshd: /usr/sbin"), so it
+		// runs to the end of the line.
+		for j := 5; j < len(f); j++ {
+			if pid, name, ok := strings.Cut(f[j], "/"); ok && isDigits(pid) {
+				l.Process = strings.Join(append([]string{name}, f[j+1:]...), " ")
+				break
+			}
 		}
 		l.Ref = doc.Ref(i, line)
 		out = append(out, l)

@@ -160,3 +160,16 @@ func FuzzParseNetstat(f *testing.F) {
 		check(t, doc, ls, probs)
 	})
 }
+
+// netstat -p prints the program's name as its process title, blanks and
+// all (sshd's "sshd: /usr/sbin/sshd -D"), cut to its column's width.
+func TestNetstatProgramWithBlanks(t *testing.T) {
+	doc := evidence.Doc{Host: "rs2", Source: "rs2/netstat-lntup.txt", Start: 1, Command: "netstat -lntup", Text: "Active Internet connections (only servers)\n" +
+		"Proto Recv-Q Send-Q Local Address           Foreign Address         State       PID/Program name    \n" +
+		"tcp        0      0 0.0.0.0:22              0.0.0.0:*               LISTEN      812/sshd: /usr/sbin \n" +
+		"udp        0      0 127.0.0.1:323           0.0.0.0:*                           701/chronyd         \n"}
+	ls, probs := ParseNetstat(doc)
+	if len(probs) != 0 || len(ls) != 2 || ls[0].Process != "sshd: /usr/sbin" || ls[1].Process != "chronyd" {
+		t.Errorf("listeners %+v, problems %v", ls, probs)
+	}
+}

@@ -1,6 +1,7 @@
 package sysctl
 
 import (
+	"path"
 	"regexp"
 	"strings"
 
@@ -52,7 +53,44 @@ func applySysctl(doc evidence.Doc, h *evidence.Host) []evidence.Problem {
 	// A filtered listing (sysctl -ar X, | grep) is still sysctl evidence:
 	// rules look keys up one by one and an absent key reads as unknown.
 	h.MarkSeen(evidence.KindSysctl, format.BlockRef(doc))
+	if wholeListing(doc, s) {
+		// Every key the kernel has is here: no nf_conntrack_max means no
+		// conntrack table (the module is not loaded), which answers
+		// whether it is full as well as its counts would.
+		h.MarkSeen(evidence.KindConntrack, format.BlockRef(doc))
+	}
 	return probs
+}
+
+// wholeListing reports whether a sysctl block lists every key: `sysctl -a`
+// unfiltered (no pattern, no key, no pipe), or a file of it without its
+// command (named sysctl-a, or holding the thousand keys only -a prints).
+func wholeListing(doc evidence.Doc, s []evidence.Sysctl) bool {
+	if doc.Command == "" {
+		base := strings.ToLower(path.Base(doc.Source))
+		return strings.HasPrefix(base, "sysctl-a") || strings.HasPrefix(base, "sysctl_a") || len(s) >= 1000
+	}
+	if format.Filtered(doc.Command) {
+		return false
+	}
+	f := strings.Fields(doc.Command)
+	all := false
+	for _, a := range f[1:] {
+		switch {
+		case a == "--all" || strings.HasPrefix(a, "-") && !strings.HasPrefix(a, "--") && strings.Contains(a, "a"):
+			all = true
+			if strings.ContainsAny(a[1:], "rp") && !strings.HasPrefix(a, "--") {
+				return false // -ar PATTERN, -ap FILE
+			}
+		case strings.HasPrefix(a, "-"):
+			if a == "--pattern" || a == "-r" || a == "-p" || a == "--load" {
+				return false
+			}
+		default:
+			return false // a key, or a pattern's argument
+		}
+	}
+	return all
 }
 
 func applyProcSys(doc evidence.Doc, h *evidence.Host) []evidence.Problem {

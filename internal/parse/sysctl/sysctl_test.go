@@ -3,6 +3,7 @@ package sysctl
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
@@ -140,5 +141,42 @@ func TestParseProcSys(t *testing.T) {
 	got, probs = ParseProcSys(evidence.Doc{Source: "x", Command: "cat /proc/sys/net/ipv4/vs/backup_only", Text: "cat: /proc/sys/net/ipv4/vs/backup_only: No such file or directory\n"})
 	if len(got) != 0 || len(probs) != 0 {
 		t.Errorf("missing file: %+v %v", got, probs)
+	}
+}
+
+// A whole `sysctl -a` says whether a conntrack table exists: without its
+// keys there is none to be full. A filtered listing says nothing of it.
+func TestWholeListingAnswersConntrack(t *testing.T) {
+	full := load(t, "sysctl-a.txt", "sysctl -a")
+	var lines []string
+	for _, l := range strings.Split(full.Text, "\n") {
+		if !strings.Contains(l, "conntrack") {
+			lines = append(lines, l)
+		}
+	}
+	noTable := strings.Join(lines, "\n")
+	for _, c := range []struct {
+		source, cmd string
+		want        bool
+	}{
+		{"h/sysctl-a.txt", "sysctl -a", true},
+		{"h/sysctl-a.txt", "", true}, // named sysctl-a
+		{"h/out.txt", "", true},      // a thousand keys
+		{"h/sysctl-a.txt", "sysctl -a | grep net", false},
+		{"h/sysctl-a.txt", "sysctl -a -r net", false},
+		{"h/sysctl-a.txt", "sysctl -ar net", false},
+		{"h/sysctl-a.txt", "sysctl net.ipv4.ip_forward", false},
+	} {
+		h := evidence.NewHost("h")
+		doc := evidence.Doc{Host: "h", Source: c.source, Start: 1, Command: c.cmd, Text: noTable}
+		applySysctl(doc, h)
+		if got := h.Has(evidence.KindConntrack); got != c.want {
+			t.Errorf("%s (%q): conntrack answered = %v, want %v", c.source, c.cmd, got, c.want)
+		}
+	}
+	h := evidence.NewHost("h")
+	small := evidence.Doc{Host: "h", Source: "h/out.txt", Start: 1, Text: "net.ipv4.ip_forward = 1\n"}
+	if applySysctl(small, h); h.Has(evidence.KindConntrack) {
+		t.Error("one key answers for the conntrack table")
 	}
 }
