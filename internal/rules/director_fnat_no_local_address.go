@@ -30,8 +30,9 @@ var directorFNATNoLocalAddress = &Rule{
 						"clients time out while the real servers are idle.",
 					Evidence: refs,
 					Fix: []string{
-						"ipvsadm -G   # the local addresses of each service: none, or too few",
-						"keepalived: a local_address_group of this director's own addresses, named by laddr_group_name in the virtual_server; then systemctl reload keepalived",
+						fixCmd("ipvsadm -G", "on %s: the local addresses of each service: none, or too few", h.Name),
+						fixStep("in keepalived.conf: a local_address_group of %s's own addresses, named by laddr_group_name in each FNAT virtual_server (more addresses when the ports run out)", h.Name),
+						fixCmd("systemctl reload keepalived", "on %s: reload, not restart (a restart on the VRRP master fails the VIP over)", h.Name),
 					},
 				})
 			}
@@ -70,7 +71,8 @@ func checkFNATWithoutLaddr(p *Pass, d *evidence.Host) {
 				"laddr_group_name; this one names none, so the kernel has no source address for it and drops the connections.",
 			Evidence: []evidence.Ref{vs.Ref, vs.LbKindRef},
 			Fix: []string{
-				fmt.Sprintf("in the virtual_server %s block: laddr_group_name <group>, with local_address_group <group> { <this director's addresses> }; then systemctl reload keepalived", vsName(vs)),
+				fixStep("in keepalived.conf on %s: add laddr_group_name to the virtual_server %s block, naming a local_address_group that lists %s's own addresses (its other FNAT virtual_servers show how this cluster writes them)", d.Name, vsName(vs), d.Name),
+				fixCmd("systemctl reload keepalived", "on %s: reload, not restart (a restart on the VRRP master fails the VIP over)", d.Name),
 			},
 		})
 	}

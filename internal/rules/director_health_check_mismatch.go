@@ -79,7 +79,8 @@ func checkTCPProbeOfUDP(p *Pass, d *evidence.Host) {
 			"real server fails its check and leaves the table, and the service has none left.",
 		Evidence: refs,
 		Fix: []string{
-			"in the virtual_server's real_server blocks: replace TCP_CHECK by a check of the UDP service (UDP_CHECK, DNS_CHECK for DNS, or MISC_CHECK with a script that queries it), then: systemctl reload keepalived",
+			fixStep("in keepalived.conf on %s, the real_server blocks of the UDP service: replace TCP_CHECK by a check of the UDP service (UDP_CHECK; DNS_CHECK for DNS; MISC_CHECK with a script that queries it)", d.Name),
+			fixCmd("systemctl reload keepalived", "on %s: reload, not restart (a restart on the VRRP master fails the VIP over)", d.Name),
 		},
 	})
 }

@@ -74,8 +74,9 @@ func checkVRIDConflict(p *Pass, h *evidence.Host) {
 			"or the VIP flaps between clusters.",
 		Evidence: append(decisive[:min(3, len(decisive))], others[:min(2, len(others))]...),
 		Fix: []string{
-			"tcpdump -c 10 -nni any vrrp   # the source addresses of the adverts: the foreign speaker is the one that is no director",
-			"pick a virtual_router_id no other speaker on the segment uses, set it in every director's keepalived.conf, then: systemctl reload keepalived",
+			fixCmd("tcpdump -c 10 -nni any vrrp", "on %s: the source addresses of the adverts; the foreign speaker is the one that is no director", h.Name),
+			fixStep("in every director's keepalived.conf: virtual_router_id set to an id no other speaker on the segment uses (0-255, per interface)"),
+			fixCmd("systemctl reload keepalived", "on each director, backup first: reload, not restart (a restart on the VRRP master fails the VIP over)"),
 		},
 	})
 }
