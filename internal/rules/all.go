@@ -27,6 +27,8 @@ func All() []*Rule {
 		directorRPFilterDropsClients,
 		directorHealthCheckMismatch,
 		directorConfigDrift,
+		directorIPVSTableFlushed,
+		directorNoConnectionSync,
 		directorConntrackTableFull,
 		keepalivedConfigInvalid,
 		// real servers

@@ -60,6 +60,9 @@ func mergeConf(dst, src *evidence.KeepalivedConfig) *evidence.KeepalivedConfig {
 	if dst.VRRPStrict == nil {
 		dst.VRRPStrict = src.VRRPStrict
 	}
+	if dst.LVSSyncDaemon == nil {
+		dst.LVSSyncDaemon = src.LVSSyncDaemon
+	}
 	seen := map[evidence.Ref]bool{}
 	for _, v := range dst.VRRPInstances {
 		seen[v.Ref] = true
