@@ -29,6 +29,7 @@ func All() []*Rule {
 		directorConfigDrift,
 		directorIPVSTableFlushed,
 		directorNoConnectionSync,
+		directorIdleTimeout,
 		directorConntrackTableFull,
 		keepalivedConfigInvalid,
 		// real servers
