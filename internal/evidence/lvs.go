@@ -284,4 +284,8 @@ const (
 	// 15:18:19.757786 26448 conntrack.go:52] Setting nf_conntrack_max"):
 	// the host runs kube-proxy, which forwards service traffic.
 	LogKubeProxy = "kube-proxy"
+	// LogKubeProxyConfig is a setting of kube-proxy read from its command
+	// line or KubeProxyConfiguration: Subject is "proxy-mode=ipvs" or
+	// "ipvs-exclude-cidrs=10.0.0.0/8,...".
+	LogKubeProxyConfig = "kube-proxy-config"
 )

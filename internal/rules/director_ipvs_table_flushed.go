@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 
 	"github.com/lvsdoctor/lvsdoctor/internal/diagnosis"
@@ -25,37 +26,49 @@ var directorIPVSTableFlushed = &Rule{
 	Run: func(p *Pass) {
 		for _, d := range p.Directors() {
 			kc := d.Keepalived
-			if d.IPVS == nil || kc == nil || len(kc.VirtualServers) == 0 || !d.Has(evidence.KindIPVS) {
+			if kc == nil || len(kc.VirtualServers) == 0 {
 				continue
 			}
-			who, whoRefs := ipvsController(d)
-			if who == "" {
+			ctl := ipvsController(d)
+			if ctl.who == "" {
 				continue
+			}
+			table := d.IPVS != nil && d.Has(evidence.KindIPVS)
+			if !table && !ctl.modeIPVS {
+				continue // a controller seen, its mode and the table unknown: the notes ask for ipvsadm -Ln
 			}
 			var missing []string
 			var ev []evidence.Ref
 			for _, kv := range kc.VirtualServers {
 				for _, k := range confKeys(kc, kv) {
-					if !tableHas(d, k) {
-						missing = append(missing, k.String())
-						ev = append(ev, k.ref)
+					if ctl.excludes(k.addr) || (table && tableHas(d, k)) {
+						continue
 					}
+					missing = append(missing, k.String())
+					ev = append(ev, k.ref)
 				}
 			}
 			if len(missing) == 0 {
 				continue // keepalived's services survive: excluded, or the controller leaves them alone
 			}
-			ev = append(ev, tableRef(d))
-			ev = append(ev, whoRefs...)
+			gone := "missing from the running table"
+			seen := fmt.Sprintf("the running IPVS table of %s does not hold it", d.Name)
+			if table {
+				ev = append(ev, tableRef(d))
+			} else {
+				gone = "not excluded from its table"
+				seen = "no --ipvs-exclude-cidrs covers it"
+			}
+			ev = append(ev, ctl.refs...)
 			p.Report(diagnosis.Finding{
 				Severity: diagnosis.Critical,
 				Host:     d.Name,
-				Title:    fmt.Sprintf("%s on %s removes keepalived's IPVS services: %s missing from the running table", who, d.Name, clip(strings.Join(missing, ", "), 80)),
-				Explanation: fmt.Sprintf("keepalived.conf defines %s, the running IPVS table of %s does not hold it, and %s programs IPVS on the same host. "+
+				Title:    fmt.Sprintf("%s on %s removes keepalived's IPVS services: %s %s", ctl.who, d.Name, clip(strings.Join(missing, ", "), 80), gone),
+				Explanation: fmt.Sprintf("keepalived.conf defines %s, %s, and %s programs IPVS on the same host. "+
 					"kube-proxy in IPVS mode (kube-router likewise) syncs the whole table: every few seconds it deletes the virtual services it did not create "+
 					"unless their address is in --ipvs-exclude-cidrs, so keepalived's service lives a moment after each keepalived (re)start and is gone. "+
 					"A manual leftover would not come with another controller: this is not config drift.",
-					strings.Join(missing, ", "), d.Name, who),
+					strings.Join(missing, ", "), seen, ctl.who),
 				Evidence: ev,
 				Fix: []string{
 					"add the VIPs to kube-proxy's exclusion list: --ipvs-exclude-cidrs=<VIP>/32 (KubeProxyConfiguration ipvs.excludeCIDRs), then restart kube-proxy",
@@ -77,36 +90,65 @@ func tableHas(d *evidence.Host, k confKey) bool {
 	return false
 }
 
+// controller is another program that owns IPVS on a host.
+type controller struct {
+	who      string // "" when none is seen
+	modeIPVS bool   // its own settings say IPVS mode (kube-proxy --proxy-mode=ipvs)
+	exclude  []netip.Prefix
+	refs     []evidence.Ref
+}
+
+func (c controller) excludes(a netip.Addr) bool {
+	for _, p := range c.exclude {
+		if a.IsValid() && p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
 // ipvsController names another program that owns IPVS on d, with the
 // lines that show it: kube-proxy's dummy interface kube-ipvs0 (which holds
-// its service addresses), kube-router's kube-dummy-if, or kube-proxy's own
-// log lines.
-func ipvsController(d *evidence.Host) (string, []evidence.Ref) {
-	var refs []evidence.Ref
-	who := ""
+// its service addresses), kube-router's kube-dummy-if, kube-proxy's own
+// log lines, or its settings (--proxy-mode=ipvs, --ipvs-exclude-cidrs).
+func ipvsController(d *evidence.Host) controller {
+	var c controller
+	n := 0
 	for _, a := range d.Addrs {
 		switch {
 		case strings.HasPrefix(a.Iface, "kube-ipvs"):
-			who = "kube-proxy (IPVS mode)"
+			c.who = "kube-proxy (IPVS mode)"
 		case strings.HasPrefix(a.Iface, "kube-dummy-if"):
-			if who == "" {
-				who = "kube-router"
+			if c.who == "" {
+				c.who = "kube-router"
 			}
 		default:
 			continue
 		}
-		if len(refs) < 3 {
-			refs = append(refs, a.Ref)
+		if n < 3 {
+			c.refs = append(c.refs, a.Ref)
+			n++
 		}
 	}
+	logged := false
 	for _, l := range d.Logs {
-		if l.Kind == evidence.LogKubeProxy {
-			if who == "" {
-				who = "kube-proxy"
+		switch {
+		case l.Kind == evidence.LogKubeProxy && !logged:
+			logged = true
+			if c.who == "" {
+				c.who = "kube-proxy"
 			}
-			refs = append(refs, l.Ref)
-			break
+			c.refs = append(c.refs, l.Ref)
+		case l.Kind == evidence.LogKubeProxyConfig && l.Subject == "proxy-mode=ipvs":
+			c.who, c.modeIPVS = "kube-proxy (IPVS mode)", true
+			c.refs = append(c.refs, l.Ref)
+		case l.Kind == evidence.LogKubeProxyConfig && strings.HasPrefix(l.Subject, "ipvs-exclude-cidrs="):
+			for _, s := range strings.Split(strings.TrimPrefix(l.Subject, "ipvs-exclude-cidrs="), ",") {
+				if p, err := netip.ParsePrefix(strings.TrimSpace(s)); err == nil {
+					c.exclude = append(c.exclude, p.Masked())
+				}
+			}
 		}
 	}
-	return who, refs
+	return c
 }
