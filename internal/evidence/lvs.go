@@ -18,6 +18,19 @@ type IPVS struct {
 	Totals     *Stats
 	TotalsRate *Rate
 	TotalsRef  Ref
+	// Timeouts are `ipvsadm -L --timeout`'s: how long IPVS keeps an idle
+	// connection entry; nil when not collected.
+	Timeouts *IPVSTimeouts
+	// SyncDaemons are the lines of `ipvsadm -L --daemon` naming a running
+	// connection sync daemon ("master sync daemon (mcast=eth0, syncid=51)").
+	SyncDaemons []Ref
+}
+
+// IPVSTimeouts are IPVS's idle timeouts in seconds: an established TCP
+// connection, one closing (FIN received), and a UDP flow.
+type IPVSTimeouts struct {
+	TCP, TCPFin, UDP int
+	Ref              Ref
 }
 
 // VirtualService is one IPVS virtual service.
@@ -107,9 +120,13 @@ func ModeOfMethod(m string) string {
 
 // KeepalivedConfig is a parsed keepalived.conf with its includes.
 type KeepalivedConfig struct {
-	Ref             Ref // the file
-	RouterID        string
-	VRRPStrict      *Ref // set when vrrp_strict is present
+	Ref        Ref // the file
+	RouterID   string
+	VRRPStrict *Ref // set when vrrp_strict is present
+	// LVSSyncDaemon is global_defs' lvs_sync_daemon line: keepalived runs
+	// IPVS's connection sync daemon, so a new master knows the old one's
+	// connections.
+	LVSSyncDaemon   *Ref
 	VRRPInstances   []*VRRPInstance
 	VirtualServers  []*KVirtualServer
 	LocalAddrGroups map[string][]KAddrRange
@@ -267,4 +284,8 @@ const (
 	// 15:18:19.757786 26448 conntrack.go:52] Setting nf_conntrack_max"):
 	// the host runs kube-proxy, which forwards service traffic.
 	LogKubeProxy = "kube-proxy"
+	// LogKubeProxyConfig is a setting of kube-proxy read from its command
+	// line or KubeProxyConfiguration: Subject is "proxy-mode=ipvs" or
+	// "ipvs-exclude-cidrs=10.0.0.0/8,...".
+	LogKubeProxyConfig = "kube-proxy-config"
 )

@@ -14,6 +14,7 @@ import (
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/ipvsadm"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/keepalived"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/kernel"
+	"github.com/lvsdoctor/lvsdoctor/internal/parse/kubeproxy"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/libvirt"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/nft"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/platform"
@@ -47,6 +48,7 @@ var formats = slices.Concat(
 	tcpdump.Formats(),
 	probe.Formats(),
 	droptrace.Formats(),
+	kubeproxy.Formats(),
 )
 
 // Formats returns every format in the order Detect tries them.

@@ -27,6 +27,9 @@ func All() []*Rule {
 		directorRPFilterDropsClients,
 		directorHealthCheckMismatch,
 		directorConfigDrift,
+		directorIPVSTableFlushed,
+		directorNoConnectionSync,
+		directorIdleTimeout,
 		directorConntrackTableFull,
 		keepalivedConfigInvalid,
 		// real servers

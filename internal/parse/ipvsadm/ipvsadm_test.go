@@ -560,3 +560,32 @@ func TestLab2(t *testing.T) {
 func statsNums(s *evidence.Stats) any {
 	return struct{ Conns, InPkts, OutPkts, InBytes, OutBytes uint64 }{s.Conns, s.InPkts, s.OutPkts, s.InBytes, s.OutBytes}
 }
+
+// TestTimeoutsAndDaemon: `ipvsadm -L --timeout` keeps its three timeouts
+// and `ipvsadm -L --daemon` its sync daemon lines (the daemon's format is
+// ipvsadm.c's print_daemon: "%s sync daemon (mcast=%s, syncid=%d").
+func TestTimeoutsAndDaemon(t *testing.T) {
+	d := load(t, "lab/ipvsadm-Ln-timeout.txt")
+	d.Command = "ipvsadm -L --timeout"
+	ipvs, probs := Parse(d)
+	if len(probs) != 0 || ipvs == nil || ipvs.Timeouts == nil {
+		t.Fatalf("timeout: %v %v", ipvs, probs)
+	}
+	if to := ipvs.Timeouts; to.TCP != 900 || to.TCPFin != 120 || to.UDP != 300 || to.Ref.Line != 1 {
+		t.Errorf("timeouts %+v", to)
+	}
+	bad := evidence.Doc{Host: "ds1", Source: "ds1/t.txt", Start: 1, Command: "ipvsadm -L --timeout", Text: "Timeout (tcp tcpfin udp): 900 x 300\n"}
+	if ipvs, probs := Parse(bad); len(probs) != 1 || (ipvs != nil && ipvs.Timeouts != nil) {
+		t.Errorf("bad timeout: %v %v", ipvs, probs)
+	}
+	dm := evidence.Doc{Host: "ds1", Source: "ds1/daemon.txt", Start: 1, Command: "ipvsadm -L --daemon",
+		Text: "master sync daemon (mcast=eth0, syncid=51)\nbackup sync daemon (mcast=eth0, syncid=51)\n"}
+	ipvs, probs = Parse(dm)
+	if len(probs) != 0 || ipvs == nil || len(ipvs.SyncDaemons) != 2 || ipvs.SyncDaemons[1].Line != 2 {
+		t.Errorf("daemon: %+v %v", ipvs, probs)
+	}
+	merged := Merge(mustParse(t, "lab/ipvsadm-Ln.txt"), ipvs)
+	if len(merged.SyncDaemons) != 2 {
+		t.Errorf("merge lost the sync daemons: %+v", merged.SyncDaemons)
+	}
+}

@@ -222,8 +222,13 @@ func (p *listParser) segment(i int, seg, text string) bool {
 		return p.dest(i, strings.Fields(s[2:]), text)
 	case strings.HasPrefix(s, "Every ") && strings.Contains(s, "ipvsadm"):
 		return true // watch(1) title
-	case strings.HasPrefix(s, "Timeout (tcp tcpfin udp)"), strings.Contains(s, "sync daemon (mcast="):
-		p.sawTitle = true // -L --timeout, -L --daemon: nothing about services
+	case strings.HasPrefix(s, "Timeout (tcp tcpfin udp)"):
+		p.sawTitle = true // -L --timeout: nothing about services
+		p.timeouts(i, s, text)
+		return true
+	case strings.Contains(s, "sync daemon (mcast="):
+		p.sawTitle = true // -L --daemon
+		p.ipvs.SyncDaemons = append(p.ipvs.SyncDaemons, p.doc.Ref(i, text))
 		return true
 	case s == "No such service" || s == "Service not defined":
 		p.sawTitle = true // -L -t VIP:PORT for a service that does not exist
@@ -240,6 +245,26 @@ func (p *listParser) segment(i int, seg, text string) bool {
 		}
 	}
 	return false
+}
+
+// timeouts reads `ipvsadm -L --timeout`: "Timeout (tcp tcpfin udp): 900 120 300".
+func (p *listParser) timeouts(i int, s, text string) {
+	_, nums, _ := strings.Cut(s, ":")
+	f := strings.Fields(nums)
+	if len(f) != 3 {
+		p.probs.add(i, "ipvsadm --timeout: want three numbers (tcp tcpfin udp), got %q", strings.TrimSpace(nums))
+		return
+	}
+	var v [3]int
+	for k, x := range f {
+		n, err := strconv.Atoi(x)
+		if err != nil || n < 0 {
+			p.probs.add(i, "ipvsadm --timeout: %q is not a number of seconds", x)
+			return
+		}
+		v[k] = n
+	}
+	p.ipvs.Timeouts = &evidence.IPVSTimeouts{TCP: v[0], TCPFin: v[1], UDP: v[2], Ref: p.doc.Ref(i, text)}
 }
 
 func (p *listParser) header(i int, s, text string) {

@@ -32,6 +32,10 @@ func Merge(dst, src *evidence.IPVS) *evidence.IPVS {
 	if src.TotalsRate != nil {
 		dst.TotalsRate = src.TotalsRate
 	}
+	if src.Timeouts != nil {
+		dst.Timeouts = src.Timeouts
+	}
+	dst.SyncDaemons = append(dst.SyncDaemons, src.SyncDaemons...)
 	index := make(map[string]*evidence.VirtualService, len(dst.Services))
 	for _, s := range dst.Services {
 		index[keyOf(s)] = s

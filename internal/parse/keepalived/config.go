@@ -234,6 +234,9 @@ func (p *parser) globalDefs(st *stmt) {
 		case "vrrp_strict":
 			r := p.sref(s)
 			p.cfg.VRRPStrict = &r
+		case "lvs_sync_daemon":
+			r := p.sref(s)
+			p.cfg.LVSSyncDaemon = &r
 		case "notification_email", "vrrp_garp_interval", "vrrp_gna_interval":
 		default:
 			if !s.hasBlock {

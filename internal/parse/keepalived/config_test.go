@@ -368,3 +368,20 @@ func FuzzParseConfig(f *testing.F) {
 		_ = probs
 	})
 }
+
+// TestSyncDaemon: global_defs' lvs_sync_daemon is kept with its line, so
+// a rule can tell a pair that syncs connections from one that does not.
+func TestSyncDaemon(t *testing.T) {
+	text := "global_defs {\n    router_id lb1\n    lvs_sync_daemon eth0 VI_1 id 51\n}\n"
+	c, probs := ParseConfig(evidence.Doc{Host: "lb1", Source: "lb1/keepalived.conf", Start: 1, Text: text})
+	if len(probs) != 0 || len(issues(c)) != 0 {
+		t.Fatalf("problems %v issues %v", probs, issues(c))
+	}
+	if c.LVSSyncDaemon == nil || c.LVSSyncDaemon.Line != 3 {
+		t.Fatalf("lvs_sync_daemon not kept: %+v", c.LVSSyncDaemon)
+	}
+	c, _ = ParseConfig(evidence.Doc{Host: "lb1", Source: "lb1/keepalived.conf", Start: 1, Text: "global_defs {\n    router_id lb1\n}\n"})
+	if c.LVSSyncDaemon != nil {
+		t.Errorf("no lvs_sync_daemon line, got %+v", c.LVSSyncDaemon)
+	}
+}

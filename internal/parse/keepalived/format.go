@@ -6,6 +6,7 @@ import (
 
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
 	"github.com/lvsdoctor/lvsdoctor/internal/format"
+	"github.com/lvsdoctor/lvsdoctor/internal/parse/kubeproxy"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/syslog"
 )
 
@@ -38,6 +39,15 @@ func Formats() []format.Format {
 // applyConf parses a keepalived.conf; files it includes come through
 // doc.Include, which intake sets for case directories.
 func applyConf(doc evidence.Doc, h *evidence.Host) []evidence.Problem {
+	if off, ok := kubeproxy.Tail(doc.Text); ok {
+		// A kube-proxy manifest pasted after the configuration is not
+		// keepalived's: its lines are kube-proxy's settings.
+		tail := doc
+		tail.Text = doc.Text[off:]
+		tail.Start = max(doc.Start, 1) + strings.Count(doc.Text[:off], "\n")
+		kubeproxy.Apply(tail, h)
+		doc.Text = doc.Text[:off]
+	}
 	cfg, probs := ParseConfig(doc)
 	h.Keepalived = mergeConf(h.Keepalived, cfg)
 	h.MarkSeen(evidence.KindKeepalived, format.BlockRef(doc))
@@ -59,6 +69,9 @@ func mergeConf(dst, src *evidence.KeepalivedConfig) *evidence.KeepalivedConfig {
 	}
 	if dst.VRRPStrict == nil {
 		dst.VRRPStrict = src.VRRPStrict
+	}
+	if dst.LVSSyncDaemon == nil {
+		dst.LVSSyncDaemon = src.LVSSyncDaemon
 	}
 	seen := map[evidence.Ref]bool{}
 	for _, v := range dst.VRRPInstances {

@@ -403,6 +403,9 @@ var kubeProxyFiles = map[string]bool{
 // isKubeProxy reports whether a klog line is kube-proxy's: one of its
 // files, or a message only kube-proxy logs.
 func isKubeProxy(prog, msg string) bool {
+	if prog == "kube-proxy" {
+		return true // journald's or syslog's line of the kube-proxy unit
+	}
 	file, ok := strings.CutPrefix(prog, "klog:")
 	if !ok {
 		return false
