@@ -21,7 +21,7 @@ var fixCommands = map[string]bool{
 	"systemctl": true, "virsh": true, "grubby": true, "modprobe": true, "echo": true, "openstack": true, "aws": true,
 	"az": true, "keepalived": true, "arping": true, "tcpdump": true, "ebtables": true, "cat": true, "grep": true,
 	"ss": true, "nstat": true, "journalctl": true, "lvsdoctor": true, "sed": true, "nc": true, "uname": true,
-	"rpm": true, "dpkg": true, "apt": true, "dnf": true, "reboot": true, "firewall-cmd": true,
+	"rpm": true, "dpkg": true, "apt": true, "dnf": true, "reboot": true, "firewall-cmd": true, "kubectl": true,
 }
 
 // fixPlaceholderRe finds a placeholder left where the case's value goes:

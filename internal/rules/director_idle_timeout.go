@@ -64,7 +64,7 @@ var directorIdleTimeout = &Rule{
 				Evidence: append([]evidence.Ref{to.Ref}, long...),
 				Fix: []string{
 					fmt.Sprintf("sysctl -w net.ipv4.tcp_keepalive_time=%d   # on the real servers and clients (persist in /etc/sysctl.d); applications must enable SO_KEEPALIVE", max(to.TCP/2, 60)),
-					fmt.Sprintf("or raise IPVS's timeout: ipvsadm --set %d %d %d   # tcp tcpfin udp; longer than the longest idle time", keep+600, to.TCPFin, to.UDP),
+					fixCmd(fmt.Sprintf("ipvsadm --set %d %d %d", keep+600, to.TCPFin, to.UDP), "on the directors, instead: IPVS's tcp, tcpfin and udp timeouts, the tcp one longer than the longest idle time"),
 				},
 			})
 		}

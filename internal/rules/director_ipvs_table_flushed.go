@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/lvsdoctor/lvsdoctor/internal/diagnosis"
@@ -37,7 +38,7 @@ var directorIPVSTableFlushed = &Rule{
 			if !table && !ctl.modeIPVS {
 				continue // a controller seen, its mode and the table unknown: the notes ask for ipvsadm -Ln
 			}
-			var missing []string
+			var missing, cidrs []string
 			var ev []evidence.Ref
 			for _, kv := range kc.VirtualServers {
 				for _, k := range confKeys(kc, kv) {
@@ -46,6 +47,9 @@ var directorIPVSTableFlushed = &Rule{
 					}
 					missing = append(missing, k.String())
 					ev = append(ev, k.ref)
+					if c := netip.PrefixFrom(k.addr, k.addr.BitLen()).String(); k.addr.IsValid() && !slices.Contains(cidrs, c) {
+						cidrs = append(cidrs, c)
+					}
 				}
 			}
 			if len(missing) == 0 {
@@ -71,9 +75,10 @@ var directorIPVSTableFlushed = &Rule{
 					strings.Join(missing, ", "), seen, ctl.who),
 				Evidence: ev,
 				Fix: []string{
-					"add the VIPs to kube-proxy's exclusion list: --ipvs-exclude-cidrs=<VIP>/32 (KubeProxyConfiguration ipvs.excludeCIDRs), then restart kube-proxy",
-					"or run keepalived's IPVS on hosts where no other controller programs IPVS",
-					"systemctl reload keepalived   # re-installs its services once nothing removes them",
+					fixStep("in kube-proxy's configuration (KubeProxyConfiguration ipvs.excludeCIDRs, or the flag --ipvs-exclude-cidrs): add %s", orName(strings.Join(cidrs, ","), "keepalived's VIPs (grep virtual_server /etc/keepalived/keepalived.conf)")),
+					fixCmd("kubectl -n kube-system rollout restart daemonset kube-proxy", "kube-proxy reads its exclusions at start"),
+					fixStep("or run keepalived's IPVS on hosts where no other controller programs IPVS"),
+					fixCmd("systemctl reload keepalived", "on %s: re-installs its services once nothing removes them (reload: a restart on the VRRP master fails the VIP over)", d.Name),
 				},
 			})
 		}

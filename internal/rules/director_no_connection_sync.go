@@ -74,8 +74,9 @@ var directorNoConnectionSync = &Rule{
 					"No lvs_sync_daemon is in keepalived.conf: " + what + ".",
 				Evidence: ev,
 				Fix: []string{
-					fmt.Sprintf("in global_defs of every director: lvs_sync_daemon %s %s   # then reload keepalived", orName(vi.Interface, "<iface>"), vi.Name),
-					"ipvsadm -L --daemon   # shows the master and backup sync daemons running",
+					fixStep("in global_defs of every director's keepalived.conf: lvs_sync_daemon %s %s", orName(vi.Interface, "$(the VRRP interface: ip -br addr)"), vi.Name),
+					fixCmd("systemctl reload keepalived", "on each director, the backup first (reload, not restart: a restart on the VRRP master fails the VIP over)"),
+					fixCmd("ipvsadm -L --daemon", "shows the master and backup sync daemons running"),
 				},
 			})
 		}
