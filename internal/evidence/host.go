@@ -210,6 +210,7 @@ const (
 	KindIPTables   Kind = "iptables"
 	KindNFT        Kind = "nft"
 	KindEbtables   Kind = "ebtables"
+	KindIPSets     Kind = "ipsets"
 	KindListeners  Kind = "listeners"
 	KindKeepalived Kind = "keepalived-conf"
 	KindLogs       Kind = "logs"

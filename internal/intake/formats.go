@@ -10,6 +10,7 @@ import (
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/ebtables"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/ifconfig"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/iproute"
+	"github.com/lvsdoctor/lvsdoctor/internal/parse/ipset"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/iptables"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/ipvsadm"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/keepalived"
@@ -35,6 +36,7 @@ var formats = slices.Concat(
 	ebtables.Formats(), // first: ebtables-save looks like iptables-save at a glance
 	iptables.Formats(),
 	nft.Formats(),
+	ipset.Formats(),
 	iproute.Formats(),
 	ifconfig.Formats(),
 	arp.Formats(),

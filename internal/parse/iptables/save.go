@@ -371,6 +371,12 @@ func applyMatchOpts(r *evidence.FirewallRule, opts []matchOpt) {
 			if o.neg {
 				r.Mark = "!" + arg
 			}
+		case "--match-set":
+			if o.mod != "set" || len(o.args) != 2 {
+				r.Extra = append(r.Extra, text)
+				continue
+			}
+			r.Sets = append(r.Sets, evidence.SetMatch{Name: o.args[0], Dirs: strings.Split(o.args[1], ","), Negate: o.neg, Text: text})
 		case "--comment":
 			if o.mod != "comment" {
 				r.Extra = append(r.Extra, text)
