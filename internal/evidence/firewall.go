@@ -17,6 +17,9 @@ type Firewall struct {
 	// IPSets are the ipset sets shown (ipset list/save), by name; rules
 	// match them through SetMatch.
 	IPSets map[string]IPSet
+	// FirewalldZones are firewalld's zones (firewall-cmd --list-all):
+	// its configuration as firewalld reports it, beside the rules it made.
+	FirewalldZones []FirewalldZone
 }
 
 // Chain is a chain with its policy (base chains only have one).
@@ -384,4 +387,20 @@ type Frame struct {
 	// when the capture does not say. In DR mode the forwarded copy differs
 	// from the received packet only by this (or by its MACs).
 	Dir string
+}
+
+// FirewalldZone is one zone as `firewall-cmd --list-all` shows it.
+type FirewalldZone struct {
+	Name       string
+	Active     bool // "(active)": an interface or a source is bound to it
+	Default    bool // "(default)" when firewall-cmd says so
+	Target     string
+	Interfaces []string
+	Sources    []string
+	Services   []string
+	Ports      []string // "8080/tcp", "5000-5010/udp"
+	Protocols  []string
+	Masquerade bool
+	RichRules  []Ref // one per rule, its text as printed
+	Ref        Ref
 }

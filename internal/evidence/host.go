@@ -211,6 +211,7 @@ const (
 	KindNFT        Kind = "nft"
 	KindEbtables   Kind = "ebtables"
 	KindIPSets     Kind = "ipsets"
+	KindFirewalld  Kind = "firewalld-zones"
 	KindListeners  Kind = "listeners"
 	KindKeepalived Kind = "keepalived-conf"
 	KindLogs       Kind = "logs"

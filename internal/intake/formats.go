@@ -8,6 +8,7 @@ import (
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/counters"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/droptrace"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/ebtables"
+	"github.com/lvsdoctor/lvsdoctor/internal/parse/firewalld"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/ifconfig"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/iproute"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/ipset"
@@ -37,6 +38,7 @@ var formats = slices.Concat(
 	iptables.Formats(),
 	nft.Formats(),
 	ipset.Formats(),
+	firewalld.Formats(),
 	iproute.Formats(),
 	ifconfig.Formats(),
 	arp.Formats(),
