@@ -14,6 +14,12 @@ type Firewall struct {
 	// e.g. iptables-nft's "# Warning: iptables-legacy tables present":
 	// rules exist that this evidence does not show.
 	Warnings []Ref
+	// IPSets are the ipset sets shown (ipset list/save), by name; rules
+	// match them through SetMatch.
+	IPSets map[string]IPSet
+	// FirewalldZones are firewalld's zones (firewall-cmd --list-all):
+	// its configuration as firewalld reports it, beside the rules it made.
+	FirewalldZones []FirewalldZone
 }
 
 // Chain is a chain with its policy (base chains only have one).
@@ -56,7 +62,10 @@ type FirewallRule struct {
 	// match it.
 	EtherType string
 	Comment   string
-	Extra     []string // match text not understood
+	// Sets are the rule's ipset matches (-m set --match-set): they match
+	// only as far as the sets' members are known.
+	Sets  []SetMatch
+	Extra []string // match text not understood
 
 	Verdict string // ACCEPT, DROP, REJECT, RETURN, JUMP, GOTO, MARK, NOTRACK, CT, DNAT, SNAT, MASQUERADE, LOG, COUNTER, ...
 	Target  string // jump/goto target chain, mark value, reject-with...
@@ -123,6 +132,13 @@ const (
 // rule has conditions that cannot be decided from the packet alone (marks,
 // unparsed matches, an interface when the packet's is unknown).
 func (r *FirewallRule) MatchPacket(p Packet) Match {
+	return r.MatchPacketSets(p, nil)
+}
+
+// MatchPacketSets is MatchPacket with the host's ipsets known: a rule's
+// set matches are decided from the sets' members, and stay MayMatch for a
+// set whose members were not shown.
+func (r *FirewallRule) MatchPacketSets(p Packet, sets map[string]IPSet) Match {
 	sure := true
 	if r.Proto != "" && r.Proto != "all" && p.Proto != "" {
 		neg := strings.HasPrefix(r.Proto, "!")
@@ -183,6 +199,14 @@ func (r *FirewallRule) MatchPacket(p Packet) Match {
 	}
 	if r.EtherType != "" {
 		switch etherTypeMatch(r.EtherType, p) {
+		case NoMatch:
+			return NoMatch
+		case MayMatch:
+			sure = false
+		}
+	}
+	for _, m := range r.Sets {
+		switch m.Match(p, sets) {
 		case NoMatch:
 			return NoMatch
 		case MayMatch:
@@ -363,4 +387,20 @@ type Frame struct {
 	// when the capture does not say. In DR mode the forwarded copy differs
 	// from the received packet only by this (or by its MACs).
 	Dir string
+}
+
+// FirewalldZone is one zone as `firewall-cmd --list-all` shows it.
+type FirewalldZone struct {
+	Name       string
+	Active     bool // "(active)": an interface or a source is bound to it
+	Default    bool // "(default)" when firewall-cmd says so
+	Target     string
+	Interfaces []string
+	Sources    []string
+	Services   []string
+	Ports      []string // "8080/tcp", "5000-5010/udp"
+	Protocols  []string
+	Masquerade bool
+	RichRules  []Ref // one per rule, its text as printed
+	Ref        Ref
 }

@@ -222,6 +222,8 @@ const (
 	KindIPTables   Kind = "iptables"
 	KindNFT        Kind = "nft"
 	KindEbtables   Kind = "ebtables"
+	KindIPSets     Kind = "ipsets"
+	KindFirewalld  Kind = "firewalld-zones"
 	KindListeners  Kind = "listeners"
 	KindKeepalived Kind = "keepalived-conf"
 	KindLogs       Kind = "logs"

@@ -25,6 +25,16 @@ type Verdict struct {
 	// Possible are drop rules that might match (MayMatch) but were not
 	// taken as matching.
 	Possible []*evidence.FirewallRule
+	// UnknownSets are the ipset matches met on the way whose set's
+	// members were not shown: the walk could not tell whether they hold
+	// the packet's addresses.
+	UnknownSets []SetUse
+}
+
+// SetUse is a rule's match on an ipset whose members are unknown.
+type SetUse struct {
+	Set  string
+	Rule *evidence.FirewallRule
 }
 
 // chainKey identifies a chain across tools.
@@ -44,6 +54,7 @@ func Walk(fw *evidence.Firewall, p evidence.Packet, hooks ...string) Verdict {
 	}
 	bases := baseChains(fw, rules)
 	var possible []*evidence.FirewallRule
+	var unknown []SetUse
 	for _, hook := range hooks {
 		for _, b := range bases {
 			if b.Hook != hook {
@@ -52,22 +63,23 @@ func Walk(fw *evidence.Firewall, p evidence.Packet, hooks ...string) Verdict {
 			if b.family == "bridge" || b.family == "arp" || b.family == "netdev" || !sameIPVersion(b.tool, b.family, p) {
 				continue // not on this packet's path
 			}
-			w := walker{rules: rules, packet: p, seen: map[chainKey]bool{}}
+			w := walker{rules: rules, sets: fw.IPSets, packet: p, seen: map[chainKey]bool{}}
 			res, rule, path := w.chain(b.chainKey, 0)
 			possible = append(possible, w.possible...)
+			unknown = append(unknown, w.unknownSets...)
 			p = w.packet // a NOTRACK in raw changes what later tables see
 			switch res {
 			case resDrop:
-				return Verdict{Dropped: true, Sure: !w.unsure, Rule: rule, Chain: b.chain, Path: path, Possible: possible}
+				return Verdict{Dropped: true, Sure: !w.unsure, Rule: rule, Chain: b.chain, Path: path, Possible: possible, UnknownSets: unknown}
 			case resAccept:
 				continue
 			}
 			if strings.EqualFold(b.Policy, "DROP") {
-				return Verdict{Dropped: true, Sure: !w.unsure, Chain: b.chain, Possible: possible}
+				return Verdict{Dropped: true, Sure: !w.unsure, Chain: b.chain, Possible: possible, UnknownSets: unknown}
 			}
 		}
 	}
-	return Verdict{Sure: true, Possible: possible}
+	return Verdict{Sure: true, Possible: possible, UnknownSets: unknown}
 }
 
 type base struct {
@@ -154,11 +166,14 @@ const (
 )
 
 type walker struct {
-	rules    map[chainKey][]*evidence.FirewallRule
-	packet   evidence.Packet
-	seen     map[chainKey]bool
-	unsure   bool
-	possible []*evidence.FirewallRule
+	rules  map[chainKey][]*evidence.FirewallRule
+	sets   map[string]evidence.IPSet
+	packet evidence.Packet
+	// unknownSets are set matches that made a rule MayMatch.
+	unknownSets []SetUse
+	seen        map[chainKey]bool
+	unsure      bool
+	possible    []*evidence.FirewallRule
 }
 
 func (w *walker) chain(k chainKey, depth int) (result, *evidence.FirewallRule, []*evidence.FirewallRule) {
@@ -168,9 +183,16 @@ func (w *walker) chain(k chainKey, depth int) (result, *evidence.FirewallRule, [
 	w.seen[k] = true
 	defer delete(w.seen, k)
 	for _, r := range w.rules[k] {
-		m := r.MatchPacket(w.packet)
+		m := r.MatchPacketSets(w.packet, w.sets)
 		if m == evidence.NoMatch {
 			continue
+		}
+		if m == evidence.MayMatch {
+			for _, sm := range r.Sets {
+				if !sm.Known(w.sets) {
+					w.unknownSets = append(w.unknownSets, SetUse{Set: sm.Name, Rule: r})
+				}
+			}
 		}
 		verdict := strings.ToUpper(r.Verdict)
 		if m == evidence.MayMatch {

@@ -8,8 +8,10 @@ import (
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/counters"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/droptrace"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/ebtables"
+	"github.com/lvsdoctor/lvsdoctor/internal/parse/firewalld"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/ifconfig"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/iproute"
+	"github.com/lvsdoctor/lvsdoctor/internal/parse/ipset"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/iptables"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/ipvsadm"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/keepalived"
@@ -36,6 +38,8 @@ var formats = slices.Concat(
 	ebtables.Formats(), // first: ebtables-save looks like iptables-save at a glance
 	iptables.Formats(),
 	nft.Formats(),
+	ipset.Formats(),
+	firewalld.Formats(),
 	iproute.Formats(),
 	ifconfig.Formats(),
 	arp.Formats(),

@@ -9,8 +9,10 @@ import (
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/counters"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/droptrace"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/ebtables"
+	"github.com/lvsdoctor/lvsdoctor/internal/parse/firewalld"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/ifconfig"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/iproute"
+	"github.com/lvsdoctor/lvsdoctor/internal/parse/ipset"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/iptables"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/ipvsadm"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/keepalived"
@@ -30,7 +32,7 @@ import (
 // match wins, so moving one changes what a block is read as. Change it on
 // purpose, with a test of the block that needs the new order.
 func TestDetectionOrder(t *testing.T) {
-	want := "ipvsadm keepalived-conf keepalived-version logs ebtables iptables nft " +
+	want := "ipvsadm keepalived-conf keepalived-version logs ebtables iptables nft ipset firewall-cmd " +
 		"ip-addr ip-link ip-rule ip-neigh ip-route ifconfig arp sysctl proc-sys " +
 		"ss netstat-s netstat-listen nstat proc-net-snmp ethtool-S conntrack-S conntrack-count " +
 		"uname grubby kernel-packages ls-boot lsmod modinfo os-release hostnamectl dmidecode " +
@@ -47,8 +49,8 @@ func TestDetectionOrder(t *testing.T) {
 // TestEveryFormatOrdered: each format a parse package declares is in the
 // order once, and nothing else is.
 func TestEveryFormatOrdered(t *testing.T) {
-	declared := slices.Concat(arp.Formats(), counters.Formats(), droptrace.Formats(), ebtables.Formats(), ifconfig.Formats(),
-		iproute.Formats(), iptables.Formats(), ipvsadm.Formats(), keepalived.Formats(), kernel.Formats(), libvirt.Formats(),
+	declared := slices.Concat(arp.Formats(), counters.Formats(), droptrace.Formats(), ebtables.Formats(), firewalld.Formats(), ifconfig.Formats(),
+		iproute.Formats(), ipset.Formats(), iptables.Formats(), ipvsadm.Formats(), keepalived.Formats(), kernel.Formats(), libvirt.Formats(),
 		nft.Formats(), platform.Formats(), probe.Formats(), sockets.Formats(), sysctl.Formats(), syslog.Formats(), tcpdump.Formats(), kubeproxy.Formats())
 	var want, got []string
 	for _, f := range declared {

@@ -14,6 +14,7 @@ var directorFirewallDropsVIP = &Rule{
 		for _, s := range p.Services() {
 			for _, d := range p.ActiveDirectors(s) {
 				firewallDrop(p, d, s, clientPacket(p, s), "the VIP's")
+				firewalldZoneDrop(p, d, s)
 			}
 		}
 	},

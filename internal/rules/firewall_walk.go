@@ -17,6 +17,27 @@ func clientPacket(p *Pass, s *topology.Service) evidence.Packet {
 	return evidence.Packet{Proto: s.Proto, Src: p.Case.Client.Addr, Dst: s.VIP, DPort: s.Port, CtState: "NEW"}
 }
 
+// noteUnknownSets says which ipsets the walk met without their members:
+// a DROP through a set (keepalived's vrrp_strict, kube-proxy) drops the
+// packet only if the set holds its address, which is not assumed either
+// way.
+func noteUnknownSets(p *Pass, h *evidence.Host, v fwsim.Verdict, pkt evidence.Packet) {
+	seen := map[string]bool{}
+	for _, u := range v.UnknownSets {
+		if seen[u.Set] {
+			continue
+		}
+		seen[u.Set] = true
+		what := "the ipset output was not given"
+		if h.Has(evidence.KindIPSets) {
+			what = "the ipset output given does not list its members"
+		}
+		p.Notef("on %s, %s/%s rule %d (%s) matches through ipset %q, whose members are unknown (%s): "+
+			"whether it holds %s is not decided; `ipset list %s` settles it",
+			h.Name, u.Rule.Table, u.Rule.Chain, u.Rule.Num, strings.ToLower(u.Rule.Verdict), u.Set, what, pkt.Dst, u.Set)
+	}
+}
+
 // firewallDrop walks the client's packet through h's rules and reports a
 // drop as a finding of the running rule.
 func firewallDrop(p *Pass, h *evidence.Host, s *topology.Service, pkt evidence.Packet, what string) {
@@ -24,6 +45,7 @@ func firewallDrop(p *Pass, h *evidence.Host, s *topology.Service, pkt evidence.P
 		return
 	}
 	v := fwsim.Walk(&h.Firewall, pkt, "prerouting", "input")
+	noteUnknownSets(p, h, v, pkt)
 	if !v.Dropped {
 		return
 	}

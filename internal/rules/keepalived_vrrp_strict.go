@@ -28,7 +28,9 @@ var keepalivedVRRPStrict = &Rule{
 				keepalivedApply(p, firstService(p), d, "the restart removes the firewall rules vrrp_strict installed"),
 			}
 			for _, s := range p.Services() {
-				v := fwsim.Walk(&d.Firewall, clientPacket(p, s), "prerouting", "input")
+				pkt := clientPacket(p, s)
+				v := fwsim.Walk(&d.Firewall, pkt, "prerouting", "input")
+				noteUnknownSets(p, d, v, pkt)
 				if v.Dropped && v.Rule != nil && strings.Contains(strings.ToLower(v.Rule.Table+" "+v.Rule.Chain), "keepalived") {
 					ev = append(ev, v.Rule.Ref)
 					sev = diagnosis.Critical

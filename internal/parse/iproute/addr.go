@@ -156,7 +156,11 @@ func ParseAddr(doc evidence.Doc) (Interfaces, []evidence.Problem) {
 	cur := -1 // index into res.Links of the interface being read
 	curName := ""
 	sawDetail := false
-	for _, l := range splitLogical(doc.Lines()) {
+	lines := doc.Lines()
+	for i, l := range lines {
+		lines[i] = uncolour(l)
+	}
+	for _, l := range splitLogical(lines) {
 		t := strings.TrimSpace(l.text)
 		if m := headerRe.FindStringSubmatch(t); m != nil {
 			link := parseHeader(m)

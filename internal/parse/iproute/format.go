@@ -191,7 +191,43 @@ var (
 	sniffNeighRe   = regexp.MustCompile(`^[0-9a-fA-F:.]+\s+dev\s+\S+(?:\s+lladdr\s+\S+)?(?:\s+\S+)*?\s+(?:REACHABLE|STALE|DELAY|PROBE|FAILED|INCOMPLETE|PERMANENT|NOARP|NONE)$`)
 )
 
+// briefAddrRe is a line of `ip -br addr`: name, state, addresses.
+var briefAddrRe = regexp.MustCompile(`^[^\s:]+(?:@\S+)?\s+(?:UP|DOWN|UNKNOWN|LOWERLAYERDOWN|DORMANT|NOTPRESENT|TESTING)` +
+	`(?:\s+[0-9a-fA-F:.]+(?:/\d+)?(?:\s+peer\s+[0-9a-fA-F:.]+(?:/\d+)?)?)*\s*$`)
+
+// briefLinkRe is a line of `ip -br link`: name, state, address, flags.
+var briefLinkRe = regexp.MustCompile(`^[^\s:]+(?:@\S+)?\s+(?:UP|DOWN|UNKNOWN|LOWERLAYERDOWN|DORMANT|NOTPRESENT|TESTING)\s+(?:\S+\s+)?<[A-Z0-9_,-]*>\s*$`)
+
+// sgrRe is a colour escape of `ip -c` (SGR: ESC [ n;n m).
+var sgrRe = regexp.MustCompile("\x1b\\[[0-9;]*m")
+
+// uncolour removes `ip -c` colour escapes.
+func uncolour(s string) string {
+	if strings.IndexByte(s, 0x1b) < 0 {
+		return s
+	}
+	return sgrRe.ReplaceAllString(s, "")
+}
+
+// sniffBrief reports whether head is `ip -br` output: every line matches
+// re, and at least one has more than a name and a state.
+func sniffBrief(head string, re *regexp.Regexp) bool {
+	if !format.AllMatch(head, re) {
+		return false
+	}
+	for _, l := range format.CompleteLines(head) {
+		if len(strings.Fields(l)) > 2 {
+			return true
+		}
+	}
+	return false
+}
+
 func sniffAddr(head string) bool {
+	head = uncolour(head)
+	if sniffBrief(head, briefAddrRe) {
+		return true
+	}
 	first := format.FirstLine(head)
 	if sniffOneAddrRe.MatchString(first) {
 		return true
@@ -200,6 +236,10 @@ func sniffAddr(head string) bool {
 }
 
 func sniffLink(head string) bool {
+	head = uncolour(head)
+	if sniffBrief(head, briefLinkRe) {
+		return true
+	}
 	first := format.FirstLine(head)
 	return sniffHeaderRe.MatchString(first) && strings.Contains(head, "link/") && !strings.Contains(head, "inet")
 }

@@ -578,6 +578,12 @@ func parseListMatches(r *evidence.FirewallRule, toks []string) {
 					r.CtState = append(r.CtState, strings.ToUpper(s))
 				}
 			}
+		case tk == "match-set" && k+2 < len(toks):
+			// xt_set: "match-set NAME dst,dst", "! match-set NAME src"
+			flush()
+			r.Sets = append(r.Sets, evidence.SetMatch{Name: toks[k+1], Dirs: strings.Split(toks[k+2], ","), Negate: neg,
+				Text: strings.TrimSpace(negStr(neg) + "match-set " + toks[k+1] + " " + toks[k+2])})
+			k += 2
 		case tk == "mark" && k+2 < len(toks) && toks[k+1] == "match":
 			flush()
 			k += 2

@@ -1,7 +1,9 @@
 package iptables
 
 import (
+	"cmp"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -17,9 +19,55 @@ var (
 	legacyHintRE  = regexp.MustCompile(`iptables-legacy tables present`)
 	savePolicyRE  = regexp.MustCompile(`^-P (\S+) (\S+)(?: -c (\d+) (\d+))?$`)
 	saveNewChain  = regexp.MustCompile(`^-N (\S+)$`)
-	ruleChainRE   = regexp.MustCompile(`^-[AI] (\S+)`)
-	ruleNumPrefix = regexp.MustCompile(`^-I \S+ (\d+) `)
+	ruleChainRE   = regexp.MustCompile(`^(?:-[AI]|--append|--insert) (\S+)`)
+	ruleNumPrefix = regexp.MustCompile(`^(?:-I|--insert) \S+ (\d+)(?: |$)`)
+	ruleInsertRE  = regexp.MustCompile(`^(?:-I|--insert) `)
+	commandLineRE = regexp.MustCompile(`^(?:sudo\s+)?(?:\S*/)?(ip6?tables)(?:-legacy|-nft)?\s+(.*)$`)
+	// otherCommandRE are iptables commands that change no rule this
+	// parser models (delete, flush, zero, list), or print instead of add.
+	otherCommandRE = regexp.MustCompile(`^(?:-[DFXZRLSEh]|--(?:delete|flush|delete-chain|zero|replace|list|list-rules|rename-chain|help)|-[a-zA-Z]*[LS][a-zA-Z]*)\b`)
 )
+
+// commandLine reads a rule given as the command that adds it ("iptables
+// -t raw -A PREROUTING -d 192.0.2.100 -j DROP", as echoed in a paste or a
+// script): the tool, the table ("" when not given) and the rest in the
+// form iptables-save prints. ok is false when line is not an iptables
+// command; rule is "" for a command that adds nothing (-D, -F, -L...).
+func commandLine(line string) (tool, table, rule string, ok bool) {
+	m := commandLineRE.FindStringSubmatch(line)
+	if m == nil {
+		return "", "", "", false
+	}
+	toks := splitQuoted(m[2])
+	var rest []string
+	for k := 0; k < len(toks); k++ {
+		switch t := toks[k]; {
+		case t == "-t" || t == "--table":
+			if k+1 < len(toks) {
+				k++
+				table = toks[k]
+			}
+		case strings.HasPrefix(t, "--table="):
+			table = strings.TrimPrefix(t, "--table=")
+		case strings.HasPrefix(t, "-t") && len(t) > 2 && !strings.HasPrefix(t, "--"):
+			table = t[2:]
+		case t == "-w" || t == "--wait" || t == "-W" || t == "--wait-interval":
+			if k+1 < len(toks) {
+				if _, err := strconv.Atoi(toks[k+1]); err == nil {
+					k++
+				}
+			}
+		case t == "-v" || t == "--verbose" || t == "-n" || t == "--numeric":
+		default:
+			rest = append(rest, t)
+		}
+	}
+	rule = strings.Join(rest, " ")
+	if otherCommandRE.MatchString(rule) {
+		rule = ""
+	}
+	return m[1], table, rule, true
+}
 
 // ParseSave reads iptables-save / ip6tables-save output (with or without
 // -c counters, either backend), `iptables -S [-v]`, and the rules files
@@ -34,28 +82,54 @@ func ParseSave(doc evidence.Doc) (Ruleset, []evidence.Problem) {
 	}
 	lines, idx := recoverSaveLines(doc.Lines())
 
+	// Rules given as commands carry their own tool and table.
+	type lineCommand struct {
+		table string
+		v6    bool
+	}
+	commands := make([]*lineCommand, len(lines))
+	orig := slices.Clone(lines)
+	for k, l := range lines {
+		if tool, t, rule, ok := commandLine(strings.TrimSpace(l)); ok {
+			commands[k] = &lineCommand{table: cmp.Or(t, "filter"), v6: tool == "ip6tables"}
+			lines[k] = rule
+		}
+	}
+
 	// Chains declared anywhere, per table, tell jumps from targets.
 	declared := map[string]map[string]bool{}
 	{
 		t := table
-		for _, l := range lines {
+		for k, l := range lines {
 			l = strings.TrimSpace(l)
+			lt := t
+			if commands[k] != nil {
+				lt = commands[k].table
+			}
 			if m := saveTableRE.FindStringSubmatch(l); m != nil {
 				t = m[1]
 			} else if m := saveChainRE.FindStringSubmatch(l); m != nil {
-				addDeclared(declared, t, m[1])
+				addDeclared(declared, lt, m[1])
 			} else if m := saveNewChain.FindStringSubmatch(l); m != nil {
-				addDeclared(declared, t, m[1])
+				addDeclared(declared, lt, m[1])
 			}
 		}
 	}
 
-	nums := map[string]int{}
+	// order holds each chain's rules (indices in rs.Rules) in chain order:
+	// -I inserts, so position is known only once every line is read.
+	order := map[string][]int{}
+	var v6Rules []bool
 	seenTable := map[string]bool{}
 	ip6 := rs.Tool == "ip6tables"
-	for k, raw := range lines {
+	tableOfSave := table
+	for k, raw := range orig {
 		i := idx[k]
-		line := strings.TrimSpace(raw)
+		line := strings.TrimSpace(lines[k])
+		table := tableOfSave
+		if commands[k] != nil {
+			table = commands[k].table
+		}
 		switch {
 		case line == "" || line == "COMMIT":
 			continue
@@ -81,6 +155,7 @@ func ParseSave(doc evidence.Doc) (Ruleset, []evidence.Problem) {
 		}
 		if m := saveTableRE.FindStringSubmatch(line); m != nil {
 			table = m[1]
+			tableOfSave = table
 			if !seenTable[table] {
 				seenTable[table] = true
 				rs.Tables = append(rs.Tables, table)
@@ -137,34 +212,61 @@ func ParseSave(doc evidence.Doc) (Ruleset, []evidence.Problem) {
 			rs.Tables = append(rs.Tables, table)
 		}
 		chain := cm[1]
-		nums[table+"\x00"+chain]++
-		r.Num = nums[table+"\x00"+chain]
-		if m := ruleNumPrefix.FindStringSubmatch(body); m != nil {
-			r.Num, _ = strconv.Atoi(m[1])
+		key := table + "\x00" + chain
+		if commands[k] != nil && commands[k].v6 {
+			key = "ip6\x00" + key // ip6tables' INPUT is another chain
 		}
+		pos := len(order[key])
+		if ruleInsertRE.MatchString(body) {
+			pos = 0
+			if m := ruleNumPrefix.FindStringSubmatch(body); m != nil {
+				n, _ := strconv.Atoi(m[1])
+				pos = min(max(n-1, 0), len(order[key]))
+			}
+		}
+		order[key] = slices.Insert(order[key], pos, len(rs.Rules))
 		toks := splitQuoted(body)
 		parseSaveRule(&r, toks, declared[table])
 		r.Tool, r.Family, r.Table, r.Chain, r.Hook = rs.Tool, "ip", table, chain, Hooks[chain]
 		r.Ref = doc.Ref(i, raw)
-		if hasIPv6(r.Src) || hasIPv6(r.Dst) {
+		if (hasIPv6(r.Src) || hasIPv6(r.Dst)) && commands[k] == nil {
 			ip6 = true
 		}
 		rs.Rules = append(rs.Rules, r)
+		v6Rules = append(v6Rules, commands[k] != nil && commands[k].v6)
 		if len(rs.Rules) > maxRules {
 			probs = append(probs, doc.Problemf(i, "iptables-save: more than %d rules; the rest is ignored", maxRules))
 			break
 		}
 	}
+	for _, rules := range order {
+		for pos, k := range rules {
+			rs.Rules[k].Num = pos + 1
+		}
+	}
+	for k, v6 := range v6Rules {
+		if v6 && !ip6 {
+			toIP6(&rs.Rules[k])
+		}
+	}
 	if ip6 {
 		rs.Tool = "ip6tables"
 		for k := range rs.Rules {
-			rs.Rules[k].Tool, rs.Rules[k].Family = "ip6tables", "ip6"
+			toIP6(&rs.Rules[k])
 		}
 		for k := range rs.Chains {
 			rs.Chains[k].Tool, rs.Chains[k].Family = "ip6tables", "ip6"
 		}
 	}
 	return rs, probs
+}
+
+// toIP6 makes r an ip6tables rule, with ip6tables' default REJECT.
+func toIP6(r *evidence.FirewallRule) {
+	r.Tool, r.Family = "ip6tables", "ip6"
+	if r.Verdict == "REJECT" && r.Target == "icmp-port-unreachable" && !strings.Contains(r.Ref.Text, "--reject-with") {
+		r.Target = "icmp6-port-unreachable"
+	}
 }
 
 func addDeclared(d map[string]map[string]bool, table, chain string) {
@@ -371,6 +473,12 @@ func applyMatchOpts(r *evidence.FirewallRule, opts []matchOpt) {
 			if o.neg {
 				r.Mark = "!" + arg
 			}
+		case "--match-set":
+			if o.mod != "set" || len(o.args) != 2 {
+				r.Extra = append(r.Extra, text)
+				continue
+			}
+			r.Sets = append(r.Sets, evidence.SetMatch{Name: o.args[0], Dirs: strings.Split(o.args[1], ","), Negate: o.neg, Text: text})
 		case "--comment":
 			if o.mod != "comment" {
 				r.Extra = append(r.Extra, text)
