@@ -47,8 +47,6 @@ LABRUN=/run/lvslab
 LAB_OUT=${LAB_OUT:-/lvsout}
 HTTP_TMO=${HTTP_TMO:-2}
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-# the pyenv shim on the host is a bash script: 0.5 s more per python start under TCG
-PY=/usr/bin/python3
 LAB=${LAB:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 SCENARIO=${SCENARIO:-$(basename "${BASH_SOURCE[1]:-$0}" .sh)}
 mkdir -p $LABRUN/uts $LABRUN/www
@@ -517,39 +515,20 @@ EOF
 }
 
 # ---------------------------------------------------------------- diagnosis
-# diagnose CASEDIR EXPECT : run lvsdoctor on the gathered case and check it.
+# diagnose CASEDIR EXPECT : lvsdoctor's diagnosis of the gathered case is
+# checked on the host once the guest has ended (lib/diagnose.sh, called by
+# lab/run): diagnose reads nothing but the case folder, which is on the
+# host already, and a Go binary plus a python under TCG cost 5-7 s a
+# scenario. Here: the request, one "CASEDIR-UNDER-LAB_OUT EXPECT" line.
 # EXPECT=healthy: no finding with severity critical (exit status 0);
 # EXPECT=<cause id>: findings[0].id is that cause and cites evidence.
 diagnose() {
-    local dir=$1 want=$2 rc
-    if [ -z "${LVSDOCTOR:-}" ] || [ ! -x "${LVSDOCTOR:-}" ]; then
-        skip "diagnosis ($want): no lvsdoctor binary (LVSDOCTOR unset or not built)"
-        return 0
-    fi
-    "$LVSDOCTOR" diagnose "$dir" -o json >$LABRUN/diag.json 2>$LABRUN/diag.err; rc=$?
-    cp $LABRUN/diag.json "$LAB_OUT/diagnosis.json" 2>/dev/null
-    local verdict
-    verdict=$($PY - "$want" "$rc" $LABRUN/diag.json <<'PY'
-import json, sys
-want, rc, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-try:
-    doc = json.load(open(path))
-except Exception as e:
-    print(f"BAD output is not JSON ({e}); exit {rc}"); sys.exit()
-f = doc.get("findings") or []
-first = f[0]["id"] if f else "-"
-if want == "healthy":
-    crit = [x["id"] for x in f if x.get("severity") == "critical"]
-    ok = not crit and rc == 0
-    print(("OK" if ok else "BAD") + f" exit {rc}, critical: {crit or 'none'}, first: {first}")
-else:
-    ok = bool(f) and f[0].get("id") == want and bool(f[0].get("evidence")) and rc == 1
-    print(("OK" if ok else "BAD") + f" exit {rc}, first: {first}, evidence: {len(f[0].get('evidence') or []) if f else 0}")
-PY
-)
-    echo "  lvsdoctor: $verdict"
-    echo "$verdict" >"$LAB_OUT/diagnosis.verdict"
-    check "lvsdoctor diagnosis is $want" [ "${verdict%% *}" = OK ]
+    local dir=$1 want=$2
+    case $dir in
+        "$LAB_OUT"/*) echo "${dir#"$LAB_OUT"/} $want" >>"$LAB_OUT/diagnose.want"
+                      echo "  lvsdoctor: the host diagnoses ${dir#"$LAB_OUT"/} when the guest ends";;
+        *) fail "lvsdoctor diagnosis is $want ($dir is not under $LAB_OUT, the host cannot see it)";;
+    esac
 }
 
 # ---------------------------------------------------------------- scenario driver
