@@ -21,11 +21,14 @@
 # Addresses are documentation ranges (RFC 5737) and exist only inside the
 # guest, which has no network device at all.
 #
-# Speed: under TCG every exec of a dynamically linked binary costs 30-250 ms,
-# static busybox ~10 ms. Hence busybox nsenter instead of "ip netns exec",
+# Speed: under TCG every exec of a dynamically linked binary costs 30-60 ms
+# (250 ms before the guest lost ASLR, see vm.sh), static busybox ~10 ms, a
+# bash builtin nothing. Hence busybox nsenter instead of "ip netns exec",
 # "ip -n NS -b -" batches, one busybox sysctl per netns, busybox nc as the
-# HTTP client (busybox-static's wget segfaults on Debian 12) and one shell per
-# host when gathering evidence.
+# HTTP client (busybox-static's wget segfaults on Debian 12), one shell per
+# host when gathering evidence, and helpers that parse with bash rather than
+# awk/grep/cat/wc, time with $EPOCHREALTIME and wait with `nap` (the lab's
+# own helpers were a fifth of a scenario's CPU time).
 
 VIP=192.0.2.100
 PORT=80
@@ -47,16 +50,29 @@ LABRUN=/run/lvslab
 LAB_OUT=${LAB_OUT:-/lvsout}
 HTTP_TMO=${HTTP_TMO:-2}
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-# the pyenv shim on the host is a bash script: 0.5 s more per python start under TCG
-PY=/usr/bin/python3
-LAB=${LAB:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
-SCENARIO=${SCENARIO:-$(basename "${BASH_SOURCE[1]:-$0}" .sh)}
-mkdir -p $LABRUN/uts $LABRUN/www
+LAB=${LAB:-$(cd "${BASH_SOURCE[0]%/*}/.." && pwd)}
+_me=${BASH_SOURCE[1]:-$0}; _me=${_me##*/}
+SCENARIO=${SCENARIO:-${_me%.sh}}
+mkdir -p $LABRUN/uts $LABRUN/www/rs1 $LABRUN/www/rs2 $LABRUN/director $LABRUN/director2 $LABRUN/cap
+
+# text : prints its standard input (a here-document) with builtins only,
+# where `cat <<EOF` would cost an exec
+text() { local l; while IFS= read -r l; do printf '%s\n' "$l"; done; }
+# nap SECONDS : sleeps without an exec (a read that times out on a FIFO
+# nobody writes to; /dev/fd, which <(...) needs, does not exist in the guest)
+[ -p $LABRUN/.nap ] || busybox mkfifo $LABRUN/.nap
+exec {_NAP_FD}<>$LABRUN/.nap
+nap() { read -r -t "$1" -u "$_NAP_FD" _ || :; }
+# _usecs_since START : microseconds from START (an $EPOCHREALTIME) to now
+_usecs_since() {
+    local a=$1 e=$EPOCHREALTIME
+    echo $(( (${e%.*} - ${a%.*}) * 1000000 + 10#${e#*.} - 10#${a#*.} ))
+}
 
 # ---------------------------------------------------------------- reporting
 PASS=0; FAIL=0; SKIP=0
 _t0=$EPOCHREALTIME
-elapsed() { awk -v a="${1:-$_t0}" -v e="$EPOCHREALTIME" 'BEGIN{printf "%.2f", e-a}'; }
+elapsed() { local d; d=$(_usecs_since "${1:-$_t0}"); printf '%d.%02d' $((d / 1000000)) $((d % 1000000 / 10000)); }
 say() { echo "[$(elapsed)s] $*"; }
 pass() { PASS=$((PASS+1)); echo "PASS: $SCENARIO: $*"; }
 fail() { FAIL=$((FAIL+1)); echo "FAIL: $SCENARIO: $*"; }
@@ -77,22 +93,24 @@ ns_bg() {
 sc() { local n=$1; shift; ns "$n" busybox sysctl -q -w "$@" >/dev/null; }   # sc HOST k=v...
 ipvs() { ns "${IPVS_HOST:-director}" ipvsadm "$@"; }
 # wait_for TIMEOUT_S CMD... : poll CMD every 0.2 s; prints the seconds waited
+# (TIMEOUT_S: whole seconds)
 wait_for() {
     local a=$EPOCHREALTIME tmo=$1; shift
     while :; do
         "$@" && { elapsed "$a"; return 0; }
-        awk -v a="$a" -v e="$EPOCHREALTIME" -v t="$tmo" 'BEGIN{exit !(e-a>t)}' && { elapsed "$a"; return 1; }
-        sleep 0.2
+        [ "$(_usecs_since "$a")" -gt $((tmo * 1000000)) ] && { elapsed "$a"; return 1; }
+        nap 0.2
     done
 }
 
 # mkhost NAME... : a netns and a persistent UTS namespace whose hostname is NAME
+# (the netns in one ip batch; busybox's unshare and hostname are static)
 mkhost() {
     local n
+    printf 'netns add %s\n' "$@" | ip -b -
     for n in "$@"; do
-        ip netns add "$n"
         : >$LABRUN/uts/"$n"
-        unshare --uts=$LABRUN/uts/"$n" hostname "$n"
+        busybox unshare --uts=$LABRUN/uts/"$n" busybox hostname "$n"
         echo "$n" >>$LABRUN/hosts
     done
 }
@@ -162,21 +180,21 @@ _addr() {   # _addr HOST IP [MORE ip -b LINES]
     printf 'link set lo up\nlink set eth0 up\naddr add %s/24 dev eth0\n%s\n' "$2" "${3:-}" |
         ip -n "$1" -b -
 }
-mac_of() { ip -n "$1" -br link show "${2:-eth0}" | awk '{print $3}'; }
+mac_of() { local l; l=$(ip -n "$1" -br link show "${2:-eth0}"); set -- $l; echo "$3"; }
 
 # ---------------------------------------------------------------- real servers
 # web_start RS : busybox httpd on :80 answering its own name; /healthz for
 # keepalived's HTTP_GET
 web_start() {
-    mkdir -p $LABRUN/www/"$1"
+    [ -d $LABRUN/www/"$1" ] || mkdir -p $LABRUN/www/"$1"
     echo "$1" >$LABRUN/www/"$1"/index.html
     echo ok >$LABRUN/www/"$1"/healthz
     ns_bg "$1" $LABRUN/web-"$1".pid busybox httpd -f -p $PORT -h $LABRUN/www/"$1" </dev/null >/dev/null 2>&1
 }
 web_stop() {
     local p; [ -f $LABRUN/web-"$1".pid ] || return 0
-    p=$(cat $LABRUN/web-"$1".pid); kill "$p" 2>/dev/null
-    while kill -0 "$p" 2>/dev/null; do sleep 0.05; done; rm -f $LABRUN/web-"$1".pid
+    p=$(<$LABRUN/web-"$1".pid); kill "$p" 2>/dev/null
+    while kill -0 "$p" 2>/dev/null; do nap 0.05; done; rm -f $LABRUN/web-"$1".pid
 }
 rs_vip_lo() {     # DR real server: VIP/32 on lo, and no ARP for it on eth0
     ip -n "$1" addr add $VIP/32 dev lo
@@ -193,8 +211,8 @@ rs_vip_tun() {    # TUN real server: VIP on tunl0 (ipip), rp_filter off, no ARP 
 }
 wait_tcp() {  # wait_tcp HOST IP PORT [TRIES of 0.1 s]
     local i
-    for i in $(seq 1 "${4:-50}"); do
-        ns "$1" busybox nc -w 1 "$2" "$3" </dev/null >/dev/null 2>&1 && return 0; sleep 0.1
+    for ((i = 0; i < ${4:-50}; i++)); do
+        ns "$1" busybox nc -w 1 "$2" "$3" </dev/null >/dev/null 2>&1 && return 0; nap 0.1
     done
     return 1
 }
@@ -207,7 +225,7 @@ ka_conf() {
     local h=$1 state=$2 prio=$3 me peer rip1=$RS1_IP rip2=$RS2_IP
     if [ "$h" = director ]; then me=$DIR_IP; peer=$DIR2_IP; else me=$DIR2_IP; peer=$DIR_IP; fi
     [ "$LB_KIND" = NAT ] && { rip1=$RS1_NIP; rip2=$RS2_NIP; }
-    cat <<EOF
+    text <<EOF
 ! keepalived.conf of $h (lvslab scenario $SCENARIO)
 global_defs {
     router_id $h
@@ -215,7 +233,7 @@ global_defs {
 
 EOF
     if [ "$LB_KIND" = NAT ]; then
-        cat <<EOF
+        text <<EOF
 # the VIP and the real servers' gateway must move together
 vrrp_sync_group VG_LVS {
     group {
@@ -226,7 +244,7 @@ vrrp_sync_group VG_LVS {
 
 EOF
     fi
-    cat <<EOF
+    text <<EOF
 vrrp_instance VI_VIP {
     state $state
     interface eth0
@@ -241,14 +259,14 @@ EOF
     if [ "${VRRP:-multicast}" = unicast ]; then
         printf '    unicast_src_ip %s\n    unicast_peer {\n        %s\n    }\n' "$me" "$peer"
     fi
-    cat <<EOF
+    text <<EOF
     virtual_ipaddress {
         $VIP
     }
 }
 EOF
     if [ "$LB_KIND" = NAT ]; then
-        cat <<EOF
+        text <<EOF
 
 vrrp_instance VI_GW {
     state $state
@@ -266,7 +284,7 @@ vrrp_instance VI_GW {
 }
 EOF
     fi
-    cat <<EOF
+    text <<EOF
 
 virtual_server $VIP $PORT {
     delay_loop 6
@@ -280,7 +298,7 @@ EOF
         echo "    real_server $rip $PORT {"
         echo "        weight 1"
         if [ "${CHECK:-TCP_CHECK}" = HTTP_GET ]; then
-            cat <<EOF
+            text <<EOF
         HTTP_GET {
             url {
                 path /healthz
@@ -292,7 +310,7 @@ EOF
         }
 EOF
         else
-            cat <<EOF
+            text <<EOF
         TCP_CHECK {
             connect_timeout 2
             retry 2
@@ -313,14 +331,14 @@ EOF
 ka_start() {
     local h=$1 conf=${2:-$LABRUN/$1/keepalived.conf} fac=1
     [ "$h" = director2 ] && fac=2
-    mkdir -p $LABRUN/"$h"
+    [ -d $LABRUN/"$h" ] || mkdir -p $LABRUN/"$h"
     ns_bg "$h" $LABRUN/"$h"/keepalived.pid keepalived --dont-fork --log-console --log-detail -S "$fac" \
         -f "$conf" -p $LABRUN/"$h"/ka.pid -r $LABRUN/"$h"/ka-vrrp.pid -c $LABRUN/"$h"/ka-check.pid \
         </dev/null >$LABRUN/"$h"/keepalived.stderr 2>&1
 }
 ka_stop() {
-    local p; p=$(cat $LABRUN/"$1"/keepalived.pid 2>/dev/null) || return 0
-    kill "$p" 2>/dev/null; while kill -0 "$p" 2>/dev/null; do sleep 0.1; done
+    local p; [ -f $LABRUN/"$1"/keepalived.pid ] || return 0; p=$(<$LABRUN/"$1"/keepalived.pid)
+    kill "$p" 2>/dev/null; while kill -0 "$p" 2>/dev/null; do nap 0.1; done
 }
 # ka_journal HOST : HOST's keepalived lines from the guest's shared syslog,
 # as `journalctl -u keepalived` on that host would print them. busybox
@@ -334,13 +352,24 @@ ka_journal() {
 }
 # vip_owner : which director has the VIP on eth0 right now
 vip_owner() {
-    local d
+    local d a
     for d in $DIRECTORS; do
-        ip -n "$d" -4 -o addr show dev eth0 | grep -q " $VIP/" && echo "$d"
+        a=$(ip -n "$d" -4 -o addr show dev eth0)
+        [[ $a == *" $VIP/"* ]] && echo "$d"
     done
 }
 # the real servers of the VIP's service(s): the ip:port of every "->" line
-ipvs_rs_list() { ipvs -Ln | awk '/->/ && $3 ~ /^(Route|Tunnel|Masq|Local)$/ {print $2}' | tr '\n' ' '; }
+ipvs_rs_list() {
+    local l w out=""
+    while read -r l; do
+        # shellcheck disable=SC2206  # the line's words
+        w=($l)
+        [[ $l == *"->"* && ${w[2]:-} =~ ^(Route|Tunnel|Masq|Local)$ ]] && out+="${w[1]} "
+    done <<<"$(ipvs -Ln)"
+    printf '%s' "$out"
+}
+# ipvs_rs_count : how many real servers ipvs_rs_list finds
+ipvs_rs_count() { local l; read -r -a l <<<"$(ipvs_rs_list)"; echo ${#l[@]}; }
 
 # ---------------------------------------------------------------- client traffic
 # get IP [HOST] : HTTP GET / from the client; prints the body ("rs1") or
@@ -352,14 +381,14 @@ get() {
           busybox nc -w "$HTTP_TMO" "$1" $PORT 2>$LABRUN/.nc.err); rc=$?
     case $out in "HTTP/1."?" 200"*) out=${out##*$'\n'};; *) [ $rc = 0 ] && rc=99;; esac
     if [ $rc != 0 ]; then
-        case $(cat $LABRUN/.nc.err) in
+        case $(<$LABRUN/.nc.err) in
             *imed\ out*|*imeout*) rc=timeout;; *efused*) rc=refused;;
             *nreachable*) rc=unreach;; *eset*) rc=reset;; *) [ $rc = 143 ] && rc=timeout;;
         esac
     fi
     if [ $rc = 0 ]; then echo "$out"; else echo "ERR($rc)"; fi
 }
-vip_seq() { local i r=""; for i in $(seq 1 "$1"); do r="$r $(get "${2:-$VIP}")"; done; echo $r; }
+vip_seq() { local i r=""; for ((i = 0; i < $1; i++)); do r="$r $(get "${2:-$VIP}")"; done; echo $r; }
 both_answer() {   # no error, and both rs1 and rs2 answered
     local s=" $* "
     [[ $s != *ERR* && $s == *" rs1 "* && $s == *" rs2 "* ]]
@@ -372,10 +401,9 @@ all_err() { local x; for x in "$@"; do [[ $x == ERR* ]] || return 1; done; retur
 # Small snaplen and the short traffic window keep each pcap at a few KB.
 cap_start() {
     local h i n=0
-    mkdir -p $LABRUN/cap
     : >$LABRUN/cap/list
-    for h in $(cat $LABRUN/hosts) hypervisor; do
-        mkdir -p $LABRUN/cap/"$h"
+    for h in $(<$LABRUN/hosts) hypervisor; do
+        [ -d $LABRUN/cap/"$h" ] || mkdir -p $LABRUN/cap/"$h"
         for i in $(cap_ifaces "$h"); do
             if [ "$h" = hypervisor ]; then
                 (exec tcpdump -i "$i" -U -s 128 -w $LABRUN/cap/"$h"/"$i".pcap 2>$LABRUN/cap/"$h"/"$i".err) &
@@ -389,17 +417,25 @@ cap_start() {
     done
     wait_for 30 _caps_listening "$n" >/dev/null
 }
-_caps_listening() { [ "$(cat $LABRUN/cap/*/*.err 2>/dev/null | grep -c 'listening on')" -ge "$1" ]; }
+_caps_listening() {   # tcpdump says "listening on" once
+    local f n=0
+    for f in "$LABRUN"/cap/*/*.err; do [[ -f $f && $(<"$f") == *"listening on"* ]] && n=$((n + 1)); done
+    [ "$n" -ge "$1" ]
+}
 cap_ifaces() {
-    if [ "$1" = hypervisor ]; then for i in /sys/class/net/br*; do echo "${i##*/}"; done
-    else ip -n "$1" -o link show | awk -F': ' '$2 ~ /^eth[0-9]/ {sub(/@.*/, "", $2); print $2}'; fi
+    local i l
+    if [ "$1" = hypervisor ]; then for i in /sys/class/net/br*; do echo "${i##*/}"; done; return; fi
+    while read -r l; do   # "2: eth0@if3: <BROADCAST,..."
+        l=${l#*: }; l=${l%%: *}; l=${l%%@*}
+        [[ $l == eth[0-9]* ]] && echo "$l"
+    done <<<"$(ip -n "$1" -o link show)"
 }
 cap_stop() {
     local f p
-    sleep 0.3    # let the last replies land
-    for f in "$LABRUN"/cap/*/*.pid; do kill -INT "$(cat "$f")" 2>/dev/null; done
+    nap 0.3    # let the last replies land
+    for f in "$LABRUN"/cap/*/*.pid; do kill -INT "$(<"$f")" 2>/dev/null; done
     for f in "$LABRUN"/cap/*/*.pid; do
-        p=$(cat "$f"); while kill -0 "$p" 2>/dev/null; do sleep 0.05; done
+        p=$(<"$f"); while kill -0 "$p" 2>/dev/null; do nap 0.05; done
     done
 }
 
@@ -418,11 +454,12 @@ host_role() {
 # costs under TCG. Not busybox sh: Debian's busybox prefers its own applets,
 # so "ip" or "sysctl" in it would be busybox's, not the real tools.
 gather_case() {
-    local dir=$1 h role script
-    mkdir -p "$dir"
-    for h in $(cat $LABRUN/hosts) hypervisor; do
+    local dir=$1 h role script hosts dirs=()
+    hosts="$(<$LABRUN/hosts) hypervisor"
+    for h in $hosts; do dirs+=("$dir/$h"); done
+    mkdir -p "${dirs[@]}"   # one exec for all
+    for h in $hosts; do
         role=$(host_role "$h")
-        mkdir -p "$dir/$h"
         echo "$role" >"$dir/$h/role"
         script=$(_gather_script "$role")
         if [ "$h" = hypervisor ]; then
@@ -445,11 +482,11 @@ gather_case() {
 # listing a table with iptables-nft creates it.
 _gather_script() {
     local role=$1
-    cat <<'EOF'
+    text <<'EOF'
 run() { f=$1; shift; { echo "\$ $*"; "$@" 2>&1; } >"$f"; }
 EOF
     if [ "$role" = director ]; then
-        cat <<'EOF'
+        text <<'EOF'
 run ipvsadm-Ln.txt ipvsadm -Ln
 run ipvsadm-Ln-stats.txt ipvsadm -Ln --stats
 run ipvsadm-Ln-rate.txt ipvsadm -Ln --rate
@@ -459,7 +496,7 @@ run proc-net-ip_vs.txt cat /proc/net/ip_vs
 run proc-net-ip_vs_conn.txt cat /proc/net/ip_vs_conn
 EOF
     fi
-    cat <<'EOF'
+    text <<'EOF'
 run ip-addr.txt ip addr
 run ip-d-link.txt ip -d link
 run ip-route.txt ip route
@@ -484,7 +521,7 @@ if [ -e /proc/sys/net/netfilter/nf_conntrack_count ]; then
 fi
 EOF
     if [ "$role" = hypervisor ]; then
-        cat <<'EOF'
+        text <<'EOF'
 run ebtables-t-nat-L.txt ebtables -t nat -L
 run ebtables-t-nat-L-Lc.txt ebtables -t nat -L --Lc
 run ebtables-t-filter-L.txt ebtables -t filter -L
@@ -497,7 +534,7 @@ _gather_captures() {   # _gather_captures CASEDIR HOST
     local dir=$1 h=$2 p i
     for p in "$LABRUN"/cap/"$h"/*.pcap; do
         [ -f "$p" ] || continue
-        i=$(basename "$p" .pcap)
+        i=${p##*/}; i=${i%.pcap}
         cp "$p" "$dir/$h/$i.pcap"
         # from inside the case folder, so that tcpdump names the file as the case does
         (cd "$dir/$h" && { echo "\$ tcpdump -e -n -r $i.pcap"; tcpdump -e -n -r "$i.pcap" 2>&1; } >"tcpdump-$i.txt")
@@ -505,7 +542,7 @@ _gather_captures() {   # _gather_captures CASEDIR HOST
 }
 
 _case_yaml() {
-    cat <<EOF
+    text <<EOF
 # lvslab scenario $SCENARIO: gathered by lab/lib/lab.sh gather_case
 vip: $VIP
 port: $PORT
@@ -517,39 +554,20 @@ EOF
 }
 
 # ---------------------------------------------------------------- diagnosis
-# diagnose CASEDIR EXPECT : run lvsdoctor on the gathered case and check it.
+# diagnose CASEDIR EXPECT : lvsdoctor's diagnosis of the gathered case is
+# checked on the host once the guest has ended (lib/diagnose.sh, called by
+# lab/run): diagnose reads nothing but the case folder, which is on the
+# host already, and a Go binary plus a python under TCG cost 5-7 s a
+# scenario. Here: the request, one "CASEDIR-UNDER-LAB_OUT EXPECT" line.
 # EXPECT=healthy: no finding with severity critical (exit status 0);
 # EXPECT=<cause id>: findings[0].id is that cause and cites evidence.
 diagnose() {
-    local dir=$1 want=$2 rc
-    if [ -z "${LVSDOCTOR:-}" ] || [ ! -x "${LVSDOCTOR:-}" ]; then
-        skip "diagnosis ($want): no lvsdoctor binary (LVSDOCTOR unset or not built)"
-        return 0
-    fi
-    "$LVSDOCTOR" diagnose "$dir" -o json >$LABRUN/diag.json 2>$LABRUN/diag.err; rc=$?
-    cp $LABRUN/diag.json "$LAB_OUT/diagnosis.json" 2>/dev/null
-    local verdict
-    verdict=$($PY - "$want" "$rc" $LABRUN/diag.json <<'PY'
-import json, sys
-want, rc, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-try:
-    doc = json.load(open(path))
-except Exception as e:
-    print(f"BAD output is not JSON ({e}); exit {rc}"); sys.exit()
-f = doc.get("findings") or []
-first = f[0]["id"] if f else "-"
-if want == "healthy":
-    crit = [x["id"] for x in f if x.get("severity") == "critical"]
-    ok = not crit and rc == 0
-    print(("OK" if ok else "BAD") + f" exit {rc}, critical: {crit or 'none'}, first: {first}")
-else:
-    ok = bool(f) and f[0].get("id") == want and bool(f[0].get("evidence")) and rc == 1
-    print(("OK" if ok else "BAD") + f" exit {rc}, first: {first}, evidence: {len(f[0].get('evidence') or []) if f else 0}")
-PY
-)
-    echo "  lvsdoctor: $verdict"
-    echo "$verdict" >"$LAB_OUT/diagnosis.verdict"
-    check "lvsdoctor diagnosis is $want" [ "${verdict%% *}" = OK ]
+    local dir=$1 want=$2
+    case $dir in
+        "$LAB_OUT"/*) echo "${dir#"$LAB_OUT"/} $want" >>"$LAB_OUT/diagnose.want"
+                      echo "  lvsdoctor: the host diagnoses ${dir#"$LAB_OUT"/} when the guest ends";;
+        *) fail "lvsdoctor diagnosis is $want ($dir is not under $LAB_OUT, the host cannot see it)";;
+    esac
 }
 
 # ---------------------------------------------------------------- scenario driver
@@ -571,7 +589,8 @@ lab_main() {
     local casedir=$LAB_OUT/testdata/$SCENARIO
     rm -rf "$casedir"
     gather_case "$casedir"
-    say "$SCENARIO: case gathered ($(du -sk "$casedir" | cut -f1) KB)"
+    local kb; kb=$(du -sk "$casedir"); kb=${kb%%[[:space:]]*}
+    say "$SCENARIO: case gathered ($kb KB)"
     diagnose "$casedir" "$EXPECT"
     say "$SCENARIO: done"
     summary
@@ -591,7 +610,6 @@ cluster_up() {
         DR) rs_vip_lo rs1; rs_vip_lo rs2;;
         TUN) rs_vip_tun rs1; rs_vip_tun rs2;;
     esac
-    mkdir -p $LABRUN/director $LABRUN/director2
     # KA_EDIT: a sed script a scenario applies to both keepalived.conf files
     ka_conf director MASTER 150 | sed -e "${KA_EDIT:-}" >$LABRUN/director/keepalived.conf
     ka_conf director2 BACKUP 100 | sed -e "${KA_EDIT:-}" >$LABRUN/director2/keepalived.conf
@@ -600,7 +618,7 @@ cluster_up() {
     [ "$LB_KIND" = NAT ] && wait_for 10 _gw_on_director >/dev/null
     return 0
 }
-_gw_on_director() { ip -n director -4 -o addr show dev eth1 | grep -q " $NAT_GW/"; }
+_gw_on_director() { local a; a=$(ip -n director -4 -o addr show dev eth1); [[ $a == *" $NAT_GW/"* ]]; }
 
 # baseline : before a fault is injected, the VIP works (so the fault is what breaks it)
 baseline() {
@@ -619,15 +637,26 @@ ka_wait_ready() {
     say "keepalived ready after ${t}s: VIP on $(vip_owner | tr '\n' ' ')"
     check "keepalived: director is MASTER and programs $n real servers" [ $rc = 0 ]
 }
-_ka_ready() { [ "$(vip_owner)" = director ] && [ "$(ipvs_rs_list | wc -w)" = "$1" ]; }
-client_vip_mac() {
-    ip -n client neigh show $VIP | awk '{for (i = 1; i < NF; i++) if ($i == "lladdr") print $(i+1)}'
+_ka_ready() { [ "$(vip_owner)" = director ] && [ "$(ipvs_rs_count)" = "$1" ]; }
+client_vip_mac() {   # "192.0.2.100 dev eth0 lladdr 52:54:00:00:00:02 REACHABLE"
+    local l w i
+    while read -r l; do
+        # shellcheck disable=SC2206  # the line's words
+        w=($l)
+        for ((i = 0; i < ${#w[@]} - 1; i++)); do [ "${w[i]}" = lladdr ] && echo "${w[i+1]}"; done
+    done <<<"$(ip -n client neigh show $VIP)"
 }
-tunl0_rx() { ip -n "$1" -s link show tunl0 | awk '/RX:/ {getline; print $2; exit}'; }
+tunl0_rx() {   # the packets column of the line after "RX:"
+    local l rx=0
+    while read -r l; do
+        if [ "$rx" = 1 ]; then set -- $l; echo "$2"; return; fi
+        [[ $l == RX:* ]] && rx=1
+    done <<<"$(ip -n "$1" -s link show tunl0)"
+}
 
 # lab_help : printed by `lab/run --shell`
 lab_help() {
-    cat <<EOF
+    text <<EOF
 
 lvslab: scenario $SCENARIO is set up. Hosts: $(tr '\n' ' ' <$LABRUN/hosts)+ hypervisor (the root netns).
   ns HOST CMD...            run CMD on HOST          e.g.  ns director ipvsadm -Ln
@@ -638,9 +667,9 @@ lvslab: scenario $SCENARIO is set up. Hosts: $(tr '\n' ' ' <$LABRUN/hosts)+ hype
   poweroff -f               leave (or Ctrl-A x)
 EOF
 }
-_rs_count() { [ "$(ipvs_rs_list | wc -w)" = "$1" ]; }
+_rs_count() { [ "$(ipvs_rs_count)" = "$1" ]; }
 _vip_on() { [ "$(vip_owner)" = "$1" ]; }
-ipvs_conns() { ns director busybox tail -n +2 /proc/net/ip_vs_conn | wc -l; }
+ipvs_conns() { local l; mapfile -t l <<<"$(ns director busybox cat /proc/net/ip_vs_conn)"; echo $((${#l[@]} - 1)); }
 # direct_ok_nat : in NAT the client cannot reach the real servers; the director can
 direct_ok_nat() { [ "$(get $RS1_NIP director) $(get $RS2_NIP director)" = "rs1 rs2" ]; }
 # rs2_or_err "ANSWERS" : the ones scheduled to rs1 fail, rs2's work; rr
