@@ -43,7 +43,11 @@ LB_KIND=DR CHECK=TCP_CHECK VRRP=multicast
 mkdir -p $LABRUN/director
 ka_conf director MASTER 150 >$LABRUN/director/keepalived.conf
 ka_start director
-sleep 4
+# it stops by itself: the checker exits FATAL, the parent stops, and the
+# VRRP child logs its own "Stopped" last, up to 2 s later; ka_stop only if
+# it has not within 15 s
+_ka_stopped_all() { [ "$(ka_journal director | grep -c 'Stopped')" -ge 3 ]; }
+t=$(wait_for 15 _ka_stopped_all); echo "  keepalived without IPVS stopped by itself after ${t}s"
 ka_stop director
 cp $LABRUN/director/keepalived.stderr "$F/keepalived-no-ipvs.console.log"
 printf '%-34s %-10s %s\n' keepalived-no-ipvs.console.log director "keepalived --log-console when ip_vs cannot be loaded" >>"$F/INDEX"
@@ -98,7 +102,12 @@ echo "  VIP: $r | persistent: $r2 | sh: $r3 | fwmark: $r4"
 for i in 1 2; do
     (sleep 60 | ns client busybox nc $VIP 80 >/dev/null 2>&1 &)
 done
-sleep 2.5
+# until the estimator (2 s period) shows a rate and both held connections are in
+_rate_and_held() {
+    ns director ipvsadm -Ln --rate | awk '$1 ~ /TCP|UDP|FWM/ && $3+$4+$5+$6+$7 > 0 {f=1} END {exit !f}' &&
+        [ "$(ns director ipvsadm -Lnc | grep -c ESTABLISHED)" -ge 2 ]
+}
+t=$(wait_for 10 _rate_and_held); echo "  rates and the 2 held connections after ${t}s"
 out ipvsadm-Ln.txt director "services: DR/TUN/NAT/weight-0 RS, persistent, sh flags, UDP, fwmark" ipvsadm -Ln
 out ipvsadm-Ln-stats.txt director "--stats" ipvsadm -Ln --stats
 out ipvsadm-Ln-rate.txt director "--rate" ipvsadm -Ln --rate
