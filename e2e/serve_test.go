@@ -75,7 +75,7 @@ scrape_configs:
 		v, ok := h.promValue(api, `lvsdoctor_up{job="lvsdoctor"}`)
 		return ok && v == 1
 	})
-	if a := h.alerts(api); len(a) > 0 {
+	if a := faultAlerts(h.alerts(api)); len(a) > 0 {
 		t.Fatalf("alerts on the healthy real server: %+v\n%s", a, h.curl("http://"+target+"/report"))
 	}
 
@@ -112,7 +112,7 @@ scrape_configs:
 		}
 		t1 := time.Now()
 		h.sh(fault.fix)
-		waitUntil(t, 20*time.Second, fault.id+" cleared", func() bool { return len(h.alerts(api)) == 0 })
+		waitUntil(t, 20*time.Second, fault.id+" cleared", func() bool { return len(faultAlerts(h.alerts(api))) == 0 })
 		cleared := time.Since(t1)
 		t.Logf("%s: alert firing %.1f s after the fault, cleared %.1f s after the fix (serve interval %s, scrape and evaluation 1 s)",
 			fault.id, fired.Seconds(), cleared.Seconds(), interval)
@@ -401,4 +401,18 @@ func runDuration(metrics []byte) time.Duration {
 		}
 	}
 	return 0
+}
+
+// faultAlerts leaves out LVSDoctorStale while it is only pending: with
+// serve's 1 s interval, a run slowed past 3 s by a loaded machine makes it
+// pending (it fires after 5 minutes), which says nothing of the host.
+func faultAlerts(all []promAlert) []promAlert {
+	var out []promAlert
+	for _, a := range all {
+		if a.Labels["alertname"] == "LVSDoctorStale" && a.State == "pending" {
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
 }
