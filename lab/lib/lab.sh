@@ -399,6 +399,9 @@ all_err() { local x; for x in "$@"; do [[ $x == ERR* ]] || return 1; done; retur
 # cap_start : tcpdump on every host's ethN and on the hypervisor's bridges,
 # into $LABRUN/cap/HOST/IFACE.pcap; returns once all of them listen.
 # Small snaplen and the short traffic window keep each pcap at a few KB.
+# --immediate-mode: otherwise libpcap hands packets over in blocks retired
+# every second, and the block still open when cap_stop interrupts tcpdump
+# is lost: the last second of traffic, or all of it in a quick scenario.
 cap_start() {
     local h i n=0
     : >$LABRUN/cap/list
@@ -406,10 +409,11 @@ cap_start() {
         [ -d $LABRUN/cap/"$h" ] || mkdir -p $LABRUN/cap/"$h"
         for i in $(cap_ifaces "$h"); do
             if [ "$h" = hypervisor ]; then
-                (exec tcpdump -i "$i" -U -s 128 -w $LABRUN/cap/"$h"/"$i".pcap 2>$LABRUN/cap/"$h"/"$i".err) &
+                (exec tcpdump -i "$i" --immediate-mode -U -s 128 -w $LABRUN/cap/"$h"/"$i".pcap \
+                    2>$LABRUN/cap/"$h"/"$i".err) &
                 echo $! >$LABRUN/cap/"$h"/"$i".pid
             else
-                ns_bg "$h" $LABRUN/cap/"$h"/"$i".pid tcpdump -i "$i" -U -s 128 \
+                ns_bg "$h" $LABRUN/cap/"$h"/"$i".pid tcpdump -i "$i" --immediate-mode -U -s 128 \
                     -w $LABRUN/cap/"$h"/"$i".pcap 2>$LABRUN/cap/"$h"/"$i".err
             fi
             echo "$h $i" >>$LABRUN/cap/list; n=$((n+1))

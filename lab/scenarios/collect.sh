@@ -39,7 +39,9 @@ prove() {
 gather_case() {
     local dir=$1 h before after
     mkdir -p "$dir"
-    before="$(mods; ns director ip -d addr; ns director cat /proc/net/ip_vs)"
+    # iproute2's ip with -n: `ns director ip` would be busybox's applet
+    # (Debian's busybox prefers them), which has no -d and prints its usage
+    before="$(mods; ip -n director -d addr; ns director cat /proc/net/ip_vs)"
     for h in $(cat $LABRUN/hosts) hypervisor; do
         if [ "$h" = hypervisor ]; then
             "$LVSDOCTOR" collect --dir "$dir" --host "$h" --role hypervisor
@@ -49,7 +51,7 @@ gather_case() {
         say "  collected $h"
     done
     sed 's/^/  /' $LABRUN/collect.log
-    after="$(mods; ns director ip -d addr; ns director cat /proc/net/ip_vs)"
+    after="$(mods; ip -n director -d addr; ns director cat /proc/net/ip_vs)"
     check "collect left modules, addresses and IPVS as they were" [ "$before" = "$after" ]
     check "director: IPVS read from /proc/net/ip_vs" grep -q "192.0.2.100\|C0000264" "$dir/director/proc-net-ip_vs.txt"
     local f

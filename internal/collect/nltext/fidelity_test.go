@@ -310,6 +310,33 @@ func TestFidelityCoversLab(t *testing.T) {
 	}
 }
 
+// TestListenersNoSockDiag: a kernel that has no sock_diag and cannot load
+// it (module loading disabled) fails every request; Listeners then reads
+// /proc/net as when sock_diag is merely not loaded, instead of failing.
+func TestListenersNoSockDiag(t *testing.T) {
+	l := getLab(t)
+	var fallback, procNet []byte
+	var ferr, perr error
+	if err := l.in(func() {
+		diagSocketsFn = func() ([]sockEntry, error) {
+			return nil, fmt.Errorf("sock_diag tcp family 2: %w", unix.EPROTONOSUPPORT)
+		}
+		defer func() { diagSocketsFn = diagSockets }()
+		fallback, ferr = Listeners()
+		forceProcNet = true
+		defer func() { forceProcNet = false }()
+		procNet, perr = Listeners()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if ferr != nil || perr != nil {
+		t.Fatalf("Listeners: %v / %v", ferr, perr)
+	}
+	if string(fallback) != string(procNet) || !strings.Contains(string(fallback), ":8082") {
+		t.Errorf("without sock_diag:\n%s\nfrom /proc/net:\n%s", fallback, procNet)
+	}
+}
+
 // TestListenersProcNet checks the path taken when sock_diag would load a
 // module: the same sockets and processes, with the two differences /proc
 // imposes (IPv6 wildcards as "*", Send-Q 0 for listeners).

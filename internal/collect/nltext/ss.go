@@ -30,7 +30,16 @@ func Listeners() ([]byte, error) {
 	var socks []sockEntry
 	var err error
 	if !forceProcNet && diagLoaded() {
-		socks, err = diagSockets()
+		socks, err = diagSocketsFn()
+		if err != nil {
+			// The kernel lacks sock_diag for some family and cannot load
+			// it (built without CONFIG_INET_DIAG or udp_diag, module
+			// loading disabled, as on hardened hosts): /proc/net has
+			// every socket, and ss falls back to it too.
+			if ps, perr := procSockets(); perr == nil {
+				socks, err = ps, nil
+			}
+		}
 	} else {
 		socks, err = procSockets()
 	}
@@ -54,6 +63,10 @@ func Listeners() ([]byte, error) {
 // not in the kernel; tests set it to check that path on a kernel that has
 // sock_diag.
 var forceProcNet bool
+
+// diagSocketsFn is diagSockets; tests replace it to play a kernel that
+// answers no sock_diag request.
+var diagSocketsFn = diagSockets
 
 // sockEntry is one socket as ss shows it.
 type sockEntry struct {
