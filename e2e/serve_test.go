@@ -273,9 +273,10 @@ func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
 	}
 }
 
-// The systemd unit keeps three of root's capabilities
-// (packaging/lvsdoctor.service). Collected as root with only those, a
-// host gives every file it gives with all of root's; without
+// The systemd unit keeps three of root's capabilities and no device
+// (packaging/lvsdoctor.service). Collected as root with only those and
+// the /dev of PrivateDevices=yes, a host gives every file it gives with
+// all of root's and the host's /dev; without
 // CAP_NET_ADMIN the firewall cannot be read, and without CAP_SYSLOG the
 // kernel log cannot where dmesg_restrict is on: each one is needed.
 func TestCollectWithTheUnitsCapabilities(t *testing.T) {
@@ -291,6 +292,10 @@ func TestCollectWithTheUnitsCapabilities(t *testing.T) {
 		dir := t.TempDir()
 		argv := []string{"netns", "exec", h.name}
 		if caps != "" {
+			// the unit's PrivateDevices=yes: a /dev of its own holding
+			// the pseudo-devices only, no /dev/kmsg (dmesg then reads
+			// the ring buffer with syslog(2)), in a mount namespace
+			argv = append(argv, "unshare", "--mount", "--propagation", "private", "sh", "-ec", privateDevices+`exec "$@"`, "sh")
 			// exec as root gives exactly the bounding set, as systemd's
 			// CapabilityBoundingSet= does
 			argv = append(argv, "setpriv", "--bounding-set=-all"+caps, "--inh-caps=-all", "--no-new-privs")
@@ -347,6 +352,15 @@ func TestCollectWithTheUnitsCapabilities(t *testing.T) {
 		}
 	}
 }
+
+// privateDevices is the /dev that systemd's PrivateDevices=yes gives a
+// unit: a tmpfs with the pseudo-devices (null, zero, full, random,
+// urandom, tty) and the fd links, without /dev/kmsg or any disk.
+const privateDevices = `mount -t tmpfs -o mode=755,nosuid tmpfs /dev
+mknod -m 666 /dev/null c 1 3; mknod -m 666 /dev/zero c 1 5; mknod -m 666 /dev/full c 1 7
+mknod -m 666 /dev/random c 1 8; mknod -m 666 /dev/urandom c 1 9; mknod -m 666 /dev/tty c 5 0
+ln -s /proc/self/fd /dev/fd; ln -s /proc/self/fd/0 /dev/stdin; ln -s /proc/self/fd/1 /dev/stdout; ln -s /proc/self/fd/2 /dev/stderr
+`
 
 // lvsdoctor serve --inventory collects the fleet over SSH at each run (a
 // real sshd in a real server's namespace): a host that refuses the
