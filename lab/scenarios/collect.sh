@@ -104,8 +104,6 @@ serve_on_director() {
     t=$(_wait_1s 60 _metrics_have "lvsdoctor_up 1"); local rc=$?
     say "  serve: first run served after ${t}s"
     check "serve: lvsdoctor_up 1 on the director" [ $rc = 0 ]
-    # what the Go tests replay as a director's scrape (e2e: the dashboard)
-    cp $LABRUN/metrics "$dir/serve-director.prom"
     check "serve: each real server of ipvsadm -Ln has its weight and forwarding method (Route = dr) in /metrics" \
         _metrics_match_ipvsadm
     check "serve: the service's series, with its 2 real servers" \
@@ -114,8 +112,13 @@ serve_on_director() {
     # the fix, by hand: both real servers back at weight 1
     _serve_timed "the fix" "the finding gone" 0 1
     check "serve: the weights in /metrics follow IPVS (now 1) by the next run" _match_by_next_run
+    local r; r=$(vip_seq 2); echo "  client -> VIP x2 after the fix: $r"
+    check "serve: the fix is real: the VIP answers" both_answer $r
     # and the fault again: drained to 0
     _serve_timed "the fault" "the finding back" 1 0
+    # what the Go tests replay as a director's scrape (e2e/serve_test.go:
+    # the dashboard's queries), with the finding and the fix's traffic
+    cp $LABRUN/metrics "$dir/serve-director.prom"
     ns director curl -sf --max-time 5 -o $LABRUN/report.json http://127.0.0.1:$SERVE_PORT/report.json
     check "serve: /report.json is the lvsdoctor/v1 document naming the cause" _report_names_cause
     check "serve: /healthz answers 200" ns director curl -sf --max-time 5 -o /dev/null http://127.0.0.1:$SERVE_PORT/healthz
