@@ -68,7 +68,8 @@ scrape_configs:
 	must(t, os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(cfg), 0o644))
 	const promAddr = "127.0.0.1:9090" // the namespace's own loopback: free
 	startInNetns(t, h, nil, prometheus, "--config.file="+filepath.Join(dir, "prometheus.yml"),
-		"--storage.tsdb.path="+filepath.Join(dir, "data"), "--web.listen-address="+promAddr, "--log.level=warn")
+		"--storage.tsdb.path="+filepath.Join(dir, "data"), "--web.listen-address="+promAddr, "--log.level=warn",
+		"--web.enable-lifecycle") // POST /-/reload: the dashboard's second target, below
 	api := "http://" + promAddr
 
 	// ready: Prometheus up, the target scraped, no alert yet
@@ -131,6 +132,10 @@ scrape_configs:
 		}
 	}
 
+	// the dashboard's queries, each run by this Prometheus, and drawn
+	// by its own web UI in Chromium
+	dashboardOnPrometheus(t, h, api, cfg, dir, target)
+
 	// serve ran a run a second all along: the host is as it was
 	after := h.state()
 	for k := range before {
@@ -138,10 +143,10 @@ scrape_configs:
 			t.Errorf("lvsdoctor serve changed the host's %s:\nbefore:\n%s\nafter:\n%s", k, before[k], after[k])
 		}
 	}
-	if runs, ok := h.promValue(api, `lvsdoctor_runs_total{job="lvsdoctor"}`); !ok || runs < 5 {
+	if runs, ok := h.promValue(api, `lvsdoctor_runs_total{instance="`+target+`"}`); !ok || runs < 5 {
 		t.Errorf("lvsdoctor_runs_total %v", runs)
 	}
-	if f, _ := h.promValue(api, `lvsdoctor_run_failures_total{job="lvsdoctor"}`); f != 0 {
+	if f, _ := h.promValue(api, `lvsdoctor_run_failures_total{instance="`+target+`"}`); f != 0 {
 		t.Errorf("%v runs failed:\n%s", f, srv.output())
 	}
 }

@@ -137,7 +137,9 @@ serve_on_director() {
 # the rules are read only where it is loaded already (else there are none)
 _director_state() {
     local m; m=$(mods); echo "$m"
-    ip -n director -d addr; ipvs -Ln; ns director cat /proc/net/ip_vs
+    # the IPVS rules and weights (-Sn), not the connection counts, which the
+    # fix's traffic moves
+    ip -n director -d addr; ipvs -Sn
     ns director sysctl -a -r '^net\.' 2>/dev/null
     if [[ $'\n'$m$'\n' == *$'\n'nf_tables$'\n'* ]]; then
         ns director nft list ruleset; ns director iptables-save
