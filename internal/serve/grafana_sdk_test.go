@@ -42,8 +42,10 @@ func TestGrafanaDashboardMatchesTheFoundationSDKSchema(t *testing.T) {
 		Panels []struct {
 			Type, Title string
 			Options     json.RawMessage
-			FieldConfig struct{ Defaults struct{ Custom json.RawMessage } }
-			Targets     []json.RawMessage
+			FieldConfig struct {
+				Defaults struct{ Custom json.RawMessage }
+			}
+			Targets []json.RawMessage
 		}
 	}
 	if err := json.Unmarshal(b, &raw); err != nil {
