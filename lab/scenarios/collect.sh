@@ -155,10 +155,12 @@ _director_state() {
 # longer than the interval (TCG on a loaded host: 3-20 s a run)
 _serve_timed() {
     local what=$1 seen=$2 want=$3 w=$4 n0 n a t run
-    _metrics; n0=$(_metric_value lvsdoctor_runs_total); n=$n0
     a=$EPOCHREALTIME
     # both in one ipvsadm (-R), so that no run sees one changed and not the other
     printf -- '-e -t %s -r %s -g -w %s\n' $VIP:$PORT $RS1_IP:$PORT "$w" $VIP:$PORT $RS2_IP:$PORT "$w" | ipvs -R
+    # the runs counted from once the change is made: a run that started
+    # while ipvsadm ran (slow under TCG) may have missed it
+    _metrics; n0=$(_metric_value lvsdoctor_runs_total); n=$n0
     while :; do
         nap 1
         _metrics || continue
