@@ -68,7 +68,8 @@ scrape_configs:
 	must(t, os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(cfg), 0o644))
 	const promAddr = "127.0.0.1:9090" // the namespace's own loopback: free
 	startInNetns(t, h, nil, prometheus, "--config.file="+filepath.Join(dir, "prometheus.yml"),
-		"--storage.tsdb.path="+filepath.Join(dir, "data"), "--web.listen-address="+promAddr, "--log.level=warn")
+		"--storage.tsdb.path="+filepath.Join(dir, "data"), "--web.listen-address="+promAddr, "--log.level=warn",
+		"--web.enable-lifecycle") // POST /-/reload: the dashboard's second target, below
 	api := "http://" + promAddr
 
 	// ready: Prometheus up, the target scraped, no alert yet
@@ -131,6 +132,10 @@ scrape_configs:
 		}
 	}
 
+	// the dashboard's queries, each run by this Prometheus, and drawn
+	// by its own web UI in Chromium
+	dashboardOnPrometheus(t, h, api, cfg, dir, target)
+
 	// serve ran a run a second all along: the host is as it was
 	after := h.state()
 	for k := range before {
@@ -138,10 +143,10 @@ scrape_configs:
 			t.Errorf("lvsdoctor serve changed the host's %s:\nbefore:\n%s\nafter:\n%s", k, before[k], after[k])
 		}
 	}
-	if runs, ok := h.promValue(api, `lvsdoctor_runs_total{job="lvsdoctor"}`); !ok || runs < 5 {
+	if runs, ok := h.promValue(api, `lvsdoctor_runs_total{instance="`+target+`"}`); !ok || runs < 5 {
 		t.Errorf("lvsdoctor_runs_total %v", runs)
 	}
-	if f, _ := h.promValue(api, `lvsdoctor_run_failures_total{job="lvsdoctor"}`); f != 0 {
+	if f, _ := h.promValue(api, `lvsdoctor_run_failures_total{instance="`+target+`"}`); f != 0 {
 		t.Errorf("%v runs failed:\n%s", f, srv.output())
 	}
 }
@@ -273,9 +278,10 @@ func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
 	}
 }
 
-// The systemd unit keeps three of root's capabilities
-// (packaging/lvsdoctor.service). Collected as root with only those, a
-// host gives every file it gives with all of root's; without
+// The systemd unit keeps three of root's capabilities and no device
+// (packaging/lvsdoctor.service). Collected as root with only those and
+// the /dev of PrivateDevices=yes, a host gives every file it gives with
+// all of root's and the host's /dev; without
 // CAP_NET_ADMIN the firewall cannot be read, and without CAP_SYSLOG the
 // kernel log cannot where dmesg_restrict is on: each one is needed.
 func TestCollectWithTheUnitsCapabilities(t *testing.T) {
@@ -291,6 +297,10 @@ func TestCollectWithTheUnitsCapabilities(t *testing.T) {
 		dir := t.TempDir()
 		argv := []string{"netns", "exec", h.name}
 		if caps != "" {
+			// the unit's PrivateDevices=yes: a /dev of its own holding
+			// the pseudo-devices only, no /dev/kmsg (dmesg then reads
+			// the ring buffer with syslog(2)), in a mount namespace
+			argv = append(argv, "unshare", "--mount", "--propagation", "private", "sh", "-ec", privateDevices+`exec "$@"`, "sh")
 			// exec as root gives exactly the bounding set, as systemd's
 			// CapabilityBoundingSet= does
 			argv = append(argv, "setpriv", "--bounding-set=-all"+caps, "--inh-caps=-all", "--no-new-privs")
@@ -347,6 +357,15 @@ func TestCollectWithTheUnitsCapabilities(t *testing.T) {
 		}
 	}
 }
+
+// privateDevices is the /dev that systemd's PrivateDevices=yes gives a
+// unit: a tmpfs with the pseudo-devices (null, zero, full, random,
+// urandom, tty) and the fd links, without /dev/kmsg or any disk.
+const privateDevices = `mount -t tmpfs -o mode=755,nosuid tmpfs /dev
+mknod -m 666 /dev/null c 1 3; mknod -m 666 /dev/zero c 1 5; mknod -m 666 /dev/full c 1 7
+mknod -m 666 /dev/random c 1 8; mknod -m 666 /dev/urandom c 1 9; mknod -m 666 /dev/tty c 5 0
+ln -s /proc/self/fd /dev/fd; ln -s /proc/self/fd/0 /dev/stdin; ln -s /proc/self/fd/1 /dev/stdout; ln -s /proc/self/fd/2 /dev/stderr
+`
 
 // lvsdoctor serve --inventory collects the fleet over SSH at each run (a
 // real sshd in a real server's namespace): a host that refuses the

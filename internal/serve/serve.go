@@ -174,6 +174,11 @@ func (s *Server) Run(ctx context.Context) {
 	defer tick.Stop()
 	for {
 		_ = s.RunOnce(ctx)
+		// select picks at random among ready cases: a tick pending at
+		// shutdown would start runs bound to fail (and count as failures)
+		if ctx.Err() != nil {
+			return
+		}
 		select {
 		case <-ctx.Done():
 			return

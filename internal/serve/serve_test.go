@@ -406,6 +406,32 @@ func TestRunLoopStartsAtOnceAndNeverOverlaps(t *testing.T) {
 	}
 }
 
+// Shutdown ends the loop: no run starts once the context is done, even
+// with a tick pending (select would pick it half the time).
+func TestNoRunStartsAfterShutdown(t *testing.T) {
+	for i := 0; i < 20; i++ {
+		var calls atomic.Int32
+		started := make(chan struct{})
+		s := New(Options{Interval: time.Millisecond, Collect: func(ctx context.Context, dir string) ([]*collect.Bundle, error) {
+			if calls.Add(1) == 1 {
+				close(started)
+			}
+			<-ctx.Done() // a run under way at shutdown, longer than the interval
+			return nil, ctx.Err()
+		}})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { s.Run(ctx); close(done) }()
+		<-started
+		time.Sleep(5 * time.Millisecond) // ticks pile up behind the run
+		cancel()
+		<-done
+		if n := calls.Load(); n != 1 {
+			t.Fatalf("%d runs, want the one under way at shutdown", n)
+		}
+	}
+}
+
 // A host whose name carries control characters (a compromised host
 // names itself) gets a printable label, and the scrape still works.
 func TestHostileHostNamesArePrintableLabels(t *testing.T) {

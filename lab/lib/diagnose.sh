@@ -10,8 +10,22 @@
 #   as the checks inside the guest do.
 # EXPECT=healthy: no finding with severity critical (exit status 0);
 # EXPECT=<cause id>: findings[0].id is that cause and cites evidence (exit 1).
+# A scrape of `lvsdoctor serve` the guest saved in a case (serve-*.prom) is
+# given to promtool check metrics, Prometheus' own linter, here: the guest
+# has no network for a Prometheus to scrape it.
 set -uo pipefail
 OUT=$1 SCENARIO=$2
+for prom in "$OUT"/testdata/*/serve-*.prom; do
+    [ -f "$prom" ] || continue
+    if ! command -v promtool >/dev/null; then
+        echo "SKIP: $SCENARIO: promtool check metrics: no promtool (Debian package prometheus)"
+    elif lint=$(promtool check metrics <"$prom" 2>&1); then
+        echo "PASS: $SCENARIO: promtool check metrics passes on serve's /metrics from real IPVS (${prom##*/})"
+    else
+        echo "$lint" | sed 's/^/  /'
+        echo "FAIL: $SCENARIO: promtool check metrics passes on serve's /metrics from real IPVS (${prom##*/})"
+    fi
+done
 [ -f "$OUT/diagnose.want" ] || exit 0
 while read -r dir want; do
     if [ -z "${LVSDOCTOR:-}" ] || [ ! -x "${LVSDOCTOR:-}" ]; then
