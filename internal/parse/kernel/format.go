@@ -185,9 +185,15 @@ func applyModinfo(doc evidence.Doc, h *evidence.Host) []evidence.Problem {
 		name = f[len(f)-1]
 	}
 	m, probs := ParseModinfo(doc, name)
-	if m.Found && m.Builtin && h.Kernel.Modules != nil && m.Name != "" {
+	if m.Found && m.Builtin && m.Name != "" {
 		// Built into the kernel: present although lsmod never lists it.
-		h.Kernel.Modules[m.Name] = m.Ref
+		if h.Kernel.Modules != nil {
+			h.Kernel.Modules[m.Name] = m.Ref
+		}
+		if h.Kernel.Builtin == nil {
+			h.Kernel.Builtin = map[string]evidence.Ref{}
+		}
+		h.Kernel.Builtin[m.Name] = m.Ref
 	}
 	if !m.Ref.IsZero() {
 		h.MarkSeen(evidence.KindModinfo, m.Ref)
