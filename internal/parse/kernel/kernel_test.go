@@ -215,6 +215,13 @@ func TestParseModinfo(t *testing.T) {
 	if !m.Found || !m.Builtin || m.Name != "ip_vs" {
 		t.Errorf("builtin %+v", m)
 	}
+	// Built in is recorded on the host even without lsmod: kube-proxy's
+	// "not loaded" is then contradicted.
+	h := evidence.NewHost("n")
+	applyModinfo(fixture(t, "modinfo-builtin.txt"), h)
+	if _, ok := h.Kernel.Builtin["ip_vs"]; !ok || h.Kernel.Modules != nil {
+		t.Errorf("builtin without lsmod: %+v", h.Kernel)
+	}
 	m, _ = ParseModinfo(fixture(t, "modinfo-missing.txt"), "x")
 	if m.Found || m.Name != "nonexist_mod" {
 		t.Errorf("missing %+v", m)
