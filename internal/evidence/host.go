@@ -348,8 +348,8 @@ type Kernel struct {
 	Installed []InstalledKernel
 	Modules   map[string]Ref // loaded modules (lsmod); nil when not collected
 	// Builtin are modules compiled into the kernel (`modinfo NAME`'s
-	// "filename: (builtin)"): present although lsmod and /proc/modules
-	// never list them.
+	// "filename: (builtin)", modules.builtin, CONFIG_IP_VS=y): present
+	// although lsmod and /proc/modules never list them.
 	Builtin map[string]Ref
 }
 

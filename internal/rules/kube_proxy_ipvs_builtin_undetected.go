@@ -62,7 +62,7 @@ func checkIPVSBuiltinUndetected(p *Pass, h *evidence.Host) {
 // the modules it then found "not loaded" logged no failure.
 func ipvsPresent(h *evidence.Host) (evidence.Ref, string, bool) {
 	if r, ok := h.Kernel.Builtin["ip_vs"]; ok {
-		return r, "modinfo says ip_vs is built in", true
+		return r, fmt.Sprintf("the kernel says ip_vs is built in (%s)", clip(strings.Join(strings.Fields(r.Text), " "), 60)), true
 	}
 	failed := false
 	for _, l := range h.Logs {

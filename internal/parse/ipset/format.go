@@ -19,11 +19,6 @@ var (
 // hand to test it (`ipset create foo hash:ip comment`).
 func Formats() []format.Format {
 	return []format.Format{{
-		Name:            "ipset-command",
-		Commands:        format.Patterns(`^(?:\S*/)?ipset\s+(?:-\S+\s+)*(?:create|-N|n|add|-A|test|-T|version|-v|--version|-V)\b`),
-		Apply:           applyCommand,
-		ErrorIsEvidence: func(doc evidence.Doc) bool { return len(commandMessages(doc)) > 0 },
-	}, {
 		Name:     "ipset",
 		MaxBytes: format.LargeOutput,
 		Commands: format.Patterns(`^(?:\S*/)?ipset\s+(?:(?:-\S+\s+)*)(?:list|-L|save|-S|-l|-s)\b`),
@@ -33,6 +28,11 @@ func Formats() []format.Format {
 			return listSniffRE.MatchString(head) || saveSniffRE.MatchString(head)
 		},
 		Apply: format.LimitedLines(apply),
+	}, {
+		Name:            "ipset-command",
+		Commands:        format.Patterns(`^(?:\S*/)?ipset\s+(?:-\S+\s+)*(?:create|-N|n|add|-A|test|-T|version|-v|--version|-V)\b`),
+		Apply:           applyCommand,
+		ErrorIsEvidence: func(doc evidence.Doc) bool { return len(commandMessages(doc)) > 0 },
 	}}
 }
 
