@@ -347,6 +347,10 @@ type Kernel struct {
 	Ref       Ref
 	Installed []InstalledKernel
 	Modules   map[string]Ref // loaded modules (lsmod); nil when not collected
+	// Builtin are modules compiled into the kernel (`modinfo NAME`'s
+	// "filename: (builtin)", modules.builtin, CONFIG_IP_VS=y): present
+	// although lsmod and /proc/modules never list them.
+	Builtin map[string]Ref
 }
 
 // InstalledKernel is one boot entry or installed kernel package.

@@ -288,4 +288,13 @@ const (
 	// line or KubeProxyConfiguration: Subject is "proxy-mode=ipvs" or
 	// "ipvs-exclude-cidrs=10.0.0.0/8,...".
 	LogKubeProxyConfig = "kube-proxy-config"
+	// LogKubeProxyModprobeQuiet is the log line just before kube-proxy's
+	// "IPVS proxier will not be used because the following required
+	// kernel modules are not loaded" when it is no modprobe failure:
+	// kube-proxy runs modprobe for each module right before it reads
+	// /proc/modules and warns of each that fails, so the modules it
+	// names loaded without complaint yet are not listed there (built into
+	// the kernel, or refused silently by an `install ... /bin/true` rule).
+	// Subject holds the modules named.
+	LogKubeProxyModprobeQuiet = "kube-proxy-modprobe-quiet"
 )

@@ -1,5 +1,6 @@
 // Package messages is the table of diagnostic messages that keepalived, the
-// kernel's IPVS code, ipvsadm, iproute2, libvirt and firewalld print, each
+// kernel's IPVS code, ipvsadm, iproute2, libvirt, firewalld, the daemons
+// that program IPVS (dockerd, kube-proxy) and ipset print, each
 // read in its program's source (file and version are recorded per entry)
 // and mapped to the catalog causes it points to, or marked benign.
 //

@@ -13,7 +13,7 @@ import (
 )
 
 var (
-	projects = map[string]bool{"keepalived": true, "linux": true, "ipvsadm": true, "iproute2": true, "libvirt": true, "firewalld": true, "moby": true, "kubernetes": true}
+	projects = map[string]bool{"keepalived": true, "linux": true, "ipvsadm": true, "iproute2": true, "libvirt": true, "firewalld": true, "moby": true, "kubernetes": true, "ipset": true}
 	logKinds = map[string]bool{"keepalived": true, "kernel": true, "stderr": true, "libvirt": true, "firewalld": true, "daemon": true}
 )
 

@@ -32,6 +32,9 @@ func All() []*Rule {
 		directorIdleTimeout,
 		directorConntrackTableFull,
 		keepalivedConfigInvalid,
+		kubeProxyIPSetUnusable,
+		kubeProxyIPVSBuiltinUndetected,
+		kubeProxyIPVSSyncFailed,
 		// real servers
 		rsVIPMissing,
 		rsVIPOnPhysicalInterface,

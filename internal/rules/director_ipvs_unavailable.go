@@ -15,6 +15,9 @@ var directorIPVSUnavailable = &Rule{
 	Rank:     2,
 	Needs:    []Need{{Role: evidence.RoleDirector, Kind: evidence.KindIPVS, Command: "ipvsadm -Ln"}},
 	Explains: []string{"trace.director-not-forwarding", "director.no-virtual-service", "director.no-available-realserver", "director.config-drift"},
+	// kube-proxy's "modules are not loaded" on a host whose kernel shows
+	// IPVS is kube-proxy.ipvs-builtin-undetected, not a kernel without it.
+	Disputed: func(h *evidence.Host) bool { _, _, ok := ipvsPresent(h); return ok },
 	Run: func(p *Pass) {
 		for _, d := range ipvsHosts(p) {
 			checkIPVS(p, d)

@@ -40,6 +40,9 @@ func (p *Pass) ReportLogged() {
 		return
 	}
 	for _, h := range p.Case.Hosts {
+		if p.rule.Disputed != nil && p.rule.Disputed(h) {
+			continue
+		}
 		var refs []evidence.Ref
 		var first *messages.Entry
 		for _, l := range h.Logs {

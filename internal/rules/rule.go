@@ -57,6 +57,11 @@ type Rule struct {
 	// which the engine computes once per case and hands to every rule
 	// that declares them (as go/analysis's Requires and ResultOf).
 	Requires []Requirement
+	// Disputed, when set, reports whether h's other evidence rules the
+	// cause out although a message logged there names it: ReportLogged
+	// then leaves h to the rules that read that evidence (IPVS shown in
+	// the kernel against kube-proxy's "modules are not loaded").
+	Disputed func(h *evidence.Host) bool
 	Run      func(*Pass)
 }
 

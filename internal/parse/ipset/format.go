@@ -2,9 +2,11 @@ package ipset
 
 import (
 	"regexp"
+	"strings"
 
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
 	"github.com/lvsdoctor/lvsdoctor/internal/format"
+	"github.com/lvsdoctor/lvsdoctor/internal/messages"
 )
 
 var (
@@ -13,7 +15,8 @@ var (
 )
 
 // Formats is what this package reads: `ipset list` (-t, -n, one set) and
-// `ipset save`.
+// `ipset save`; and the errors of the other ipset commands a user runs by
+// hand to test it (`ipset create foo hash:ip comment`).
 func Formats() []format.Format {
 	return []format.Format{{
 		Name:     "ipset",
@@ -25,6 +28,11 @@ func Formats() []format.Format {
 			return listSniffRE.MatchString(head) || saveSniffRE.MatchString(head)
 		},
 		Apply: format.LimitedLines(apply),
+	}, {
+		Name:            "ipset-command",
+		Commands:        format.Patterns(`^(?:\S*/)?ipset\s+(?:-\S+\s+)*(?:create|-N|n|add|-A|test|-T|version|-v|--version|-V)\b`),
+		Apply:           applyCommand,
+		ErrorIsEvidence: func(doc evidence.Doc) bool { return len(commandMessages(doc)) > 0 },
 	}}
 }
 
@@ -42,4 +50,27 @@ func apply(doc evidence.Doc, h *evidence.Host) []evidence.Problem {
 		h.MarkSeen(evidence.KindIPSets, format.BlockRef(doc))
 	}
 	return probs
+}
+
+// applyCommand keeps the ipset command's own errors that the message table
+// ties to a cause: "ipset v6.29: Unknown argument: `comment'" says this
+// ipset cannot create the sets kube-proxy's IPVS mode needs.
+func applyCommand(doc evidence.Doc, h *evidence.Host) []evidence.Problem {
+	h.Logs = append(h.Logs, commandMessages(doc)...)
+	return nil
+}
+
+func commandMessages(doc evidence.Doc) []evidence.LogEvent {
+	var out []evidence.LogEvent
+	for i, l := range doc.Lines() {
+		if i >= 50 {
+			break // an error is in the first lines; the rest is a listing
+		}
+		e, ok := messages.Match(strings.TrimSpace(l))
+		if !ok || e.Project != "ipset" || !e.Decides() {
+			continue
+		}
+		out = append(out, evidence.LogEvent{Kind: evidence.LogMessage, Subject: e.ID, Detail: strings.TrimSpace(l), Message: e.ID, Ref: doc.Ref(i, l)})
+	}
+	return out
 }

@@ -2,10 +2,12 @@ package ipset_test
 
 import (
 	"net/netip"
+	"regexp"
 	"slices"
 	"testing"
 
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
+	"github.com/lvsdoctor/lvsdoctor/internal/format"
 	"github.com/lvsdoctor/lvsdoctor/internal/fwsim"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/formattest"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/ipset"
@@ -221,4 +223,35 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// An ipset command's own error that the message table ties to a cause is
+// evidence on its host (field case kubernetes-65461): the ipset that
+// cannot create kube-proxy's sets with comments.
+func TestCommandErrors(t *testing.T) {
+	var f format.Format
+	for _, x := range ipset.Formats() {
+		if x.Name == "ipset-command" {
+			f = x
+		}
+	}
+	cmd := "ipset create foo hash:ip comment"
+	if f.Apply == nil || !slices.ContainsFunc(f.Commands, func(re *regexp.Regexp) bool { return re.MatchString(cmd) }) {
+		t.Fatalf("no format for %q", cmd)
+	}
+	doc := evidence.Doc{Host: "n", Source: "paste.txt", Start: 4, Command: cmd,
+		Text: "ipset v6.29: Unknown argument: `comment'\nTry `ipset help' for more information.\n"}
+	h := evidence.NewHost("n")
+	f.Apply(doc, h)
+	if len(h.Logs) != 1 || h.Logs[0].Message != "ipset.create.unknown-argument-comment" || h.Logs[0].Ref.Line != 4 {
+		t.Errorf("logs %+v", h.Logs)
+	}
+	if !f.ErrorIsEvidence(doc) {
+		t.Error("the error is evidence")
+	}
+	h = evidence.NewHost("n")
+	f.Apply(evidence.Doc{Host: "n", Source: "paste.txt", Start: 1, Command: "ipset --version", Text: "ipset v7.10, protocol version: 7\n"}, h)
+	if len(h.Logs) != 0 {
+		t.Errorf("a version is no error: %+v", h.Logs)
+	}
 }

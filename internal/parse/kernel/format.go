@@ -10,7 +10,8 @@ import (
 
 // Formats is what this package reads: uname and /proc/version, grubby,
 // the installed kernel packages (rpm, dpkg, yum/dnf), ls /boot, lsmod and
-// /proc/modules, modinfo.
+// /proc/modules, modinfo, and what says a module is built into the kernel:
+// its configuration (CONFIG_IP_VS=y) and modules.builtin.
 func Formats() []format.Format {
 	return []format.Format{
 		{
@@ -55,6 +56,88 @@ func Formats() []format.Format {
 			Sniff:    sniffModinfo,
 			Apply:    format.LimitedProblems(applyModinfo),
 		},
+		{
+			Name:     "kernel-config",
+			Commands: format.Patterns(`^(?:grep|egrep|zgrep|cat|zcat)\b.*(?:/boot/config-|/proc/config\.gz)`),
+			Files:    format.Patterns(`^config-\d`, `(?i)^kernel[-_]config`+format.FileTail),
+			Sniff:    sniffKernelConfig,
+			Apply:    applyKernelConfig,
+		},
+		{
+			Name:     "modules-builtin",
+			Commands: format.Patterns(`^(?:grep|egrep|cat)\b.*\bmodules\.builtin\b`),
+			Files:    format.Patterns(`(?i)^modules[-_.]builtin` + format.FileTail),
+			Sniff:    sniffModulesBuiltin,
+			Apply:    applyModulesBuiltin,
+		},
+	}
+}
+
+var (
+	configLineRe  = regexp.MustCompile(`^(?:(CONFIG_[A-Z0-9_]+)=(\S+)|# (CONFIG_[A-Z0-9_]+) is not set)$`)
+	builtinLineRe = regexp.MustCompile(`^kernel/\S+\.ko$`)
+)
+
+// configModules are the kernel options whose "=y" builds in a module the
+// rules ask about: IPVS and the schedulers kube-proxy requires.
+var configModules = map[string]string{
+	"CONFIG_IP_VS": "ip_vs", "CONFIG_IP_VS_RR": "ip_vs_rr", "CONFIG_IP_VS_WRR": "ip_vs_wrr", "CONFIG_IP_VS_SH": "ip_vs_sh",
+}
+
+// sniffAll reports whether every non-blank line of head's first lines
+// matches re: a listing of one kind of line.
+func sniffAll(head string, re *regexp.Regexp) bool {
+	n := 0
+	for _, l := range format.FirstLines(head, 8) {
+		if l = strings.TrimSpace(l); l == "" {
+			continue
+		}
+		if !re.MatchString(l) {
+			return false
+		}
+		n++
+	}
+	return n > 0
+}
+
+func sniffKernelConfig(head string) bool   { return sniffAll(head, configLineRe) }
+func sniffModulesBuiltin(head string) bool { return sniffAll(head, builtinLineRe) }
+
+// applyKernelConfig reads the kernel's configuration (`grep IP_VS
+// /boot/config-$(uname -r)`): an IPVS option set to y is built in.
+func applyKernelConfig(doc evidence.Doc, h *evidence.Host) []evidence.Problem {
+	for i, l := range doc.Lines() {
+		m := configLineRe.FindStringSubmatch(strings.TrimSpace(l))
+		if m == nil || m[2] != "y" {
+			continue
+		}
+		if mod, ok := configModules[m[1]]; ok {
+			addBuiltin(h, mod, doc.Ref(i, l))
+		}
+	}
+	return nil
+}
+
+// applyModulesBuiltin reads /lib/modules/$(uname -r)/modules.builtin:
+// each line is a module compiled into the kernel.
+func applyModulesBuiltin(doc evidence.Doc, h *evidence.Host) []evidence.Problem {
+	for i, l := range doc.Lines() {
+		l = strings.TrimSpace(l)
+		if !builtinLineRe.MatchString(l) {
+			continue
+		}
+		base := strings.TrimSuffix(l[strings.LastIndexByte(l, '/')+1:], ".ko")
+		addBuiltin(h, strings.ReplaceAll(base, "-", "_"), doc.Ref(i, l))
+	}
+	return nil
+}
+
+func addBuiltin(h *evidence.Host, mod string, r evidence.Ref) {
+	if h.Kernel.Builtin == nil {
+		h.Kernel.Builtin = map[string]evidence.Ref{}
+	}
+	if _, ok := h.Kernel.Builtin[mod]; !ok {
+		h.Kernel.Builtin[mod] = r
 	}
 }
 
@@ -185,9 +268,12 @@ func applyModinfo(doc evidence.Doc, h *evidence.Host) []evidence.Problem {
 		name = f[len(f)-1]
 	}
 	m, probs := ParseModinfo(doc, name)
-	if m.Found && m.Builtin && h.Kernel.Modules != nil && m.Name != "" {
+	if m.Found && m.Builtin && m.Name != "" {
 		// Built into the kernel: present although lsmod never lists it.
-		h.Kernel.Modules[m.Name] = m.Ref
+		if h.Kernel.Modules != nil {
+			h.Kernel.Modules[m.Name] = m.Ref
+		}
+		addBuiltin(h, m.Name, m.Ref)
 	}
 	if !m.Ref.IsZero() {
 		h.MarkSeen(evidence.KindModinfo, m.Ref)

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
+	"github.com/lvsdoctor/lvsdoctor/internal/format"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/parsetest"
 )
 
@@ -215,6 +216,13 @@ func TestParseModinfo(t *testing.T) {
 	if !m.Found || !m.Builtin || m.Name != "ip_vs" {
 		t.Errorf("builtin %+v", m)
 	}
+	// Built in is recorded on the host even without lsmod: kube-proxy's
+	// "not loaded" is then contradicted.
+	h := evidence.NewHost("n")
+	applyModinfo(fixture(t, "modinfo-builtin.txt"), h)
+	if _, ok := h.Kernel.Builtin["ip_vs"]; !ok || h.Kernel.Modules != nil {
+		t.Errorf("builtin without lsmod: %+v", h.Kernel)
+	}
 	m, _ = ParseModinfo(fixture(t, "modinfo-missing.txt"), "x")
 	if m.Found || m.Name != "nonexist_mod" {
 		t.Errorf("missing %+v", m)
@@ -227,5 +235,38 @@ func TestParsePackagesAll(t *testing.T) {
 	got, probs := ParsePackages(doc)
 	if len(got) != 1 || got[0].Version != "5.14.0-362.8.1.el9_3.x86_64" || len(probs) != 0 {
 		t.Errorf("%+v %v", got, probs)
+	}
+}
+
+// The kernel's configuration and modules.builtin say what is compiled in
+// (kube-proxy 1.10 reads neither, kubernetes#63801).
+func TestBuiltinFromConfigAndModulesBuiltin(t *testing.T) {
+	byName := map[string]format.Format{}
+	for _, f := range Formats() {
+		byName[f.Name] = f
+	}
+	cfg := "CONFIG_IP_VS=y\n# CONFIG_IP_VS_IPV6 is not set\nCONFIG_IP_VS_RR=m\nCONFIG_IP_VS_SH=y\n"
+	if f := byName["kernel-config"]; !f.Sniff(cfg) || f.Sniff("net.ipv4.vs.conntrack = 0\n") {
+		t.Error("kernel-config sniff")
+	}
+	h := evidence.NewHost("n")
+	byName["kernel-config"].Apply(evidence.Doc{Host: "n", Source: "cfg", Start: 1, Text: cfg}, h)
+	if r, ok := h.Kernel.Builtin["ip_vs"]; !ok || r.Line != 1 {
+		t.Errorf("CONFIG_IP_VS=y: %+v", h.Kernel.Builtin)
+	}
+	if _, ok := h.Kernel.Builtin["ip_vs_rr"]; ok {
+		t.Error("=m is a module, not built in")
+	}
+	if _, ok := h.Kernel.Builtin["ip_vs_sh"]; !ok {
+		t.Error("CONFIG_IP_VS_SH=y")
+	}
+	mb := "kernel/net/netfilter/ipvs/ip_vs.ko\nkernel/net/netfilter/ipvs/ip_vs_rr.ko\n"
+	if f := byName["modules-builtin"]; !f.Sniff(mb) || f.Sniff("ip_vs 145497 0\n") {
+		t.Error("modules-builtin sniff")
+	}
+	h = evidence.NewHost("n")
+	byName["modules-builtin"].Apply(evidence.Doc{Host: "n", Source: "mb", Start: 3, Text: mb}, h)
+	if r, ok := h.Kernel.Builtin["ip_vs_rr"]; !ok || r.Line != 4 {
+		t.Errorf("modules.builtin: %+v", h.Kernel.Builtin)
 	}
 }

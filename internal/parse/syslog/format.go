@@ -32,7 +32,9 @@ func Formats() []format.Format {
 			`^kern\.log`,
 			`^syslog(?:[-.]\d+)?(?:\.(?:txt|log))?$`,
 		),
-		Sniff: func(head string) bool { return logSniffRE.MatchString(head) || loggedMessage(head) },
+		Sniff: func(head string) bool {
+			return logSniffRE.MatchString(head) || loggedMessage(head) || kubeProxyLines(head)
+		},
 		// A log of errors is evidence: "send advert error 1 (Operation not
 		// permitted)" is keepalived saying its adverts are dropped, not a
 		// command that failed to run.
@@ -50,6 +52,21 @@ func applyLogs(doc evidence.Doc, h *evidence.Host) []evidence.Problem {
 	h.Logs = append(h.Logs, evs...)
 	h.MarkSeen(evidence.KindLogs, format.BlockRef(doc))
 	return probs
+}
+
+// kubeProxyLines reports whether a line of head is kube-proxy's own log
+// line: klog's bare form as `kubectl logs` prints it ("E0318 12:34:56.789012
+// 1 proxier.go:1950] msg"), or a journal's or syslog's line of the
+// kube-proxy unit, in any locale's date. Other components' klog lines are
+// not evidence lvsdoctor reads, and do not make a block a log.
+func kubeProxyLines(head string) bool {
+	for line := range strings.Lines(head) {
+		h := splitHeader(strings.TrimSuffix(line, "\n"))
+		if h.msg != "" && h.prog != "" && isKubeProxy(h.prog, strings.TrimSpace(h.msg)) {
+			return true
+		}
+	}
+	return false
 }
 
 // loggedMessage reports whether a line of head is a message of the table

@@ -54,6 +54,11 @@ func ParseLog(doc evidence.Doc) ([]evidence.LogEvent, []evidence.Problem) {
 		return idx[slot]
 	}
 	var lastMartian = -1
+	// The previous line, when it had a klog header: kube-proxy's modprobe
+	// warnings come right before its module check (quietModprobe).
+	var prevKlog *header
+	var prevRef evidence.Ref
+	filtered := strings.Contains(doc.Command, "|")
 	text := doc.Text
 	binary := 0
 	for i := 0; len(text) > 0; i++ {
@@ -77,6 +82,19 @@ func ParseLog(doc evidence.Doc) ([]evidence.LogEvent, []evidence.Problem) {
 		h := splitHeader(line)
 		if h.msg == "" {
 			continue
+		}
+		klogLine := isKlog(line)
+		if klogLine && prevKlog != nil && !filtered {
+			if mods, ok := quietModprobe(h, *prevKlog); ok {
+				add(evidence.LogEvent{Kind: evidence.LogKubeProxyModprobeQuiet, Subject: mods, Time: prevKlog.time,
+					Detail: strings.TrimSpace(prevKlog.msg), Ref: prevRef})
+			}
+		}
+		if klogLine {
+			hh := h
+			prevKlog, prevRef = &hh, doc.Ref(i, line)
+		} else {
+			prevKlog = nil
 		}
 		if strings.HasPrefix(h.msg, "ll header:") && lastMartian >= 0 && lastMartian < len(evs) {
 			// the kernel prints the frame's link header on the next line
@@ -125,6 +143,9 @@ type header struct {
 var (
 	// Nov 21 06:14:01 host [facility.level] prog[pid]: msg   (also .123456 and journalctl short-precise)
 	reBSD = regexp.MustCompile(`^([A-Z][a-z]{2} [ 0-9]\d (?:\d\d:){2}\d\d(?:\.\d+)?) (\S+) (?:[a-z0-9]+\.[a-z]+ )?([^\s:\[]+)(?:\[(\d+)\])?: ?(.*)$`)
+	// journalctl and syslog under a Chinese, Japanese or Korean locale:
+	// "7月 17 14:12:47 host kube-proxy[24001]: msg" (the month as a number)
+	reCJK = regexp.MustCompile(`^(\d{1,2}[月월] ?[ 0-9]?\d(?:日|일)? (?:\d\d:){2}\d\d(?:\.\d+)?) (\S+) ([^\s:\[]+)(?:\[(\d+)\])?: ?(.*)$`)
 	// 2024-11-21T06:14:01.123456+00:00 host prog[pid]: msg
 	reISO = regexp.MustCompile(`^(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?) (\S+) (?:[a-z0-9]+\.[a-z]+ )?([^\s:\[]+)(?:\[(\d+)\])?: ?(.*)$`)
 	// Sat Nov 21 06:17:46 2026: msg   (keepalived --log-console)
@@ -162,6 +183,9 @@ func splitHeader(line string) header {
 	if m := reISO.FindStringSubmatch(s); m != nil {
 		return kernelStamp(header{time: m[1], prog: m[3], msg: m[5]})
 	}
+	if m := reCJK.FindStringSubmatch(s); m != nil {
+		return kernelStamp(header{time: m[1], prog: m[3], msg: m[5]})
+	}
 	if m := reConsole.FindStringSubmatch(s); m != nil {
 		return header{time: m[1], prog: "Keepalived", msg: m[2]}
 	}
@@ -183,11 +207,20 @@ func splitHeader(line string) header {
 	return header{msg: s}
 }
 
-// kernelStamp drops the "[ 123.456]" kern.log keeps after "kernel:".
+// kernelStamp drops the "[ 123.456]" kern.log keeps after "kernel:", and
+// the klog header a Kubernetes component's journal line carries after its
+// ident ("kube-proxy[24001]: E0717 14:12:47.589968   24001 ipset.go:156]
+// msg"): the journal's time and ident stay, the message is klog's.
 func kernelStamp(h header) header {
 	if h.prog == "kernel" {
 		if m := reDmesg.FindStringSubmatch(h.msg); m != nil {
 			h.msg = m[2]
+		}
+		return h
+	}
+	if len(h.msg) > 6 && strings.IndexByte("IWEF", h.msg[0]) >= 0 {
+		if m := reKlog.FindStringSubmatch(h.msg); m != nil {
+			h.msg = m[3]
 		}
 	}
 	return h
@@ -412,4 +445,34 @@ func isKubeProxy(prog, msg string) bool {
 	}
 	return (kubeProxyFiles[file] && has(msg, "roxier", "conntrack", "nf_conntrack", "ipvs", "IPVS", "iptables", "ipset", "Proxy", "proxy")) ||
 		has(msg, "kube-proxy", "Using ipvs Proxier", "Using iptables Proxier")
+}
+
+// isKlog reports whether line carries a klog header, bare or after a
+// journal's prefix.
+func isKlog(line string) bool {
+	s := strings.TrimSpace(line)
+	if reKlog.MatchString(s) {
+		return true
+	}
+	for _, re := range []*regexp.Regexp{reBSD, reISO, reCJK} {
+		if m := re.FindStringSubmatch(s); m != nil {
+			return reKlog.MatchString(m[5])
+		}
+	}
+	return false
+}
+
+// quietModprobe reports whether h is kube-proxy's "required kernel
+// modules are not loaded" and prev, the klog line just before it, is no
+// modprobe failure: the modules named (its Subject) loaded without
+// complaint and are still not in /proc/modules.
+func quietModprobe(h, prev header) (string, bool) {
+	e, ok := messages.Match(strings.TrimSpace(h.msg))
+	if !ok || e.ID != "kubernetes.proxy.ipvs-modules-missing" {
+		return "", false
+	}
+	if p, ok := messages.Match(strings.TrimSpace(prev.msg)); ok && p.ID == "kubernetes.proxy.modprobe-failed" {
+		return "", false
+	}
+	return e.Fields(strings.TrimSpace(h.msg))["modules"], true
 }

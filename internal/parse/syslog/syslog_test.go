@@ -301,3 +301,80 @@ func TestKubeProxyKlog(t *testing.T) {
 		t.Errorf("events %q, want %q", got, want)
 	}
 }
+
+// TestKubeProxyJournalLocales: a `systemctl status kube-proxy` journal
+// under a Chinese locale (field case kubeasz-262) keeps its time and
+// ident, the klog header after the ident is dropped from the message,
+// and the line is the message table's ipset entry.
+func TestKubeProxyJournalLocales(t *testing.T) {
+	text := "7月 17 14:12:47 k8s-master-210 kube-proxy[24001]: E0717 14:12:47.589968   24001 ipset.go:156] Failed to make sure ip set: &{{KUBE-LOAD-BALANCER-LOCAL hash:ip,port inet 1024 65536 0-65535 Kubernetes service load balancer ip + port with externalTrafficPolicy=local} map[] 0xc42007b100} exist, error: error creating ipset KUBE-LOAD-BALANCER-LOCAL, error: exit status 2\n" +
+		"Jul 17 14:12:52 k8s-master-210 kube-proxy[24001]: I0717 14:12:52.634800   24001 server_others.go:183] Using ipvs Proxier.\n"
+	evs, _ := ParseLog(evidence.Doc{Host: "n", Source: "status.txt", Start: 1, Text: text})
+	if len(evs) != 2 {
+		t.Fatalf("events %+v", evs)
+	}
+	if e := evs[0]; e.Kind != evidence.LogKubeProxy || e.Time != "7月 17 14:12:47" || e.Message != "kubernetes.proxy.ipset-create-failed" ||
+		!strings.HasPrefix(e.Detail, "Failed to make sure ip set") {
+		t.Errorf("CJK journal line: %+v", e)
+	}
+	if e := evs[1]; e.Detail != "Using ipvs Proxier." {
+		t.Errorf("klog header kept after the ident: %q", e.Detail)
+	}
+}
+
+// TestKubeProxyLinesMakeALog: kube-proxy's bare klog lines (as `kubectl
+// logs` prints them, field case kubernetes-89632) and its journal lines
+// make a block a log by content; other components' klog lines do not.
+func TestKubeProxyLinesMakeALog(t *testing.T) {
+	sniff := Formats()[0].Sniff
+	for _, head := range []string{
+		"E0331 13:11:06.676253       1 proxier.go:1950] Failed to list IPVS destinations, error: parseIP Error ip=[10 244 2 90 0 0 0 0 0 0 0 0 0 0 0 0]\n",
+		"I0519 23:45:37.384552       1 feature_gate.go:190] feature gates: map[SupportIPVSProxyMode:true]\nI0519 23:45:37.469193       1 server_others.go:306] Can't use ipvs proxier, trying iptables proxier\n",
+		"7月 17 14:12:40 node1 kube-proxy[24001]: I0717 14:12:40.112043   24001 conntrack.go:98] Set sysctl 'net/netfilter/nf_conntrack_max' to 131072\n",
+	} {
+		if !sniff(head) {
+			t.Errorf("not a log: %q", head)
+		}
+	}
+	for _, head := range []string{
+		"E0318 10:02:12.123456    2201 kubelet.go:2183] Container runtime network not ready\n",
+		"I0519 23:45:37.384552       1 feature_gate.go:190] feature gates: map[SupportIPVSProxyMode:true]\n",
+	} {
+		if sniff(head) {
+			t.Errorf("read as a log: %q", head)
+		}
+	}
+}
+
+// TestKubeProxyModprobeQuiet: kube-proxy warns of each module modprobe
+// cannot load right before it reads /proc/modules; "not loaded" after a
+// line that is no such warning (field case kubernetes-63801) is recorded,
+// after a warning, or in a grep's output, it is not.
+func TestKubeProxyModprobeQuiet(t *testing.T) {
+	notLoaded := "E0514 13:55:16.139837       1 server_others.go:304] can't determine whether to use ipvs proxy, error: IPVS proxier will not be used because the following required kernel modules are not loaded: [ip_vs_sh nf_conntrack_ipv4 ip_vs ip_vs_rr ip_vs_wrr]\n"
+	quiet := func(text, cmd string) []evidence.LogEvent {
+		evs, _ := ParseLog(evidence.Doc{Host: "n", Source: "kp.log", Start: 1, Command: cmd, Text: text})
+		var out []evidence.LogEvent
+		for _, e := range evs {
+			if e.Kind == evidence.LogKubeProxyModprobeQuiet {
+				out = append(out, e)
+			}
+		}
+		return out
+	}
+	start := "I0514 13:55:14.505765       1 feature_gate.go:226] feature gates: &{{} map[]}\n"
+	got := quiet(start+notLoaded, "kubectl logs -n kube-system kube-proxy-x")
+	if len(got) != 1 || got[0].Ref.Line != 1 || got[0].Subject != "[ip_vs_sh nf_conntrack_ipv4 ip_vs ip_vs_rr ip_vs_wrr]" {
+		t.Errorf("quiet modprobe: %+v", got)
+	}
+	warned := "W0514 13:55:14.606702       1 proxier.go:469] Failed to load kernel module ip_vs_sh with modprobe. You can ignore this message when kube-proxy is running inside container without mounting /lib/modules\n"
+	if got := quiet(start+warned+notLoaded, ""); len(got) != 0 {
+		t.Errorf("after a modprobe warning: %+v", got)
+	}
+	if got := quiet(notLoaded, ""); len(got) != 0 {
+		t.Errorf("the line alone: %+v", got)
+	}
+	if got := quiet(start+notLoaded, "kubectl logs kube-proxy-x | grep -i ipvs"); len(got) != 0 {
+		t.Errorf("a grep's output: %+v", got)
+	}
+}
