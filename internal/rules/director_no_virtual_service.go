@@ -95,7 +95,7 @@ type unsetMark struct {
 func unsetMarks(p *Pass) []unsetMark {
 	var out []unsetMark
 	for _, d := range p.Directors() {
-		if d.IPVS == nil || !d.Has(evidence.KindFirewall) || len(d.Firewall.Warnings) > 0 {
+		if d.IPVS == nil || !d.Has(evidence.KindFirewall) || len(d.HiddenOf(evidence.KindFirewall)) > 0 {
 			continue
 		}
 		marks := map[uint32]bool{}
