@@ -35,6 +35,7 @@ func All() []*Rule {
 		// real servers
 		rsVIPMissing,
 		rsVIPOnPhysicalInterface,
+		rsVIPWideNetmask,
 		rsARPNotSuppressed,
 		rsRPFilterStrict,
 		rsTunnelNotReady,
