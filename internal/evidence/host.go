@@ -331,6 +331,12 @@ type Addr struct {
 	Prefix    netip.Prefix
 	Scope     string // "global", "host", "link"
 	Secondary bool
+	// Tentative and DADFailed are IPv6 duplicate address detection's
+	// states (`ip -6 addr` prints "dadfailed tentative"): a tentative
+	// address is not used yet, one that failed is never used, because
+	// another node on the link answers for it.
+	Tentative bool
+	DADFailed bool
 	Ref       Ref
 }
 

@@ -55,6 +55,7 @@ func All() []*Rule {
 		netStaleARP,
 		netVRRPBlocked,
 		netVRIDConflict,
+		netVIPDADFailed,
 		netICMPUnreachable,
 		netTunnelMTU,
 		// packet path
