@@ -425,6 +425,12 @@ type InstalledKernel struct {
 	Path    string
 	Title   string
 	Default bool
+	// History is true for a package a package manager's history shows
+	// installed (dnf/yum history info): that history may not hold every
+	// transaction, so a kernel it does not show may still be installed.
+	History bool
+	// Removed is true for a package the history shows removed since.
+	Removed bool
 	Ref     Ref
 }
 

@@ -35,7 +35,7 @@ func TestDetectionOrder(t *testing.T) {
 	want := "ipvsadm keepalived-conf keepalived-version logs ebtables iptables nft ipset firewall-cmd-direct firewall-cmd " +
 		"ip-addr ip-link ip-rule ip-neigh ip-route ifconfig arp sysctl proc-sys " +
 		"ss netstat-s netstat-listen nstat proc-net-snmp ethtool-S conntrack-S conntrack-count " +
-		"uname grubby kernel-packages ls-boot lsmod modinfo os-release hostnamectl dmidecode " +
+		"uname grubby kernel-packages dnf-history ls-boot lsmod modinfo os-release hostnamectl dmidecode " +
 		"virsh-dumpxml virsh-nwfilter-dumpxml virsh-list virsh-nwfilter-list libvirt-xml tcpdump probe watch kube-proxy-config"
 	var got []string
 	for _, f := range Formats() {
