@@ -115,7 +115,7 @@ func checkLocalAddrPorts(p *Pass, d *evidence.Host) {
 				Explanation: "A FULLNAT service sends its packets to the real servers from one of its local addresses; " +
 					"`ipvsadm -G` lists none for this one, so the kernel has no source for them and drops every new connection.",
 				Evidence: []evidence.Ref{g.Ref, vs.Ref},
-				Fix: laddrFix(d, g.VIP),
+				Fix:      laddrFix(d, g.VIP),
 			})
 			continue
 		}
