@@ -22,7 +22,10 @@ var rsVIPWideNetmask = &Rule{
 		for _, x := range directPairs(p) {
 			s, h := x.s, x.h
 			for _, a := range h.AddrsOf(s.VIP) {
-				if a.Iface != "lo" && !strings.HasPrefix(a.Label, "lo:") || a.Prefix.Bits() >= a.Prefix.Addr().BitLen() || a.Prefix.Bits() < 0 {
+				// IPv4 only: for an IPv6 prefix on lo the kernel adds an
+				// ordinary route beside the NIC's (checked in a netns),
+				// not a local one that takes the subnet.
+				if a.Iface != "lo" && !strings.HasPrefix(a.Label, "lo:") || !a.Prefix.Addr().Is4() || a.Prefix.Bits() >= 32 || a.Prefix.Bits() < 0 {
 					continue
 				}
 				reportWideVIP(p, s, h, a)
