@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -23,6 +24,9 @@ type ask struct {
 	need rules.Need
 	ids  []string // the causes it would settle, in rule order
 	rank int      // the deepest (lowest) rank among them
+	// hidden is what the host's output left out, when the ask is for
+	// the command that shows it.
+	hidden evidence.Hidden
 }
 
 // missing gathers the asks of a case.
@@ -67,7 +71,25 @@ func (m *missing) check(t *topology.Topology, r *rules.Rule) {
 			continue
 		}
 		for _, h := range hosts {
-			if settled(t, h, n) || n.When != "" && standby(t, h) {
+			if settled(t, h, n) {
+				// What the outputs say they left out is still open: the
+				// command that shows it settles the rule.
+				for _, x := range h.HiddenOf(n.Kind) {
+					hn := n
+					hn.Command, hn.When, hn.Settled = cmp.Or(x.Command, n.Command), "", nil
+					if m.byHost[h.Name] == nil {
+						m.byHost[h.Name] = map[string]*ask{}
+					}
+					a := m.byHost[h.Name][hn.Command]
+					if a == nil {
+						a = &ask{host: h, role: n.Role, need: hn, hidden: x}
+						m.byHost[h.Name][hn.Command] = a
+					}
+					add(a)
+				}
+				continue
+			}
+			if n.When != "" && standby(t, h) {
 				// A backup director sees none of the traffic a capture or
 				// a drop trace waits for: asking settles nothing.
 				continue
@@ -209,6 +231,10 @@ func (f *filler) hostStep(a *ask) diagnosis.NextStep {
 	when := a.need.When
 	s := diagnosis.NextStep{On: a.host.Name, Command: cmd, When: when, Settles: a.ids,
 		Why: "it would settle " + strings.Join(a.ids, ", ")}
+	if x := a.hidden; !x.Ref.IsZero() {
+		s.Why = fmt.Sprintf("the output left out %s (%s:%d %q): it would settle %s", x.What, x.Ref.Source, x.Ref.Line,
+			evidence.Clip(strings.TrimSpace(x.Ref.Text), 80), strings.Join(a.ids, ", "))
+	}
 	if why != "" {
 		s.Why += " (" + why + ")"
 	}

@@ -133,3 +133,30 @@ func TestNextStepForMissingRole(t *testing.T) {
 		t.Errorf("first step: %+v", s)
 	}
 }
+
+// What an output says it left out is asked for by the command that
+// shows it: iptables-nft's warning that iptables-legacy tables exist asks
+// for iptables-legacy-save on that director, first (it settles the most),
+// and the check it would settle is not counted as run there.
+func TestNextStepShowsHidden(t *testing.T) {
+	corpus := filepath.Join("..", "..", "testdata", "corpus")
+	d := diagnoseExample(t, filepath.Join(corpus, "lookalike--director.firewall-drops-vip--legacy-tables-hidden"))
+	if len(d.NextSteps) == 0 || d.NextSteps[0].On != "director" || d.NextSteps[0].Command != "iptables-legacy-save -c" ||
+		!strings.Contains(d.NextSteps[0].Why, "iptables-legacy tables") || !slices.Contains(d.NextSteps[0].Settles, "director.firewall-drops-vip") {
+		t.Errorf("next steps %+v", d.NextSteps)
+	}
+	noted := false
+	for _, n := range d.Notes {
+		noted = noted || strings.Contains(n, "whether a rule there drops 192.0.2.100 is not decided")
+	}
+	if !noted {
+		t.Errorf("no note that the hidden tables may drop the VIP: %q", d.Notes)
+	}
+	// The same case without the warning line hides nothing.
+	base := diagnoseExample(t, filepath.Join(corpus, "lookalike--director.firewall-drops-vip--other-destination"))
+	for _, s := range base.NextSteps {
+		if strings.Contains(s.Command, "legacy") {
+			t.Errorf("asks %+v", s)
+		}
+	}
+}

@@ -162,10 +162,69 @@ type Host struct {
 	// Observations are results of test commands seen in transcripts
 	// (curl errors, ping/arping results) that say what the user saw.
 	Observations []Observation
+	// Hidden is what the host's outputs say they left out (a tool's own
+	// warning, a listing cut short): what it hides is no evidence of
+	// absence, and the command that shows it is worth asking for.
+	Hidden []Hidden
 	// Zone is the host's local time zone as its own output shows it, nil
 	// when its evidence does not say: what its logs' times (printed
 	// without a zone) are in.
 	Zone *Zone
+}
+
+// Hidden is one part of the evidence an output left out: rules of tables
+// another tool holds ("# Warning: iptables-legacy tables present"), the
+// elements of a set a listing did not print, lines cut from a paste.
+type Hidden struct {
+	Kind    Kind   // the kind of evidence that is incomplete
+	What    string // what is left out: "iptables-legacy tables", "the elements of nft set inet filter blocked"
+	Command string // the command that shows it
+	Ref     Ref    // the line that says (or shows) it is left out
+	// ShownBy is the output of the host that shows what another left out
+	// (iptables-legacy-save beside iptables-nft's warning); zero while
+	// it is still hidden.
+	ShownBy Ref
+}
+
+// AddHidden records a part of the evidence left out, once per kind and
+// what.
+func (h *Host) AddHidden(x Hidden) {
+	for i, y := range h.Hidden {
+		if y.Kind == x.Kind && y.What == x.What {
+			if y.Ref.IsZero() {
+				x.ShownBy = y.ShownBy
+				h.Hidden[i] = x
+			}
+			return
+		}
+	}
+	h.Hidden = append(h.Hidden, x)
+}
+
+// RevealHidden records that ref shows what of kind k, whichever output
+// of the host is read first.
+func (h *Host) RevealHidden(k Kind, what string, ref Ref) {
+	for i, y := range h.Hidden {
+		if y.Kind == k && y.What == what {
+			if h.Hidden[i].ShownBy.IsZero() {
+				h.Hidden[i].ShownBy = ref
+			}
+			return
+		}
+	}
+	h.Hidden = append(h.Hidden, Hidden{Kind: k, What: what, ShownBy: ref})
+}
+
+// HiddenOf lists what the host's outputs left out of evidence of kind k
+// and no other output of the host shows.
+func (h *Host) HiddenOf(k Kind) []Hidden {
+	var out []Hidden
+	for _, x := range h.Hidden {
+		if x.Kind == k && x.ShownBy.IsZero() && !x.Ref.IsZero() {
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 // Zone is a host's local time zone and the line that shows it.
@@ -246,6 +305,11 @@ const (
 	KindVirshList    Kind = "libvirt-domain-list"
 )
 
+// KindFirewalldDirect: firewalld's direct rules (firewall-cmd --direct
+// --get-all-rules), which run before its zones; they are in
+// Firewall.Rules, but are not the whole firewall (KindFirewall).
+const KindFirewalldDirect Kind = "firewalld-direct"
+
 // Link is a network interface.
 type Link struct {
 	Index   int
@@ -267,6 +331,12 @@ type Addr struct {
 	Prefix    netip.Prefix
 	Scope     string // "global", "host", "link"
 	Secondary bool
+	// Tentative and DADFailed are IPv6 duplicate address detection's
+	// states (`ip -6 addr` prints "dadfailed tentative"): a tentative
+	// address is not used yet, one that failed is never used, because
+	// another node on the link answers for it.
+	Tentative bool
+	DADFailed bool
 	Ref       Ref
 }
 
@@ -359,6 +429,12 @@ type InstalledKernel struct {
 	Path    string
 	Title   string
 	Default bool
+	// History is true for a package a package manager's history shows
+	// installed (dnf/yum history info): that history may not hold every
+	// transaction, so a kernel it does not show may still be installed.
+	History bool
+	// Removed is true for a package the history shows removed since.
+	Removed bool
 	Ref     Ref
 }
 

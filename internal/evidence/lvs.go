@@ -24,6 +24,28 @@ type IPVS struct {
 	// SyncDaemons are the lines of `ipvsadm -L --daemon` naming a running
 	// connection sync daemon ("master sync daemon (mcast=eth0, syncid=51)").
 	SyncDaemons []Ref
+	// LocalAddrs are the FULLNAT local addresses of each service, as
+	// `ipvsadm -G` (Alibaba's LVS, DPVS) lists them; nil when not shown.
+	LocalAddrs []*FNATLocalAddrs
+}
+
+// FNATLocalAddrs are one service's FULLNAT local addresses: the sources
+// the director gives its connections towards the real servers.
+type FNATLocalAddrs struct {
+	VIP   netip.AddrPort
+	Total int // the count ipvsadm printed
+	Addrs []FNATLocalAddr
+	Ref   Ref
+}
+
+// FNATLocalAddr is one local address with the kernel's counters:
+// Conflicts counts the port allocations that found the port taken,
+// Conns the connections using the address now.
+type FNATLocalAddr struct {
+	Addr      netip.Addr
+	Conflicts uint64
+	Conns     uint64
+	Ref       Ref
 }
 
 // IPVSTimeouts are IPVS's idle timeouts in seconds: an established TCP

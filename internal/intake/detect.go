@@ -107,5 +107,52 @@ func dispatch(c *evidence.Case, h *evidence.Host, doc evidence.Doc, base string,
 				Message: fmt.Sprintf("%s parser failed (%v): block skipped, please report this input", f.Name, r)})
 		}
 	}()
+	doc, cut := elide(doc)
+	before := map[evidence.Kind]int{}
+	for k, refs := range h.Seen {
+		before[k] = len(refs)
+	}
 	c.Problems = append(c.Problems, f.Apply(doc, h)...)
+	if cut.IsZero() {
+		return
+	}
+	// What this block showed is incomplete: the kinds it recorded are
+	// not evidence of absence.
+	for k, refs := range h.Seen {
+		if len(refs) > before[k] && k != evidence.KindLogs && k != evidence.KindFrames {
+			h.AddHidden(evidence.Hidden{Kind: k, What: fmt.Sprintf("lines cut from the %s output (%q)", f.Name, strings.TrimSpace(cut.Text)),
+				Command: doc.Command, Ref: cut})
+		}
+	}
+}
+
+// elisionRE is a line a person or a pager put where lines were cut from
+// an output: "...", "…", "[...]", "<snip>", "(12 more lines)", "--More--".
+var elisionRE = regexp.MustCompile(`^\s*(?:\.{3,}|…+|\[(?:\.{3}|…)\]|<\s*snip(?:ped)?\s*>|\[?\s*snip(?:ped)?\s*\]?|` +
+	`(?:\.{3}\s*)?[(\[]\s*\d+ more(?: lines| rows| rules| entries)?\s*[)\]](?:\s*\.{3})?|--More--(?:\(\d+%\))?)\s*$`)
+
+// elide blanks the lines of doc that stand for lines cut from the output
+// (parsers would not understand them; the numbering stays), and returns
+// the first such line's reference.
+func elide(doc evidence.Doc) (evidence.Doc, evidence.Ref) {
+	if !strings.Contains(doc.Text, "...") && !strings.Contains(doc.Text, "…") && !strings.Contains(doc.Text, "more)") &&
+		!strings.Contains(doc.Text, "more lines") && !strings.Contains(doc.Text, "more]") &&
+		!strings.Contains(doc.Text, "snip") && !strings.Contains(doc.Text, "--More--") {
+		return doc, evidence.Ref{}
+	}
+	lines := strings.Split(doc.Text, "\n")
+	var first evidence.Ref
+	for i, l := range lines {
+		if elisionRE.MatchString(strings.TrimSuffix(l, "\r")) {
+			if first.IsZero() {
+				first = doc.Ref(i, l)
+			}
+			lines[i] = ""
+		}
+	}
+	if first.IsZero() {
+		return doc, first
+	}
+	doc.Text = strings.Join(lines, "\n")
+	return doc, first
 }

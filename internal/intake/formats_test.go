@@ -32,10 +32,10 @@ import (
 // match wins, so moving one changes what a block is read as. Change it on
 // purpose, with a test of the block that needs the new order.
 func TestDetectionOrder(t *testing.T) {
-	want := "ipvsadm keepalived-conf keepalived-version logs ebtables iptables nft ipset ipset-command firewall-cmd " +
+	want := "ipvsadm-laddr ipvsadm keepalived-conf keepalived-version logs ebtables iptables nft ipset ipset-command firewall-cmd-direct firewall-cmd " +
 		"ip-addr ip-link ip-rule ip-neigh ip-route ifconfig arp sysctl proc-sys " +
 		"ss netstat-s netstat-listen nstat proc-net-snmp ethtool-S conntrack-S conntrack-count " +
-		"uname grubby kernel-packages ls-boot lsmod modinfo kernel-config modules-builtin os-release hostnamectl dmidecode " +
+		"uname grubby kernel-packages dnf-history ls-boot lsmod modinfo kernel-config modules-builtin os-release hostnamectl dmidecode " +
 		"virsh-dumpxml virsh-nwfilter-dumpxml virsh-list virsh-nwfilter-list libvirt-xml tcpdump probe watch kube-proxy-config"
 	var got []string
 	for _, f := range Formats() {

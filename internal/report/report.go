@@ -382,6 +382,9 @@ func serviceLine(d *diagnosis.Diagnosis) string {
 	out := s.VIP
 	if s.Port != 0 {
 		out = fmt.Sprintf("%s:%d", s.VIP, s.Port)
+		if strings.Contains(s.VIP, ":") {
+			out = fmt.Sprintf("[%s]:%d", s.VIP, s.Port) // IPv6, as ipvsadm prints it
+		}
 	}
 	if s.Proto != "" {
 		out = s.Proto + " " + out

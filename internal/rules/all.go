@@ -38,6 +38,7 @@ func All() []*Rule {
 		// real servers
 		rsVIPMissing,
 		rsVIPOnPhysicalInterface,
+		rsVIPWideNetmask,
 		rsARPNotSuppressed,
 		rsRPFilterStrict,
 		rsTunnelNotReady,
@@ -57,6 +58,7 @@ func All() []*Rule {
 		netStaleARP,
 		netVRRPBlocked,
 		netVRIDConflict,
+		netVIPDADFailed,
 		netICMPUnreachable,
 		netTunnelMTU,
 		// packet path

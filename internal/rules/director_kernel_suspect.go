@@ -67,17 +67,33 @@ func kernelAnomaly(p *Pass, d *evidence.Host) (string, []evidence.Ref) {
 		}
 	}
 	refs := []evidence.Ref{k.Ref}
+	for _, ik := range pkgs {
+		if ik.Removed && sameKernel(ik.Version, k.Release) {
+			return fmt.Sprintf("the package of the running kernel %s was removed (the package history): its modules went with it, "+
+				"so what was not loaded before (IPVS schedulers, netfilter helpers) cannot be loaded", k.Release), append(refs, ik.Ref)
+		}
+	}
 	if len(pkgs) > 0 {
-		found := false
+		found, history := false, true
 		var names []string
 		for _, ik := range pkgs {
+			if ik.Removed {
+				continue
+			}
 			names = append(names, ik.Version)
 			refs = append(refs, ik.Ref)
+			history = history && ik.History
 			if sameKernel(ik.Version, k.Release) {
 				found = true
 			}
 		}
-		if !found {
+		switch {
+		case found || len(names) == 0:
+		case history:
+			// A history may hold only some transactions: no proof.
+			p.Notef("on %s, the package history given shows kernel packages %s installed but not the running %s: "+
+				"`rpm -q kernel kernel-core` says whether a package installed it", d.Name, strings.Join(names, ", "), k.Release)
+		default:
 			return fmt.Sprintf("the running kernel %s was not installed by a distribution package (installed: %s): it was built or copied by hand",
 				k.Release, strings.Join(names, ", ")), refs
 		}
@@ -123,6 +139,9 @@ func configLooksRight(d *evidence.Host, s *topology.Service) bool {
 	if d.Has(evidence.KindAddrs) && !d.IsLocal(s.VIP) {
 		return false
 	}
+	if len(d.HiddenOf(evidence.KindFirewall)) > 0 {
+		return false // a table the outputs do not show may drop it
+	}
 	v := fwsim.Walk(&d.Firewall, evidence.Packet{Proto: s.Proto, Dst: s.VIP, DPort: s.Port, CtState: "NEW"}, "prerouting", "input")
 	return !v.Dropped
 }
@@ -134,7 +153,7 @@ func kernelFix(p *Pass, s *topology.Service, d *evidence.Host) []string {
 	k := d.Kernel
 	target, path := "", ""
 	for _, ik := range k.Installed {
-		if strings.Contains(ik.Path, "/boot/") || ik.Title != "" || sameKernel(ik.Version, k.Release) || ik.Version == "" {
+		if strings.Contains(ik.Path, "/boot/") || ik.Title != "" || sameKernel(ik.Version, k.Release) || ik.Version == "" || ik.Removed {
 			continue
 		}
 		if target == "" || kernelNewer(ik.Version, target) {

@@ -8,6 +8,7 @@ import (
 	"github.com/lvsdoctor/lvsdoctor/internal/diagnosis"
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
 	"github.com/lvsdoctor/lvsdoctor/internal/fwsim"
+	"github.com/lvsdoctor/lvsdoctor/internal/parse/firewalld"
 	"github.com/lvsdoctor/lvsdoctor/internal/topology"
 )
 
@@ -38,15 +39,31 @@ func noteUnknownSets(p *Pass, h *evidence.Host, v fwsim.Verdict, pkt evidence.Pa
 	}
 }
 
+// noteHiddenFirewall says what of h's firewall its outputs left out: a
+// table they do not show may drop pkt, so "no rule drops it" is not
+// concluded from them.
+func noteHiddenFirewall(p *Pass, h *evidence.Host, pkt evidence.Packet) {
+	for _, x := range h.HiddenOf(evidence.KindFirewall) {
+		p.Notef("on %s, the output left out %s (%s:%d %q): whether a rule there drops %s is not decided; `%s` shows it",
+			h.Name, x.What, x.Ref.Source, x.Ref.Line, evidence.Clip(strings.TrimSpace(x.Ref.Text), 80), pkt.Dst, orName(x.Command, "the full listing"))
+	}
+}
+
 // firewallDrop walks the client's packet through h's rules and reports a
 // drop as a finding of the running rule.
 func firewallDrop(p *Pass, h *evidence.Host, s *topology.Service, pkt evidence.Packet, what string) {
-	if !h.Has(evidence.KindFirewall) {
+	whole := h.Has(evidence.KindFirewall)
+	if !whole && !h.Has(evidence.KindFirewalldDirect) {
 		return
 	}
 	v := fwsim.Walk(&h.Firewall, pkt, "prerouting", "input")
 	noteUnknownSets(p, h, v, pkt)
-	if !v.Dropped {
+	if whole && (!v.Dropped || !v.Sure) {
+		noteHiddenFirewall(p, h, pkt)
+	}
+	if !v.Dropped || !whole && v.Rule == nil {
+		// firewalld's direct rules alone: one that drops decides (they
+		// run before the zones); the rest is the zones' to say.
 		return
 	}
 	// The rule that drops decides (or the chain whose policy does); the
@@ -64,6 +81,9 @@ func firewallDrop(p *Pass, h *evidence.Host, s *topology.Service, pkt evidence.P
 	var title, rule string
 	if v.Rule != nil {
 		rule = fmt.Sprintf("%s %s/%s rule %d", v.Rule.Tool, v.Rule.Table, v.Rule.Chain, v.Rule.Num)
+		if d, ok := firewalld.DirectOf(v.Rule.Ref.Text); ok && !d.Passthrough {
+			rule = fmt.Sprintf("firewalld's direct rule %s %s %s (priority %s)", d.Family, d.Table, d.Chain, d.Priority)
+		}
 		title = fmt.Sprintf("%s %s %s traffic on %s", rule, strings.ToLower(v.Rule.Verdict)+"s", what, h.Name)
 		if v.Rule.Counters && v.Rule.Pkts > 0 {
 			title += fmt.Sprintf(" (%d packets so far)", v.Rule.Pkts)
@@ -104,6 +124,15 @@ var nftCounterRe = regexp.MustCompile(`\bcounter\b`)
 // firewallFix removes the rule that drops pkt on h, or accepts pkt before
 // the policy that does; in the tool that holds it.
 func firewallFix(h *evidence.Host, v fwsim.Verdict, pkt evidence.Packet) []string {
+	if v.Rule != nil {
+		if d, ok := firewalld.DirectOf(v.Rule.Ref.Text); ok && !d.Passthrough {
+			rule := strings.Join([]string{d.Family, d.Table, d.Chain, d.Priority, d.Args}, " ")
+			return []string{
+				fixCmd("firewall-cmd --direct --remove-rule "+rule, "on %s, after checking why it is there (firewalld's direct rule)", h.Name),
+				fixCmd("firewall-cmd --permanent --direct --remove-rule "+rule, "and from the saved configuration"),
+			}
+		}
+	}
 	switch {
 	case v.Rule != nil && (v.Rule.Tool == "iptables" || v.Rule.Tool == "ip6tables"):
 		return []string{fixCmd(fmt.Sprintf("%s -t %s -D %s %d", v.Rule.Tool, orName(v.Rule.Table, "filter"), v.Rule.Chain, v.Rule.Num),

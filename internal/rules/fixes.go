@@ -151,6 +151,15 @@ func distroFamily(h *evidence.Host) string {
 // holds it, on the interface that holds it.
 func announceVIP(p *Pass, s *topology.Service, why string) string {
 	holders := vipHolders(p, s)
+	if s.VIP.Is6() {
+		// IPv6 has no ARP: neighbour advertisements, which arping does
+		// not send.
+		on := "the director that holds the VIP"
+		if len(holders) > 0 {
+			on = holders[0].Name
+		}
+		return fixStep("on %s: %s with unsolicited neighbour advertisements for %s (keepalived sends them on a transition; by hand, ndsend %s IFACE)", on, why, s.VIP, s.VIP)
+	}
 	if len(holders) == 0 {
 		return fixCmd(fmt.Sprintf("arping -U -c 3 -I %s %s", `"$(ip -o addr show to `+s.VIP.String()+` | awk '{print $2; exit}')"`, s.VIP), "on the director that holds the VIP: %s", why)
 	}

@@ -14,7 +14,7 @@ var rsVIPOnPhysicalInterface = &Rule{
 	Doc:      "A DR/TUN real server holds the VIP on a physical interface, where it answers ARP for it and fights the director.",
 	Rank:     12,
 	Needs:    []Need{{Role: evidence.RoleRealServer, Kind: evidence.KindAddrs, Command: "ip addr"}},
-	Explains: []string{"net.arp-conflict", "rs.arp-not-suppressed"},
+	Explains: []string{"net.arp-conflict", "rs.arp-not-suppressed", "net.vip-dad-failed"},
 	Run: func(p *Pass) {
 		for _, x := range directPairs(p) {
 			s, h := x.s, x.h

@@ -242,6 +242,9 @@ func (t *Topology) resolveServices(hint evidence.Service) {
 	for _, k := range order {
 		all = append(all, byKey[k])
 	}
+	if !hint.VIP.IsValid() {
+		all = t.markedVIPs(all)
+	}
 	if hint.VIP.IsValid() {
 		var picked []*Service
 		for _, s := range all {
@@ -435,7 +438,7 @@ func (t *Topology) fwmarkServices(all []*Service, hint evidence.Service) []*Serv
 		}
 		for _, h := range t.Directors() {
 			for _, r := range h.Firewall.Rules {
-				if !strings.EqualFold(r.Verdict, "MARK") || parseMark(r.Target) != s.FWMark {
+				if !SetsMark(&r, s.FWMark) {
 					continue
 				}
 				p := evidence.Packet{Proto: hint.Proto, Dst: hint.VIP, DPort: hint.Port}
@@ -453,6 +456,92 @@ func (t *Topology) fwmarkServices(all []*Service, hint evidence.Service) []*Serv
 	next:
 	}
 	return out
+}
+
+// markedVIPs gives each firewall-mark service without a VIP the VIPs
+// and ports of the mangle rules that set its mark on a director (iptables
+// `-d VIP -p tcp --dport 80 -j MARK --set-mark 3`, nft `ip daddr VIP tcp
+// dport 80 meta mark set 3`), so that every rule about a VIP runs for it.
+// A mark set on several VIPs gives one service per VIP, sharing the IPVS
+// service and its configuration; a mark no rule sets on one address
+// leaves the service without a VIP (director.no-virtual-service says why).
+func (t *Topology) markedVIPs(all []*Service) []*Service {
+	var out []*Service
+	for _, s := range all {
+		if s.FWMark == 0 || s.VIP.IsValid() {
+			out = append(out, s)
+			continue
+		}
+		targets := MarkedTargets(t.Directors(), s.FWMark)
+		if len(targets) == 0 {
+			out = append(out, s)
+			continue
+		}
+		for i, m := range targets {
+			x := s
+			if i > 0 {
+				c := *s
+				x = &c
+			}
+			x.VIP, x.Port, x.Ref = m.VIP, m.Port, m.Rule.Ref
+			if x.Proto == "" {
+				x.Proto = m.Proto
+			}
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// MarkTarget is one VIP (and port) a firewall rule marks for an FWM
+// service.
+type MarkTarget struct {
+	VIP   netip.Addr
+	Port  uint16 // the first port the rule matches; 0 for any
+	Proto string
+	Rule  *evidence.FirewallRule
+}
+
+// MarkedTargets lists the single addresses that the MARK rules of hosts
+// set mark on, each with the rule's first destination port, in the
+// rules' order.
+func MarkedTargets(hosts []*evidence.Host, mark uint32) []MarkTarget {
+	var out []MarkTarget
+	seen := map[netip.AddrPort]bool{}
+	for _, h := range hosts {
+		for i := range h.Firewall.Rules {
+			r := &h.Firewall.Rules[i]
+			if !SetsMark(r, mark) || r.Dst.Negate {
+				continue
+			}
+			var port uint16
+			if len(r.DPorts) > 0 {
+				port = r.DPorts[0].From
+			}
+			proto := strings.ToLower(r.Proto)
+			if proto != "tcp" && proto != "udp" && proto != "sctp" {
+				proto = ""
+			}
+			for _, pfx := range r.Dst.Prefixes {
+				if !pfx.IsSingleIP() {
+					continue
+				}
+				k := netip.AddrPortFrom(pfx.Addr(), port)
+				if seen[k] {
+					continue
+				}
+				seen[k] = true
+				out = append(out, MarkTarget{VIP: pfx.Addr(), Port: port, Proto: proto, Rule: r})
+			}
+		}
+	}
+	return out
+}
+
+// SetsMark reports whether r sets firewall mark m on the packets it
+// matches (iptables -j MARK --set-mark/--set-xmark, nft meta mark set).
+func SetsMark(r *evidence.FirewallRule, m uint32) bool {
+	return strings.EqualFold(r.Verdict, "MARK") && parseMark(r.Target) == m
 }
 
 // parseMark reads a mark as iptables and nft print it: 0x7, 7, 0x7/0xff.

@@ -1,6 +1,7 @@
 package firewalld_test
 
 import (
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -108,4 +109,51 @@ func TestDetect(t *testing.T) {
 		{Base: "fw.txt", Text: text("list-all-zones.txt"), Want: "firewall-cmd", Label: "list-all-zones.txt"},
 	})
 	formattest.NoFalseSniff(t, firewalld.Formats(), formattest.OtherOutputs)
+}
+
+// TestDirect: firewalld's direct rules and passthroughs (firewalld
+// 1.3.3's own output, see testdata/README.md) become the iptables rules
+// they are, each cited by its own line; the VIP's DROP matches the
+// client's packet, the ipv6 REJECT is ip6tables', the MARK sets mark 2.
+func TestDirect(t *testing.T) {
+	doc := parsetest.Fixture(t, "ds1", "direct-get-all-rules.txt", "firewall-cmd --direct --get-all-rules")
+	rules, probs := firewalld.ParseDirect(doc)
+	if len(probs) > 0 {
+		t.Fatal(probs)
+	}
+	var got []string
+	for _, r := range rules {
+		parsetest.CheckRef(t, doc, r.Ref)
+		got = append(got, strings.Join([]string{r.Tool, r.Table, r.Chain, r.Hook, r.Verdict, r.Target}, " "))
+	}
+	want := []string{"iptables filter INPUT input DROP ", "iptables filter INPUT input ACCEPT ",
+		"ip6tables filter INPUT input REJECT icmp6-port-unreachable", "iptables mangle PREROUTING prerouting MARK 0x2"}
+	if !slices.Equal(got, want) {
+		t.Errorf("rules\n got %q\nwant %q", got, want)
+	}
+	pkt := evidence.Packet{Proto: "tcp", Src: netip.MustParseAddr("203.0.113.50"), Dst: netip.MustParseAddr("192.0.2.100"), DPort: 80}
+	if m := rules[0].MatchPacket(pkt); m != evidence.Matches {
+		t.Errorf("the DROP of the VIP: %v", m)
+	}
+	if d, ok := firewalld.DirectOf(rules[0].Ref.Text); !ok || d.Family != "ipv4" || d.Priority != "0" || d.Args != "-d 192.0.2.100/32 -p tcp --dport 80 -j DROP" {
+		t.Errorf("DirectOf %+v", d)
+	}
+
+	doc = parsetest.Fixture(t, "ds1", "direct-get-all-passthroughs.txt", "firewall-cmd --direct --get-all-passthroughs")
+	rules, probs = firewalld.ParseDirect(doc)
+	if len(probs) > 0 || len(rules) != 1 || rules[0].Chain != "FORWARD" || !rules[0].Drops() || rules[0].Ref.Text != "ipv4 -t filter -I FORWARD -s 198.51.100.0/24 -j DROP" {
+		t.Errorf("passthrough %+v %v", rules, probs)
+	}
+}
+
+// TestDetectDirect: the direct listings are read as such by command, file
+// name and content, and no other output is taken for them.
+func TestDetectDirect(t *testing.T) {
+	text := func(n string) string { return parsetest.Fixture(t, "h", n, "").Text }
+	formattest.Detect(t, []formattest.Case{
+		{Command: "firewall-cmd --direct --get-all-rules", Text: text("direct-get-all-rules.txt"), Want: "firewall-cmd-direct", Label: "direct-get-all-rules.txt"},
+		{Command: "firewall-cmd --permanent --direct --get-all-passthroughs", Text: text("direct-get-all-passthroughs.txt"), Want: "firewall-cmd-direct", Label: "direct-get-all-passthroughs.txt"},
+		{Base: "firewall-cmd-direct.txt", Text: text("direct-get-all-rules.txt"), Want: "firewall-cmd-direct", Label: "direct-get-all-rules.txt"},
+		{Base: "fw.txt", Text: text("direct-get-all-rules.txt"), Want: "firewall-cmd-direct", Label: "direct-get-all-rules.txt"},
+	})
 }

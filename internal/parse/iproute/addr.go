@@ -308,6 +308,10 @@ func parseInet(t, iface string) (evidence.Addr, string) {
 			continue
 		case "secondary", "temporary":
 			a.Secondary = true
+		case "tentative":
+			a.Tentative = true
+		case "dadfailed":
+			a.DADFailed = true
 		default:
 			if afterScope && !addrFlags[f[i]] {
 				rest = append(rest, f[i])

@@ -1,9 +1,11 @@
 package iproute
 
 import (
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -360,4 +362,30 @@ func TestHugeInput(t *testing.T) {
 	ParseRoute(doc)
 	ParseRule(doc)
 	ParseNeigh(doc)
+}
+
+// TestParseAddrDAD: IPv6 duplicate address detection's states, as ip
+// prints them after the scope (a VIP that another node on the link
+// already answered for; iproute2 6.1 in a netns, testdata/README.md);
+// "nodad" and a label-less line are neither.
+func TestParseAddrDAD(t *testing.T) {
+	res, probs := ParseAddr(load(t, "ip-6-addr-dadfailed.txt", "ip -6 addr"))
+	if len(probs) > 0 {
+		t.Fatal(probs)
+	}
+	var got []string
+	for _, a := range res.Addrs {
+		got = append(got, fmt.Sprintf("%s %s %v %v %q", a.Iface, a.Prefix, a.Tentative, a.DADFailed, a.Label))
+	}
+	want := []string{`lo ::1/128 false false ""`, `eth0 2001:db8::100/128 true true ""`, `eth0 2001:db8::2/64 false false ""`,
+		`eth0 fe80::309d:b4ff:fe25:fa76/64 false false ""`}
+	if !slices.Equal(got, want) {
+		t.Errorf("addrs\n got %q\nwant %q", got, want)
+	}
+	rs, _ := ParseAddr(load(t, "ip-addr-rs.txt", "ip addr"))
+	for _, a := range rs.Addrs {
+		if a.Tentative || a.DADFailed {
+			t.Errorf("%s: %+v", a.Prefix, a)
+		}
+	}
 }

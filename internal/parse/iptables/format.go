@@ -1,6 +1,7 @@
 package iptables
 
 import (
+	"cmp"
 	"regexp"
 	"strings"
 
@@ -60,6 +61,30 @@ func Formats() []format.Format {
 	}}
 }
 
+// hiddenRE reads the tool's own note that another backend holds tables:
+// "# Warning: iptables-legacy tables present, use iptables-legacy to see
+// them" (iptables-nft 1.8, xshared.c), and the same of ip6tables,
+// arptables and ebtables or of the other backend.
+var hiddenRE = regexp.MustCompile(`Warning: ((?:ip6?|arp|eb)tables-(?:legacy|nft)) tables present, use (\S+) to see them`)
+
+// HiddenBy says what a warning line of iptables hides and which command
+// shows it: the rules of the other backend's tables, which this listing
+// does not contain and which still filter packets.
+func HiddenBy(w evidence.Ref) evidence.Hidden {
+	x := evidence.Hidden{Kind: evidence.KindFirewall, What: "iptables-legacy tables", Command: "iptables-legacy-save -c", Ref: w}
+	if m := hiddenRE.FindStringSubmatch(w.Text); m != nil {
+		x.What = m[1] + " tables"
+		x.Command = m[2]
+		if !strings.HasSuffix(x.Command, "-save") {
+			x.Command += "-save"
+		}
+		if !strings.HasPrefix(m[1], "eb") && !strings.HasPrefix(m[1], "arp") {
+			x.Command += " -c"
+		}
+	}
+	return x
+}
+
 // ruleLines reports whether head is only `iptables -S` lines, rules
 // pasted alone or the commands that add them (comments aside).
 func ruleLines(head string) bool {
@@ -90,6 +115,16 @@ func apply(doc evidence.Doc, h *evidence.Host) []evidence.Problem {
 	rs, probs := Parse(doc)
 	h.AddFirewall(rs.Rules, rs.Chains)
 	h.Firewall.Warnings = append(h.Firewall.Warnings, rs.Warnings...)
+	for _, w := range rs.Warnings {
+		h.AddHidden(HiddenBy(w))
+	}
+	backend := map[string]string{"legacy": "legacy", "nf_tables": "nft"}[rs.Backend]
+	if strings.Contains(doc.Command, "tables-legacy") {
+		backend = "legacy"
+	}
+	if backend != "" && len(rs.Rules)+len(rs.Chains) > 0 {
+		h.RevealHidden(evidence.KindFirewall, cmp.Or(rs.Tool, "iptables")+"-"+backend+" tables", format.BlockRef(doc))
+	}
 	ref := format.BlockRef(doc)
 	h.MarkSeen(evidence.KindIPTables, ref)
 	h.MarkSeen(evidence.KindFirewall, ref)

@@ -38,11 +38,33 @@ func TestDetect(t *testing.T) {
 	formattest.NoFalseSniff(t, iptables.Formats(), formattest.OtherOutputs)
 }
 
+// TestHiddenBy: the command in the warning of each tool and backend.
+func TestHiddenBy(t *testing.T) {
+	for line, want := range map[string]string{
+		"# Warning: iptables-legacy tables present, use iptables-legacy to see them":      "iptables-legacy tables|iptables-legacy-save -c",
+		"# Warning: iptables-legacy tables present, use iptables-legacy-save to see them": "iptables-legacy tables|iptables-legacy-save -c",
+		"# Warning: ip6tables-legacy tables present, use ip6tables-legacy to see them":    "ip6tables-legacy tables|ip6tables-legacy-save -c",
+		"# Warning: ebtables-legacy tables present, use ebtables-legacy-save to see them": "ebtables-legacy tables|ebtables-legacy-save",
+		"# Warning: iptables-nft tables present, use iptables-nft-save to see them":       "iptables-nft tables|iptables-nft-save -c",
+	} {
+		x := iptables.HiddenBy(evidence.Ref{Text: line})
+		if got := x.What + "|" + x.Command; got != want || x.Kind != evidence.KindFirewall {
+			t.Errorf("%q: %q, want %q", line, got, want)
+		}
+	}
+}
+
 func TestApply(t *testing.T) {
 	fs := iptables.Formats()
 	h := evidence.NewHost("ds1")
 	apply := parsetest.Format(t, fs, "iptables").Apply
 	probs := apply(evidence.Doc{Host: "ds1", Source: "ds1/raw.txt", Command: "iptables -t raw -L -n -v", Text: fixture(t, "nft-warn-legacy-L-raw.txt")}, h)
+	// iptables-nft's own word that it hid the legacy tables, and the
+	// command that shows them.
+	if hd := h.HiddenOf(evidence.KindFirewall); len(hd) != 1 || hd[0].What != "iptables-legacy tables" ||
+		hd[0].Command != "iptables-legacy-save -c" || hd[0].Ref.Line != 1 {
+		t.Errorf("hidden %+v", hd)
+	}
 	probs = append(probs, apply(evidence.Doc{Host: "ds1", Source: "ds1/legacy.txt", Command: "iptables-legacy-save -c", Text: fixture(t, "legacy-save-raw-hidden.txt")}, h)...)
 	if len(probs) > 0 {
 		t.Fatal(probs)
@@ -52,6 +74,10 @@ func TestApply(t *testing.T) {
 	}
 	if len(h.Firewall.Warnings) != 1 {
 		t.Errorf("warnings %v", h.Firewall.Warnings)
+	}
+	// iptables-legacy-save shows what the warning said was hidden.
+	if hd := h.HiddenOf(evidence.KindFirewall); len(hd) != 0 {
+		t.Errorf("still hidden after iptables-legacy-save: %+v", hd)
 	}
 	vip := netip.MustParseAddr("192.0.2.100")
 	p := evidence.Packet{Proto: "tcp", Src: netip.MustParseAddr("203.0.113.50"), Dst: vip, DPort: 80}

@@ -17,7 +17,7 @@ var (
 // Formats is what this package reads: ipvsadm and IPVS procfs output,
 // one format whatever the listing.
 func Formats() []format.Format {
-	return []format.Format{{
+	return []format.Format{LocalAddrFormat(), {
 		Name:     "ipvsadm",
 		MaxBytes: format.LargeOutput,
 		Commands: format.Patterns(

@@ -36,6 +36,7 @@ func Merge(dst, src *evidence.IPVS) *evidence.IPVS {
 		dst.Timeouts = src.Timeouts
 	}
 	dst.SyncDaemons = append(dst.SyncDaemons, src.SyncDaemons...)
+	dst.LocalAddrs = append(dst.LocalAddrs, src.LocalAddrs...)
 	index := make(map[string]*evidence.VirtualService, len(dst.Services))
 	for _, s := range dst.Services {
 		index[keyOf(s)] = s

@@ -37,6 +37,13 @@ func Formats() []format.Format {
 			Apply: format.LimitedProblems(applyPackages),
 		},
 		{
+			Name:     "dnf-history",
+			Commands: format.Patterns(`^(?:dnf|yum)(?:\s+-\S+)*\s+history(?:\s+(?:info|list)\b.*)?$`),
+			Files:    format.Patterns(`(?i)^(?:dnf|yum)[-_]history` + format.FileTail),
+			Sniff:    sniffHistory,
+			Apply:    format.LimitedProblems(applyHistory),
+		},
+		{
 			Name:     "ls-boot",
 			Commands: format.Patterns(`^ls\b[^|]*\s/boot(?:/|\s|$)`),
 			Files:    format.Patterns(`(?i)^ls[-_]boot` + format.FileTail),
@@ -212,6 +219,34 @@ func applyPackages(doc evidence.Doc, h *evidence.Host) []evidence.Problem {
 		h.MarkSeen(evidence.KindKernels, ks[0].Ref)
 	} else if len(probs) == 0 {
 		h.MarkSeen(evidence.KindKernels, format.BlockRef(doc))
+	}
+	return probs
+}
+
+var historyHeadRE = regexp.MustCompile(`^(?:Transaction ID\s*:\s*\d+|ID\s+\|\s+(?:Command line|Login user)\s+\|\s+Date and time\s+\|)`)
+
+// sniffHistory: dnf/yum history info begins with its transaction's ID,
+// history list with its header (after yum's "Loaded plugins:").
+func sniffHistory(head string) bool {
+	for _, l := range format.FirstLines(head, 2) {
+		t := strings.TrimSpace(l)
+		if strings.HasPrefix(t, "Loaded plugins:") {
+			continue
+		}
+		return historyHeadRE.MatchString(t)
+	}
+	return false
+}
+
+// applyHistory records the kernel packages a package manager's history
+// shows installed or removed. A history given in part (one transaction)
+// is no full list of the kernels: the rule that reads them says so.
+func applyHistory(doc evidence.Doc, h *evidence.Host) []evidence.Problem {
+	hist, probs := ParseHistory(doc)
+	ks := hist.Kernels()
+	AddInstalled(&h.Kernel, ks...)
+	if len(ks) > 0 {
+		h.MarkSeen(evidence.KindKernels, ks[0].Ref)
 	}
 	return probs
 }

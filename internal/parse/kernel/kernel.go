@@ -481,6 +481,11 @@ func AddInstalled(k *evidence.Kernel, add ...evidence.InstalledKernel) {
 				if e.Version == "" {
 					e.Version = a.Version
 				}
+				if !a.History && a.Path == "" {
+					// The package database says it is installed now,
+					// whatever a history said.
+					e.History, e.Removed, e.Ref = false, false, a.Ref
+				}
 				if a.Default {
 					e.Default = true
 					e.Ref = a.Ref

@@ -27,6 +27,9 @@ func Formats() []format.Format {
 func apply(doc evidence.Doc, h *evidence.Host) []evidence.Problem {
 	rs, probs := Parse(doc)
 	h.AddFirewall(rs.Rules, rs.Chains)
+	for _, x := range rs.Hidden {
+		h.AddHidden(x)
+	}
 	ref := format.BlockRef(doc)
 	h.MarkSeen(evidence.KindNFT, ref)
 	h.MarkSeen(evidence.KindFirewall, ref)

@@ -2,6 +2,7 @@ package nft_test
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
@@ -55,5 +56,49 @@ func TestApply(t *testing.T) {
 	// filter eth1 drop only when the interface is known.
 	if tables["raw"] != 1 || tables["keepalived"] != 1 {
 		t.Errorf("drops %v", tables)
+	}
+}
+
+// TestHiddenSetElements: `nft -t` lists a set without its elements, so
+// the rule that drops through it matches what is not known; the set is
+// recorded as hidden, with the command that lists it. The full listing
+// of the same ruleset hides nothing, and its rule drops the VIP.
+func TestHiddenSetElements(t *testing.T) {
+	pkt := evidence.Packet{Proto: "tcp", Src: netip.MustParseAddr("203.0.113.50"), Dst: netip.MustParseAddr("192.0.2.100"), DPort: 80}
+	for _, tc := range []struct {
+		cmd, file string
+		hidden    string
+		match     evidence.Match
+	}{
+		{"nft -t list ruleset", "nft-t-set-blocked.txt", "the elements of nft set inet filter blocked (nft -t leaves them out)|nft list set inet filter blocked", evidence.MayMatch},
+		{"nft list ruleset", "nft-set-blocked.txt", "", evidence.Matches},
+	} {
+		h := evidence.NewHost("ds1")
+		if probs := parsetest.Format(t, nft.Formats(), "nft").Apply(evidence.Doc{Host: "ds1", Source: "ds1/nft.txt", Command: tc.cmd, Text: fixture(t, tc.file)}, h); len(probs) > 0 {
+			t.Fatal(probs)
+		}
+		var got []string
+		for _, x := range h.HiddenOf(evidence.KindFirewall) {
+			got = append(got, x.What+"|"+x.Command)
+			if !strings.Contains(x.Ref.Text, "@blocked") {
+				t.Errorf("%s: hidden cites %q", tc.file, x.Ref.Text)
+			}
+		}
+		if strings.Join(got, ",") != tc.hidden {
+			t.Errorf("%s: hidden %q, want %q", tc.file, got, tc.hidden)
+		}
+		n := 0
+		for i := range h.Firewall.Rules {
+			r := &h.Firewall.Rules[i]
+			if r.Drops() {
+				n++
+				if m := r.MatchPacket(pkt); m != tc.match {
+					t.Errorf("%s: the drop matches the VIP's packet: %v, want %v", tc.file, m, tc.match)
+				}
+			}
+		}
+		if n != 1 {
+			t.Errorf("%s: %d drops", tc.file, n)
+		}
 	}
 }

@@ -29,6 +29,9 @@ type Ruleset struct {
 	// Warnings are lines such as "# Warning: table ip filter is managed
 	// by iptables-nft, do not touch!".
 	Warnings []evidence.Ref
+	// Hidden are the named sets the rules match whose elements the
+	// listing does not show: what the rules match is unknown.
+	Hidden []evidence.Hidden
 }
 
 // Table is one nft table.

@@ -1,6 +1,7 @@
 package nft
 
 import (
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -19,6 +20,10 @@ var (
 	managedRE = regexp.MustCompile(`^# Warning: table (\S+) (\S+) is managed by (\S+), do not touch!`)
 	defineRE  = regexp.MustCompile(`^define\s+(\w+)\s*=\s*(.+)$`)
 )
+
+// terseRE is `nft -t` / `nft --terse`, which lists sets without their
+// elements.
+var terseRE = regexp.MustCompile(`^(?:\S*/)?nft\s+(?:-\w*t\w*|--terse)\b|^(?:\S*/)?nft\s.*\s(?:-t|--terse)\s`)
 
 // maxRules bounds what one document can make us keep.
 const maxRules = 200000
@@ -46,6 +51,7 @@ func ParseText(doc evidence.Doc) (Ruleset, []evidence.Problem) {
 	defines := map[string]string{}
 	managed := map[string]string{} // "family name" -> tool
 	cmdFamily, cmdTable, cmdChain := commandTarget(doc.Command)
+	terse := terseRE.MatchString(doc.Command)
 
 	flushTable := func() {
 		if tbl == nil {
@@ -53,6 +59,26 @@ func ParseText(doc evidence.Doc) (Ruleset, []evidence.Problem) {
 		}
 		for _, p := range tbl.rules {
 			rs.Rules = append(rs.Rules, build(p.r, p.ctx, p.num, tbl.sets)...)
+			for _, c := range p.r.conds {
+				if c.set == "" {
+					continue
+				}
+				what := fmt.Sprintf("the elements of nft set %s %s %s", tbl.family, tbl.name, c.set)
+				s, ok := tbl.sets[c.set]
+				switch {
+				case !ok:
+					what += " (not in this listing)"
+				case len(s.elems) > 0:
+					continue
+				case terse:
+					what += " (nft -t leaves them out)"
+				default:
+					// A full listing prints an empty set the same way.
+					what += " (empty, or left out of the listing)"
+				}
+				rs.Hidden = append(rs.Hidden, evidence.Hidden{Kind: evidence.KindFirewall, What: what,
+					Command: fmt.Sprintf("nft list set %s %s %s", tbl.family, tbl.name, c.set), Ref: p.r.ref})
+			}
 		}
 		tbl = nil
 	}
