@@ -244,6 +244,10 @@ type LogEvent struct {
 	// Message is the id of the entry of internal/messages the line is,
 	// when it is one: what the program's source says the line means.
 	Message string
+	// Console: keepalived printed the line on its console (--log-console,
+	// "Fri Feb 23 23:27:08 2018: ..."), not through syslog: it runs in
+	// the foreground, as container images run it.
+	Console bool
 }
 
 // Log event kinds.

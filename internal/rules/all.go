@@ -19,6 +19,7 @@ func All() []*Rule {
 		directorKernelSuspect,
 		directorTestingFromDirector,
 		keepalivedVRRPStrict,
+		keepalivedInsufficientPrivileges,
 		directorIPVSUnavailable,
 		directorDRRSNotOnLink,
 		directorConnReuseDelay,

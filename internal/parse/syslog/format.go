@@ -58,9 +58,19 @@ func applyLogs(doc evidence.Doc, h *evidence.Host) []evidence.Problem {
 // a daemon's (dockerd's, kube-proxy's) that programs IPVS.
 // Messages a command prints on its own (ipvsadm's errors) belong to that
 // command's output.
+//
+// ipvsadm's errors count after an ipvsadm command line of the same block
+// (a transcript without prompts): "ipvsadm -L -t ip:port" then "Memory
+// allocation problem" is ipvsadm saying the service does not exist.
 func loggedMessage(head string) bool {
+	ipvsadm := false
 	for line := range strings.Lines(head) {
-		if e, ok := messages.Match(strings.TrimSpace(line)); ok && (e.Log == "keepalived" || e.Log == "kernel" || e.Log == "daemon") {
+		if strings.Contains(line, "ipvsadm") && reIpvsadmCmd.MatchString(line) {
+			ipvsadm = true
+			continue
+		}
+		e, ok := messages.Match(strings.TrimSpace(line))
+		if ok && (e.Log == "keepalived" || e.Log == "kernel" || e.Log == "daemon" || (ipvsadm && e.Project == "ipvsadm" && e.Decides())) {
 			return true
 		}
 	}
