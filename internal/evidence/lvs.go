@@ -9,6 +9,11 @@ import (
 type IPVS struct {
 	Version  string // "1.2.1"
 	TableRef Ref    // the header line, when present
+	// DPVS: the banner says "(size=0)", which only DPVS's ipvsadm prints
+	// (its daemon answers info->size = 0, src/ipvs/ip_vs_service.c; the
+	// kernel prints its connection table's size, 256 or more): the
+	// table is DPVS's, a user-space IPVS with its own limits.
+	DPVS bool
 	Services []*VirtualService
 	// Connections are grouped: a million-entry `ipvsadm -Lnc` must not
 	// cost a million structs. Each group keeps its first line as evidence.

@@ -23,6 +23,7 @@ func All() []*Rule {
 		keepalivedNotRunning,
 		directorHealthCheckBlocked,
 		directorForwardingMethodRejected,
+		directorServiceUnsupported,
 		directorIPVSUnavailable,
 		directorDRRSNotOnLink,
 		directorConnReuseDelay,
