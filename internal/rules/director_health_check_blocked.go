@@ -14,7 +14,7 @@ var directorHealthCheckBlocked = &Rule{
 	Needs: []Need{
 		{Role: evidence.RoleDirector, Kind: evidence.KindLogs, Command: "journalctl -u keepalived --since -1d"},
 	},
-	Explains: []string{"director.no-available-realserver", "director.health-check-mismatch", "director.no-virtual-service"},
+	Explains: []string{"director.no-available-realserver", "director.health-check-mismatch", "director.no-virtual-service", "director.config-drift"},
 	Run: func(p *Pass) {
 		for _, h := range p.Case.Hosts {
 			var refs []evidence.Ref

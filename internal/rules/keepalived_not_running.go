@@ -15,7 +15,7 @@ var keepalivedNotRunning = &Rule{
 	Needs: []Need{
 		{Role: evidence.RoleDirector, Kind: evidence.KindLogs, Command: "journalctl -u keepalived --since -1d"},
 	},
-	Explains: []string{"director.vip-not-local", "director.no-virtual-service", "director.no-available-realserver"},
+	Explains: []string{"director.vip-not-local", "director.no-virtual-service", "director.no-available-realserver", "director.config-drift"},
 	Run: func(p *Pass) {
 		for _, h := range p.Case.Hosts {
 			checkKeepalivedNotRunning(p, h)
