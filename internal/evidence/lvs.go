@@ -13,7 +13,7 @@ type IPVS struct {
 	// (its daemon answers info->size = 0, src/ipvs/ip_vs_service.c; the
 	// kernel prints its connection table's size, 256 or more): the
 	// table is DPVS's, a user-space IPVS with its own limits.
-	DPVS bool
+	DPVS     bool
 	Services []*VirtualService
 	// Connections are grouped: a million-entry `ipvsadm -Lnc` must not
 	// cost a million structs. Each group keeps its first line as evidence.
@@ -169,6 +169,10 @@ type VRRPInstance struct {
 	UnicastPeerRefs []Ref
 	VIPs            []KVIP
 	Ref             Ref
+	// Accept is "accept" or "no_accept" as configured, "" when unset
+	// (keepalived then accepts unless vrrp_strict is on).
+	Accept    string
+	AcceptRef Ref
 }
 
 // KVIP is one virtual_ipaddress entry.

@@ -9,7 +9,11 @@ import (
 	"github.com/lvsdoctor/lvsdoctor/internal/casedir"
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
 	"github.com/lvsdoctor/lvsdoctor/internal/format"
+	"github.com/lvsdoctor/lvsdoctor/internal/parse/syslog"
 )
+
+// logsParse reads the log lines of a block.
+var logsParse = syslog.ParseLog
 
 // sniffBytes is how much of a block the sniffers see.
 const sniffBytes = 4096
@@ -108,4 +112,36 @@ func dispatch(c *evidence.Case, h *evidence.Host, doc evidence.Doc, base string,
 		}
 	}()
 	c.Problems = append(c.Problems, f.Apply(doc, h)...)
+	alsoLogLines(h, doc, f)
 }
+
+// logsFormat is the format of keepalived's and the kernel's logs.
+var logsFormat = func() *format.Format {
+	for i := range formats {
+		if formats[i].Name == "logs" {
+			return &formats[i]
+		}
+	}
+	return nil
+}()
+
+// alsoLogLines reads the log lines of a short block of another command's
+// output: a paste whose log lines follow `uname -a` without their own
+// prompt (`journalctl` was not pasted) holds them in uname's block, which
+// reads its one line and nothing after it. Log lines say what happened
+// whatever command's output they were pasted under; the log reader keeps
+// only the lines it knows.
+func alsoLogLines(h *evidence.Host, doc evidence.Doc, f *format.Format) {
+	if logsFormat == nil || f == logsFormat || f.Name == "logs" || len(doc.Text) > format.SmallOutput {
+		return
+	}
+	if _, after, ok := strings.Cut(doc.Text, "\n"); !ok || !logsFormat.Sniff(after) {
+		return // the first line is the command's own
+	}
+	evs, _ := logsParse(doc)
+	if len(evs) > 0 {
+		h.Logs = append(h.Logs, evs...)
+		h.MarkSeen(evidence.KindLogs, format.BlockRef(doc))
+	}
+}
+
