@@ -144,4 +144,3 @@ func alsoLogLines(h *evidence.Host, doc evidence.Doc, f *format.Format) {
 		h.MarkSeen(evidence.KindLogs, format.BlockRef(doc))
 	}
 }
-

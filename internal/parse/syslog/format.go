@@ -65,6 +65,7 @@ func applyLogs(doc evidence.Doc, h *evidence.Host) []evidence.Problem {
 func loggedMessage(head string) bool {
 	ipvsadm := false
 	for line := range strings.Lines(head) {
+		line = strings.TrimRight(line, "\r\n")
 		if strings.Contains(line, "ipvsadm") && reIpvsadmCmd.MatchString(line) {
 			ipvsadm = true
 			continue

@@ -425,12 +425,28 @@ func isKubeProxy(prog, msg string) bool {
 }
 
 // reIpvsadmCmd is an ipvsadm command line of a transcript, prompt or not
-// ("ipvsadm -L -t ip:port", "# sudo ipvsadm -Ln"): its arguments say
-// what the error lines after it answer.
-var reIpvsadmCmd = regexp.MustCompile(`^\s*(?:\S*[#$%>]\s*)?(?:sudo\s+)?(?:\S*/)?ipvsadm((?:\s+\S+)*)\s*$`)
+// ("ipvsadm -L -t ip:port", "[root@lb1 ~]# sudo ipvsadm -Ln"): its
+// arguments say what the error lines after it answer.
+var reIpvsadmCmd = regexp.MustCompile(`^\s*(?:[^#$%>]{0,80}[#$%>]\s+)?(?:sudo\s+)?(?:\S*/)?ipvsadm(\s.*)?$`)
 
-// reListOne: ipvsadm's arguments list one service (-L/-l with -t, -u or -f).
-var reListOne = regexp.MustCompile(`(?:^|\s)-(?:[Ll]|-list)\b.*\s(?:-[tuf]|--(?:tcp|udp|fwmark)-service)\s|(?:^|\s)(?:-[tuf]|--(?:tcp|udp|fwmark)-service)\s+\S+.*\s-(?:[Ll]|-list)\b`)
+// listsOneService reports whether ipvsadm's arguments list one service:
+// -L/-l/--list with -t, -u, -f or their long names, in any order and
+// in short option clusters ("-Ln -t", "-lnt").
+func listsOneService(args string) bool {
+	list, one := false, false
+	for _, a := range strings.Fields(args) {
+		switch {
+		case a == "--list":
+			list = true
+		case a == "--tcp-service" || a == "--udp-service" || a == "--fwmark-service" || a == "--sctp-service":
+			one = true
+		case strings.HasPrefix(a, "-") && !strings.HasPrefix(a, "--"):
+			list = list || strings.ContainsAny(a, "Ll")
+			one = one || strings.ContainsAny(a, "tuf")
+		}
+	}
+	return list && one
+}
 
 // inContext returns the entry a line means after the ipvsadm command
 // whose arguments are args: ipvsadm prints "Memory allocation problem"
@@ -442,7 +458,7 @@ func inContext(e *messages.Entry, args string) *messages.Entry {
 		return e
 	}
 	id := "ipvsadm.memory"
-	if reListOne.MatchString(args + " ") {
+	if listsOneService(args) {
 		id = "ipvsadm.get-service-not-found"
 	}
 	if x, ok := messages.Lookup(id); ok {
