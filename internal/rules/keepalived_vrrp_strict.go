@@ -30,12 +30,15 @@ var keepalivedVRRPStrict = &Rule{
 			}
 			why := ""
 			for _, s := range p.Services() {
-				if vi := strictDropInstance(d, s); vi != nil && sev != diagnosis.Critical {
+				if vi := strictDropInstance(d, s); vi != nil && why == "" && !d.Has(evidence.KindFirewall) {
 					// keepalived's own rule: the drop is installed whenever
 					// the instance is not the address owner and does not
 					// accept (vrrp_handle_accept_mode in vrrp.c; with
 					// vrrp_strict accept defaults to off, and is reset
-					// for VRRP version 2 even when set).
+					// for VRRP version 2 even when set). Where the
+					// director's rules were given, they say whether it
+					// is there (the walk below): what runs outweighs
+					// what the configuration implies.
 					sev = diagnosis.Critical
 					ev = append(ev, vi.Ref)
 					why = fmt.Sprintf(" Its vrrp_instance %s carries %s with priority %d (not 255, the address owner) and no `accept`: "+
