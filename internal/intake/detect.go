@@ -125,6 +125,25 @@ var logsFormat = func() *format.Format {
 	return nil
 }()
 
+// mayHoldLogLines is a cheap screen before the log sniffer's regular
+// expressions, which would cost every block of every case: the literal
+// each of its forms holds (keepalived's ident, its console's "Keepalived"
+// or VRRP state, the kernel's name or dmesg's bracket, keepalived -t's
+// "Line N"), or a message of the table.
+func mayHoldLogLines(s string) bool {
+	for _, lit := range []string{"Keepalived", "kernel", "] ", "STATE", "Line "} {
+		if strings.Contains(s, lit) {
+			return true
+		}
+	}
+	return syslog.LoggedMessage(s)
+}
+
+// logTailBytes bounds the blocks alsoLogLines looks into: a few lines of
+// output with log lines pasted under them, not a table of a thousand
+// services, whose every line it would otherwise screen.
+const logTailBytes = 64 << 10
+
 // alsoLogLines reads the log lines of a short block of another command's
 // output: a paste whose log lines follow `uname -a` without their own
 // prompt (`journalctl` was not pasted) holds them in uname's block, which
@@ -132,11 +151,12 @@ var logsFormat = func() *format.Format {
 // whatever command's output they were pasted under; the log reader keeps
 // only the lines it knows.
 func alsoLogLines(h *evidence.Host, doc evidence.Doc, f *format.Format) {
-	if logsFormat == nil || f == logsFormat || f.Name == "logs" || len(doc.Text) > format.SmallOutput {
+	if logsFormat == nil || f == logsFormat || f.Name == "logs" || len(doc.Text) > logTailBytes {
 		return
 	}
-	if _, after, ok := strings.Cut(doc.Text, "\n"); !ok || !logsFormat.Sniff(after) {
-		return // the first line is the command's own
+	_, after, ok := strings.Cut(doc.Text, "\n") // the first line is the command's own
+	if !ok || !mayHoldLogLines(after) || !logsFormat.Sniff(after) {
+		return
 	}
 	evs, _ := logsParse(doc)
 	if len(evs) > 0 {

@@ -32,7 +32,7 @@ func Formats() []format.Format {
 			`^kern\.log`,
 			`^syslog(?:[-.]\d+)?(?:\.(?:txt|log))?$`,
 		),
-		Sniff: func(head string) bool { return logSniffRE.MatchString(head) || loggedMessage(head) },
+		Sniff: func(head string) bool { return logSniffRE.MatchString(head) || LoggedMessage(head) },
 		// A log of errors is evidence: "send advert error 1 (Operation not
 		// permitted)" is keepalived saying its adverts are dropped, not a
 		// command that failed to run.
@@ -52,7 +52,7 @@ func applyLogs(doc evidence.Doc, h *evidence.Host) []evidence.Problem {
 	return probs
 }
 
-// loggedMessage reports whether a line of head is a message of the table
+// LoggedMessage reports whether a line of head is a message of the table
 // (internal/messages) that a log holds: keepalived's or the kernel's, on a
 // line of its own, without the syslog prefix a paste often leaves out, or
 // a daemon's (dockerd's, kube-proxy's) that programs IPVS.
@@ -62,7 +62,7 @@ func applyLogs(doc evidence.Doc, h *evidence.Host) []evidence.Problem {
 // ipvsadm's errors count after an ipvsadm command line of the same block
 // (a transcript without prompts): "ipvsadm -L -t ip:port" then "Memory
 // allocation problem" is ipvsadm saying the service does not exist.
-func loggedMessage(head string) bool {
+func LoggedMessage(head string) bool {
 	ipvsadm := false
 	for line := range strings.Lines(head) {
 		line = strings.TrimRight(line, "\r\n")

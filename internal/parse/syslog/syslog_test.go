@@ -342,12 +342,12 @@ func TestIpvsadmErrorInContext(t *testing.T) {
 		if len(evs) != 1 || evs[0].Message != c.want || evs[0].Ref.Line != 2 {
 			t.Errorf("%q: %+v, want %s on line 2", c.text, evs, c.want)
 		}
-		if !loggedMessage(c.text) {
+		if !LoggedMessage(c.text) {
 			t.Errorf("%q: not taken for evidence", c.text)
 		}
 	}
 	// without the ipvsadm command, the line is no log's
-	if loggedMessage("Memory allocation problem\n") {
+	if LoggedMessage("Memory allocation problem\n") {
 		t.Error("a lone ipvsadm error taken for a log")
 	}
 }
