@@ -9,6 +9,11 @@ import (
 type IPVS struct {
 	Version  string // "1.2.1"
 	TableRef Ref    // the header line, when present
+	// DPVS: the banner says "(size=0)", which only DPVS's ipvsadm prints
+	// (its daemon answers info->size = 0, src/ipvs/ip_vs_service.c; the
+	// kernel prints its connection table's size, 256 or more): the
+	// table is DPVS's, a user-space IPVS with its own limits.
+	DPVS     bool
 	Services []*VirtualService
 	// Connections are grouped: a million-entry `ipvsadm -Lnc` must not
 	// cost a million structs. Each group keeps its first line as evidence.
@@ -186,6 +191,10 @@ type VRRPInstance struct {
 	UnicastPeerRefs []Ref
 	VIPs            []KVIP
 	Ref             Ref
+	// Accept is "accept" or "no_accept" as configured, "" when unset
+	// (keepalived then accepts unless vrrp_strict is on).
+	Accept    string
+	AcceptRef Ref
 }
 
 // KVIP is one virtual_ipaddress entry.
@@ -266,6 +275,10 @@ type LogEvent struct {
 	// Message is the id of the entry of internal/messages the line is,
 	// when it is one: what the program's source says the line means.
 	Message string
+	// Console: keepalived printed the line on its console (--log-console,
+	// "Fri Feb 23 23:27:08 2018: ..."), not through syslog: it runs in
+	// the foreground, as container images run it.
+	Console bool
 }
 
 // Log event kinds.

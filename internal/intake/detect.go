@@ -9,7 +9,11 @@ import (
 	"github.com/lvsdoctor/lvsdoctor/internal/casedir"
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
 	"github.com/lvsdoctor/lvsdoctor/internal/format"
+	"github.com/lvsdoctor/lvsdoctor/internal/parse/syslog"
 )
+
+// logsParse reads the log lines of a block.
+var logsParse = syslog.ParseLog
 
 // sniffBytes is how much of a block the sniffers see.
 const sniffBytes = 4096
@@ -113,6 +117,7 @@ func dispatch(c *evidence.Case, h *evidence.Host, doc evidence.Doc, base string,
 		before[k] = len(refs)
 	}
 	c.Problems = append(c.Problems, f.Apply(doc, h)...)
+	alsoLogLines(h, doc, f)
 	if cut.IsZero() {
 		return
 	}
@@ -155,4 +160,54 @@ func elide(doc evidence.Doc) (evidence.Doc, evidence.Ref) {
 	}
 	doc.Text = strings.Join(lines, "\n")
 	return doc, first
+}
+
+// logsFormat is the format of keepalived's and the kernel's logs.
+var logsFormat = func() *format.Format {
+	for i := range formats {
+		if formats[i].Name == "logs" {
+			return &formats[i]
+		}
+	}
+	return nil
+}()
+
+// mayHoldLogLines is a cheap screen before the log sniffer's regular
+// expressions, which would cost every block of every case: the literal
+// each of its forms holds (keepalived's ident, its console's "Keepalived"
+// or VRRP state, the kernel's name or dmesg's bracket, keepalived -t's
+// "Line N"), or a message of the table.
+func mayHoldLogLines(s string) bool {
+	for _, lit := range []string{"Keepalived", "kernel", "] ", "STATE", "Line "} {
+		if strings.Contains(s, lit) {
+			return true
+		}
+	}
+	return syslog.LoggedMessage(s)
+}
+
+// logTailBytes bounds the blocks alsoLogLines looks into: a few lines of
+// output with log lines pasted under them, not a table of a thousand
+// services, whose every line it would otherwise screen.
+const logTailBytes = 64 << 10
+
+// alsoLogLines reads the log lines of a short block of another command's
+// output: a paste whose log lines follow `uname -a` without their own
+// prompt (`journalctl` was not pasted) holds them in uname's block, which
+// reads its one line and nothing after it. Log lines say what happened
+// whatever command's output they were pasted under; the log reader keeps
+// only the lines it knows.
+func alsoLogLines(h *evidence.Host, doc evidence.Doc, f *format.Format) {
+	if logsFormat == nil || f == logsFormat || f.Name == "logs" || len(doc.Text) > logTailBytes {
+		return
+	}
+	_, after, ok := strings.Cut(doc.Text, "\n") // the first line is the command's own
+	if !ok || !mayHoldLogLines(after) || !logsFormat.Sniff(after) {
+		return
+	}
+	evs, _ := logsParse(doc)
+	if len(evs) > 0 {
+		h.Logs = append(h.Logs, evs...)
+		h.MarkSeen(evidence.KindLogs, format.BlockRef(doc))
+	}
 }

@@ -22,6 +22,11 @@ var netVRRPBlocked = &Rule{
 	},
 	Explains: []string{"director.vip-owned-twice", "net.arp-conflict"},
 	Run: func(p *Pass) {
+		// keepalived's own word that its adverts do not leave: on any
+		// host, a pasted log's too.
+		for _, h := range p.Case.Hosts {
+			checkAdvertsRefused(p, h)
+		}
 		if len(p.Directors()) < 2 {
 			return
 		}
@@ -331,4 +336,48 @@ func orAddr(a netip.Addr) string {
 		return a.String()
 	}
 	return "its address on the VRRP interface"
+}
+
+// checkAdvertsRefused reports h's kernel refusing keepalived's adverts
+// with EPERM, unless keepalivedConfinement puts it down to keepalived's
+// privileges (keepalived.insufficient-privileges): the refusal then
+// comes from netfilter on the output path.
+func checkAdvertsRefused(p *Pass, h *evidence.Host) {
+	c := keepalivedConfinement(h)
+	if len(c.adverts) == 0 || c.confined {
+		return
+	}
+	ev := c.adverts
+	why := "no rule of its firewall was given to name the one that drops them"
+	fix := []string{
+		fixCmd("nft list ruleset", "on %s: every table's output chain, not only inet filter's: the rule that drops IP protocol 112 (vrrp)", h.Name),
+		fixCmd("iptables-save -c", "on %s: the OUTPUT chains of iptables(-legacy) and their counters", h.Name),
+	}
+	if c.outputDrop != nil {
+		r := c.outputDrop
+		ev = append([]evidence.Ref{r.Ref}, ev...)
+		why = fmt.Sprintf("%s %s/%s rule %d drops them", r.Tool, orName(r.Table, "filter"), r.Chain, r.Num)
+		fix = vrrpAcceptOutputFix(h, r)
+	}
+	p.Report(diagnosis.Finding{
+		Severity: diagnosis.Critical,
+		Host:     h.Name,
+		Title:    fmt.Sprintf("the kernel of %s refuses keepalived's VRRP adverts on output (EPERM): its own firewall drops them", h.Name),
+		Explanation: "keepalived logs EPERM for every advert it sends. The kernel returns EPERM on a send when a netfilter hook on " +
+			"the output path drops the packet (net/netfilter/core.c turns NF_DROP into -EPERM): an iptables OUTPUT or an nftables " +
+			"output-hook chain, of any table, without an accept for IP protocol 112 before its drop. " + upperFirst(why) + ". " +
+			"The peers hear nothing from this node and become MASTER too: the VIP is up on several nodes.",
+		Evidence: ev,
+		Fix:      fix,
+	})
+}
+
+// vrrpAcceptOutputFix accepts VRRP on output before rule r, in r's tool.
+func vrrpAcceptOutputFix(h *evidence.Host, r *evidence.FirewallRule) []string {
+	if r.Tool == "nft" {
+		return []string{fixCmd(fmt.Sprintf("nft insert rule %s %s %s ip protocol vrrp accept", orName(r.Family, "inet"), r.Table, r.Chain),
+			"on %s: accept VRRP (IP protocol 112) before the drop", h.Name)}
+	}
+	return []string{fixCmd(fmt.Sprintf("iptables -t %s -I %s -p vrrp -j ACCEPT", orName(r.Table, "filter"), r.Chain),
+		"on %s: accept VRRP (IP protocol 112) on output before the drop", h.Name)}
 }

@@ -589,3 +589,18 @@ func TestTimeoutsAndDaemon(t *testing.T) {
 		t.Errorf("merge lost the sync daemons: %+v", merged.SyncDaemons)
 	}
 }
+
+// DPVS's ipvsadm prints size=0 (its daemon has no global connection
+// table); the kernel's table is never that small.
+func TestDPVSBanner(t *testing.T) {
+	for text, want := range map[string]bool{
+		"IP Virtual Server version 0.0.0 (size=0)\nProt LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\nTCP  192.0.2.100:0 rr persistent 360\n  -> 192.0.2.11:0              Route   1      0          0\n": true,
+		"IP Virtual Server version 1.9.5 (size=0)\nProt LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n":                                                                                                   true,
+		"IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n":                                                                                                false,
+	} {
+		ipvs, _ := Parse(evidence.Doc{Host: "d", Source: "d/ipvsadm-Ln.txt", Start: 1, Command: "ipvsadm -Ln", Text: text})
+		if ipvs == nil || ipvs.DPVS != want {
+			t.Errorf("%q: %+v, want DPVS %v", text[:40], ipvs, want)
+		}
+	}
+}

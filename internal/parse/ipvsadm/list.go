@@ -275,6 +275,7 @@ func (p *listParser) header(i int, s, text string) {
 	}
 	p.ipvs.Version = v
 	p.ipvs.TableRef = p.doc.Ref(i, text)
+	p.ipvs.DPVS = strings.Contains(rest, "(size=0)")
 }
 
 // effMode is the column set in force: the title's, else the command's,

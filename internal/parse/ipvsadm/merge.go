@@ -25,6 +25,7 @@ func Merge(dst, src *evidence.IPVS) *evidence.IPVS {
 	if dst.TableRef.IsZero() {
 		dst.TableRef = src.TableRef
 	}
+	dst.DPVS = dst.DPVS || src.DPVS
 	if src.Totals != nil {
 		dst.Totals = src.Totals
 		dst.TotalsRef = src.TotalsRef

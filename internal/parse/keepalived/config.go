@@ -307,6 +307,8 @@ func (p *parser) vrrpInstance(st *stmt) {
 			vi.AdvertInt = f
 		case "nopreempt":
 			vi.Nopreempt = true
+		case "accept", "no_accept":
+			vi.Accept, vi.AcceptRef = s.kw, p.sref(s)
 		case "authentication":
 			for _, a := range s.block {
 				switch a.kw {

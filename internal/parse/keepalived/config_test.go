@@ -385,3 +385,24 @@ func TestSyncDaemon(t *testing.T) {
 		t.Errorf("no lvs_sync_daemon line, got %+v", c.LVSSyncDaemon)
 	}
 }
+
+// accept and no_accept are kept with their lines: vrrp_strict's drop
+// depends on them.
+func TestAcceptMode(t *testing.T) {
+	text := "vrrp_instance A {\n interface eth0\n virtual_router_id 1\n priority 100\n accept\n virtual_ipaddress {\n  192.0.2.100\n }\n}\n" +
+		"vrrp_instance B {\n interface eth0\n virtual_router_id 2\n priority 100\n no_accept\n virtual_ipaddress {\n  192.0.2.101\n }\n}\n" +
+		"vrrp_instance C {\n interface eth0\n virtual_router_id 3\n priority 100\n virtual_ipaddress {\n  192.0.2.102\n }\n}\n"
+	c, _ := ParseConfig(evidence.Doc{Host: "d", Source: "d/keepalived.conf", Start: 1, Text: text})
+	if c == nil || len(c.VRRPInstances) != 3 {
+		t.Fatalf("%+v", c)
+	}
+	for i, w := range []struct {
+		accept string
+		line   int
+	}{{"accept", 5}, {"no_accept", 14}, {"", 0}} {
+		vi := c.VRRPInstances[i]
+		if vi.Accept != w.accept || vi.AcceptRef.Line != w.line {
+			t.Errorf("%s: %q line %d, want %q line %d", vi.Name, vi.Accept, vi.AcceptRef.Line, w.accept, w.line)
+		}
+	}
+}

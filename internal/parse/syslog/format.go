@@ -33,7 +33,7 @@ func Formats() []format.Format {
 			`^syslog(?:[-.]\d+)?(?:\.(?:txt|log))?$`,
 		),
 		Sniff: func(head string) bool {
-			return logSniffRE.MatchString(head) || loggedMessage(head) || kubeProxyLines(head)
+			return logSniffRE.MatchString(head) || LoggedMessage(head) || kubeProxyLines(head)
 		},
 		// A log of errors is evidence: "send advert error 1 (Operation not
 		// permitted)" is keepalived saying its adverts are dropped, not a
@@ -69,15 +69,26 @@ func kubeProxyLines(head string) bool {
 	return false
 }
 
-// loggedMessage reports whether a line of head is a message of the table
+// LoggedMessage reports whether a line of head is a message of the table
 // (internal/messages) that a log holds: keepalived's or the kernel's, on a
 // line of its own, without the syslog prefix a paste often leaves out, or
 // a daemon's (dockerd's, kube-proxy's) that programs IPVS.
 // Messages a command prints on its own (ipvsadm's errors) belong to that
 // command's output.
-func loggedMessage(head string) bool {
+//
+// ipvsadm's errors count after an ipvsadm command line of the same block
+// (a transcript without prompts): "ipvsadm -L -t ip:port" then "Memory
+// allocation problem" is ipvsadm saying the service does not exist.
+func LoggedMessage(head string) bool {
+	ipvsadm := false
 	for line := range strings.Lines(head) {
-		if e, ok := messages.Match(strings.TrimSpace(line)); ok && (e.Log == "keepalived" || e.Log == "kernel" || e.Log == "daemon") {
+		line = strings.TrimRight(line, "\r\n")
+		if strings.Contains(line, "ipvsadm") && reIpvsadmCmd.MatchString(line) {
+			ipvsadm = true
+			continue
+		}
+		e, ok := messages.Match(strings.TrimSpace(line))
+		if ok && (e.Log == "keepalived" || e.Log == "kernel" || e.Log == "daemon" || (ipvsadm && e.Project == "ipvsadm" && e.Decides())) {
 			return true
 		}
 	}

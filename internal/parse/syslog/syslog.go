@@ -59,6 +59,7 @@ func ParseLog(doc evidence.Doc) ([]evidence.LogEvent, []evidence.Problem) {
 	var prevKlog *header
 	var prevRef evidence.Ref
 	filtered := strings.Contains(doc.Command, "|")
+	lastIpvsadm := "" // the arguments of the last ipvsadm command line of a transcript
 	text := doc.Text
 	binary := 0
 	for i := 0; len(text) > 0; i++ {
@@ -104,11 +105,18 @@ func ParseLog(doc evidence.Doc) ([]evidence.LogEvent, []evidence.Problem) {
 			}
 			continue
 		}
+		if !strings.Contains(line, "ipvsadm") {
+			// most lines: no regular expression
+		} else if m := reIpvsadmCmd.FindStringSubmatch(line); m != nil {
+			lastIpvsadm = m[1]
+			continue
+		}
 		ev, ok := classify(h)
 		// What the program's source says the line means: for the lines
 		// classify reads as well, and for those it does not, which are
 		// kept when the table ties them to a cause.
 		if e, known := messages.Match(line); known {
+			e = inContext(e, lastIpvsadm)
 			switch {
 			case ok:
 				ev.Message = e.ID
@@ -120,6 +128,7 @@ func ParseLog(doc evidence.Doc) ([]evidence.LogEvent, []evidence.Problem) {
 		if !ok {
 			continue
 		}
+		ev.Console = h.console
 		ev.Time = h.time
 		ev.Ref = doc.Ref(i, line)
 		at := add(ev)
@@ -135,9 +144,10 @@ func ParseLog(doc evidence.Doc) ([]evidence.LogEvent, []evidence.Problem) {
 
 // header is a log line cut into its prefix and message.
 type header struct {
-	time string
-	prog string // "Keepalived_vrrp", "kernel", ... ("" when unknown)
-	msg  string
+	time    string
+	prog    string // "Keepalived_vrrp", "kernel", ... ("" when unknown)
+	msg     string
+	console bool // keepalived --log-console's form
 }
 
 var (
@@ -187,7 +197,7 @@ func splitHeader(line string) header {
 		return kernelStamp(header{time: m[1], prog: m[3], msg: m[5]})
 	}
 	if m := reConsole.FindStringSubmatch(s); m != nil {
-		return header{time: m[1], prog: "Keepalived", msg: m[2]}
+		return header{time: m[1], prog: "Keepalived", msg: m[2], console: true}
 	}
 	if m := reDmesg.FindStringSubmatch(s); m != nil {
 		return header{time: m[1], prog: "kernel", msg: m[2]}
@@ -475,4 +485,47 @@ func quietModprobe(h, prev header) (string, bool) {
 		return "", false
 	}
 	return e.Fields(strings.TrimSpace(h.msg))["modules"], true
+}
+
+// reIpvsadmCmd is an ipvsadm command line of a transcript, prompt or not
+// ("ipvsadm -L -t ip:port", "[root@lb1 ~]# sudo ipvsadm -Ln"): its
+// arguments say what the error lines after it answer.
+var reIpvsadmCmd = regexp.MustCompile(`^\s*(?:[^#$%>]{0,80}[#$%>]\s+)?(?:sudo\s+)?(?:\S*/)?ipvsadm(\s.*)?$`)
+
+// listsOneService reports whether ipvsadm's arguments list one service:
+// -L/-l/--list with -t, -u, -f or their long names, in any order and
+// in short option clusters ("-Ln -t", "-lnt").
+func listsOneService(args string) bool {
+	list, one := false, false
+	for _, a := range strings.Fields(args) {
+		switch {
+		case a == "--list":
+			list = true
+		case a == "--tcp-service" || a == "--udp-service" || a == "--fwmark-service" || a == "--sctp-service":
+			one = true
+		case strings.HasPrefix(a, "-") && !strings.HasPrefix(a, "--"):
+			list = list || strings.ContainsAny(a, "Ll")
+			one = one || strings.ContainsAny(a, "tuf")
+		}
+	}
+	return list && one
+}
+
+// inContext returns the entry a line means after the ipvsadm command
+// whose arguments are args: ipvsadm prints "Memory allocation problem"
+// both for a change the kernel could not make (ipvsadm.memory) and, when
+// it lists one service, for a service that does not exist
+// (ipvsadm.get-service-not-found, read in libipvs).
+func inContext(e *messages.Entry, args string) *messages.Entry {
+	if e.ID != "ipvsadm.memory" && e.ID != "ipvsadm.get-service-not-found" {
+		return e
+	}
+	id := "ipvsadm.memory"
+	if listsOneService(args) {
+		id = "ipvsadm.get-service-not-found"
+	}
+	if x, ok := messages.Lookup(id); ok {
+		return x
+	}
+	return e
 }

@@ -378,3 +378,53 @@ func TestKubeProxyModprobeQuiet(t *testing.T) {
 		t.Errorf("a grep's output: %+v", got)
 	}
 }
+
+// keepalived's console lines (--log-console, how containers run it) are
+// marked as such, syslog's are not; a bare line keeps no mark.
+func TestConsoleLines(t *testing.T) {
+	text := "Fri Feb 23 23:27:12 2018: VRRP_Instance(VI_1) Cant send advert to 192.168.1.195 (Operation not permitted)\n" +
+		"Jul 24 22:24:44 hp5 Keepalived_vrrp[1005356]: (bond0-vrrp): send advert error 1 (Operation not permitted)\n" +
+		"Netlink: error: Operation not permitted(1), type=RTM_NEWADDR(20), seq=1563327313, pid=0\n"
+	evs, _ := ParseLog(evidence.Doc{Host: "h", Source: "h/log", Start: 1, Text: text})
+	want := []struct {
+		msg     string
+		console bool
+	}{
+		{"keepalived.vrrp.cant-send-advert-eperm.v1", true},
+		{"keepalived.vrrp.send-advert-eperm", false},
+		{"keepalived.netlink.eperm", false},
+	}
+	if len(evs) != len(want) {
+		t.Fatalf("%d events: %+v", len(evs), evs)
+	}
+	for i, w := range want {
+		if evs[i].Message != w.msg || evs[i].Console != w.console {
+			t.Errorf("line %d: message %q console %v, want %q %v", i+1, evs[i].Message, evs[i].Console, w.msg, w.console)
+		}
+	}
+}
+
+// ipvsadm prints "Memory allocation problem" for a change the kernel
+// refused and, listing one service, for a service that does not exist:
+// the command line before it says which.
+func TestIpvsadmErrorInContext(t *testing.T) {
+	for _, c := range []struct{ text, want string }{
+		{"ipvsadm -L -t ip:port\n报错：memory allocation problem\n", "ipvsadm.get-service-not-found"},
+		{"# ipvsadm -Ln -t 192.0.2.100:80\nMemory allocation problem\n", "ipvsadm.get-service-not-found"},
+		{"[root@lb1 ~]# ipvsadm -L -n -u 192.0.2.100:53\nMemory allocation problem\n", "ipvsadm.get-service-not-found"},
+		{"# ipvsadm -A -t 192.0.2.100:80 -s mh\nMemory allocation problem\n", "ipvsadm.memory"},
+		{"ipvsadm -E -t 192.0.2.100:80 -s rr\nmemory allocation problem\n", "ipvsadm.memory"},
+	} {
+		evs, _ := ParseLog(evidence.Doc{Host: "h", Source: "h/paste", Start: 1, Text: c.text})
+		if len(evs) != 1 || evs[0].Message != c.want || evs[0].Ref.Line != 2 {
+			t.Errorf("%q: %+v, want %s on line 2", c.text, evs, c.want)
+		}
+		if !LoggedMessage(c.text) {
+			t.Errorf("%q: not taken for evidence", c.text)
+		}
+	}
+	// without the ipvsadm command, the line is no log's
+	if LoggedMessage("Memory allocation problem\n") {
+		t.Error("a lone ipvsadm error taken for a log")
+	}
+}
