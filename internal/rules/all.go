@@ -62,5 +62,7 @@ func All() []*Rule {
 		traceRSNotReplying,
 		traceReplyLost,
 		kernelDrop,
+		// peers compared
+		peerDiffers,
 	}
 }
