@@ -16,7 +16,9 @@ func TestMACFromARPReply(t *testing.T) {
 	vip, rip, dip := netip.MustParseAddr("198.51.100.60"), netip.MustParseAddr("198.51.100.48"), netip.MustParseAddr("198.51.100.59")
 	tr := New(Config{VIP: vip, Port: 52002, Proto: "udp"})
 	rs := tr.AddPoint(Point{Host: "rs", Role: evidence.RoleRealServer, Source: "rs.txt", Addrs: []netip.Addr{rip}})
-	ref := func(n int, text string) evidence.Ref { return evidence.Ref{Host: "rs", Source: "rs.txt", Line: n, Text: text} }
+	ref := func(n int, text string) evidence.Ref {
+		return evidence.Ref{Host: "rs", Source: "rs.txt", Line: n, Text: text}
+	}
 	frames := []evidence.Frame{
 		{Time: "02:05:11.402136", SrcMAC: dsMAC, DstMAC: "ff:ff:ff:ff:ff:ff", Type: "arp", Proto: "arp", ARPOp: "request", ARPIP: rip, Src: dip,
 			Ref: ref(1, "ARP, Request who-has 198.51.100.48 tell 198.51.100.59")},
