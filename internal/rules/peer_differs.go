@@ -24,7 +24,8 @@ var peerDiffers = &Rule{
 	ID: "peer.differs",
 	Doc: "Of two peers (directors or real servers of one service), one works and one does not, and their kernel, " +
 		"sysctls, firewall rules, VIPs or IPVS tables differ: what differs is the suspect.",
-	Rank: 60,
+	Rank:     60,
+	Requires: []Requirement{PacketPath},
 	Needs: []Need{
 		{Role: evidence.RoleDirector, Kind: evidence.KindIPVSConns, Command: "ipvsadm -Lnc"},
 		{Role: evidence.RoleRealServer, Kind: evidence.KindSysctl, Command: "sysctl -a"},
@@ -66,6 +67,40 @@ func realServerStates(p *Pass, s *topology.Service) []peerState {
 				st.host = h
 				seen[h] = true
 				out = append(out, st)
+			}
+		}
+	}
+	// Captures: a connection the tracer followed to a real server, and
+	// whether it was answered.
+	if path := p.PacketPath(s); path != nil {
+		for _, f := range path.Flows {
+			a, err := netip.ParseAddr(f.RealServer)
+			if ap, err2 := netip.ParseAddrPort(f.RealServer); err2 == nil {
+				a, err = ap.Addr(), nil
+			}
+			if err != nil {
+				continue
+			}
+			h := p.Topo.HostOwning(a)
+			if h == nil || seen[h] || h.Role != evidence.RoleRealServer {
+				continue
+			}
+			var ref evidence.Ref
+			for _, hop := range f.Hops {
+				if hop.Seen && len(hop.Evidence) > 0 {
+					ref = hop.Evidence[0]
+				}
+			}
+			if ref.IsZero() {
+				continue
+			}
+			switch f.Outcome {
+			case "answered":
+				seen[h] = true
+				out = append(out, peerState{host: h, works: true, ref: ref, what: "a captured connection to it was answered"})
+			case "rs-not-replying", "lost-in-transit", "reply-lost":
+				seen[h] = true
+				out = append(out, peerState{host: h, works: false, ref: ref, what: "a captured connection to it was not answered (" + f.Outcome + ")"})
 			}
 		}
 	}
