@@ -82,6 +82,10 @@ func splitByContent(b Block) []Block {
 	kind := segOther
 	first := true // no non-blank line yet in the segment
 	depth, closed := 0, false
+	isConf := func() bool {
+		f, _ := Detect(b.Command, "", false, text)
+		return f != nil && f.Name == "keepalived-conf"
+	}
 	cut := func(off, line int, k segmentKind) {
 		sub := b
 		sub.Text = text[segStart:off]
@@ -109,6 +113,11 @@ func splitByContent(b Block) []Block {
 			// its first statement's
 		case first:
 			kind, first = k, false
+			if k == segOther && confShaped.MatchString(line) && isConf() {
+				// "include ...", "lvs_id x" before the first block:
+				// the configuration's own lines
+				kind = segConf
+			}
 		case k != segOther && k != kind && !(kind == segConf && k == segFragment):
 			cut(off, i, k)
 		case kind == segFragment && k == segOther:

@@ -41,6 +41,12 @@ func TestSplitByContent(t *testing.T) {
 			heads:  []string{"! Configuration File for keepalived"},
 		},
 		{
+			name:   "an include before the first block is the configuration's",
+			text:   "include /etc/keepalived/conf.d/*.conf\nglobal_defs {\n   router_id LVS_1\n}\n",
+			starts: []int{10},
+			heads:  []string{"include /etc/keepalived/conf.d/*.conf"},
+		},
+		{
 			name:   "a listing alone",
 			text:   "IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\nTCP  10.0.2.15:80 wlc\n",
 			starts: []int{10},
