@@ -46,3 +46,22 @@ func TestMACFromARPReply(t *testing.T) {
 		t.Fatalf("rs's MACs: %v, want only %s (its ARP reply)", names, rsMAC)
 	}
 }
+
+// TestConfirmedNeighbors: a neighbour entry names an address's MAC only
+// when it is confirmed (REACHABLE, PERMANENT) and no other entry says
+// otherwise.
+func TestConfirmedNeighbors(t *testing.T) {
+	a, b, c := netip.MustParseAddr("192.0.2.11"), netip.MustParseAddr("192.0.2.12"), netip.MustParseAddr("192.0.2.13")
+	ds := evidence.NewHost("ds")
+	ds.Neighbors = []evidence.Neighbor{
+		{IP: a, MAC: "52:54:00:00:00:0B", State: "REACHABLE"},
+		{IP: b, MAC: "52:54:00:00:00:0c", State: "STALE"},
+		{IP: c, MAC: "52:54:00:00:00:0d", State: "REACHABLE"},
+	}
+	ds2 := evidence.NewHost("ds2")
+	ds2.Neighbors = []evidence.Neighbor{{IP: c, MAC: "52:54:00:00:00:0e", State: "PERMANENT"}}
+	got := confirmedNeighbors([]*evidence.Host{ds, ds2})
+	if len(got) != 1 || got[a] != "52:54:00:00:00:0b" {
+		t.Errorf("confirmed neighbours %v, want only %s at 52:54:00:00:00:0b", got, a)
+	}
+}
