@@ -32,8 +32,13 @@ var peerDiffers = &Rule{
 	},
 	Run: func(p *Pass) {
 		for _, s := range p.Services() {
-			comparePeers(p, s, realServerStates(p, s))
-			comparePeers(p, s, directorStates(p, s))
+			// Real servers are compared within one view: the same
+			// director's table, or the captures.
+			done := map[[2]*evidence.Host]bool{}
+			for _, view := range realServerStates(p, s) {
+				comparePeers(p, s, view, done)
+			}
+			comparePeers(p, s, directorStates(p, s), done)
 		}
 	},
 }
@@ -50,14 +55,15 @@ type peerState struct {
 // views of s: connection entries (ESTABLISHED: the handshake completed
 // through it; only SYN_RECV: it never answered) and, where replies pass
 // the director (NAT, FNAT), its counters.
-func realServerStates(p *Pass, s *topology.Service) []peerState {
-	var out []peerState
-	seen := map[*evidence.Host]bool{}
+func realServerStates(p *Pass, s *topology.Service) [][]peerState {
+	var views [][]peerState
 	for _, d := range p.Directors() {
 		vs := s.IPVS[d.Name]
 		if vs == nil || d.IPVS == nil {
 			continue
 		}
+		var out []peerState
+		seen := map[*evidence.Host]bool{}
 		for _, rs := range vs.Dests {
 			h := p.Topo.HostOwning(rs.Addr)
 			if h == nil || h == d || seen[h] || h.Role != evidence.RoleRealServer {
@@ -69,9 +75,12 @@ func realServerStates(p *Pass, s *topology.Service) []peerState {
 				out = append(out, st)
 			}
 		}
+		views = append(views, out)
 	}
 	// Captures: a connection the tracer followed to a real server, and
 	// whether it was answered.
+	var out []peerState
+	seen := map[*evidence.Host]bool{}
 	if path := p.PacketPath(s); path != nil {
 		for _, f := range path.Flows {
 			a, err := netip.ParseAddr(f.RealServer)
@@ -104,7 +113,7 @@ func realServerStates(p *Pass, s *topology.Service) []peerState {
 			}
 		}
 	}
-	return out
+	return append(views, out)
 }
 
 // destState says whether real server rs of vs on director d works.
@@ -209,7 +218,7 @@ type peerDiff struct {
 
 // comparePeers reports, for the first failing peer with a working one,
 // what differs between them.
-func comparePeers(p *Pass, s *topology.Service, states []peerState) {
+func comparePeers(p *Pass, s *topology.Service, states []peerState, done map[[2]*evidence.Host]bool) {
 	var good, bad *peerState
 	for i := range states {
 		st := &states[i]
@@ -220,9 +229,10 @@ func comparePeers(p *Pass, s *topology.Service, states []peerState) {
 			bad = st
 		}
 	}
-	if good == nil || bad == nil {
+	if good == nil || bad == nil || done[[2]*evidence.Host{bad.host, good.host}] {
 		return
 	}
+	done[[2]*evidence.Host{bad.host, good.host}] = true
 	diffs := peerDiffs(p, s, bad.host, good.host)
 	if len(diffs) == 0 {
 		p.Notef("%s fails (%s) while its peer %s works (%s), and the outputs both gave show no difference that matters: "+
