@@ -173,9 +173,16 @@ func reportSkippedOf(p *Pass, d *evidence.Host, kv *evidence.KVirtualServer, ski
 	if len(ev) > 10 {
 		ev = ev[:10]
 	}
+	// What the table then shows (a service with no real server, one
+	// that differs from the file) is this skip's doing.
+	explains := []string{"director.config-drift"}
+	if left == 0 {
+		explains = append(explains, "director.no-available-realserver")
+	}
 	p.Report(diagnosis.Finding{
 		Severity: sev,
 		Host:     d.Name,
+		Explains: explains,
 		Title:    title,
 		Explanation: fmt.Sprintf("keepalived.conf lists %d real server(s) for %s, but keepalived logged that it could not use "+
 			"%s and skipped them (\"Invalid real server ip address/port ... - skipping\"): they are not in the IPVS table. %s. "+
@@ -226,9 +233,15 @@ func checkPersistenceRange(p *Pass, d *evidence.Host, handled map[evidence.Ref]b
 			expl += " keepalived logged that IPVS refused to add a virtual server: the service with this value is " +
 				"not in the table, and its VIP is answered by nothing."
 		}
+		var explains []string
+		if len(refused) > 0 {
+			// the refusal keepalived logged is this value's doing
+			explains = []string{"director.config-drift"}
+		}
 		p.Report(diagnosis.Finding{
 			Severity:    sev,
 			Host:        d.Name,
+			Explains:    explains,
 			Title:       fmt.Sprintf("%s on %s is out of range: keepalived cannot install the virtual server with it", strings.TrimSpace(is.Ref.Text), d.Name),
 			Explanation: expl,
 			Evidence:    ev,

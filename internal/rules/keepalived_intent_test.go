@@ -54,6 +54,8 @@ func TestKeepalivedIntentAgainstItsLog(t *testing.T) {
 		paste string
 		first string // the first finding's cause, "" for none of these
 		sev   diagnosis.Severity
+		// consequences must be reported as caused by the first
+		consequences []string
 	}{
 		{
 			name: "every real server skipped by keepalived's parser",
@@ -61,6 +63,14 @@ func TestKeepalivedIntentAgainstItsLog(t *testing.T) {
 				"Keepalived_healthcheckers[8062]: (Line 124) number '0' outside range [1, 65535]\n" +
 				"Keepalived_healthcheckers[8062]: (Line 124) Invalid real server ip address/port 1.1.1.2/0 - skipping\n",
 			first: "keepalived.config-invalid", sev: diagnosis.Critical,
+		},
+		{
+			name: "every real server skipped, and the table shows the service with none: its consequences",
+			paste: strings.ReplaceAll(fwmarkConf, "PORT", "0") + "\n" +
+				"Keepalived_healthcheckers[8062]: (Line 124) Invalid real server ip address/port 1.1.1.2/0 - skipping\n" +
+				"IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n" +
+				"  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\nFWM  31 lblc persistent 30\n",
+			first: "keepalived.config-invalid", sev: diagnosis.Critical, consequences: []string{"director.no-available-realserver"},
 		},
 		{
 			name:  "look-alike: the same configuration with ports, no complaint, '...' elisions",
@@ -124,6 +134,17 @@ func TestKeepalivedIntentAgainstItsLog(t *testing.T) {
 					all = append(all, string(f.Severity)+" "+f.ID+": "+f.Title)
 				}
 				t.Fatalf("want %s %s first, got %q", tt.sev, tt.first, all)
+			}
+			for _, c := range tt.consequences {
+				found := false
+				for _, f := range d.Findings {
+					if f.ID == c && len(f.CausedBy) > 0 && strings.HasPrefix(f.CausedBy[0], tt.first+"@") {
+						found = true
+					}
+				}
+				if !found {
+					t.Errorf("%s is not reported as a consequence of %s", c, tt.first)
+				}
 			}
 		})
 	}
