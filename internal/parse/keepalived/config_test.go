@@ -390,7 +390,9 @@ func TestSyncDaemon(t *testing.T) {
 // "..." elisions are no keyword, a quoted line of virtual_server settings
 // is read as one (and checked), lvs_timeouts and weights keep their lines.
 func TestIntentReadings(t *testing.T) {
-	doc := func(text string) evidence.Doc { return evidence.Doc{Host: "h", Source: "paste.txt", Start: 1, Text: text} }
+	doc := func(text string) evidence.Doc {
+		return evidence.Doc{Host: "h", Source: "paste.txt", Start: 1, Text: text}
+	}
 	c, _ := ParseConfig(doc("virtual_server fwmark 31 {\n  lb_kind DR\n  real_server 1.1.1.1 0 {\n    weight 0\n    MISC_CHECK { ... }\n  }\n}\n"))
 	for _, is := range c.Issues {
 		if strings.Contains(is.Message, "...") {
