@@ -283,6 +283,7 @@ func peerDiffs(p *Pass, s *topology.Service, bad, good *evidence.Host) []peerDif
 	out = append(out, sysctlDiffs(bad, good)...)
 	out = append(out, dropRuleDiffs(bad, good)...)
 	out = append(out, vipDiffs(p, bad, good)...)
+	out = append(out, routeDiffs(p, s, bad, good)...)
 	if bad.Role == evidence.RoleDirector {
 		out = append(out, tableDiffs(s, bad, good)...)
 	}
@@ -475,6 +476,53 @@ func tableDiffs(s *topology.Service, bad, good *evidence.Host) []peerDiff {
 		if gd[y.Addr] == nil {
 			out = append(out, peerDiff{what: "real server " + y.Addr.String(), bad: y.Ref, good: g.Ref, badV: "present", goodV: "absent"})
 		}
+	}
+	return out
+}
+
+// routeDiffs lists a default gateway, or an MTU of the interface that
+// carries the peer's own service address, that differ: both shape where
+// and how the replies go.
+func routeDiffs(p *Pass, s *topology.Service, bad, good *evidence.Host) []peerDiff {
+	var out []peerDiff
+	gw := func(h *evidence.Host) *evidence.Route {
+		for i := range h.Routes {
+			r := &h.Routes[i]
+			if (r.Table == "" || r.Table == "main") && r.Dst.Bits() == 0 && r.Dst.Addr().Is4() && r.Gateway.IsValid() {
+				return r
+			}
+		}
+		return nil
+	}
+	if bad.Has(evidence.KindRoutes) && good.Has(evidence.KindRoutes) {
+		b, g := gw(bad), gw(good)
+		switch {
+		case b != nil && g != nil && b.Gateway != g.Gateway:
+			out = append(out, peerDiff{what: "the default gateway", bad: b.Ref, good: g.Ref, badV: b.Gateway.String(), goodV: g.Gateway.String()})
+		case b == nil && g != nil:
+			out = append(out, peerDiff{what: "the default gateway", bad: seenRef(bad, evidence.KindRoutes), good: g.Ref, badV: "none", goodV: g.Gateway.String()})
+		}
+	}
+	if bad.Role != evidence.RoleRealServer {
+		return out
+	}
+	mtu := func(h *evidence.Host) *evidence.Link {
+		rip, ok := p.RIPOf(s, h)
+		if !ok {
+			return nil
+		}
+		for _, a := range h.AddrsOf(rip) {
+			for i := range h.Links {
+				if l := &h.Links[i]; l.Name == a.Iface && l.MTU > 0 {
+					return l
+				}
+			}
+		}
+		return nil
+	}
+	if b, g := mtu(bad), mtu(good); b != nil && g != nil && b.MTU != g.MTU {
+		out = append(out, peerDiff{what: "the MTU of the interface of its real server address", bad: b.Ref, good: g.Ref,
+			badV: fmt.Sprint(b.MTU), goodV: fmt.Sprint(g.MTU)})
 	}
 	return out
 }
