@@ -153,7 +153,16 @@ type KeepalivedConfig struct {
 	// LVSSyncDaemon is global_defs' lvs_sync_daemon line: keepalived runs
 	// IPVS's connection sync daemon, so a new master knows the old one's
 	// connections.
-	LVSSyncDaemon   *Ref
+	LVSSyncDaemon *Ref
+	// LVSTimeouts is global_defs' lvs_timeouts line: the IPVS tcp, tcpfin
+	// and udp timeouts keepalived is to set (0: not given).
+	LVSTimeouts                  *Ref
+	LVSTimeoutTCP, LVSTimeoutFin int
+	LVSTimeoutUDP                int
+	// LVSFragment holds the lines of virtual_server settings pasted on
+	// their own, outside any block ("persistence_timeout 4294967295"): a
+	// fragment says the host runs keepalived's LVS side.
+	LVSFragment     []Ref
 	VRRPInstances   []*VRRPInstance
 	VirtualServers  []*KVirtualServer
 	LocalAddrGroups map[string][]KAddrRange
@@ -216,11 +225,13 @@ type KVirtualServer struct {
 	LbKind      string // "DR", "NAT", "TUN", "FNAT" (from lb_kind or lvs_method)
 	LbKindRef   Ref
 	Persistence int
-	LaddrGroup  string // laddr_group_name (FNAT fork)
-	LaddrRef    Ref
-	DelayLoop   int
-	RealServers []*KRealServer
-	Ref         Ref
+	// PersistenceRef is the persistence_timeout line.
+	PersistenceRef Ref
+	LaddrGroup     string // laddr_group_name (FNAT fork)
+	LaddrRef       Ref
+	DelayLoop      int
+	RealServers    []*KRealServer
+	Ref            Ref
 }
 
 // KRealServer is a real_server block.
@@ -228,6 +239,7 @@ type KRealServer struct {
 	Addr             netip.Addr
 	Port             uint16
 	Weight           int
+	WeightRef        Ref // the weight line; zero when the default 1 applies
 	InhibitOnFailure bool
 	Check            *KCheck
 	Ref              Ref

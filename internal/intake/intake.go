@@ -453,9 +453,15 @@ func parseText(c *evidence.Case, defaultHost, src, base string, t textBlocks, in
 			host = lastHost
 		}
 		h := c.Host(host)
-		doc := evidence.Doc{Host: host, Source: src, Start: b.Start, Command: b.Command,
-			Text: b.Text, Include: include, Runs: t.runs}
-		dispatch(c, h, doc, base, len(t.blocks) == 1)
+		parts := []Block{b}
+		if t.runs == nil && splitsByContent(b) {
+			parts = splitByContent(b)
+		}
+		for _, part := range parts {
+			doc := evidence.Doc{Host: host, Source: src, Start: part.Start, Command: part.Command,
+				Text: part.Text, Include: include, Runs: t.runs}
+			dispatch(c, h, doc, base, len(t.blocks) == 1 && len(parts) == 1)
+		}
 	}
 }
 

@@ -49,11 +49,29 @@ var hostMarker = regexp.MustCompile(`^(?i:on|capture on|captured on|from|at|outp
 // name before 服务器/机器/节点/主机/上 names the host.
 var hostMarkerZH = regexp.MustCompile(`^(?:在|从)?\s*([A-Za-z][\w.-]{0,30})\s*(?:服务器|机器|节点|主机)?\s*(?:上)?\s*(?:执行|运行|抓包|查看|操作)?(?:如下)?(?:的)?(?:命令|结果)?\s*[:：]\s*$`)
 
+// roleLabel is a bare label naming a host by its role, as people write
+// between outputs: "DS:", "RS1:", "Director:", "Real server 2:". Only role
+// words: a bare "word:" ends many an output's line ("lo:", "Result:").
+var roleLabel = regexp.MustCompile(`^((?i:director|ds|rs|real ?server|realserver|lvs|lb|client))[-_ ]?(\d{0,3})\s*[:：]$`)
+
+// hostMarkerZHNoColon is a Chinese marker without its colon: "在RS上执行",
+// "在DS服务器上".
+var hostMarkerZHNoColon = regexp.MustCompile(`^在\s*([A-Za-z][\w.-]{0,30})\s*(?:服务器|机器|节点|主机)?\s*上\s*(?:执行|运行|抓包|查看|操作)?(?:如下)?(?:的)?(?:命令|结果)?\s*$`)
+
 // markerHost returns the host a prose line names, if it is a marker.
 func markerHost(line string) (string, bool) {
 	t := strings.TrimSpace(line)
-	if len(line) > 160 || !(strings.HasSuffix(t, ":") || strings.HasSuffix(t, "：")) {
+	if len(line) > 160 {
 		return "", false
+	}
+	if m := hostMarkerZHNoColon.FindStringSubmatch(t); m != nil && !isStopWord(m[1]) {
+		return strings.ToLower(m[1]), true
+	}
+	if !(strings.HasSuffix(t, ":") || strings.HasSuffix(t, "：")) {
+		return "", false
+	}
+	if m := roleLabel.FindStringSubmatch(t); m != nil {
+		return strings.ToLower(strings.ReplaceAll(m[1], " ", "")) + m[2], true
 	}
 	if m := hostMarkerZH.FindStringSubmatch(t); m != nil && strings.TrimRight(m[0], ":： ") != m[1] && !isStopWord(m[1]) {
 		// A bare "word:" is no marker (it ends many outputs' lines):
@@ -391,7 +409,7 @@ func (p *promptChars) within(text string, from, to int) bool {
 // could take: ending in ':' or starting with "```", blanks aside.
 func mayBeMarkerOrFence(line string) bool {
 	t := strings.TrimSpace(line)
-	return strings.HasSuffix(t, ":") || strings.HasSuffix(t, "：") || strings.HasPrefix(t, "```")
+	return strings.HasSuffix(t, ":") || strings.HasSuffix(t, "：") || strings.HasPrefix(t, "```") || strings.HasPrefix(t, "在")
 }
 
 // hasPromptChar reports whether line holds '#' or '$' (or '>' when gt):

@@ -123,19 +123,29 @@ func FuzzSplitTranscript(f *testing.F) {
 
 // TestChineseHostMarkers: the prose lines Chinese write-ups put between
 // hosts' outputs (seed 001: "在RS服务器上执行:", "DS机器上:") name the
-// host of what follows; a bare "word:" does not.
+// host of what follows, as do bare role labels ("DS:", "Director:") and
+// English ones ("On the RS:"); a bare "word:" does not.
 func TestChineseHostMarkers(t *testing.T) {
 	for line, want := range map[string]string{
-		"在RS服务器上执行:":    "rs",
-		"在DS服务器上执行:":    "ds",
-		"DS机器上:":        "ds",
-		"RS机器上:":        "rs",
-		"在 RS1 上执行：":    "rs1",
-		"LVS节点:":        "lvs",
-		"lb01 上执行如下命令:": "lb01",
-		"lo:":           "",
-		"RS：":           "",
-		"Result:":       "",
+		"在RS服务器上执行:":     "rs",
+		"在DS服务器上执行:":     "ds",
+		"DS机器上:":         "ds",
+		"RS机器上:":         "rs",
+		"在 RS1 上执行：":     "rs1",
+		"LVS节点:":         "lvs",
+		"lb01 上执行如下命令:":  "lb01",
+		"lo:":            "",
+		"RS：":            "rs",
+		"在RS上执行":         "rs",
+		"在DS服务器上":        "ds",
+		"Result:":        "",
+		"DS:":            "ds",
+		"RS1:":           "rs1",
+		"Director:":      "director",
+		"Real server 2:": "realserver2",
+		"On the RS:":     "RS",
+		"ipvs:":          "",
+		"Chain INPUT:":   "",
 	} {
 		got, ok := markerHost(line)
 		if got != want || ok != (want != "") {

@@ -72,5 +72,7 @@ func All() []*Rule {
 		traceRSNotReplying,
 		traceReplyLost,
 		kernelDrop,
+		// peers compared
+		peerDiffers,
 	}
 }

@@ -21,6 +21,7 @@ var directorConfigDrift = &Rule{
 	},
 	Run: func(p *Pass) {
 		for _, d := range p.Directors() {
+			checkTimeoutsUnset(p, d)
 			kc := d.Keepalived
 			if d.IPVS == nil || kc == nil || len(kc.VirtualServers) == 0 || !d.Has(evidence.KindIPVS) || !d.Has(evidence.KindKeepalived) {
 				continue
@@ -194,6 +195,10 @@ func realServerDrift(p *Pass, d *evidence.Host, kv *evidence.KVirtualServer, vs 
 			continue
 		}
 		used[dest] = true
+		if weightDrifted(r, dest) {
+			diffs = append(diffs, fmt.Sprintf("%s forwards to %s with weight %d, keepalived.conf says weight %d", vs.Key(), dest.Addr, dest.Weight, r.Weight))
+			ev = append(ev, dest.Ref, r.WeightRef)
+		}
 		if dest.Method != "" && dest.Method != evidence.MethodLocal && dest.Method != want {
 			diffs = append(diffs, fmt.Sprintf("%s forwards to %s by %s, keepalived.conf says lb_kind %s (%s)", vs.Key(), dest.Addr, dest.Method, orName(kv.LbKind, "none, i.e. NAT"), want))
 			ev = append(ev, dest.Ref)
@@ -279,4 +284,111 @@ func ipvsadmDelete(vs *evidence.VirtualService) string {
 		return fmt.Sprintf("ipvsadm -D %s %s", flag, netip.AddrPortFrom(vs.Addr, vs.Port))
 	}
 	return ""
+}
+
+// weightDrifted reports a real server IPVS weighs otherwise than
+// keepalived.conf says. keepalived changes a weight itself only through a
+// health check: to 0 when it fails (inhibit_on_failure, alpha), or to what
+// a MISC_CHECK with misc_dynamic returns; so a table weight above 0 that
+// is not the configured one, without a MISC_CHECK, is not keepalived's
+// doing (a manual ipvsadm -e, or keepalived programming another value:
+// 2.1.x programs weight 0 as 1).
+func weightDrifted(r *evidence.KRealServer, dest *evidence.RealServer) bool {
+	if r.WeightRef.IsZero() || dest.Weight <= 0 || dest.Weight == r.Weight {
+		return false
+	}
+	return r.Check == nil || r.Check.Type != "MISC_CHECK"
+}
+
+// checkTimeoutsUnset reports global_defs' lvs_timeouts that keepalived
+// never applies. Up to 2.1.3 the VRRP process set them, and only when it
+// managed the sync daemon (vrrp_daemon.c: `if (vrrp_ipvs_needed())`, which
+// is `global_data->lvs_syncd.ifname`); from 2.1.4 the checker sets them
+// (check_daemon.c, commit 42e2f0f1 "ipvs: Fix configuring of sync
+// daemon"). Without lvs_sync_daemon, IPVS keeps its own timeouts (900 120
+// 300 unless someone set others).
+func checkTimeoutsUnset(p *Pass, d *evidence.Host) {
+	kc := d.Keepalived
+	if kc == nil || kc.LVSTimeouts == nil || kc.LVSSyncDaemon != nil {
+		return
+	}
+	version, vref := runningVersion(d)
+	if version != "" && !keepalivedBefore(version, 2, 1, 4) {
+		return
+	}
+	ev := []evidence.Ref{*kc.LVSTimeouts}
+	running := "IPVS keeps the timeouts it had (900 120 300 after boot unless something else set them)"
+	if d.IPVS != nil && d.IPVS.Timeouts != nil {
+		t := d.IPVS.Timeouts
+		if (kc.LVSTimeoutTCP == 0 || kc.LVSTimeoutTCP == t.TCP) && (kc.LVSTimeoutFin == 0 || kc.LVSTimeoutFin == t.TCPFin) &&
+			(kc.LVSTimeoutUDP == 0 || kc.LVSTimeoutUDP == t.UDP) {
+			return // applied anyway (by hand, or a later keepalived)
+		}
+		ev = append(ev, t.Ref)
+		running = fmt.Sprintf("the running IPVS timeouts are %d %d %d", t.TCP, t.TCPFin, t.UDP)
+	}
+	which := "keepalived before 2.1.4"
+	if version != "" {
+		which = "keepalived " + version
+		ev = append(ev, vref)
+	}
+	var want []string
+	for _, x := range []struct {
+		name string
+		v    int
+	}{{"tcp", kc.LVSTimeoutTCP}, {"tcpfin", kc.LVSTimeoutFin}, {"udp", kc.LVSTimeoutUDP}} {
+		if x.v > 0 {
+			want = append(want, fmt.Sprintf("%s %d", x.name, x.v))
+		}
+	}
+	syncd := "lvs_sync_daemon followed by the interface and the name of the vrrp_instance"
+	for _, vi := range kc.VRRPInstances {
+		if vi.Interface != "" && vi.Name != "" {
+			syncd = "lvs_sync_daemon " + vi.Interface + " " + vi.Name
+			break
+		}
+	}
+	fix := []string{
+		fixStep("in global_defs of keepalived.conf on %s: add %s (the sync daemon, "+
+			"which also makes keepalived < 2.1.4 set lvs_timeouts), or upgrade keepalived to 2.1.4 or later", d.Name, syncd),
+		keepalivedApply(p, firstService(p), d, ""),
+	}
+	if len(want) > 0 {
+		fix = append(fix, fixCmd(fmt.Sprintf("ipvsadm --set %d %d %d", kc.LVSTimeoutTCP, kc.LVSTimeoutFin, kc.LVSTimeoutUDP),
+			"meanwhile, by hand (0 keeps a value)"))
+	}
+	fix = append(fix, fixCmd("ipvsadm -L --timeout", "shows the configured values"))
+	p.Report(diagnosis.Finding{
+		Severity: diagnosis.Warning,
+		Host:     d.Name,
+		Title:    fmt.Sprintf("keepalived on %s does not apply its lvs_timeouts (%s): global_defs has no lvs_sync_daemon", d.Name, strings.Join(want, " ")),
+		Explanation: fmt.Sprintf("%s sets IPVS's timeouts from lvs_timeouts only in the process that runs the connection "+
+			"sync daemon, which it starts only with an lvs_sync_daemon line; keepalived.conf on %s has none, so %s. "+
+			"Idle connections expire when IPVS's own timeout says, not keepalived.conf's.", which, d.Name, running),
+		Evidence: ev,
+		Fix:      fix,
+	})
+}
+
+// keepalivedBefore reports whether version ("2.0.20") is older than
+// major.minor.patch; false when it cannot be read.
+func keepalivedBefore(version string, major, minor, patch int) bool {
+	var v [3]int
+	for i, f := range strings.SplitN(strings.TrimPrefix(version, "v"), ".", 3) {
+		n := 0
+		for _, c := range f {
+			if c < '0' || c > '9' {
+				break
+			}
+			n = n*10 + int(c-'0')
+		}
+		v[i] = n
+	}
+	want := [3]int{major, minor, patch}
+	for i := range v {
+		if v[i] != want[i] {
+			return v[i] < want[i]
+		}
+	}
+	return false
 }

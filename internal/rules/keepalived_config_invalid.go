@@ -43,6 +43,8 @@ var keepalivedConfigInvalid = &Rule{
 					}
 				}
 			}
+			checkSkippedServers(p, d, handled)
+			checkPersistenceRange(p, d, handled)
 			reportKeywordNoise(p, d, handled)
 		}
 	},
@@ -337,7 +339,7 @@ func reportKeywordNoise(p *Pass, d *evidence.Host, handled map[evidence.Ref]bool
 	}
 	logged := 0
 	for _, l := range d.Logs {
-		if l.Kind != evidence.LogConfigError {
+		if l.Kind != evidence.LogConfigError || handled[l.Ref] {
 			continue
 		}
 		if logged < 5 {
@@ -370,7 +372,7 @@ func reportKeywordNoise(p *Pass, d *evidence.Host, handled map[evidence.Ref]bool
 	if logged > 0 {
 		expl += fmt.Sprintf(" keepalived's own log shows %d configuration complaint(s).", logged)
 	}
-	p.Report(diagnosis.Finding{
+	p.ReportMinor(diagnosis.Finding{
 		Severity:    diagnosis.Warning,
 		Host:        d.Name,
 		Title:       fmt.Sprintf("keepalived.conf on %s has %d problem(s) keepalived ignores or reads differently", d.Name, n),

@@ -206,6 +206,22 @@ func (p *Pass) Report(f diagnosis.Finding) {
 	p.findings = append(p.findings, f)
 }
 
+// minorRank puts a finding after those of every rule of the same
+// severity (rules rank below 100).
+const minorRank = 100
+
+// ReportMinor records a finding that ranks after every other finding of
+// its severity: what is worth saying but proves no cause on its own
+// (keyword noise, a difference from a peer), so that a cause a rule
+// proves comes first.
+func (p *Pass) ReportMinor(f diagnosis.Finding) {
+	n := len(p.findings)
+	p.Report(f)
+	if len(p.findings) > n {
+		p.findings[n].Rank = minorRank + p.rule.Rank
+	}
+}
+
 // Notef records what the rule could not decide and what would settle it.
 func (p *Pass) Notef(format string, args ...any) {
 	p.notes = append(p.notes, p.rule.ID+": "+fmt.Sprintf(format, args...))

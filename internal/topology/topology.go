@@ -136,6 +136,12 @@ func (t *Topology) inferDirectors() {
 		case changesIPVS(h):
 			h.Role = evidence.RoleDirector
 			t.RoleInferred[h.Name] = "its keepalived log adds or removes real servers"
+		case h.Keepalived != nil && (len(h.Keepalived.LVSFragment) > 0 || h.Keepalived.LVSTimeouts != nil || h.Keepalived.LVSSyncDaemon != nil):
+			h.Role = evidence.RoleDirector
+			t.RoleInferred[h.Name] = "its keepalived.conf holds IPVS settings"
+		case programsIPVS(h):
+			h.Role = evidence.RoleDirector
+			t.RoleInferred[h.Name] = "its keepalived log shows keepalived programming IPVS"
 		case runsKubeProxy(h):
 			// kube-proxy forwards the service traffic of its node: in IPVS
 			// mode with the kernel's IPVS, the node is a director.
@@ -583,6 +589,18 @@ func runsKubeProxy(h *evidence.Host) bool {
 func changesIPVS(h *evidence.Host) bool {
 	for _, l := range h.Logs {
 		if l.Kind == evidence.LogRSRemoved || l.Kind == evidence.LogRSAdded {
+			return true
+		}
+	}
+	return false
+}
+
+// programsIPVS reports whether h's keepalived logged about the IPVS table
+// it builds (a refused IPVS command, a real server it skipped): only a
+// director's keepalived has one.
+func programsIPVS(h *evidence.Host) bool {
+	for _, l := range h.Logs {
+		if strings.HasPrefix(l.Message, "keepalived.ipvs.") || strings.HasPrefix(l.Message, "keepalived.check.") {
 			return true
 		}
 	}

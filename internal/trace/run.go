@@ -277,8 +277,31 @@ func FromFrames(hosts []*evidence.Host, cfg Config) *Result {
 		return roleOrder(Input{Point: Point{Role: srcs[a].h.Role, Host: srcs[a].h.Name}}) < roleOrder(Input{Point: Point{Role: srcs[b].h.Role, Host: srcs[b].h.Name}})
 	})
 	idx := map[src]int{}
+	neigh := confirmedNeighbors(hosts)
+	// An address two hosts hold (a VIP that moved, a VIP on real servers'
+	// lo) is no host's identity.
+	shared := map[netip.Addr]int{}
+	for _, h := range hosts {
+		own := map[netip.Addr]bool{}
+		for _, a := range h.Addrs {
+			if !own[a.Prefix.Addr()] {
+				own[a.Prefix.Addr()] = true
+				shared[a.Prefix.Addr()]++
+			}
+		}
+	}
 	for _, s := range srcs {
-		idx[s] = t.AddPoint(pointOfHost(s.h, s.source))
+		p := pointOfHost(s.h, s.source)
+		if len(p.MACs) == 0 {
+			// No interface of its own in the evidence: what another
+			// host's neighbour table confirms for its own addresses.
+			for _, a := range s.h.Addrs {
+				if m, ok := neigh[a.Prefix.Addr()]; ok && a.Iface != "lo" && a.Prefix.Addr() != cfg.VIP && shared[a.Prefix.Addr()] < 2 {
+					p.MACs = append(p.MACs, m)
+				}
+			}
+		}
+		idx[s] = t.AddPoint(p)
 	}
 	for _, s := range srcs {
 		pt := idx[s]
@@ -312,4 +335,30 @@ func pointOfHost(h *evidence.Host, source string) Point {
 		}
 	}
 	return p
+}
+
+// confirmedNeighbors maps an address to the MAC the hosts' neighbour
+// tables agree it has, where one confirms it (REACHABLE: answered
+// lately; PERMANENT: set by hand). A STALE entry may be the MAC of
+// yesterday's owner, and two MACs for one address name nobody.
+func confirmedNeighbors(hosts []*evidence.Host) map[netip.Addr]string {
+	out := map[netip.Addr]string{}
+	bad := map[netip.Addr]bool{}
+	for _, h := range hosts {
+		for _, n := range h.Neighbors {
+			st := strings.ToUpper(n.State)
+			if n.MAC == "" || !strings.Contains(st, "REACHABLE") && !strings.Contains(st, "PERMANENT") {
+				continue
+			}
+			m := strings.ToLower(n.MAC)
+			if prev, ok := out[n.IP]; ok && prev != m {
+				bad[n.IP] = true
+			}
+			out[n.IP] = m
+		}
+	}
+	for a := range bad {
+		delete(out, a)
+	}
+	return out
 }

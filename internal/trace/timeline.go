@@ -156,6 +156,7 @@ var roleRank = [4]map[evidence.Role]int{
 
 // Result puts together what was fed.
 func (t *Tracer) Result() *Result {
+	t.learnMACsFromARP()
 	t.learnDirectorMACs()
 	t.inferRoles()
 	t.learnHostMACs()
@@ -216,6 +217,43 @@ func (t *Tracer) Result() *Result {
 // skewWorthSaying is the clock offset below which two hosts are taken
 // to agree: transit on a LAN and timestamping jitter are well under it.
 const skewWorthSaying = 20 * time.Millisecond
+
+// learnMACsFromARP names the MACs of the hosts whose interfaces are not in
+// the evidence from the ARP replies captured: "Reply 192.0.2.12 is-at M"
+// says M is the interface of whichever host owns 192.0.2.12. It comes
+// before the guesses from traffic (learnDirectorMACs, learnHostMACs): on a
+// capture of a ping between a director and a real server both MACs are
+// in every frame, and the one that answered ARP for the real server's
+// address is the real server's. A real server's VIP on lo is no address
+// of its own here (pointOfHost leaves it out), and an address two MACs
+// answer for (a conflict) names nobody.
+func (t *Tracer) learnMACsFromARP() {
+	for _, ps := range t.points {
+		if len(ps.macs) > 0 || ps.Role == evidence.RoleHypervisor || ps.Role == evidence.RoleRouter {
+			continue
+		}
+		for a := range ps.addrs {
+			if t.cfg.VIP.IsValid() && a == t.cfg.VIP {
+				continue // the VIP moves between directors
+			}
+			ms := t.arp.by[a]
+			if len(ms) != 1 {
+				continue
+			}
+			for m := range ms {
+				if m[0]&1 != 0 || m == (mac{}) {
+					continue
+				}
+				ps.macs[m] = true
+				if ps.Role == evidence.RoleDirector {
+					if _, ok := t.dirMACs[m]; !ok {
+						t.dirMACs[m] = ps.Host + " answers ARP for its address " + a.String()
+					}
+				}
+			}
+		}
+	}
+}
 
 // learnDirectorMACs finds the director's MACs from the packets: the MAC a
 // packet was sent to and then, at the same point, sent from again.

@@ -71,6 +71,10 @@ func ParseConfig(doc evidence.Doc) (*evidence.KeepalivedConfig, []evidence.Probl
 		p.issue(open.kw, fmt.Sprintf("block %q opened here is never closed", open.kw), open.doc, open.line, "")
 	}
 	top = p.dropProse(top)
+	if p.fragment(top) {
+		p.finish()
+		return p.cfg, p.probs
+	}
 	for _, st := range top {
 		p.topLevel(st)
 	}
@@ -169,7 +173,8 @@ func (p *parser) forkHint(st *stmt) { p.forkHints = append(p.forkHints, p.sref(s
 // keywords the file's version would accept are let through.
 func (p *parser) unknownOrMisplaced(st *stmt, where string) {
 	kw := st.kw
-	if kw == "" {
+	if kw == "" || isPlaceholder(kw) {
+		// "MISC_CHECK { ... }": the user's own elision, not a keyword
 		return
 	}
 	if forkOnly[kw] {
@@ -237,6 +242,10 @@ func (p *parser) globalDefs(st *stmt) {
 		case "lvs_sync_daemon":
 			r := p.sref(s)
 			p.cfg.LVSSyncDaemon = &r
+		case "lvs_timeouts":
+			r := p.sref(s)
+			p.cfg.LVSTimeouts = &r
+			p.lvsTimeouts(s)
 		case "notification_email", "vrrp_garp_interval", "vrrp_gna_interval":
 		default:
 			if !s.hasBlock {
@@ -479,4 +488,76 @@ func (p *parser) dropProse(top []*stmt) []*stmt {
 		p.problem(first.doc, first.line, "%d top-level lines are not keepalived configuration (text pasted around it?) and were skipped", unknownN)
 	}
 	return kept
+}
+
+// isPlaceholder tells the "..." people put where they left lines out.
+func isPlaceholder(kw string) bool {
+	return strings.Trim(kw, ".…") == ""
+}
+
+// lvsTimeouts reads "lvs_timeouts tcp 7200 tcpfin 120 udp 300".
+func (p *parser) lvsTimeouts(s *stmt) {
+	for k := 0; k+1 < len(s.args); k += 2 {
+		n, err := strconv.Atoi(s.args[k+1])
+		if err != nil || n < 0 {
+			p.stIssue(s, fmt.Sprintf("lvs_timeouts %s needs a number of seconds", evidence.Clip(s.args[k], 16)))
+			return
+		}
+		switch s.args[k] {
+		case "tcp":
+			p.cfg.LVSTimeoutTCP = n
+		case "tcpfin":
+			p.cfg.LVSTimeoutFin = n
+		case "udp":
+			p.cfg.LVSTimeoutUDP = n
+		default:
+			p.stIssue(s, fmt.Sprintf("lvs_timeouts: unknown timeout %q (tcp, tcpfin, udp)", evidence.Clip(s.args[k], 16)))
+			return
+		}
+	}
+}
+
+// fragment reads a paste of virtual_server settings on their own, with no
+// block around them: each line is checked as it would be inside its
+// virtual_server, and none is called misplaced (the user cut the block
+// away, keepalived did not read it so). It reports whether top was one.
+func (p *parser) fragment(top []*stmt) bool {
+	if len(top) == 0 || len(top) > 20 {
+		return false
+	}
+	for _, st := range top {
+		if st.hasBlock || known("top", st.kw) || !known("virtual_server", st.kw) {
+			return false
+		}
+	}
+	for _, st := range top {
+		p.cfg.LVSFragment = append(p.cfg.LVSFragment, p.sref(st))
+		if st.kw == "persistence_timeout" {
+			p.persistenceTimeout(st)
+		}
+	}
+	return true
+}
+
+// maxPersistence is keepalived's LVS_MAX_TIMEOUT (global_data.h, since
+// v2.1.3): 31 days.
+const maxPersistence = 86400 * 31
+
+// persistenceTimeout checks persistence_timeout's value and returns it
+// (keepalived's default 360 s when the line gives none).
+func (p *parser) persistenceTimeout(s *stmt) int {
+	if len(s.args) == 0 {
+		return 360
+	}
+	n, err := strconv.ParseUint(arg(s, 0), 10, 64)
+	switch {
+	case err != nil:
+		p.stIssue(s, "persistence_timeout must be a number of seconds")
+		return 0
+	case n > maxPersistence:
+		p.stIssue(s, fmt.Sprintf("persistence_timeout %d is above %d (31 days): keepalived 2.1.3 and later reject it "+
+			"(\"persistence_timeout invalid\"), older versions hand it to IPVS unchecked", n, maxPersistence))
+		return 0
+	}
+	return int(n)
 }

@@ -406,3 +406,36 @@ func TestAcceptMode(t *testing.T) {
 		}
 	}
 }
+
+// TestIntentReadings: what the rules hold against the table and the log:
+// "..." elisions are no keyword, a quoted line of virtual_server settings
+// is read as one (and checked), lvs_timeouts and weights keep their lines.
+func TestIntentReadings(t *testing.T) {
+	doc := func(text string) evidence.Doc {
+		return evidence.Doc{Host: "h", Source: "paste.txt", Start: 1, Text: text}
+	}
+	c, _ := ParseConfig(doc("virtual_server fwmark 31 {\n  lb_kind DR\n  real_server 1.1.1.1 0 {\n    weight 0\n    MISC_CHECK { ... }\n  }\n}\n"))
+	for _, is := range c.Issues {
+		if strings.Contains(is.Message, "...") {
+			t.Errorf("an elision taken for a keyword: %s", is.Message)
+		}
+	}
+	if rs := c.VirtualServers[0].RealServers[0]; rs.Weight != 0 || rs.WeightRef.Line != 4 {
+		t.Errorf("weight %d from line %d, want 0 from line 4", rs.Weight, rs.WeightRef.Line)
+	}
+	c, _ = ParseConfig(doc(" persistence_timeout 4294967295\n"))
+	if len(c.LVSFragment) != 1 || len(c.Issues) != 1 || !strings.Contains(c.Issues[0].Message, "is above 2678400") {
+		t.Errorf("fragment %v, issues %+v: want the out-of-range value reported", c.LVSFragment, c.Issues)
+	}
+	c, _ = ParseConfig(doc(" persistence_timeout 300\n"))
+	if len(c.LVSFragment) != 1 || len(c.Issues) != 0 {
+		t.Errorf("fragment %v, issues %+v: want a clean fragment", c.LVSFragment, c.Issues)
+	}
+	c, _ = ParseConfig(doc("global_defs {\n   lvs_timeouts tcp 7200 tcpfin 120 udp 300\n}\n"))
+	if c.LVSTimeouts == nil || c.LVSTimeoutTCP != 7200 || c.LVSTimeoutFin != 120 || c.LVSTimeoutUDP != 300 || c.LVSSyncDaemon != nil {
+		t.Errorf("lvs_timeouts %v %d %d %d", c.LVSTimeouts, c.LVSTimeoutTCP, c.LVSTimeoutFin, c.LVSTimeoutUDP)
+	}
+	if !LVSKeywordLine(" persistence_timeout 4294967295") || LVSKeywordLine("net.ipv4.vs.conntrack = 1") || LVSKeywordLine("global_defs {") {
+		t.Error("LVSKeywordLine")
+	}
+}

@@ -23,7 +23,7 @@ func Formats() []format.Format {
 				`^(?:cat|less|more|view|vi|vim|nano|bat)\s+(?:-\S+\s+)*\S*/keepalived/\S+`,
 			),
 			Files: format.Patterns(`^keepalived.*\.conf$`),
-			Sniff: func(head string) bool { return confSniffRE.MatchString(head) },
+			Sniff: func(head string) bool { return confSniffRE.MatchString(head) || fragmentText(head) },
 			Apply: applyConf,
 		},
 		{
@@ -129,4 +129,30 @@ func applyVersion(doc evidence.Doc, h *evidence.Host) []evidence.Problem {
 	}
 	h.Logs = append(h.Logs, ev)
 	return nil
+}
+
+// lvsLine is a line of virtual_server settings: a keyword with a value.
+var lvsLine = regexp.MustCompile(`^\s*([a-z][a-z0-9]*_[a-z0-9_]+)\s+[^\s{}]+(?:\s+[^\s{}]+)?\s*$`)
+
+// LVSKeywordLine reports whether line is a virtual_server setting on its
+// own ("persistence_timeout 4294967295", "lb_kind DR"): a keyword only
+// keepalived.conf has, with its value. People quote the line of their
+// configuration that matters without the block around it.
+func LVSKeywordLine(line string) bool {
+	m := lvsLine.FindStringSubmatch(line)
+	return m != nil && knownSet["virtual_server"][m[1]] && !knownSet["top"][m[1]]
+}
+
+// fragmentText reports whether text is only such lines (a few).
+func fragmentText(text string) bool {
+	n := 0
+	for _, l := range strings.Split(text, "\n") {
+		if strings.TrimSpace(l) == "" {
+			continue
+		}
+		if n++; n > 20 || !LVSKeywordLine(l) {
+			return false
+		}
+	}
+	return n > 0
 }

@@ -61,14 +61,8 @@ func (p *parser) virtualServer(st *stmt) {
 				p.stIssue(s, fmt.Sprintf("protocol %q is not TCP, UDP or SCTP", evidence.Clip(arg(s, 0), 64)))
 			}
 		case "persistence_timeout":
-			n, err := strconv.Atoi(arg(s, 0))
-			if err != nil || n < 0 {
-				p.stIssue(s, "persistence_timeout must be a number of seconds")
-			}
-			vs.Persistence = n
-			if len(s.args) == 0 {
-				vs.Persistence = 360 // keepalived's default when no value is given
-			}
+			vs.Persistence = p.persistenceTimeout(s)
+			vs.PersistenceRef = p.sref(s)
 		case "laddr_group_name":
 			p.forkHint(s)
 			vs.LaddrGroup = strings.Clone(arg(s, 0))
@@ -167,6 +161,7 @@ func (p *parser) realServer(st *stmt, vs *evidence.KVirtualServer) *evidence.KRe
 				p.stIssue(s, "weight must be a non-negative number")
 			}
 			rs.Weight = n
+			rs.WeightRef = p.sref(s)
 		case s.kw == "inhibit_on_failure":
 			rs.InhibitOnFailure = true
 		case checkers[s.kw]:
