@@ -267,6 +267,10 @@ const (
 	// LogVRRPBadPacket is a VRRP advert the peer's settings disagree with
 	// (VRID, VIP count, interval, version).
 	LogVRRPBadPacket = "vrrp-bad-packet"
+	// LogVRRPInstance is any other line of a keepalived VRRP instance
+	// ("(DMZ) removing VIPs."): VRRP runs on the host. Subject is the
+	// instance's name.
+	LogVRRPInstance = "vrrp-instance"
 	// LogIPVSLoaded is the kernel loading IPVS or a scheduler: IPVS exists.
 	LogIPVSLoaded = "ipvs-loaded"
 	// LogIPVSNoDest is the kernel finding no usable real server for a

@@ -136,6 +136,16 @@ func (t *Topology) inferDirectors() {
 		case changesIPVS(h):
 			h.Role = evidence.RoleDirector
 			t.RoleInferred[h.Name] = "its keepalived log adds or removes real servers"
+		case runsVRRP(h):
+			// keepalived's VRRP moving a VIP between hosts is what a
+			// director pair runs (as its keepalived.conf would say).
+			h.Role = evidence.RoleDirector
+			t.RoleInferred[h.Name] = "its keepalived log runs VRRP instances"
+		case h.IPVS != nil && (h.IPVS.TotalConns > 0 || len(h.IPVS.Conns) > 0):
+			// Connection entries are made only where IPVS scheduled a
+			// connection: on a director.
+			h.Role = evidence.RoleDirector
+			t.RoleInferred[h.Name] = "its IPVS connection table has entries"
 		case runsKubeProxy(h):
 			// kube-proxy forwards the service traffic of its node: in IPVS
 			// mode with the kernel's IPVS, the node is a director.
@@ -483,6 +493,19 @@ func carriesVIPs(kc *evidence.KeepalivedConfig) bool {
 func runsKubeProxy(h *evidence.Host) bool {
 	for _, l := range h.Logs {
 		if l.Kind == evidence.LogKubeProxy {
+			return true
+		}
+	}
+	return false
+}
+
+// runsVRRP reports whether h's log is keepalived's VRRP at work: an
+// instance changing state, or gratuitous ARPs for its VIPs.
+func runsVRRP(h *evidence.Host) bool {
+	for _, l := range h.Logs {
+		switch l.Kind {
+		case evidence.LogVRRPMaster, evidence.LogVRRPBackup, evidence.LogVRRPFault, evidence.LogGARPSent,
+			evidence.LogVRRPPeerPriority, evidence.LogVRRPLowerPrio, evidence.LogVRRPInstance:
 			return true
 		}
 	}

@@ -141,3 +141,21 @@ func BenchmarkHostOwning(b *testing.B) {
 		})
 	}
 }
+
+// TestDirectorFromVRRPLogOrConnections: a host whose only evidence is a
+// keepalived VRRP log, or an IPVS connection table, is a director; a host
+// with an empty IPVS table (a real server that has ipvsadm) is not.
+func TestDirectorFromVRRPLogOrConnections(t *testing.T) {
+	c := &evidence.Case{}
+	c.Host("lb").Logs = []evidence.LogEvent{{Kind: evidence.LogVRRPInstance, Subject: "DMZ"}}
+	c.Host("web1").Logs = []evidence.LogEvent{{Kind: evidence.LogVRRPMaster, Subject: "VI_1"}}
+	c.Host("node01").IPVS = &evidence.IPVS{TotalConns: 1, Conns: []*evidence.ConnGroup{{Proto: "TCP", Count: 1}}}
+	c.Host("rs1").IPVS = &evidence.IPVS{}
+	tp := Resolve(c, Hints{})
+	for name, want := range map[string]evidence.Role{"lb": evidence.RoleDirector, "web1": evidence.RoleDirector,
+		"node01": evidence.RoleDirector, "rs1": evidence.RoleUnknown} {
+		if got := c.Lookup(name).Role; got != want {
+			t.Errorf("%s: role %q, want %q (%s)", name, got, want, tp.RoleInferred[name])
+		}
+	}
+}
