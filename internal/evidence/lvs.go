@@ -46,6 +46,11 @@ type VirtualService struct {
 	Rate       *Rate
 	Dests      []*RealServer
 	Ref        Ref
+	// Filtered says the listing that showed the service went through a
+	// filter (`ipvsadm -Ln | grep 31201`) or was cut by hand ("......"):
+	// real servers may be missing from Dests, so no real server listed
+	// proves nothing. A complete listing of the service clears it.
+	Filtered bool
 }
 
 // Key is "TCP 192.0.2.10:80" or "FWM 7".

@@ -31,6 +31,7 @@ func All() []*Rule {
 		directorNoConnectionSync,
 		directorIdleTimeout,
 		directorConntrackTableFull,
+		directorLoopbackVIP,
 		keepalivedConfigInvalid,
 		// real servers
 		rsVIPMissing,

@@ -81,6 +81,9 @@ func checkStale(p *Pass, s *topology.Service, d *evidence.Host, vs *evidence.Vir
 				break
 			}
 		}
+		if dest == nil && vs.Filtered {
+			continue // the listing was filtered: the server may be there
+		}
 		n := 0
 		switch {
 		case dest == nil && !g.Template:

@@ -94,6 +94,8 @@ var (
 	telnetFailRe  = regexp.MustCompile(`^telnet: Unable to connect to remote host: (.+)$`)
 	telnetFail2Re = regexp.MustCompile(`^telnet: connect to address (\S+?): (.+)$`)
 	connectErrRe  = regexp.MustCompile(`^(?:ping: )?connect: (.+)$`)
+	// what users type in place of an output that never came
+	handRe = regexp.MustCompile(`(?i)^[(<\[]?(?:\.\.\.\s*)?(?:it\s+)?(?:hangs?|hung|hanging|stuck|no output|nothing happens)(?:\s+forever|\s+here)?(?:\.\.\.)?[)>\]]?\.?$`)
 )
 
 // Parse reads the output of curl, ping, arping, nc or telnet.
@@ -201,6 +203,11 @@ func (p *parser) line(i int, raw string) {
 		}
 	}
 	switch {
+	case (p.tool == "curl" || p.tool == "nc" || p.tool == "telnet" || p.tool == "wget") && !p.connected && handRe.MatchString(s):
+		// The reporter's own word for an output that never came:
+		// "(hangs)", "<hangs>", "... hangs". The connection got no
+		// answer before they gave up.
+		p.add(ObsTimeout, i, target{}, "")
 	case pingHeadRe.MatchString(s):
 		m := pingHeadRe.FindStringSubmatch(s)
 		p.tool = "ping"
