@@ -47,6 +47,7 @@ func TestParse(t *testing.T) {
 		{"seed-curl-reset.txt", "curl -kv https://10.186.86.79:8443", "connect-ok 10.186.86.79:8443 @2; connection-reset 10.186.86.79:8443 @4"},
 		{"curl-variants-old.txt", "", "no-route 192.0.2.100:80 @3"},
 		{"curl-variants.txt", "", "no-route 192.0.2.9:80 @1; connect-refused 192.0.2.11:81 @2; connect-failed 192.0.2.12:80 @3; timeout 192.0.2.98:80 @4; connection-reset invalid IP:0 @5; empty-reply invalid IP:0 @6; resolve-failed invalid IP:0 @7; net-unreachable 198.51.100.7:443 @8"},
+		{"curl-hangs-by-hand.txt", "curl -s -D - http://127.0.0.1:31201", "timeout 127.0.0.1:31201 @1"},
 		{"ping-ok.txt", "ping -c 2 192.0.2.11", "ping-ok 192.0.2.11:0 @2"},
 		{"ping-vip.txt", "", "ping-ok 192.0.2.100:0 @2"},
 		{"ping-loss.txt", "ping -c 3 -W 1 192.0.2.98", "ping-loss 192.0.2.98:0 @4"},
