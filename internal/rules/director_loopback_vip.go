@@ -15,7 +15,7 @@ var directorLoopbackVIP = &Rule{
 	Doc:  "An IPVS virtual service on a loopback address (127.0.0.0/8, ::1) can take a connection but never complete it: the forwarded packets keep a loopback source that cannot leave the host.",
 	Rank: 6,
 	Needs: []Need{
-		{Role: evidence.RoleDirector, Kind: evidence.KindIPVS, Command: "ipvsadm -Ln"},
+		{Role: evidence.RoleDirector, Kind: evidence.KindIPVS, Command: "ipvsadm -Ln", Settled: vipsKnownNotLoopback},
 	},
 	Explains: []string{"director.no-available-realserver", "trace.director-not-forwarding", "trace.reply-lost"},
 	Run: func(p *Pass) {
@@ -33,6 +33,20 @@ var directorLoopbackVIP = &Rule{
 			}
 		}
 	},
+}
+
+// vipsKnownNotLoopback settles the rule without a table: every service's
+// address is known, and none is a loopback address.
+func vipsKnownNotLoopback(t *topology.Topology, _ *evidence.Host) bool {
+	if len(t.Services) == 0 {
+		return false
+	}
+	for _, s := range t.Services {
+		if !s.VIP.IsValid() || s.VIP.IsLoopback() {
+			return false
+		}
+	}
+	return true
 }
 
 func sortedNames(m map[string]*evidence.VirtualService) []string {

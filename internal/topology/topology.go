@@ -334,7 +334,35 @@ func (t *Topology) fillService(s *Service, hint evidence.Service) {
 		s.Mode, s.ModeRef = hint.Mode, hint.Ref
 	case best != "":
 		s.Mode, s.ModeRef = best, methodRef
+	default:
+		// A listing without the Forward column (--stats, --rate) says
+		// no method; kube-proxy's IPVS services are all masquerading.
+		for _, name := range sortedKeys(s.IPVS) {
+			if h := t.Case.Lookup(name); h != nil {
+				if ref, ok := kubeProxyRef(h); ok {
+					s.Mode, s.ModeRef = "nat", ref
+					break
+				}
+			}
+		}
 	}
+}
+
+// kubeProxyRef is the line that shows kube-proxy programs h's IPVS table
+// (its log or its settings, in IPVS mode), whose services all forward by
+// masquerading.
+func kubeProxyRef(h *evidence.Host) (evidence.Ref, bool) {
+	for _, l := range h.Logs {
+		if l.Kind == evidence.LogKubeProxyConfig && l.Subject == "proxy-mode=ipvs" {
+			return l.Ref, true
+		}
+	}
+	for _, l := range h.Logs {
+		if l.Kind == evidence.LogKubeProxy && strings.Contains(l.Detail, "Using ipvs Proxier") {
+			return l.Ref, true
+		}
+	}
+	return evidence.Ref{}, false
 }
 
 // OwnRIP returns the first of s.RIPs that h has on an interface other

@@ -159,3 +159,27 @@ func TestDirectorFromVRRPLogOrConnections(t *testing.T) {
 		}
 	}
 }
+
+// TestKubeProxyStatsOnlyIsNAT: a --stats listing has no Forward column,
+// but a node whose kube-proxy runs in IPVS mode forwards every service by
+// masquerading: the mode is NAT, cited by kube-proxy's line.
+func TestKubeProxyStatsOnlyIsNAT(t *testing.T) {
+	c := &evidence.Case{}
+	n := c.Host("node1")
+	vs := &evidence.VirtualService{Proto: "TCP", Addr: netip.MustParseAddr("192.0.2.2"), Port: 30080,
+		Stats: &evidence.Stats{InPkts: 2},
+		Dests: []*evidence.RealServer{{Addr: netip.MustParseAddr("10.244.1.14"), Port: 8080, Stats: &evidence.Stats{InPkts: 2}}},
+		Ref:   evidence.Ref{Host: "node1", Source: "x", Line: 3}}
+	n.IPVS = &evidence.IPVS{Services: []*evidence.VirtualService{vs}}
+	ref := evidence.Ref{Host: "node1", Source: "kube-proxy.log", Line: 1, Text: "I1121 06:47:12.381920 2201 server_others.go:259] Using ipvs Proxier."}
+	n.Logs = []evidence.LogEvent{{Kind: evidence.LogKubeProxy, Detail: "Using ipvs Proxier.", Ref: ref}}
+	tp := Resolve(c, Hints{})
+	if len(tp.Services) != 1 || tp.Services[0].Mode != "nat" || tp.Services[0].ModeRef != ref {
+		t.Fatalf("services %+v", tp.Services)
+	}
+	n.Logs = nil
+	n.Role = evidence.RoleUnknown
+	if tp := Resolve(c, Hints{}); tp.Services[0].Mode != "" {
+		t.Errorf("without kube-proxy the mode of a --stats listing is unknown, got %q", tp.Services[0].Mode)
+	}
+}
