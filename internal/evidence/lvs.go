@@ -26,6 +26,18 @@ type IPVS struct {
 	SyncDaemons []Ref
 }
 
+// DeclaredService is a virtual service an IPVS controller's settings
+// declare, which the controller keeps in the table: lvscare's --vs with
+// its --rs (sealos's HA for the Kubernetes API).
+type DeclaredService struct {
+	Controller  string // "lvscare"
+	Proto       string // "TCP"
+	Addr        netip.Addr
+	Port        uint16
+	RealServers []netip.AddrPort
+	Ref         Ref // the line naming the virtual service
+}
+
 // IPVSTimeouts are IPVS's idle timeouts in seconds: an established TCP
 // connection, one closing (FIN received), and a UDP flow.
 type IPVSTimeouts struct {

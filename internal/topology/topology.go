@@ -54,6 +54,9 @@ type Service struct {
 	// Config maps a director's name to its keepalived virtual_server.
 	Config map[string]*evidence.KVirtualServer
 	RIPs   []netip.Addr
+	// declared are the controllers' settings that declare this service
+	// (lvscare's --vs/--rs); their real servers are RIPs too.
+	declared []*evidence.DeclaredService
 	// ripIndex is the position of each RIP in RIPs (OwnRIP).
 	ripIndex map[netip.Addr]int
 	// Given is true when the user named this service (flag or case.yaml).
@@ -136,6 +139,10 @@ func (t *Topology) inferDirectors() {
 		case changesIPVS(h):
 			h.Role = evidence.RoleDirector
 			t.RoleInferred[h.Name] = "its keepalived log adds or removes real servers"
+		case len(h.Declared) > 0:
+			h.Role = evidence.RoleDirector
+			t.RoleInferred[h.Name] = "its " + h.Declared[0].Controller + " options declare virtual service " +
+				netip.AddrPortFrom(h.Declared[0].Addr, h.Declared[0].Port).String()
 		case runsVRRP(h):
 			// keepalived's VRRP moving a VIP between hosts is what a
 			// director pair runs (as its keepalived.conf would say).
@@ -238,6 +245,14 @@ func (t *Topology) resolveServices(hint evidence.Service) {
 				}
 			}
 		}
+		for i := range h.Declared {
+			ds := &h.Declared[i]
+			s := add(ds.Proto, ds.Addr, ds.Port, 0)
+			s.declared = append(s.declared, ds)
+			if s.Ref.IsZero() {
+				s.Ref = ds.Ref
+			}
+		}
 		if h.Keepalived != nil {
 			for _, kv := range h.Keepalived.VirtualServers {
 				s := add(kv.Proto, kv.Addr, kv.Port, kv.FWMark)
@@ -317,6 +332,14 @@ func (t *Topology) fillService(s *Service, hint evidence.Service) {
 		if len(methods) == 0 && kv.LbKind != "" {
 			methods[strings.ToLower(kv.LbKind)]++
 			methodRef = kv.LbKindRef
+		}
+	}
+	for _, ds := range s.declared {
+		for _, r := range ds.RealServers {
+			if !seen[r.Addr()] {
+				seen[r.Addr()] = true
+				s.RIPs = append(s.RIPs, r.Addr())
+			}
 		}
 	}
 	s.ripIndex = make(map[netip.Addr]int, len(s.RIPs))

@@ -183,3 +183,21 @@ func TestKubeProxyStatsOnlyIsNAT(t *testing.T) {
 		t.Errorf("without kube-proxy the mode of a --stats listing is unknown, got %q", tp.Services[0].Mode)
 	}
 }
+
+// TestDeclaredServiceMakesDirector: lvscare's --vs/--rs options make their
+// host a director of that service, whose real servers they name.
+func TestDeclaredServiceMakesDirector(t *testing.T) {
+	c := &evidence.Case{}
+	n := c.Host("master01")
+	n.Declared = []evidence.DeclaredService{{Controller: "lvscare", Proto: "TCP", Addr: netip.MustParseAddr("192.0.2.30"), Port: 16443,
+		RealServers: []netip.AddrPort{netip.MustParseAddrPort("192.0.2.31:6443"), netip.MustParseAddrPort("192.0.2.32:6443")},
+		Ref:         evidence.Ref{Host: "master01", Source: "x", Line: 3}}}
+	tp := Resolve(c, Hints{})
+	if n.Role != evidence.RoleDirector || len(tp.Services) != 1 {
+		t.Fatalf("role %q, services %+v", n.Role, tp.Services)
+	}
+	s := tp.Services[0]
+	if s.String() != "tcp 192.0.2.30:16443" || len(s.RIPs) != 2 || s.Ref.Line != 3 {
+		t.Errorf("service %s RIPs %v ref %+v", s, s.RIPs, s.Ref)
+	}
+}
