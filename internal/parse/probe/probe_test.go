@@ -66,6 +66,8 @@ func TestParse(t *testing.T) {
 		{"nc-timeout.txt", "", "timeout 192.0.2.98:80 @1"},
 		{"nc-no-route.txt", "", "timeout 192.0.2.99:80 @1"},
 		{"nc-traditional.txt", "", "connect-ok 192.0.2.11:80 @2; connect-refused 192.0.2.11:81 @3"},
+		{"nc-macos.txt", "", "connect-ok 192.0.2.11:80 @1; connect-refused 192.0.2.11:81 @2"},
+		{"telnet-space-before-dots.txt", "telnet 192.0.2.100 25", "connect-ok 192.0.2.100:25 @2"},
 		{"ncat-ok.txt", "nc -v 192.0.2.100 80", "connect-ok 192.0.2.100:80 @2"},
 		{"ncat-variants.txt", "nc -v 192.0.2.100 80", "connect-refused 192.0.2.100:80 @2"},
 		{"telnet-ok.txt", "telnet 192.0.2.11 80", "connect-ok 192.0.2.11:80 @2"},
