@@ -12,7 +12,7 @@ import (
 	"github.com/lvsdoctor/lvsdoctor/internal/intake"
 )
 
-// TestPromptStyles: one incident pasted from ten shells gives the same
+// TestPromptStyles: one incident pasted from fourteen prompt styles gives the same
 // answer. The session (examples/transcripts/kvm-nwfilter-session.txt) is
 // re-prompted the way other distributions and shells print prompts; the
 // root cause and the host it is on must not change.
@@ -35,6 +35,9 @@ func TestPromptStyles(t *testing.T) {
 		"su -c":          "ops@$1:~$ su -c '$2'",
 		"time outside":   "[10:32:11] root@$1:~# $2",
 		"crlf line ends": "[root@$1 ~]# $2\r",
+		// PS1='[\h] \w \$ ' and '[\h]\$ ', as pasted in keepalived#1876
+		"bracketed name, path outside": "[$1] ~ #  $2",
+		"bracketed name, no path":      "[$1]# $2",
 	}
 	for name, repl := range styles {
 		t.Run(name, func(t *testing.T) {

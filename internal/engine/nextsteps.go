@@ -238,7 +238,24 @@ func (f *filler) hostStep(a *ask) diagnosis.NextStep {
 	if why != "" {
 		s.Why += " (" + why + ")"
 	}
+	if a.need.Kind == evidence.KindIPVS && filteredListing(a.host) {
+		s.Why += "; the listing given went through a filter or was cut, so it shows only part of the table: paste it unfiltered"
+	}
 	return s
+}
+
+// filteredListing reports whether h's IPVS table was seen only through a
+// filter (`ipvsadm -Ln | grep PORT`) or cut by hand.
+func filteredListing(h *evidence.Host) bool {
+	if h.IPVS == nil {
+		return false
+	}
+	for _, s := range h.IPVS.Services {
+		if s.Filtered {
+			return true
+		}
+	}
+	return false
 }
 
 // roleStep asks for the evidence of a role the case has no host of: one

@@ -149,6 +149,9 @@ type Host struct {
 	Listeners  []Listener
 	Keepalived *KeepalivedConfig
 	Logs       []LogEvent
+	// Declared are the virtual services an IPVS controller's settings
+	// declare on this host (lvscare's --vs/--rs).
+	Declared []DeclaredService
 
 	Kernel   Kernel
 	Platform Platform

@@ -53,6 +53,18 @@ type FNATLocalAddr struct {
 	Ref       Ref
 }
 
+// DeclaredService is a virtual service an IPVS controller's settings
+// declare, which the controller keeps in the table: lvscare's --vs with
+// its --rs (sealos's HA for the Kubernetes API).
+type DeclaredService struct {
+	Controller  string // "lvscare"
+	Proto       string // "TCP"
+	Addr        netip.Addr
+	Port        uint16
+	RealServers []netip.AddrPort
+	Ref         Ref // the line naming the virtual service
+}
+
 // IPVSTimeouts are IPVS's idle timeouts in seconds: an established TCP
 // connection, one closing (FIN received), and a UDP flow.
 type IPVSTimeouts struct {
@@ -73,6 +85,11 @@ type VirtualService struct {
 	Rate       *Rate
 	Dests      []*RealServer
 	Ref        Ref
+	// Filtered says the listing that showed the service went through a
+	// filter (`ipvsadm -Ln | grep 31201`) or was cut by hand ("......"):
+	// real servers may be missing from Dests, so no real server listed
+	// proves nothing. A complete listing of the service clears it.
+	Filtered bool
 }
 
 // Key is "TCP 192.0.2.10:80" or "FWM 7".
@@ -314,6 +331,10 @@ const (
 	// LogVRRPBadPacket is a VRRP advert the peer's settings disagree with
 	// (VRID, VIP count, interval, version).
 	LogVRRPBadPacket = "vrrp-bad-packet"
+	// LogVRRPInstance is any other line of a keepalived VRRP instance
+	// ("(DMZ) removing VIPs."): VRRP runs on the host. Subject is the
+	// instance's name.
+	LogVRRPInstance = "vrrp-instance"
 	// LogIPVSLoaded is the kernel loading IPVS or a scheduler: IPVS exists.
 	LogIPVSLoaded = "ipvs-loaded"
 	// LogIPVSNoDest is the kernel finding no usable real server for a

@@ -42,6 +42,13 @@ type Format struct {
 	// formats are small on any real host; a parser's evidence costs many
 	// times the text it reads, so a huge one is cut, and said to be.
 	MaxBytes int
+	// Extent, when set, finds where the format's output lies in a block
+	// told by content (no command names it): the byte offsets, at line
+	// starts, of its first line and of the first line after it. A paste
+	// of prose with a table in its middle is then read as prose, the
+	// table, and prose, instead of the table's parser refusing every
+	// line of the prose around it.
+	Extent func(text string) (from, to int)
 }
 
 const (

@@ -64,7 +64,32 @@ var contextCommands = regexp.MustCompile(`^(virsh (list|dominfo|domiflist|net-li
 // dispatch parses one block into h, turning a panic of a parser into a
 // Problem: one broken parser must not cost the user the rest of the case.
 func dispatch(c *evidence.Case, h *evidence.Host, doc evidence.Doc, base string, wholeFile bool) {
-	f, _ := Detect(doc.Command, base, wholeFile, doc.Text)
+	f, how := Detect(doc.Command, base, wholeFile, doc.Text)
+	if how == "content" && f.Extent != nil && len(doc.Text) <= sniffBytes*16 {
+		if from, to := f.Extent(doc.Text); from > 0 || to < len(doc.Text) {
+			// The output is a part of the block: what is before and
+			// after it is read on its own.
+			for _, part := range [][2]int{{0, from}, {from, to}, {to, len(doc.Text)}} {
+				if part[1] <= part[0] {
+					continue
+				}
+				sub := doc
+				sub.Text = doc.Text[part[0]:part[1]]
+				sub.Start = doc.Start + strings.Count(doc.Text[:part[0]], "\n")
+				if part[0] == from && part[1] == to {
+					dispatchFormat(c, h, sub, f)
+				} else {
+					dispatch(c, h, sub, base, false)
+				}
+			}
+			return
+		}
+	}
+	dispatchFormat(c, h, doc, f)
+}
+
+// dispatchFormat parses doc as f's output (nil: not understood).
+func dispatchFormat(c *evidence.Case, h *evidence.Host, doc evidence.Doc, f *format.Format) {
 	if f != nil || strings.TrimSpace(doc.Text) != "" {
 		c.Read.Blocks++
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/kernel"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/kubeproxy"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/libvirt"
+	"github.com/lvsdoctor/lvsdoctor/internal/parse/lvscare"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/nft"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/platform"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/probe"
@@ -53,6 +54,7 @@ var formats = slices.Concat(
 	probe.Formats(),
 	droptrace.Formats(),
 	kubeproxy.Formats(),
+	lvscare.Formats(),
 )
 
 // Formats returns every format in the order Detect tries them.

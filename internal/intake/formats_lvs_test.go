@@ -441,3 +441,38 @@ func TestKeepalivedVersionFormat(t *testing.T) {
 func lvsFormats() []format.Format {
 	return slices.Concat(ipvsadm.Formats(), keepalived.Formats(), syslog.Formats())
 }
+
+// TestListingInsideProse: an ipvsadm listing pasted in the middle of a
+// question (no command names it) is read from its header to its last
+// listing line; the prose before and after is reported as two
+// unrecognised blocks, not as lines the listing refused, and the prose's
+// lines keep their numbers.
+func TestListingInsideProse(t *testing.T) {
+	paste := "请教一个问题：\n--vs 192.0.2.30:16443 \\\n\t3台master的ipvsadm -Ln均可以看到ipvs均生效。\n\n" +
+		"IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n" +
+		"  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\nTCP  192.0.2.30:16443 rr\n" +
+		"  -> 192.0.2.31:6443              Masq    1      0          0  \n  \n\t但是在master01上执行 curl 时报错\n请问？\n"
+	p := filepath.Join(t.TempDir(), "question.txt")
+	if err := os.WriteFile(p, []byte(paste), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := c.Lookup("question")
+	if h == nil || h.IPVS == nil || len(h.IPVS.Services) != 1 || len(h.IPVS.Services[0].Dests) != 1 {
+		t.Fatalf("listing not read: %+v", h)
+	}
+	if r := h.IPVS.Services[0].Ref; r.Line != 8 {
+		t.Errorf("service line cited as %d, want 8", r.Line)
+	}
+	var got []string
+	for _, pr := range c.Problems {
+		got = append(got, fmt.Sprintf("%d %s", pr.Line, pr.Message))
+	}
+	want := []string{"1 unrecognised content: not used", "11 unrecognised content: not used"}
+	if !slices.Equal(got, want) {
+		t.Errorf("problems %q, want %q", got, want)
+	}
+}

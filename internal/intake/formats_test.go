@@ -19,6 +19,7 @@ import (
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/kernel"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/kubeproxy"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/libvirt"
+	"github.com/lvsdoctor/lvsdoctor/internal/parse/lvscare"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/nft"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/platform"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/probe"
@@ -36,7 +37,7 @@ func TestDetectionOrder(t *testing.T) {
 		"ip-addr ip-link ip-rule ip-neigh ip-route ifconfig arp sysctl proc-sys " +
 		"ss netstat-s netstat-listen nstat proc-net-snmp ethtool-S conntrack-S conntrack-count " +
 		"uname grubby kernel-packages dnf-history ls-boot lsmod modinfo kernel-config modules-builtin os-release hostnamectl dmidecode " +
-		"virsh-dumpxml virsh-nwfilter-dumpxml virsh-list virsh-nwfilter-list libvirt-xml tcpdump probe watch kube-proxy-config"
+		"virsh-dumpxml virsh-nwfilter-dumpxml virsh-list virsh-nwfilter-list libvirt-xml tcpdump probe watch kube-proxy-config lvscare"
 	var got []string
 	for _, f := range Formats() {
 		got = append(got, f.Name)
@@ -51,7 +52,8 @@ func TestDetectionOrder(t *testing.T) {
 func TestEveryFormatOrdered(t *testing.T) {
 	declared := slices.Concat(arp.Formats(), counters.Formats(), droptrace.Formats(), ebtables.Formats(), firewalld.Formats(), ifconfig.Formats(),
 		iproute.Formats(), ipset.Formats(), iptables.Formats(), ipvsadm.Formats(), keepalived.Formats(), kernel.Formats(), libvirt.Formats(),
-		nft.Formats(), platform.Formats(), probe.Formats(), sockets.Formats(), sysctl.Formats(), syslog.Formats(), tcpdump.Formats(), kubeproxy.Formats())
+		nft.Formats(), platform.Formats(), probe.Formats(), sockets.Formats(), sysctl.Formats(), syslog.Formats(), tcpdump.Formats(), kubeproxy.Formats(),
+		lvscare.Formats())
 	var want, got []string
 	for _, f := range declared {
 		want = append(want, f.Name)

@@ -452,6 +452,11 @@ func parseText(c *evidence.Case, defaultHost, src, base string, t textBlocks, in
 			// "# cmd" after "[root@ds1 ~]# cmd": same session, same host.
 			host = lastHost
 		}
+		if b.Netns != "" {
+			// The namespace's own network stack; the session stays on
+			// the host that entered it.
+			host = canonicalHost(c, b.Netns, "")
+		}
 		h := c.Host(host)
 		parts := []Block{b}
 		if t.runs == nil && splitsByContent(b) {

@@ -10,7 +10,11 @@ import (
 
 // Block is one command's output cut out of a file.
 type Block struct {
-	Host    string // host named by the prompt, "" when the prompt names none
+	Host string // host named by the prompt, "" when the prompt names none
+	// Netns is the network namespace the command ran in (ip netns exec,
+	// nsenter --net): its output is that namespace's, not the prompt
+	// host's, whose session goes on after it.
+	Netns   string
 	Command string // command line without prompt and sudo; "" when unknown
 	Start   int    // 1-based line of the block's first output line
 	Text    string // the output, a substring of the file
@@ -24,6 +28,10 @@ var (
 	// lb01:~ # cmd (SUSE)   lb01 ~ # cmd (Gentoo): no user, so only with a
 	// known command, like a bare prompt.
 	hostPathPrompt = regexp.MustCompile(`^([A-Za-z0-9_.-]+)(?::|\s+)[~/][^\s#$%]*\s*[#$%] ?(\S.*)$`)
+	// [lb01]# cmd   [remote client] ~ # cmd: a bracketed name without a
+	// user, as PS1='[\h]\$ ' or a ticket's "[one-hop-up]#" prints it; no
+	// user, so only with a known command, like a bare prompt.
+	bracketNamePrompt = regexp.MustCompile(`^\[([A-Za-z0-9_.-]+(?: [A-Za-z0-9_.-]+){0,2})\](?:\s*[~/][^\s#$%]*)?\s*[#$%]\s*(\S.*)$`)
 	// What shells put before a prompt: a virtualenv or conda "(prod) ", a
 	// time "[10:32:11] " or "10:32:11 ".
 	promptPrefix = regexp.MustCompile(`^(?:\([^()\s]{1,40}\)\s*|\[\d{1,2}:\d{2}(?::\d{2})?\]\s*|\d{1,2}:\d{2}:\d{2}\s+)+`)
@@ -120,6 +128,7 @@ var knownCommands = []string{
 	"keepalived", "journalctl", "dmesg", "virsh", "arp", "arping", "tcpdump", "tshark", "curl", "ping", "nc", "ncat", "telnet",
 	"systemctl", "service", "ps", "route", "bridge", "brctl", "grep", "tail", "head", "less", "more", "ls", "echo", "getenforce",
 	"setenforce", "watch", "traceroute", "mtr", "wget", "hostname", "ipset", "firewall-cmd", "lsb_release", "modprobe",
+	"nsenter", "kubectl", "docker",
 }
 
 var knownCommandAlt = func() string {
@@ -175,6 +184,12 @@ func promptStyle(line string) (host, cmd string, ok bool) {
 		if m := bracketPrompt.FindStringSubmatch(line); m != nil {
 			return m[2], cleanCommand(m[3]), true
 		}
+		if m := bracketNamePrompt.FindStringSubmatch(line); m != nil {
+			if c := cleanCommand(m[2]); knownCommandSet[firstWord(c)] {
+				// "remote client": one host, named as a host could be
+				return strings.ReplaceAll(m[1], " ", "-"), c, true
+			}
+		}
 	}
 	if strings.IndexByte(line, '@') > 0 {
 		if m := colonPrompt.FindStringSubmatch(line); m != nil {
@@ -222,6 +237,21 @@ func cleanCommand(c string) string {
 			if len(c) >= 2 && (c[0] == '\'' || c[0] == '"') && c[len(c)-1] == c[0] {
 				c = c[1 : len(c)-1]
 			}
+		case strings.HasPrefix(c, "nsenter "):
+			// nsenter --net=/var/run/docker/netns/lb_x cat ...,
+			// nsenter -t 1234 -n ip addr: the options, then the command.
+			f := strings.Fields(c)
+			k := 1
+			for k < len(f) && strings.HasPrefix(f[k], "-") {
+				if (f[k] == "-t" || f[k] == "--target") && k+1 < len(f) {
+					k++
+				}
+				k++
+			}
+			if k >= len(f) {
+				return c
+			}
+			c = strings.Join(f[k:], " ")
 		case strings.HasPrefix(c, "ip netns exec "), strings.HasPrefix(c, "ip -n "):
 			f := strings.Fields(c)
 			if f[1] == "-n" && len(f) > 3 { // ip -n NS addr → ip addr
@@ -258,6 +288,10 @@ func SplitTranscript(text string) []Block {
 	marked := ""                 // host named by the last prose marker
 	fenceOpen := false
 	skip := -1 // a bare command line opening a fence, already taken
+	// A fence whose first line is a bare command holds a session without
+	// prompts: each later command line in it starts a block too.
+	fenceCommands := false
+	heredocEnd := "" // the word ending a here-document being skipped
 	flush := func() {
 		if has {
 			cur.Text = text[from:to]
@@ -297,6 +331,20 @@ func SplitTranscript(text string) []Block {
 			continue
 		}
 
+		if heredocEnd != "" {
+			// A here-document is the command's input, not its output.
+			if strings.TrimSpace(line) == heredocEnd {
+				heredocEnd = ""
+			}
+			continue
+		}
+		if fenceCommands && i != skip {
+			if c := bareCommand(line); c != "" {
+				start(Block{Host: marked, Netns: netnsOf(line), Command: c, Start: i + 2})
+				heredocEnd = heredocWord(c)
+				continue
+			}
+		}
 		if screenLines && !prompts.within(text, lineStart, lineEnd) {
 			// Neither a prompt nor a glued one (both need '#', '$' or
 			// '>'): only a marker, a fence or output.
@@ -319,7 +367,8 @@ func SplitTranscript(text string) []Block {
 			} else {
 				marked = ""
 			}
-			start(Block{Host: host, Command: cmd, Start: i + 2})
+			start(Block{Host: host, Netns: netnsOf(line), Command: cmd, Start: i + 2})
+			heredocEnd = heredocWord(cmd)
 			continue
 		}
 		if host, ok := markerHost(line); ok {
@@ -332,15 +381,20 @@ func SplitTranscript(text string) []Block {
 		if strings.HasPrefix(strings.TrimSpace(line), "```") {
 			start(Block{Host: marked, Start: i + 2})
 			fenceOpen = !fenceOpen
+			fenceCommands = false
 			if fenceOpen && pos <= len(text) {
 				next := text[pos:]
 				if k := strings.IndexByte(next, '\n'); k >= 0 {
 					next = next[:k]
 				}
-				if c := cleanCommand(strings.TrimSuffix(next, "\r")); knownCommandSet[firstWord(c)] && looksLikeCommandLine(c) {
+				next = strings.TrimSuffix(next, "\r")
+				if c := bareCommand(next); c != "" {
 					cur.Command = c
+					cur.Netns = netnsOf(next)
 					cur.Start = i + 3
 					skip = i + 1
+					fenceCommands = true
+					heredocEnd = heredocWord(c)
 				}
 			}
 			continue
@@ -352,6 +406,45 @@ func SplitTranscript(text string) []Block {
 	}
 	flush()
 	return blocks
+}
+
+// bareCommand returns the command a line without a prompt runs, when it
+// is one: a known command (after sudo, ip netns exec, nsenter) shaped like
+// a command line. "" otherwise.
+func bareCommand(line string) string {
+	c := cleanCommand(line)
+	if !knownCommandSet[firstWord(c)] || !looksLikeCommandLine(c) {
+		return ""
+	}
+	return c
+}
+
+// heredoc finds the word ending a here-document: cat << EOF > svc.yaml,
+// cat <<-'END'.
+var heredoc = regexp.MustCompile(`<<-?\s*['"]?([A-Za-z_][A-Za-z0-9_]*)['"]?`)
+
+func heredocWord(cmd string) string {
+	if m := heredoc.FindStringSubmatch(cmd); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
+// netnsPrefix finds the network namespace a command runs in: "ip netns
+// exec lb_x cmd", "ip -n lb_x cmd", "nsenter --net=/var/run/docker/netns/lb_x cmd".
+var netnsPrefix = regexp.MustCompile(`(?:^|\s)(?:ip\s+netns\s+exec|ip\s+-n(?:etns)?)\s+([A-Za-z0-9_.-]+)\s|(?:^|\s)nsenter\s+(?:-\S+\s+)*?(?:--net=|-n)(?:/[^\s/]+)*/([A-Za-z0-9_.-]+)\s`)
+
+// netnsOf is the network namespace a command line enters, which has its
+// own addresses, routes and sysctls (Docker swarm's load balancer lb_*, a
+// lab's rs1); "" when it enters none.
+func netnsOf(line string) string {
+	if !strings.Contains(line, "netns") && !strings.Contains(line, "nsenter") && !strings.Contains(line, "ip -n") {
+		return ""
+	}
+	if m := netnsPrefix.FindStringSubmatch(line); m != nil {
+		return m[1] + m[2]
+	}
+	return ""
 }
 
 // looksLikeCommandLine tells "cat /etc/keepalived/keepalived.conf" from
@@ -366,8 +459,14 @@ func looksLikeCommandLine(c string) bool {
 		return true
 	}
 	a := f[1]
-	return strings.HasPrefix(a, "-") || strings.HasPrefix(a, "/") || (len(a) > 0 && a[0] >= 'a' && a[0] <= 'z' && !strings.ContainsAny(a, ".:"))
+	if f[0] == "sysctl" && sysctlKey.MatchString(a) {
+		return true // sysctl net.ipv4.tcp_keepalive_time net.ipv4...
+	}
+	return strings.HasPrefix(a, "-") || strings.HasPrefix(a, "/") || strings.HasPrefix(a, "<<") ||
+		(len(a) > 0 && a[0] >= 'a' && a[0] <= 'z' && !strings.ContainsAny(a, ".:"))
 }
+
+var sysctlKey = regexp.MustCompile(`^(?:net|kernel|vm|fs|dev|user|abi)(?:\.[\w/-]+)+$`)
 
 // screenLines lets the lines without '#', '$' or '>' skip the prompt
 // tests (off only in tests, to compare with every line going through them).

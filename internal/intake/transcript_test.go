@@ -6,9 +6,9 @@ import (
 )
 
 type wantBlock struct {
-	Host, Command string
-	Start         int
-	Lines         []string
+	Host, Netns, Command string
+	Start                int
+	Lines                []string
 }
 
 func TestSplitTranscript(t *testing.T) {
@@ -51,9 +51,9 @@ func TestSplitTranscript(t *testing.T) {
 			},
 		},
 		{
-			name: "ip netns exec is not part of the command",
+			name: "ip netns exec is not part of the command; it names the namespace",
 			in:   "$ ip netns exec rs1 sysctl -a\nkernel.x = 1\n",
-			want: []wantBlock{{Command: "sysctl -a", Start: 2, Lines: []string{"kernel.x = 1"}}},
+			want: []wantBlock{{Netns: "rs1", Command: "sysctl -a", Start: 2, Lines: []string{"kernel.x = 1"}}},
 		},
 		{
 			name: "prose markers name the host of bare prompts",
@@ -70,6 +70,40 @@ func TestSplitTranscript(t *testing.T) {
 				{Start: 1, Lines: []string{"# 8. look at the config", ""}},
 				{Command: "cat /etc/keepalived/keepalived.conf", Start: 5, Lines: []string{"global_defs {", "}"}},
 				{Start: 8, Lines: []string{"prose after"}},
+			},
+		},
+		{
+			name: "a fence of bare command lines: each starts a block, a here-document is input",
+			in: "```\ncat << EOF > svc.yaml\nkind: Service\nEOF\nkubectl apply -f svc.yaml\nipvsadm -ln \n......\nTCP  192.0.2.50:80 rr\n......\n\n" +
+				"sysctl net.ipv4.tcp_keepalive_time net.ipv4.tcp_keepalive_intvl\nnet.ipv4.tcp_keepalive_time = 7200\n```\n",
+			want: []wantBlock{
+				{Command: "cat << EOF > svc.yaml", Start: 3},
+				{Command: "kubectl apply -f svc.yaml", Start: 6},
+				{Command: "ipvsadm -ln", Start: 7, Lines: []string{"......", "TCP  192.0.2.50:80 rr", "......", ""}},
+				{Command: "sysctl net.ipv4.tcp_keepalive_time net.ipv4.tcp_keepalive_intvl", Start: 12, Lines: []string{"net.ipv4.tcp_keepalive_time = 7200"}},
+			},
+		},
+		{
+			name: "a fence of output keeps lines that start with a command's name",
+			in:   "```\nTCP  192.0.2.50:80 rr\nip 192.0.2.1 is the VIP\ncat /etc/x\n```\n",
+			want: []wantBlock{{Start: 2, Lines: []string{"TCP  192.0.2.50:80 rr", "ip 192.0.2.1 is the VIP", "cat /etc/x"}}},
+		},
+		{
+			name: "a network namespace's output is the namespace's",
+			in: "```\nnsenter --net=/var/run/docker/netns/lb_nlw0 cat /proc/sys/net/ipv4/ip_forward\n0\n```\n" +
+				"[root@lb01 ~]# ip netns exec test cat /proc/sys/net/ipv4/ip_forward\n0\n# ip -n rs1 addr\n1: lo\n",
+			want: []wantBlock{
+				{Netns: "lb_nlw0", Command: "cat /proc/sys/net/ipv4/ip_forward", Start: 3, Lines: []string{"0"}},
+				{Host: "lb01", Netns: "test", Command: "cat /proc/sys/net/ipv4/ip_forward", Start: 6, Lines: []string{"0"}},
+				{Netns: "rs1", Command: "ip addr", Start: 8, Lines: []string{"1: lo"}},
+			},
+		},
+		{
+			name: "bracketed names without a user",
+			in:   "[remote client] ~ #  nc -v sameip.si 25\nConnection to sameip.si port 25 [tcp/smtp] succeeded!\n[one-hop-up]# telnet sameip.si  143 !!!\nTrying sameip.si ...\n[Note] # this is not a prompt\n",
+			want: []wantBlock{
+				{Host: "remote-client", Command: "nc -v sameip.si 25", Start: 2, Lines: []string{"Connection to sameip.si port 25 [tcp/smtp] succeeded!"}},
+				{Host: "one-hop-up", Command: "telnet sameip.si  143 !!!", Start: 4, Lines: []string{"Trying sameip.si ...", "[Note] # this is not a prompt"}},
 			},
 		},
 		{
@@ -91,7 +125,7 @@ func TestSplitTranscript(t *testing.T) {
 			}
 			for i := range got {
 				g, w := got[i], tt.want[i]
-				if g.Host != w.Host || g.Command != w.Command || g.Start != w.Start || g.Text != strings.Join(w.Lines, "\n") {
+				if g.Host != w.Host || g.Netns != w.Netns || g.Command != w.Command || g.Start != w.Start || g.Text != strings.Join(w.Lines, "\n") {
 					t.Errorf("block %d = %+v, want %+v", i, g, w)
 				}
 			}

@@ -36,6 +36,7 @@ func All() []*Rule {
 		directorNoConnectionSync,
 		directorIdleTimeout,
 		directorConntrackTableFull,
+		directorLoopbackVIP,
 		keepalivedConfigInvalid,
 		kubeProxyIPSetUnusable,
 		kubeProxyIPVSBuiltinUndetected,

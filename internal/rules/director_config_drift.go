@@ -180,6 +180,9 @@ func realServerDrift(p *Pass, d *evidence.Host, kv *evidence.KVirtualServer, vs 
 				break
 			}
 		}
+		if dest == nil && vs.Filtered {
+			continue // the listing was filtered: the server may be there
+		}
 		if dest == nil {
 			missing++
 			if dead := deadEvidence(d, r.Addr); len(dead) > 0 && !r.InhibitOnFailure {

@@ -39,6 +39,13 @@ var directorNoAvailableRealserver = &Rule{
 				if usable > 0 || (known == 0 && len(vs.Dests) > 0) {
 					continue
 				}
+				if vs.Filtered {
+					// grep kept the service line and dropped its real
+					// servers' lines: a partial view, not an empty service.
+					p.Notef("%s on %s shows no real server, but its listing was filtered or cut, so they may have been left out: the unfiltered `ipvsadm -Ln` would show them",
+						vs.Key(), d.Name)
+					continue
+				}
 				ev = append(ev, vs.Ref)
 				for _, l := range d.Logs {
 					if l.Kind == evidence.LogRSRemoved || l.Kind == evidence.LogCheckFailed {

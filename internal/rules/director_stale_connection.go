@@ -22,7 +22,10 @@ var directorStaleConnection = &Rule{
 		for _, s := range p.Services() {
 			for _, d := range p.Directors() {
 				vs := s.IPVS[d.Name]
-				if vs == nil || d.IPVS == nil || len(d.IPVS.Conns) == 0 || !d.Has(evidence.KindIPVS) {
+				// A filtered listing that shows the service's real servers
+				// still tells their weights; only the servers it does not
+				// show are unknown (checkStale skips them).
+				if vs == nil || d.IPVS == nil || len(d.IPVS.Conns) == 0 || !d.Has(evidence.KindIPVS) && !(vs.Filtered && len(vs.Dests) > 0) {
 					continue
 				}
 				checkStale(p, s, d, vs)
@@ -81,6 +84,9 @@ func checkStale(p *Pass, s *topology.Service, d *evidence.Host, vs *evidence.Vir
 				break
 			}
 		}
+		if dest == nil && vs.Filtered {
+			continue // the listing was filtered: the server may be there
+		}
 		n := 0
 		switch {
 		case dest == nil && !g.Template:
@@ -94,6 +100,10 @@ func checkStale(p *Pass, s *topology.Service, d *evidence.Host, vs *evidence.Vir
 			if qok && quiesc != 0 {
 				continue
 			}
+			n = g.Count
+		case dest != nil && dest.Weight == 0 && dest.Method != "" && strings.EqualFold(g.Proto, "UDP"):
+			// A UDP "connection" is refreshed by every datagram: to a
+			// quiesced server it never drains while the client sends.
 			n = g.Count
 		}
 		if n == 0 {
@@ -148,6 +158,10 @@ func checkStale(p *Pass, s *topology.Service, d *evidence.Host, vs *evidence.Vir
 			})
 			continue
 		}
+		if st.dest != nil {
+			reportQuiescedUDP(p, d, vs, st.rip, st.count, append(ev, st.dest.Ref))
+			continue
+		}
 		if nok {
 			ev = append(ev, nref)
 		}
@@ -163,4 +177,41 @@ func checkStale(p *Pass, s *topology.Service, d *evidence.Host, vs *evidence.Vir
 				fixCmd("ipvsadm -Lnc | grep "+st.rip.String(), "the entries must disappear")),
 		})
 	}
+}
+
+// reportQuiescedUDP: UDP entries still pinned to a real server of weight
+// 0. IPVS gives a quiesced server no new flow, but a UDP entry lives as
+// long as datagrams keep coming (each refreshes its expiry): a client that
+// keeps sending — syslog, DNS from one source port, a metrics agent —
+// stays on the quiesced server forever, and if that server is gone (a
+// deleted pod kube-proxy keeps at weight 0 for graceful termination), its
+// traffic is blackholed.
+func reportQuiescedUDP(p *Pass, d *evidence.Host, vs *evidence.VirtualService, rip netip.Addr, n int, ev []evidence.Ref) {
+	var port uint16
+	for _, rs := range vs.Dests {
+		if rs.Addr == rip {
+			port = rs.Port
+			break
+		}
+	}
+	fix := []string{
+		fixCmd(fmt.Sprintf("ipvsadm -d -u %s -r %s", netip.AddrPortFrom(vs.Addr, vs.Port), netip.AddrPortFrom(rip, port)),
+			"on %s: remove the quiesced real server instead of keeping it at weight 0", d.Name),
+	}
+	fix = append(fix, sysctlFix("on "+d.Name+": the next datagram of an entry to a removed server drops the entry, and the flow is scheduled anew", "net.ipv4.vs.expire_nodest_conn=1")...)
+	if d.Keepalived != nil {
+		fix = append(fix, fixStep("keepalived's inhibit_on_failure keeps a failed real server at weight 0: drop it from UDP virtual servers in keepalived.conf, so a failed server is removed"))
+	} else {
+		fix = append(fix, fixStep("kube-proxy before 1.15 quiesces a deleted pod of a UDP service instead of removing it (graceful termination, kubernetes#76664, fixed by #77802): upgrade it"))
+	}
+	p.Report(diagnosis.Finding{
+		Severity: diagnosis.Critical,
+		Host:     d.Name,
+		Title:    fmt.Sprintf("%d UDP flow(s) of %s on %s still go to %s, which has weight 0", n, vs.Key(), d.Name, rip),
+		Explanation: fmt.Sprintf("Weight 0 keeps new flows away from %s, but a UDP entry never expires while its client keeps sending: "+
+			"every datagram refreshes it. Those clients stay on the quiesced server for good, and when it is gone (a restarted pod "+
+			"whose old address the controller keeps at weight 0 to drain it) their datagrams are blackholed.", rip),
+		Evidence: ev,
+		Fix:      fix,
+	})
 }

@@ -54,6 +54,9 @@ type Service struct {
 	// Config maps a director's name to its keepalived virtual_server.
 	Config map[string]*evidence.KVirtualServer
 	RIPs   []netip.Addr
+	// declared are the controllers' settings that declare this service
+	// (lvscare's --vs/--rs); their real servers are RIPs too.
+	declared []*evidence.DeclaredService
 	// ripIndex is the position of each RIP in RIPs (OwnRIP).
 	ripIndex map[netip.Addr]int
 	// Given is true when the user named this service (flag or case.yaml).
@@ -142,6 +145,20 @@ func (t *Topology) inferDirectors() {
 		case programsIPVS(h):
 			h.Role = evidence.RoleDirector
 			t.RoleInferred[h.Name] = "its keepalived log shows keepalived programming IPVS"
+		case len(h.Declared) > 0:
+			h.Role = evidence.RoleDirector
+			t.RoleInferred[h.Name] = "its " + h.Declared[0].Controller + " options declare virtual service " +
+				netip.AddrPortFrom(h.Declared[0].Addr, h.Declared[0].Port).String()
+		case runsVRRP(h):
+			// keepalived's VRRP moving a VIP between hosts is what a
+			// director pair runs (as its keepalived.conf would say).
+			h.Role = evidence.RoleDirector
+			t.RoleInferred[h.Name] = "its keepalived log runs VRRP instances"
+		case h.IPVS != nil && (h.IPVS.TotalConns > 0 || len(h.IPVS.Conns) > 0):
+			// Connection entries are made only where IPVS scheduled a
+			// connection: on a director.
+			h.Role = evidence.RoleDirector
+			t.RoleInferred[h.Name] = "its IPVS connection table has entries"
 		case runsKubeProxy(h):
 			// kube-proxy forwards the service traffic of its node: in IPVS
 			// mode with the kernel's IPVS, the node is a director.
@@ -234,6 +251,14 @@ func (t *Topology) resolveServices(hint evidence.Service) {
 				}
 			}
 		}
+		for i := range h.Declared {
+			ds := &h.Declared[i]
+			s := add(ds.Proto, ds.Addr, ds.Port, 0)
+			s.declared = append(s.declared, ds)
+			if s.Ref.IsZero() {
+				s.Ref = ds.Ref
+			}
+		}
 		if h.Keepalived != nil {
 			for _, kv := range h.Keepalived.VirtualServers {
 				s := add(kv.Proto, kv.Addr, kv.Port, kv.FWMark)
@@ -318,6 +343,14 @@ func (t *Topology) fillService(s *Service, hint evidence.Service) {
 			methodRef = kv.LbKindRef
 		}
 	}
+	for _, ds := range s.declared {
+		for _, r := range ds.RealServers {
+			if !seen[r.Addr()] {
+				seen[r.Addr()] = true
+				s.RIPs = append(s.RIPs, r.Addr())
+			}
+		}
+	}
 	s.ripIndex = make(map[netip.Addr]int, len(s.RIPs))
 	for i, r := range s.RIPs {
 		s.ripIndex[r] = i
@@ -333,7 +366,35 @@ func (t *Topology) fillService(s *Service, hint evidence.Service) {
 		s.Mode, s.ModeRef = hint.Mode, hint.Ref
 	case best != "":
 		s.Mode, s.ModeRef = best, methodRef
+	default:
+		// A listing without the Forward column (--stats, --rate) says
+		// no method; kube-proxy's IPVS services are all masquerading.
+		for _, name := range sortedKeys(s.IPVS) {
+			if h := t.Case.Lookup(name); h != nil {
+				if ref, ok := kubeProxyRef(h); ok {
+					s.Mode, s.ModeRef = "nat", ref
+					break
+				}
+			}
+		}
 	}
+}
+
+// kubeProxyRef is the line that shows kube-proxy programs h's IPVS table
+// (its log or its settings, in IPVS mode), whose services all forward by
+// masquerading.
+func kubeProxyRef(h *evidence.Host) (evidence.Ref, bool) {
+	for _, l := range h.Logs {
+		if l.Kind == evidence.LogKubeProxyConfig && l.Subject == "proxy-mode=ipvs" {
+			return l.Ref, true
+		}
+	}
+	for _, l := range h.Logs {
+		if l.Kind == evidence.LogKubeProxy && strings.Contains(l.Detail, "Using ipvs Proxier") {
+			return l.Ref, true
+		}
+	}
+	return evidence.Ref{}, false
 }
 
 // OwnRIP returns the first of s.RIPs that h has on an interface other
@@ -578,6 +639,19 @@ func carriesVIPs(kc *evidence.KeepalivedConfig) bool {
 func runsKubeProxy(h *evidence.Host) bool {
 	for _, l := range h.Logs {
 		if l.Kind == evidence.LogKubeProxy {
+			return true
+		}
+	}
+	return false
+}
+
+// runsVRRP reports whether h's log is keepalived's VRRP at work: an
+// instance changing state, or gratuitous ARPs for its VIPs.
+func runsVRRP(h *evidence.Host) bool {
+	for _, l := range h.Logs {
+		switch l.Kind {
+		case evidence.LogVRRPMaster, evidence.LogVRRPBackup, evidence.LogVRRPFault, evidence.LogGARPSent,
+			evidence.LogVRRPPeerPriority, evidence.LogVRRPLowerPrio, evidence.LogVRRPInstance:
 			return true
 		}
 	}

@@ -141,3 +141,63 @@ func BenchmarkHostOwning(b *testing.B) {
 		})
 	}
 }
+
+// TestDirectorFromVRRPLogOrConnections: a host whose only evidence is a
+// keepalived VRRP log, or an IPVS connection table, is a director; a host
+// with an empty IPVS table (a real server that has ipvsadm) is not.
+func TestDirectorFromVRRPLogOrConnections(t *testing.T) {
+	c := &evidence.Case{}
+	c.Host("lb").Logs = []evidence.LogEvent{{Kind: evidence.LogVRRPInstance, Subject: "DMZ"}}
+	c.Host("web1").Logs = []evidence.LogEvent{{Kind: evidence.LogVRRPMaster, Subject: "VI_1"}}
+	c.Host("node01").IPVS = &evidence.IPVS{TotalConns: 1, Conns: []*evidence.ConnGroup{{Proto: "TCP", Count: 1}}}
+	c.Host("rs1").IPVS = &evidence.IPVS{}
+	tp := Resolve(c, Hints{})
+	for name, want := range map[string]evidence.Role{"lb": evidence.RoleDirector, "web1": evidence.RoleDirector,
+		"node01": evidence.RoleDirector, "rs1": evidence.RoleUnknown} {
+		if got := c.Lookup(name).Role; got != want {
+			t.Errorf("%s: role %q, want %q (%s)", name, got, want, tp.RoleInferred[name])
+		}
+	}
+}
+
+// TestKubeProxyStatsOnlyIsNAT: a --stats listing has no Forward column,
+// but a node whose kube-proxy runs in IPVS mode forwards every service by
+// masquerading: the mode is NAT, cited by kube-proxy's line.
+func TestKubeProxyStatsOnlyIsNAT(t *testing.T) {
+	c := &evidence.Case{}
+	n := c.Host("node1")
+	vs := &evidence.VirtualService{Proto: "TCP", Addr: netip.MustParseAddr("192.0.2.2"), Port: 30080,
+		Stats: &evidence.Stats{InPkts: 2},
+		Dests: []*evidence.RealServer{{Addr: netip.MustParseAddr("10.244.1.14"), Port: 8080, Stats: &evidence.Stats{InPkts: 2}}},
+		Ref:   evidence.Ref{Host: "node1", Source: "x", Line: 3}}
+	n.IPVS = &evidence.IPVS{Services: []*evidence.VirtualService{vs}}
+	ref := evidence.Ref{Host: "node1", Source: "kube-proxy.log", Line: 1, Text: "I1121 06:47:12.381920 2201 server_others.go:259] Using ipvs Proxier."}
+	n.Logs = []evidence.LogEvent{{Kind: evidence.LogKubeProxy, Detail: "Using ipvs Proxier.", Ref: ref}}
+	tp := Resolve(c, Hints{})
+	if len(tp.Services) != 1 || tp.Services[0].Mode != "nat" || tp.Services[0].ModeRef != ref {
+		t.Fatalf("services %+v", tp.Services)
+	}
+	n.Logs = nil
+	n.Role = evidence.RoleUnknown
+	if tp := Resolve(c, Hints{}); tp.Services[0].Mode != "" {
+		t.Errorf("without kube-proxy the mode of a --stats listing is unknown, got %q", tp.Services[0].Mode)
+	}
+}
+
+// TestDeclaredServiceMakesDirector: lvscare's --vs/--rs options make their
+// host a director of that service, whose real servers they name.
+func TestDeclaredServiceMakesDirector(t *testing.T) {
+	c := &evidence.Case{}
+	n := c.Host("master01")
+	n.Declared = []evidence.DeclaredService{{Controller: "lvscare", Proto: "TCP", Addr: netip.MustParseAddr("192.0.2.30"), Port: 16443,
+		RealServers: []netip.AddrPort{netip.MustParseAddrPort("192.0.2.31:6443"), netip.MustParseAddrPort("192.0.2.32:6443")},
+		Ref:         evidence.Ref{Host: "master01", Source: "x", Line: 3}}}
+	tp := Resolve(c, Hints{})
+	if n.Role != evidence.RoleDirector || len(tp.Services) != 1 {
+		t.Fatalf("role %q, services %+v", n.Role, tp.Services)
+	}
+	s := tp.Services[0]
+	if s.String() != "tcp 192.0.2.30:16443" || len(s.RIPs) != 2 || s.Ref.Line != 3 {
+		t.Errorf("service %s RIPs %v ref %+v", s, s.RIPs, s.Ref)
+	}
+}

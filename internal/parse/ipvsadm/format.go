@@ -36,8 +36,55 @@ func Formats() []format.Format {
 			_, ok := Unavailable(doc)
 			return ok
 		},
-		Apply: apply,
+		Apply:  apply,
+		Extent: extent,
 	}}
+}
+
+// extent finds an ipvsadm listing in a block of other text (a question
+// pasted whole, its table in the middle): from its header line to the
+// last line that is one of a listing's, elisions ("......") and blank
+// lines included. Save output (-S) has no header and is left whole.
+func extent(text string) (from, to int) {
+	loc := ipvsSniffRE.FindStringIndex(text)
+	if loc == nil {
+		return 0, len(text)
+	}
+	from = loc[0]
+	to = len(text)
+	pos := from
+	for pos < len(text) {
+		end := strings.IndexByte(text[pos:], '\n')
+		next := len(text)
+		if end >= 0 {
+			next = pos + end + 1
+		}
+		if !listingLine(strings.TrimRight(text[pos:next], "\r\n")) {
+			to = pos
+			break
+		}
+		pos = next
+	}
+	return from, to
+}
+
+// listingLine reports whether a line can be part of an ipvsadm listing.
+func listingLine(l string) bool {
+	t := strings.TrimSpace(l)
+	if t == "" || strings.Trim(t, ".…⋮") == "" || ipvsSniffRE.MatchString(t) {
+		return true
+	}
+	for _, p := range []string{"->", "TCP ", "UDP ", "SCTP ", "FWM ", "TCP\t", "UDP\t", "Prot ", "pro ", "IP Virtual Server", "Timeout (tcp", "Every "} {
+		if strings.HasPrefix(t, p) {
+			return true
+		}
+	}
+	for _, m := range append([]string{"No such service", "Service not defined", "sync daemon (mcast="}, unavailable...) {
+		if strings.Contains(t, m) {
+			return true
+		}
+	}
+	return false
 }
 
 // apply folds any ipvsadm or /proc/net/ip_vs* output into the host's one

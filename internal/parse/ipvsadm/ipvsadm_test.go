@@ -604,3 +604,36 @@ func TestDPVSBanner(t *testing.T) {
 		}
 	}
 }
+
+// TestFilteredListing: a listing through grep, or one the user cut with
+// "......", may have lost real-server lines: its services say so, and a
+// complete listing of the same service clears it.
+func TestFilteredListing(t *testing.T) {
+	grep := evidence.Doc{Host: "n", Source: "n/x", Start: 2, Command: "ipvsadm -Ln | grep 31201",
+		Text: "TCP  192.0.2.2:31201 rr\nTCP  127.0.0.1:31201 rr\n"}
+	cut := evidence.Doc{Host: "n", Source: "n/y", Start: 2, Command: "ipvsadm -ln",
+		Text: "......\nTCP  192.0.2.50:802 rr\n  -> 192.0.2.76:8080              Masq    1      0          0\n......\n"}
+	whole := evidence.Doc{Host: "n", Source: "n/z", Start: 2, Command: "ipvsadm -Ln",
+		Text: "IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\nTCP  192.0.2.2:31201 rr\n  -> 10.244.1.14:8080             Masq    1      0          0\n"}
+	g, _ := Parse(grep)
+	c, probs := Parse(cut)
+	w, _ := Parse(whole)
+	if len(probs) != 0 {
+		t.Errorf("elision lines are no problem: %v", probs)
+	}
+	for _, s := range append(g.Services, c.Services...) {
+		if !s.Filtered {
+			t.Errorf("%s: not marked filtered", s.Key())
+		}
+	}
+	if w.Services[0].Filtered {
+		t.Errorf("a whole listing is not filtered")
+	}
+	m := Merge(g, w)
+	if s := svcByKey(m, "TCP 192.0.2.2:31201"); s.Filtered || len(s.Dests) != 1 {
+		t.Errorf("merged with the whole listing: filtered %v, %d dests", s.Filtered, len(s.Dests))
+	}
+	if s := svcByKey(m, "TCP 127.0.0.1:31201"); !s.Filtered {
+		t.Errorf("a service only the grep showed stays filtered")
+	}
+}

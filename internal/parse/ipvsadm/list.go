@@ -80,6 +80,11 @@ func ParseList(doc evidence.Doc) (*evidence.IPVS, []evidence.Problem) {
 	for _, b := range streak {
 		p.probs.add(b.line, "not an ipvsadm listing line: %q", b.text)
 	}
+	if p.elided || strings.Contains(doc.Command, "|") {
+		for _, s := range p.ipvs.Services {
+			s.Filtered = true
+		}
+	}
 	if p.svc == nil && len(p.ipvs.Services) == 0 && p.ipvs.Version == "" && !p.sawTitle {
 		if ev, ok := Unavailable(doc); ok {
 			return nil, []evidence.Problem{doc.Problemf(ev.Ref.Line-lineBase(doc), "ipvsadm could not read the IPVS table: %s", ev.Detail)}
@@ -111,6 +116,9 @@ type listParser struct {
 	hex      bool
 	svc      *evidence.VirtualService
 	sawTitle bool
+	// elided is a line of dots ("......", "…") where the user cut lines
+	// out of the listing.
+	elided bool
 }
 
 // segments cuts a line at every "->" and every protocol keyword that
@@ -194,6 +202,9 @@ func cleanSegment(s string) string {
 func (p *listParser) segment(i int, seg, text string) bool {
 	s := cleanSegment(seg)
 	if s == "" {
+		if t := strings.TrimSpace(seg); strings.HasPrefix(t, "...") || strings.HasPrefix(t, "…") || strings.HasPrefix(t, "⋮") {
+			p.elided = true
+		}
 		return true
 	}
 	switch {

@@ -56,6 +56,8 @@ func Merge(dst, src *evidence.IPVS) *evidence.IPVS {
 }
 
 func mergeService(d, s *evidence.VirtualService) {
+	// One complete listing of the service shows all its real servers.
+	d.Filtered = d.Filtered && s.Filtered
 	if d.Scheduler == "" && s.Scheduler != "" {
 		d.Scheduler = s.Scheduler
 		d.Flags = s.Flags

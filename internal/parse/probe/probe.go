@@ -84,16 +84,21 @@ var (
 	arpingReceived = regexp.MustCompile(`^Received (\d+) response`)
 	arpingHabStats = regexp.MustCompile(`packets transmitted, (\d+) packets received`)
 
-	ncOKRe        = regexp.MustCompile(`^Connection to (\S+) (\d+) port \[(tcp|udp)/[^\]]*\] succeeded`)
-	ncFailRe      = regexp.MustCompile(`^nc: connect to (\S+) port (\d+) \((tcp|udp)\) (?:failed|timed out): (.+)$`)
+	// OpenBSD nc on Linux "Connection to H 25 port [tcp/smtp] succeeded!",
+	// macOS's "Connection to H port 25 [tcp/smtp] succeeded!"
+	ncOKRe = regexp.MustCompile(`^Connection to (\S+) (?:port )?(\d+) (?:port )?\[(tcp|udp)/[^\]]*\] succeeded`)
+	// ... and macOS's "nc: connectx to H port 143 (tcp) failed: Connection refused"
+	ncFailRe      = regexp.MustCompile(`^nc: connectx? to (\S+) port (\d+) \((tcp|udp)\) (?:failed|timed out): (.+?)(?:\s+!+)?$`)
 	ncatOKRe      = regexp.MustCompile(`^Ncat: Connected to (\S+?):(\d+)\.`)
 	ncatFailRe    = regexp.MustCompile(`^Ncat: (Connection refused|Connection timed out|TIMEOUT|No route to host|Network is unreachable)\.?`)
 	ncTradRe      = regexp.MustCompile(`^(?:\(UNKNOWN\) |\S+ )?\[(\S+)\] (\d+) \([^)]*\)(?: open| : (.+))$`)
-	telnetTryRe   = regexp.MustCompile(`^Trying (\S+?)\.\.\.`)
-	telnetConnRe  = regexp.MustCompile(`^Connected to (\S+?)\.?$`)
+	telnetTryRe   = regexp.MustCompile(`^Trying (\S+?)\s*\.\.\.`)
+	telnetConnRe  = regexp.MustCompile(`^Connected to (\S+?)\s*\.?$`)
 	telnetFailRe  = regexp.MustCompile(`^telnet: Unable to connect to remote host: (.+)$`)
 	telnetFail2Re = regexp.MustCompile(`^telnet: connect to address (\S+?): (.+)$`)
 	connectErrRe  = regexp.MustCompile(`^(?:ping: )?connect: (.+)$`)
+	// what users type in place of an output that never came
+	handRe = regexp.MustCompile(`(?i)^[(<\[]?(?:\.\.\.\s*)?(?:it\s+)?(?:hangs?|hung|hanging|stuck|no output|nothing happens)(?:\s+forever|\s+here)?(?:\.\.\.)?[)>\]]?\.?$`)
 )
 
 // Parse reads the output of curl, ping, arping, nc or telnet.
@@ -201,6 +206,11 @@ func (p *parser) line(i int, raw string) {
 		}
 	}
 	switch {
+	case (p.tool == "curl" || p.tool == "nc" || p.tool == "telnet" || p.tool == "wget") && !p.connected && handRe.MatchString(s):
+		// The reporter's own word for an output that never came:
+		// "(hangs)", "<hangs>", "... hangs". The connection got no
+		// answer before they gave up.
+		p.add(ObsTimeout, i, target{}, "")
 	case pingHeadRe.MatchString(s):
 		m := pingHeadRe.FindStringSubmatch(s)
 		p.tool = "ping"

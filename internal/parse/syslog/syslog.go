@@ -118,7 +118,7 @@ func ParseLog(doc evidence.Doc) ([]evidence.LogEvent, []evidence.Problem) {
 		if e, known := messages.Match(line); known {
 			e = inContext(e, lastIpvsadm)
 			switch {
-			case ok:
+			case ok && (ev.Kind != evidence.LogVRRPInstance || !e.Decides()):
 				ev.Message = e.ID
 			case e.Decides():
 				ev = evidence.LogEvent{Kind: evidence.LogMessage, Subject: e.ID, Detail: strings.TrimSpace(h.msg), Message: e.ID}
@@ -139,7 +139,30 @@ func ParseLog(doc evidence.Doc) ([]evidence.LogEvent, []evidence.Problem) {
 	}
 	// ring overwrites break the line order
 	sort.SliceStable(evs, func(i, j int) bool { return evs[i].Ref.Line < evs[j].Ref.Line })
-	return evs, probs
+	return instancesOnce(evs), probs
+}
+
+// instancesOnce keeps one LogVRRPInstance event per instance, the first,
+// and none for an instance another event names: it says only that VRRP
+// runs the instance here, which a state change says as well.
+func instancesOnce(evs []evidence.LogEvent) []evidence.LogEvent {
+	named := map[string]bool{}
+	for _, e := range evs {
+		if e.Kind != evidence.LogVRRPInstance {
+			named[e.Subject] = true
+		}
+	}
+	out := evs[:0]
+	for _, e := range evs {
+		if e.Kind == evidence.LogVRRPInstance {
+			if named[e.Subject] {
+				continue
+			}
+			named[e.Subject] = true
+		}
+		out = append(out, e)
+	}
+	return out
 }
 
 // header is a log line cut into its prefix and message.
@@ -376,6 +399,14 @@ func classify(h header) (evidence.LogEvent, bool) {
 	}
 	if isKeepalived(h.prog) && has(msg, "keyword", "PARSER", "Truncating", "Configuration file", "Unexpected", "Non-existent", "ignoring", "removing", "not valid", "doesn't exist") && reConfMsg.MatchString(msg) {
 		return ev(evidence.LogConfigError, keyword(msg))
+	}
+	// Any other line of a VRRP instance ("(DMZ) removing VIPs.",
+	// "VRRP_Instance(VI_1) setting protocol VIPs."): keepalived's VRRP
+	// runs one on this host.
+	if strings.HasPrefix(msg, "VRRP_Instance(") || strings.HasPrefix(msg, "(") && strings.HasPrefix(strings.ToLower(h.prog), "keepalived_vrrp") {
+		if inst := instance(msg); inst != "" {
+			return ev(evidence.LogVRRPInstance, inst)
+		}
 	}
 	return evidence.LogEvent{}, false
 }

@@ -428,3 +428,21 @@ func TestIpvsadmErrorInContext(t *testing.T) {
 		t.Error("a lone ipvsadm error taken for a log")
 	}
 }
+
+// TestVRRPInstanceLines: keepalived's VRRP process logging its instances
+// without a state change (a log cut after start-up) still says VRRP runs
+// them here: one event per instance, none for an instance a state change
+// names.
+func TestVRRPInstanceLines(t *testing.T) {
+	log := `Jan 10 11:47:55 lb01 Keepalived_vrrp[107312]: Registering Kernel netlink reflector
+Jan 10 11:47:55 lb01 Keepalived_vrrp[107312]: (DMZ) Ignoring track_interface enp1s0 since own interface
+Jan 10 11:47:55 lb01 Keepalived_vrrp[107312]: (LBN) Ignoring track_interface enp4s0 since own interface
+Jan 10 11:47:55 lb01 Keepalived_vrrp[107312]: (DMZ) removing VIPs.
+Jan 10 11:47:55 lb01 Keepalived_vrrp[107312]: (LBN) removing VIPs.
+Jan 10 11:47:59 lb01 Keepalived_vrrp[107312]: (LBN) Entering MASTER STATE
+Jan 10 11:47:59 lb01 Keepalived_healthcheckers[107311]: (x) not an instance line`
+	evs, _ := ParseLog(evidence.Doc{Host: "lb01", Source: "log", Start: 1, Text: log})
+	if got, want := brief(evs), "2 vrrp-instance DMZ\n6 vrrp-master LBN"; got != want {
+		t.Errorf("events:\n%s\nwant\n%s", got, want)
+	}
+}

@@ -239,7 +239,10 @@ func startsPacket(s string) bool {
 }
 
 var (
-	macPat = `[0-9a-fA-F]{1,2}(?::[0-9a-fA-F]{1,2}){5}`
+	// A MAC, or one anonymised by hand in a ticket ("xx:xx:xe:xx:xx:x",
+	// "xx:xx:xx:xx:xx": placeholders, often of the wrong length), which
+	// is read as a MAC nobody knows (linkMAC).
+	macPat = `[0-9a-fA-FxX]{1,2}(?::[0-9a-fA-FxX]{1,2}){3,7}`
 	macRe  = regexp.MustCompile(`^` + macPat + `\s*>\s*` + macPat)
 	// The -e link header: "SRC > DST, ethertype IPv4 (0x0800), length 74: ".
 	// Pastes lose spaces around ">" and after commas.
@@ -288,14 +291,14 @@ func (p *parser) packet(i int, raw, ts, rest string) {
 	}
 	ethertype := ""
 	if m := linkRe.FindStringSubmatch(rest); m != nil {
-		f.SrcMAC, f.DstMAC = normMAC(m[1]), normMAC(m[2])
+		f.SrcMAC, f.DstMAC = linkMAC(m[1]), linkMAC(m[2])
 		ethertype = m[3]
 		if m[4] != "" {
 			ethertype = m[4]
 		}
 		rest = rest[len(m[0]):]
 	} else if m := cookedLinkRe.FindStringSubmatch(rest); m != nil {
-		f.SrcMAC = normMAC(m[1])
+		f.SrcMAC = linkMAC(m[1])
 		ethertype = m[2]
 		rest = rest[len(m[0]):]
 	}
@@ -394,6 +397,15 @@ func etherType(s string) string {
 var ifaceRe = regexp.MustCompile(`^[A-Za-z][\w.@:-]{0,15}$`)
 
 func isIfaceName(s string) bool { return ifaceRe.MatchString(s) }
+
+// linkMAC is a link header's MAC, "" when it was anonymised (holds an
+// 'x', or has other than six octets): an unknown MAC, never a made-up one.
+func linkMAC(s string) string {
+	if strings.ContainsAny(s, "xX") || strings.Count(s, ":") != 5 {
+		return ""
+	}
+	return normMAC(s)
+}
 
 func normMAC(s string) string {
 	if s == "" {

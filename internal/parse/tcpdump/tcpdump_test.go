@@ -356,3 +356,29 @@ func TestASCIIPayloads(t *testing.T) {
 		t.Errorf("%d frames, %v", len(fr), probs)
 	}
 }
+
+// TestAnonymisedMACs: a ticket's -e lines with the MACs replaced by
+// placeholders (keepalived#1367: "xx:xx:xx:xx:xx > xx:xx:xe:xx:xx:x", of
+// the wrong length) are still packets; their MACs are unknown, not made up.
+func TestAnonymisedMACs(t *testing.T) {
+	text := `13:59:56.984195 xx:xx:xx:xx:xx > xx:xx:xe:xx:xx:x, ethertype IPv4 (0x0800), length 54: (tos 0xc0, ttl 255, id 146, offset 0, flags [none], proto VRRP (112), length 40)
+    192.0.2.1 > 224.0.0.18: vrrp 192.0.2.47 > 224.0.0.18: VRRPv2, Advertisement, vrid 100, prio 100, authtype none, intvl 1s, length 20, addrs: 192.0.2.100
+13:59:57.985301 XX:XX:XX:XX:XX:XX > 01:00:5e:00:00:12, ethertype IPv4 (0x0800), length 54: (tos 0xc0, ttl 255, id 147, offset 0, flags [none], proto VRRP (112), length 40)
+    192.0.2.1 > 224.0.0.18: vrrp 192.0.2.47 > 224.0.0.18: VRRPv2, Advertisement, vrid 100, prio 100, authtype none, intvl 1s, length 20, addrs: 192.0.2.100
+`
+	fr, probs := Parse(evidence.Doc{Host: "m", Source: "m/x", Start: 1, Command: "tcpdump -n -v -e -i ens3 vrrp", Text: text})
+	if len(probs) != 0 {
+		t.Errorf("problems %v", probs)
+	}
+	if len(fr) != 2 {
+		t.Fatalf("frames %+v", fr)
+	}
+	for _, f := range fr {
+		if f.SrcMAC != "" || f.Proto != "vrrp" || f.TTL != 255 || f.Dst != netip.MustParseAddr("224.0.0.18") {
+			t.Errorf("frame %+v", f)
+		}
+	}
+	if fr[1].DstMAC != "01:00:5e:00:00:12" || fr[0].DstMAC != "" {
+		t.Errorf("dst MACs %q %q", fr[0].DstMAC, fr[1].DstMAC)
+	}
+}
