@@ -2,11 +2,23 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
+	"os"
 	"strings"
 	"testing"
 
 	"github.com/lvsdoctor/lvsdoctor/internal/droptrace"
 )
+
+// watchVIP is this test process's VIP: drop tracing sees every network
+// namespace of the host, so two runs of these tests at once (two
+// checkouts on one machine) would see each other's drops if they used
+// one address. An address of the benchmarking range 198.18.0.0/15 picked
+// by the process ID keeps each run to its own events.
+var watchVIP = func() string {
+	n := os.Getpid() % (1 << 16)
+	return fmt.Sprintf("198.%d.%d.%d", 18+n>>15, (n>>7)&0xff, 1+(n&0x7f))
+}()
 
 func needDroptrace(t *testing.T) {
 	t.Helper()
@@ -22,9 +34,9 @@ func needDroptrace(t *testing.T) {
 func TestWatchNamesDropReasonAndCause(t *testing.T) {
 	needDroptrace(t)
 	h := newNetnsHost(t, "watch")
-	h.sh("ip link set lo up; ip addr add 192.0.2.100/32 dev lo")
-	h.listen("192.0.2.100:80") // the app listens, but on another port
-	out, code := h.lvsdoctor("watch", "--vip", "192.0.2.100:81", "--duration", "2s", "--probe")
+	h.sh("ip link set lo up; ip addr add " + watchVIP + "/32 dev lo")
+	h.listen(watchVIP + ":80") // the app listens, but on another port
+	out, code := h.lvsdoctor("watch", "--vip", watchVIP+":81", "--duration", "2s", "--probe")
 	if code != 0 {
 		t.Fatalf("watch: exit %d\n%s", code, out)
 	}
@@ -36,7 +48,7 @@ func TestWatchNamesDropReasonAndCause(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"reason=NO_SOCKET(", "at=tcp_v4_rcv+0x", "netns=" + h.name + ":", "dev=lo/1",
-		"tcp 192.0.2.100:", "> 192.0.2.100:81 flags=S", "cause=", "rs.app-not-listening"} {
+		"tcp " + watchVIP + ":", "> " + watchVIP + ":81 flags=S", "cause=", "rs.app-not-listening"} {
 		if !strings.Contains(drop, want) {
 			t.Errorf("drop line %q lacks %q\n%s", drop, want, out)
 		}
@@ -46,7 +58,7 @@ func TestWatchNamesDropReasonAndCause(t *testing.T) {
 	}
 
 	// the JSON document: the same events, no kernel addresses
-	out, code = h.lvsdoctor("watch", "--vip", "192.0.2.100:81", "--duration", "2s", "--probe", "-o", "json")
+	out, code = h.lvsdoctor("watch", "--vip", watchVIP+":81", "--duration", "2s", "--probe", "-o", "json")
 	if code != 0 {
 		t.Fatalf("watch -o json: exit %d\n%s", code, out)
 	}
@@ -66,7 +78,7 @@ func TestWatchNamesDropReasonAndCause(t *testing.T) {
 	}
 
 	// the counter fallback says what it saw, and what it cannot tell
-	out, code = h.lvsdoctor("watch", "--vip", "192.0.2.100:81", "--duration", "2s", "--probe", "--counters")
+	out, code = h.lvsdoctor("watch", "--vip", watchVIP+":81", "--duration", "2s", "--probe", "--counters")
 	if code != 0 || !strings.Contains(out, "Tcp.OutRsts") || !strings.Contains(out, "+3") {
 		t.Errorf("counters: exit %d\n%s", code, out)
 	}
@@ -77,8 +89,8 @@ func TestWatchNamesDropReasonAndCause(t *testing.T) {
 func TestDiagnoseLiveWatch(t *testing.T) {
 	needDroptrace(t)
 	h := newNetnsHost(t, "livewatch")
-	h.sh("ip link set lo up; ip addr add 192.0.2.100/32 dev lo")
-	out, code := h.lvsdoctor("diagnose", "--live", "--role", "realserver", "--vip", "192.0.2.100:81",
+	h.sh("ip link set lo up; ip addr add " + watchVIP + "/32 dev lo")
+	out, code := h.lvsdoctor("diagnose", "--live", "--role", "realserver", "--vip", watchVIP+":81",
 		"--watch", "2s", "--probe", "-o", "json")
 	if code != 1 {
 		t.Fatalf("diagnose --live --watch: exit %d, want 1 (critical)\n%s", code, out)
