@@ -22,7 +22,7 @@ var directorStaleConnection = &Rule{
 		for _, s := range p.Services() {
 			for _, d := range p.Directors() {
 				vs := s.IPVS[d.Name]
-				if vs == nil || d.IPVS == nil || len(d.IPVS.Conns) == 0 || !d.Has(evidence.KindIPVS) {
+				if vs == nil || d.IPVS == nil || len(d.IPVS.Conns) == 0 {
 					continue
 				}
 				checkStale(p, s, d, vs)
@@ -59,6 +59,9 @@ func liveConns(g *evidence.ConnGroup) int {
 }
 
 func checkStale(p *Pass, s *topology.Service, d *evidence.Host, vs *evidence.VirtualService) {
+	// A server missing from a filtered listing (ipvsadm -Ln | grep) may have
+	// been filtered out; a weight shown is a weight all the same.
+	wholeTable := d.Has(evidence.KindIPVS)
 	nodest, nref, nok := d.SysctlInt("net.ipv4.vs.expire_nodest_conn")
 	quiesc, qref, qok := d.SysctlInt("net.ipv4.vs.expire_quiescent_template")
 	type stale struct {
@@ -86,7 +89,7 @@ func checkStale(p *Pass, s *topology.Service, d *evidence.Host, vs *evidence.Vir
 		case dest == nil && !g.Template:
 			// Templates to a removed server expire on their next use; live
 			// connections are dropped until they time out.
-			if nok && nodest != 0 {
+			if !wholeTable || nok && nodest != 0 {
 				continue
 			}
 			n = liveConns(g)
@@ -94,6 +97,11 @@ func checkStale(p *Pass, s *topology.Service, d *evidence.Host, vs *evidence.Vir
 			if qok && quiesc != 0 {
 				continue
 			}
+			n = g.Count
+		case dest != nil && dest.Weight == 0 && strings.EqualFold(g.Proto, "UDP"):
+			// A weight-0 server drains TCP as its connections close; a UDP
+			// entry has no close, and each datagram of its client renews it,
+			// so the quiesced (usually dead) server keeps those clients.
 			n = g.Count
 		}
 		if n == 0 {
@@ -148,6 +156,10 @@ func checkStale(p *Pass, s *topology.Service, d *evidence.Host, vs *evidence.Vir
 			})
 			continue
 		}
+		if st.dest != nil {
+			reportUDPQuiesced(p, d, vs, st.rip, st.count, append(ev, st.dest.Ref))
+			continue
+		}
 		if nok {
 			ev = append(ev, nref)
 		}
@@ -163,4 +175,34 @@ func checkStale(p *Pass, s *topology.Service, d *evidence.Host, vs *evidence.Vir
 				fixCmd("ipvsadm -Lnc | grep "+st.rip.String(), "the entries must disappear")),
 		})
 	}
+}
+
+// reportUDPQuiesced reports live UDP entries still sent to a weight-0 real
+// server. Weight 0 is how a server leaves gracefully (kube-proxy's graceful
+// termination of a deleted pod, keepalived's inhibit_on_failure after a failed
+// check, an operator draining it): new clients go elsewhere, and the old ones
+// are meant to finish. UDP entries never finish while their clients keep
+// sending (syslog, DNS, statsd), so those clients stay on a server that is
+// usually gone, and expire_nodest_conn cannot help while the server is still
+// in the table.
+func reportUDPQuiesced(p *Pass, d *evidence.Host, vs *evidence.VirtualService, rip netip.Addr, count int, ev []evidence.Ref) {
+	ev = append(ev, deadEvidence(d, rip)...)
+	p.Report(diagnosis.Finding{
+		Severity: diagnosis.Critical,
+		Host:     d.Name,
+		Title: fmt.Sprintf("%d UDP connection(s) of %s on %s are still sent to %s, which has weight 0",
+			count, vs.Key(), d.Name, rip),
+		Explanation: fmt.Sprintf("%s has weight 0: it was taken out of %s (a deleted pod kube-proxy terminates gracefully, "+
+			"a failed health check with inhibit_on_failure, or a drain), so new clients go to the other real servers. "+
+			"The existing UDP entries still point at it, and a UDP entry has no end: every datagram of its client renews "+
+			"its timeout, so a client that keeps sending (syslog, DNS, metrics) never leaves %s and its traffic is lost "+
+			"once that server is gone.", rip, vs.Key(), rip),
+		Evidence: ev,
+		Fix: []string{
+			fixCmd(fmt.Sprintf("ipvsadm -d -u %s -r %s", netip.AddrPortFrom(vs.Addr, vs.Port), netip.AddrPortFrom(rip, vs.Port)),
+				"on %s: remove the server instead of quiescing it (kube-proxy >= 1.15 does so for UDP)", d.Name),
+			fixCmd("sysctl -w net.ipv4.vs.expire_nodest_conn=1", "so the entries of a removed server expire on their next packet"),
+			fixCmd("ipvsadm -Lnc | grep "+rip.String(), "the entries must disappear"),
+		},
+	})
 }
