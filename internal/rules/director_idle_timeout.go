@@ -18,15 +18,19 @@ var directorIdleTimeout = &Rule{
 		{Role: evidence.RoleRealServer, Kind: evidence.KindSysctl, Command: "sysctl net.ipv4.tcp_keepalive_time"},
 	},
 	Run: func(p *Pass) {
-		var ends []*evidence.Host
-		ends = append(ends, p.RealServers()...)
-		ends = append(ends, p.Topo.Clients()...)
+		var others []*evidence.Host
+		others = append(others, p.RealServers()...)
+		others = append(others, p.Topo.Clients()...)
 	directors:
 		for _, d := range p.Directors() {
 			if d.IPVS == nil || d.IPVS.Timeouts == nil || d.IPVS.Timeouts.TCP <= 0 {
 				continue
 			}
 			to := d.IPVS.Timeouts
+			ends := others
+			if localClients(p, d) {
+				ends = append([]*evidence.Host{d}, others...)
+			}
 			var long []evidence.Ref
 			var names []string
 			keep := 0
@@ -51,11 +55,15 @@ var directorIdleTimeout = &Rule{
 			if len(long) == 0 {
 				continue // the ends' keepalive time is unknown: no comparison
 			}
+			send := "send"
+			if len(names) == 1 {
+				send = "sends"
+			}
 			p.Report(diagnosis.Finding{
 				Severity: diagnosis.Warning,
 				Host:     d.Name,
-				Title: fmt.Sprintf("IPVS on %s forgets a TCP connection idle for %d s; %s send keepalives only after %d s",
-					d.Name, to.TCP, strings.Join(names, ", "), keep),
+				Title: fmt.Sprintf("IPVS on %s forgets a TCP connection idle for %d s; %s %s keepalives only after %d s",
+					d.Name, to.TCP, strings.Join(names, ", "), send, keep),
 				Explanation: fmt.Sprintf("IPVS drops a connection's entry after %d s without a packet (ipvsadm -L --timeout). "+
 					"A pooled or long-lived connection (database, message queue, ssh) that stays idle longer is forgotten: "+
 					"its next packet matches no entry and, not being a SYN, is dropped or reset, so the application hangs on a stuck send queue "+
@@ -69,4 +77,18 @@ var directorIdleTimeout = &Rule{
 			})
 		}
 	},
+}
+
+// localClients reports whether d's own connections go through its IPVS
+// services: a kube-proxy or kube-router node, whose pods and host
+// processes reach the service addresses through the node's own table, or
+// a director the failing test ran from. Its own tcp_keepalive_time then
+// rules the client end of those connections (for processes in its network
+// namespace; a pod has its own, 7200 s unless set).
+func localClients(p *Pass, d *evidence.Host) bool {
+	if ipvsController(d).who != "" {
+		return true
+	}
+	c := p.Case.Client.Addr
+	return c.IsValid() && d.IsLocal(c)
 }
