@@ -147,6 +147,7 @@ type Host struct {
 	IPVS       *IPVS
 	Firewall   Firewall
 	Listeners  []Listener
+	Sockets    []Socket // connected TCP sockets, at most MaxSockets
 	Keepalived *KeepalivedConfig
 	Logs       []LogEvent
 
@@ -284,6 +285,7 @@ const (
 	KindIPSets     Kind = "ipsets"
 	KindFirewalld  Kind = "firewalld-zones"
 	KindListeners  Kind = "listeners"
+	KindSockets    Kind = "sockets"
 	KindKeepalived Kind = "keepalived-conf"
 	KindLogs       Kind = "logs"
 	KindUname      Kind = "uname"
