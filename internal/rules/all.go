@@ -40,6 +40,7 @@ func All() []*Rule {
 		kubeProxyIPSetUnusable,
 		kubeProxyIPVSBuiltinUndetected,
 		kubeProxyIPVSSyncFailed,
+		directorVIPARPSuppressed,
 		// real servers
 		rsVIPMissing,
 		rsVIPOnPhysicalInterface,
