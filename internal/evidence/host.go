@@ -423,6 +423,10 @@ type Kernel struct {
 	// "filename: (builtin)", modules.builtin, CONFIG_IP_VS=y): present
 	// although lsmod and /proc/modules never list them.
 	Builtin map[string]Ref
+	// NotLoaded are modules a filtered module list would have shown and
+	// did not (`lsmod | grep ip_vs` printing nothing): not loaded. Code
+	// built into the kernel is never listed either (see Builtin).
+	NotLoaded map[string]Ref
 }
 
 // InstalledKernel is one boot entry or installed kernel package.

@@ -41,6 +41,11 @@ func checkVIPARPSuppressed(p *Pass, s *topology.Service) {
 	if answered(p, s.VIP) {
 		return
 	}
+	if failed := unresolved(p, s.VIP); len(failed) > 0 && !anyDirectorAddrs(p) {
+		p.Notef("%s: nobody answered ARP for the VIP %s; no director's addresses are shown to say why: run `ip addr; sysctl -a | grep arp_ignore` "+
+			"on the hosts meant to hold it (a kube-proxy node in IPVS mode holds an externalIP on kube-ipvs0, which answers ARP only with arp_ignore=0)",
+			failed[0], s.VIP)
+	}
 	for _, d := range p.Directors() {
 		if len(s.IPVS) > 0 && s.IPVS[d.Name] == nil && s.Config[d.Name] == nil {
 			continue // not a director of this service
@@ -131,4 +136,13 @@ func unresolved(p *Pass, vip netip.Addr) []evidence.Ref {
 		}
 	}
 	return out
+}
+
+func anyDirectorAddrs(p *Pass) bool {
+	for _, d := range p.Directors() {
+		if d.Has(evidence.KindAddrs) {
+			return true
+		}
+	}
+	return false
 }
