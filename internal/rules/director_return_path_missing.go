@@ -28,6 +28,9 @@ var directorReturnPathMissing = &Rule{
 			for _, d := range p.ActiveDirectors(s) {
 				vs := s.IPVS[d.Name]
 				if vs == nil || vs.Stats == nil || vs.Stats.InPkts == 0 || vs.Stats.OutPkts != 0 {
+					if s.Mode == "nat" {
+						checkNATUnanswered(p, s, d)
+					}
 					continue
 				}
 				// The counters decide: the stats lines that hold them first,
@@ -206,4 +209,52 @@ func connectedIface(h *evidence.Host, rip netip.Addr) (string, evidence.Ref, net
 		return "", evidence.Ref{}, netip.Addr{}, false
 	}
 	return best.Dev, best.Ref, best.Src, true
+}
+
+// checkNATUnanswered reads the connection table of a NAT director without
+// counters: entries of s all in SYN_RECV, none further, say that IPVS
+// forwarded the clients' SYNs and no SYN-ACK came back through d (a NAT
+// entry moves on when the director sees the real server's reply). A
+// healthy service shows established or closing entries beside the few
+// SYN_RECV of the moment.
+func checkNATUnanswered(p *Pass, s *topology.Service, d *evidence.Host) {
+	if d.IPVS == nil || !s.VIP.IsValid() {
+		return
+	}
+	unanswered, answered := 0, 0
+	var ev []evidence.Ref
+	for _, g := range d.IPVS.Conns {
+		if g.Template || g.Virtual.Addr() != s.VIP || s.Port != 0 && g.Virtual.Port() != s.Port {
+			continue
+		}
+		for st, n := range g.States {
+			if st == "SYN_RECV" {
+				unanswered += n
+			} else {
+				answered += n
+			}
+		}
+		for _, u := range g.Unanswered {
+			if len(ev) < 3 && !d.IsLocal(u.Client.Addr()) {
+				ev = append(ev, u.Ref)
+			}
+		}
+	}
+	if unanswered == 0 || answered > 0 || len(ev) == 0 {
+		return
+	}
+	if vs := s.IPVS[d.Name]; vs != nil {
+		ev = append(ev, vs.Ref)
+	}
+	p.Report(diagnosis.Finding{
+		Severity: diagnosis.Critical,
+		Host:     d.Name,
+		Title:    fmt.Sprintf("%s: %d connection(s) on %s stuck in SYN_RECV, none established — no reply comes back through %s", s, unanswered, d.Name, d.Name),
+		Explanation: "In NAT mode every reply of the real servers must pass the director, which rewrites it back to the VIP; " +
+			"an IPVS entry leaves SYN_RECV when the director sees the real server's SYN-ACK. Every entry of the service is " +
+			"still in SYN_RECV: IPVS forwarded the clients' SYNs and saw no reply. The replies take another path (the real " +
+			"servers' default route is not the director) or never leave the real servers (not answering, a firewall).",
+		Evidence: ev,
+		Fix:      returnPathFix(s, d),
+	})
 }
