@@ -297,6 +297,22 @@ func IfaceMatch(pattern, iface string) bool {
 	return m != neg
 }
 
+// Socket is a connected TCP socket (`ss -tn`, `netstat -tn`): its two
+// ends, its state and the bytes queued each way. Bytes held in SendQ of an
+// established socket are sent and not acknowledged yet.
+type Socket struct {
+	Local, Peer netip.AddrPort
+	State       string // as the tool printed it: ESTABLISHED, ESTAB, SYN-SENT...
+	RecvQ       int
+	SendQ       int
+	Process     string
+	Ref         Ref
+}
+
+// Established reports whether the socket is in the established state
+// (netstat's ESTABLISHED, ss's ESTAB).
+func (s Socket) Established() bool { return s.State == "ESTABLISHED" || s.State == "ESTAB" }
+
 // Listener is a listening socket.
 type Listener struct {
 	Proto   string // "tcp", "udp", "tcp6", "udp6" normalised to tcp/udp

@@ -147,6 +147,7 @@ type Host struct {
 	IPVS       *IPVS
 	Firewall   Firewall
 	Listeners  []Listener
+	Sockets    []Socket // connected TCP sockets, at most MaxSockets
 	Keepalived *KeepalivedConfig
 	Logs       []LogEvent
 	// Declared are the virtual services an IPVS controller's settings
@@ -287,6 +288,7 @@ const (
 	KindIPSets     Kind = "ipsets"
 	KindFirewalld  Kind = "firewalld-zones"
 	KindListeners  Kind = "listeners"
+	KindSockets    Kind = "sockets"
 	KindKeepalived Kind = "keepalived-conf"
 	KindLogs       Kind = "logs"
 	KindUname      Kind = "uname"
@@ -424,6 +426,10 @@ type Kernel struct {
 	// "filename: (builtin)", modules.builtin, CONFIG_IP_VS=y): present
 	// although lsmod and /proc/modules never list them.
 	Builtin map[string]Ref
+	// NotLoaded are modules a filtered module list would have shown and
+	// did not (`lsmod | grep ip_vs` printing nothing): not loaded. Code
+	// built into the kernel is never listed either (see Builtin).
+	NotLoaded map[string]Ref
 }
 
 // InstalledKernel is one boot entry or installed kernel package.

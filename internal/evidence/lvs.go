@@ -136,6 +136,20 @@ type ConnGroup struct {
 	States   map[string]int
 	Count    int
 	First    Ref
+	// Unanswered are the group's first entries in SYN_RECV (at most
+	// MaxUnanswered): the client's SYN was forwarded and no reply came back
+	// through this director. Their client is what the grouping forgets.
+	Unanswered []ConnEntry
+}
+
+// MaxUnanswered bounds ConnGroup.Unanswered: a SYN flood fills a table
+// with them, a rule needs a few.
+const MaxUnanswered = 4
+
+// ConnEntry is one IPVS connection entry a rule needs by itself.
+type ConnEntry struct {
+	Client netip.AddrPort
+	Ref    Ref
 }
 
 // Forwarding methods as ipvsadm prints them.

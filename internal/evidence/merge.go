@@ -158,3 +158,19 @@ func atoi64(s string) (int64, bool) {
 	}
 	return n, true
 }
+
+// MaxSockets bounds the connected sockets a host keeps: a busy server's
+// `ss -tn` lists a million; the rules look for a few stuck ones.
+const MaxSockets = 4096
+
+// AddSockets keeps connected sockets up to MaxSockets, the ones with bytes
+// queued first (the ones a rule may care about).
+func (h *Host) AddSockets(ss []Socket) {
+	for _, queued := range []bool{true, false} {
+		for _, s := range ss {
+			if (s.SendQ > 0 || s.RecvQ > 0) == queued && len(h.Sockets) < MaxSockets {
+				h.Sockets = append(h.Sockets, s)
+			}
+		}
+	}
+}

@@ -45,7 +45,7 @@ var formats = slices.Concat(
 	ifconfig.Formats(),
 	arp.Formats(),
 	sysctl.Formats(),
-	[]format.Format{sockets.SS(), counters.NetstatS(), sockets.NetstatListen()},
+	[]format.Format{sockets.SS(), counters.NetstatS(), sockets.NetstatListen(), sockets.NetstatConnections()},
 	counters.Tables(),
 	kernel.Formats(),
 	platform.Formats(),

@@ -35,7 +35,7 @@ import (
 func TestDetectionOrder(t *testing.T) {
 	want := "ipvsadm-laddr ipvsadm keepalived-conf keepalived-version logs ebtables iptables nft ipset ipset-command firewall-cmd-direct firewall-cmd " +
 		"ip-addr ip-link ip-rule ip-neigh ip-route ifconfig arp sysctl proc-sys " +
-		"ss netstat-s netstat-listen nstat proc-net-snmp ethtool-S conntrack-S conntrack-count " +
+		"ss netstat-s netstat-listen netstat-connections nstat proc-net-snmp ethtool-S conntrack-S conntrack-count " +
 		"uname grubby kernel-packages dnf-history ls-boot lsmod modinfo kernel-config modules-builtin os-release hostnamectl dmidecode " +
 		"virsh-dumpxml virsh-nwfilter-dumpxml virsh-list virsh-nwfilter-list libvirt-xml tcpdump probe watch kube-proxy-config lvscare"
 	var got []string

@@ -41,6 +41,7 @@ func All() []*Rule {
 		kubeProxyIPSetUnusable,
 		kubeProxyIPVSBuiltinUndetected,
 		kubeProxyIPVSSyncFailed,
+		directorVIPARPSuppressed,
 		// real servers
 		rsVIPMissing,
 		rsVIPOnPhysicalInterface,

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/lvsdoctor/lvsdoctor/internal/diagnosis"
@@ -19,10 +20,46 @@ var directorIPVSUnavailable = &Rule{
 	// IPVS is kube-proxy.ipvs-builtin-undetected, not a kernel without it.
 	Disputed: func(h *evidence.Host) bool { _, _, ok := ipvsPresent(h); return ok },
 	Run: func(p *Pass) {
-		for _, d := range ipvsHosts(p) {
+		hosts := ipvsHosts(p)
+		for _, d := range hosts {
 			checkIPVS(p, d)
 		}
+		noteIPVSNotLoaded(p, hosts)
 	},
+}
+
+// ipvsModuleNotLoaded reports whether h's module list shows ip_vs not
+// loaded: a whole lsmod without it, or `lsmod | grep ip_vs` printing
+// nothing; with the line that shows it.
+func ipvsModuleNotLoaded(h *evidence.Host) (bool, evidence.Ref) {
+	if r, ok := h.Kernel.NotLoaded["ip_vs"]; ok {
+		return true, r
+	}
+	if _, loaded := h.Kernel.Modules["ip_vs"]; !loaded && h.Has(evidence.KindModules) && h.Kernel.Modules != nil {
+		return true, seenRef(h, evidence.KindModules)
+	}
+	return false, evidence.Ref{}
+}
+
+// noteIPVSNotLoaded says what a module list without ip_vs means on a host
+// nothing shows to be a director (a paste of `lsmod | grep ip_vs` alone):
+// IPVS is not loaded, which is the fault if the host should forward, and
+// none if it should not or has IPVS built in. A finding would claim more
+// than the evidence holds.
+func noteIPVSNotLoaded(p *Pass, checked []*evidence.Host) {
+	for _, h := range p.Case.Hosts {
+		if slices.Contains(checked, h) || h.Role != evidence.RoleUnknown {
+			continue
+		}
+		missing, ref := ipvsModuleNotLoaded(h)
+		if _, _, present := ipvsPresent(h); !missing || present {
+			continue
+		}
+		p.Notef("%s: the ip_vs module is not loaded on %s. If %s should forward IPVS services (a keepalived director, a kube-proxy "+
+			"node in IPVS mode, a Docker swarm node's service VIPs), nothing is forwarded: `modprobe ip_vs`, and check that "+
+			"`cat /proc/net/ip_vs` prints the table's header; a kernel with IPVS built in lists no module (`modinfo ip_vs` says "+
+			"`filename: (builtin)`), and then this is no fault", ref, h.Name, h.Name)
+	}
 }
 
 // ipvsHosts lists the directors, and hosts of unknown role on which
@@ -73,14 +110,14 @@ func checkIPVS(p *Pass, d *evidence.Host) {
 	tableShown := d.IPVS != nil && (hasServices || d.Has(evidence.KindIPVS) || d.Has(evidence.KindIPVSConns) ||
 		d.Has(evidence.KindIPVSStats) || !d.IPVS.TableRef.IsZero())
 	_, modLoaded := d.Kernel.Modules["ip_vs"]
-	lsmodLacks := d.Has(evidence.KindModules) && d.Kernel.Modules != nil && !modLoaded
+	lsmodLacks, lsmodRef := ipvsModuleNotLoaded(d)
 	configured, confRef := meantToForward(p, d)
 
 	if len(fails) == 0 {
 		if !lsmodLacks || !configured || tableShown || len(loaded) > 0 {
 			return
 		}
-		ev := []evidence.Ref{seenRef(d, evidence.KindModules), confRef}
+		ev := []evidence.Ref{lsmodRef, confRef}
 		if d.Kernel.Release != "" {
 			ev = append(ev, d.Kernel.Ref)
 		}
@@ -160,7 +197,7 @@ func checkIPVS(p *Pass, d *evidence.Host) {
 		return
 	}
 	if lsmodLacks {
-		ev = append(ev, seenRef(d, evidence.KindModules))
+		ev = append(ev, lsmodRef)
 	}
 	if d.Kernel.Release != "" {
 		ev = append(ev, d.Kernel.Ref)

@@ -62,6 +62,9 @@ func liveConns(g *evidence.ConnGroup) int {
 }
 
 func checkStale(p *Pass, s *topology.Service, d *evidence.Host, vs *evidence.VirtualService) {
+	// A server missing from a filtered listing (ipvsadm -Ln | grep) may have
+	// been filtered out; a weight shown is a weight all the same.
+	wholeTable := d.Has(evidence.KindIPVS)
 	nodest, nref, nok := d.SysctlInt("net.ipv4.vs.expire_nodest_conn")
 	quiesc, qref, qok := d.SysctlInt("net.ipv4.vs.expire_quiescent_template")
 	type stale struct {
@@ -92,7 +95,7 @@ func checkStale(p *Pass, s *topology.Service, d *evidence.Host, vs *evidence.Vir
 		case dest == nil && !g.Template:
 			// Templates to a removed server expire on their next use; live
 			// connections are dropped until they time out.
-			if nok && nodest != 0 {
+			if !wholeTable || nok && nodest != 0 {
 				continue
 			}
 			n = liveConns(g)

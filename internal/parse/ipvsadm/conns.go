@@ -144,6 +144,7 @@ func ParseConns(doc evidence.Doc) (*evidence.IPVS, []evidence.Problem) {
 				ipvs.TotalConns++
 				if acc != nil {
 					acc.count(state)
+					acc.unanswered(state, line, func() evidence.Ref { return doc.Ref(n, strings.Clone(line)) })
 				}
 				continue
 			}
@@ -194,6 +195,7 @@ func ParseConns(doc evidence.Doc) (*evidence.IPVS, []evidence.Problem) {
 		ipvs.TotalConns++
 		if acc := tab.group(connKey{g.v, g.d, protoID(g.proto), tmpl}, g.proto, n, line); acc != nil {
 			acc.count(state)
+			acc.unanswered(state, line, func() evidence.Ref { return doc.Ref(n, strings.Clone(line)) })
 		}
 	}
 	for _, acc := range tab.groups {
@@ -257,6 +259,27 @@ func (t *connTable) group(k connKey, proto string, i int, line string) *groupAcc
 	t.groups[k] = acc
 	t.ipvs.Conns = append(t.ipvs.Conns, acc.g)
 	return acc
+}
+
+// unanswered keeps a SYN_RECV entry's client, the first few of the group:
+// the line is read again only for them.
+func (acc *groupAcc) unanswered(state, line string, ref func() evidence.Ref) {
+	if state != "SYN_RECV" || len(acc.g.Unanswered) >= evidence.MaxUnanswered {
+		return
+	}
+	if c, ok := clientOf(line); ok {
+		acc.g.Unanswered = append(acc.g.Unanswered, evidence.ConnEntry{Client: c, Ref: ref()})
+	}
+}
+
+// clientOf reads the client (source) column of an `ipvsadm -Lnc` line:
+// "TCP 00:59  SYN_RECV    10.0.2.15:39852    10.103.97.2:6443   172.16.10.10:6443".
+func clientOf(line string) (netip.AddrPort, bool) {
+	f := strings.Fields(line)
+	if len(f) < 6 {
+		return netip.AddrPort{}, false
+	}
+	return conAddrPort(f[3])
 }
 
 func (acc *groupAcc) count(state string) {

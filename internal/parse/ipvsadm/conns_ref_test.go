@@ -97,6 +97,11 @@ func referenceParseConns(doc evidence.Doc) (*evidence.IPVS, []evidence.Problem) 
 			ipvs.Conns = append(ipvs.Conns, acc.g)
 		}
 		acc.g.Count++
+		if state == "SYN_RECV" && len(acc.g.Unanswered) < evidence.MaxUnanswered {
+			if c, ok := conAddrPort(t[3]); ok {
+				acc.g.Unanswered = append(acc.g.Unanswered, evidence.ConnEntry{Client: c, Ref: doc.Ref(i, line)})
+			}
+		}
 		if si := stateIndex(state); si >= 0 {
 			acc.known[si]++
 		} else {

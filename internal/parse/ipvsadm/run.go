@@ -1,6 +1,7 @@
 package ipvsadm
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/lvsdoctor/lvsdoctor/internal/evidence"
@@ -38,6 +39,8 @@ type runGroup struct {
 	text  string // and that line's text
 	n     int
 	known [len(knownStates)]int
+	// unanswered: SYN_RECV entries, their lines counted from the run's
+	unanswered []evidence.ConnEntry
 }
 
 // NewRunFolder returns an empty run.
@@ -93,6 +96,11 @@ func (f *RunFolder) Take(line string) bool {
 	}
 	g.n++
 	g.known[si]++
+	if l.state == "SYN_RECV" && len(g.unanswered) < evidence.MaxUnanswered {
+		if c, ok := clientOf(line); ok {
+			g.unanswered = append(g.unanswered, evidence.ConnEntry{Client: c, Ref: evidence.Ref{Line: f.lines, Text: strings.Clone(line)}})
+		}
+	}
 	f.conns++
 	f.lines++
 	return true
@@ -111,6 +119,7 @@ func (f *RunFolder) Run() *evidence.ConnRun {
 		run.Groups = append(run.Groups, &evidence.ConnGroup{
 			Proto: protoNames[g.proto], Virtual: g.key.v, Dest: g.key.d, Template: g.key.tmpl,
 			States: states, Count: g.n, First: evidence.Ref{Line: g.line, Text: g.text},
+			Unanswered: slices.Clone(g.unanswered),
 		})
 	}
 	return run
@@ -127,6 +136,11 @@ func (t *connTable) merge(run *evidence.ConnRun, i int) {
 			continue
 		}
 		acc.g.Count += g.Count
+		for _, u := range g.Unanswered {
+			if len(acc.g.Unanswered) < evidence.MaxUnanswered {
+				acc.g.Unanswered = append(acc.g.Unanswered, evidence.ConnEntry{Client: u.Client, Ref: t.doc.Ref(i+u.Ref.Line, u.Ref.Text)})
+			}
+		}
 		for st, n := range g.States {
 			if si := stateIndex(st); si >= 0 {
 				acc.known[si] += n
@@ -169,10 +183,21 @@ func (f *RunFolder) Absorb(o *RunFolder) bool {
 			for si, n := range g.known {
 				mine.known[si] += n
 			}
+			for _, u := range g.unanswered {
+				if len(mine.unanswered) < evidence.MaxUnanswered {
+					u.Ref.Line += f.lines
+					mine.unanswered = append(mine.unanswered, u)
+				}
+			}
 			continue
 		}
 		ng := *g
 		ng.line += f.lines
+		ng.unanswered = nil
+		for _, u := range g.unanswered {
+			u.Ref.Line += f.lines
+			ng.unanswered = append(ng.unanswered, u)
+		}
 		f.byKey[g.key] = &ng
 		f.groups = append(f.groups, &ng)
 	}

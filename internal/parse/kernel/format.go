@@ -280,6 +280,16 @@ func applyLsmod(doc evidence.Doc, h *evidence.Host) []evidence.Problem {
 				h.Kernel.Modules[m] = r
 			}
 		}
+		// What the filter asked for and no line shows is not loaded.
+		for _, w := range grepWords(doc.Command) {
+			if strings.Contains(strings.ToLower(doc.Text), w) {
+				continue
+			}
+			if h.Kernel.NotLoaded == nil {
+				h.Kernel.NotLoaded = map[string]evidence.Ref{}
+			}
+			h.Kernel.NotLoaded[w] = format.BlockRef(doc)
+		}
 		return probs
 	}
 	if h.Kernel.Modules == nil {
@@ -314,4 +324,40 @@ func applyModinfo(doc evidence.Doc, h *evidence.Host) []evidence.Problem {
 		h.MarkSeen(evidence.KindModinfo, m.Ref)
 	}
 	return probs
+}
+
+// grepWords are the module names a `lsmod | grep ...` filter selects:
+// one plain word, or words joined by `\|` (or `|` with -E); nothing for
+// an inverted (-v) or other filter, whose output proves no absence.
+func grepWords(cmd string) []string {
+	_, filter, ok := strings.Cut(cmd, "|")
+	if !ok {
+		return nil
+	}
+	f := strings.Fields(filter)
+	if len(f) < 2 || f[0] != "grep" && f[0] != "egrep" || strings.Contains(filter, "|") && !strings.Contains(filter, "\\|") && f[0] != "egrep" && !strings.Contains(filter, "-E") {
+		return nil
+	}
+	var pattern string
+	for _, a := range f[1:] {
+		switch {
+		case strings.HasPrefix(a, "-"):
+			if strings.ContainsAny(a, "vfe") {
+				return nil // inverted, or patterns from elsewhere
+			}
+		case pattern != "":
+			return nil // a file operand, or a second pipe stage
+		default:
+			pattern = strings.Trim(a, `'"`)
+		}
+	}
+	var out []string
+	for _, w := range strings.FieldsFunc(pattern, func(r rune) bool { return r == '|' || r == '\\' }) {
+		w = strings.ToLower(w)
+		if !isModName(w) {
+			return nil
+		}
+		out = append(out, w)
+	}
+	return out
 }

@@ -12,7 +12,7 @@ import (
 // Formats is what this package reads: ss, and netstat's socket listing.
 // (netstat -s is the counters package's.)
 func Formats() []format.Format {
-	return []format.Format{SS(), NetstatListen()}
+	return []format.Format{SS(), NetstatListen(), NetstatConnections()}
 }
 
 // SS is `ss` output.
@@ -39,6 +39,20 @@ func NetstatListen() format.Format {
 	}
 }
 
+// NetstatConnections is `netstat -tn` (-tnp, -ntW...) without -l or -a:
+// the connected sockets only, or rows of them pasted without the header.
+// It follows NetstatListen and counters' netstat -s, which take their flags.
+func NetstatConnections() format.Format {
+	return format.Format{
+		Name:     "netstat-connections",
+		MaxBytes: format.LargeOutput,
+		Commands: format.Patterns(`^netstat(?:\s+(?:[-–][ntpWeTo46cv]+|--tcp|--numeric|--program|--wide))+\s*(?:\|.*)?$`),
+		Files:    format.Patterns(`^netstat[-_]+-?[ntpWeTo46c]*t[ntpWeTo46c]*` + format.FileTail),
+		Sniff:    func(head string) bool { return IsNetstatRow(format.FirstLine(head)) },
+		Apply:    format.LimitedLines(applyNetstat),
+	}
+}
+
 func sniffNetstat(head string) bool {
 	first := format.FirstLine(head)
 	if strings.HasPrefix(first, "Active Internet connections") {
@@ -50,6 +64,7 @@ func sniffNetstat(head string) bool {
 func applySS(doc evidence.Doc, h *evidence.Host) []evidence.Problem {
 	ls, probs := ParseSS(doc)
 	h.MergeListeners(ls)
+	addSockets(doc, h, true)
 	if listensAll(doc, "ss", len(ls)) {
 		format.MarkComplete(h, doc, evidence.KindListeners)
 	}
@@ -59,6 +74,7 @@ func applySS(doc evidence.Doc, h *evidence.Host) []evidence.Problem {
 func applyNetstat(doc evidence.Doc, h *evidence.Host) []evidence.Problem {
 	ls, probs := ParseNetstat(doc)
 	h.MergeListeners(ls)
+	addSockets(doc, h, false)
 	if listensAll(doc, "netstat", len(ls)) {
 		format.MarkComplete(h, doc, evidence.KindListeners)
 	}
@@ -100,4 +116,11 @@ func listensAll(doc evidence.Doc, tool string, found int) bool {
 		}
 	}
 	return ok
+}
+
+func addSockets(doc evidence.Doc, h *evidence.Host, ss bool) {
+	if socks := ParseSockets(doc, ss); len(socks) > 0 {
+		h.AddSockets(socks)
+		h.MarkSeen(evidence.KindSockets, format.BlockRef(doc))
+	}
 }
