@@ -33,6 +33,7 @@ _sysctl_as_procps() {
     # nsenter itself prints the deprecated keys of eth0 and lo, from a bash it
     # leaves them out, as it does in the root namespace
     ns director bash -c 'sysctl -a' >$LABRUN/sysctl.procps1 2>/dev/null
+    # shellcheck disable=SC2016  # the inner bash expands it (exported by lab.sh)
     ns director bash -c 'busybox sysctl -a 2>/dev/null | busybox grep -Ev "$SYSCTL_DEPRECATED"' >$LABRUN/sysctl.busybox
     ns director bash -c 'sysctl -a' >$LABRUN/sysctl.procps2 2>/dev/null
     awk -F ' = ' '
