@@ -49,6 +49,9 @@ AUTH_PASS=Lv5-s3cr  # VRRP PASS auth (8 chars max); lvsdoctor must redact it fro
 LABRUN=/run/lvslab
 LAB_OUT=${LAB_OUT:-/lvsout}
 HTTP_TMO=${HTTP_TMO:-2}
+# the keys procps' sysctl -a leaves out (its DEPRECATED list), as busybox prints them
+SYSCTL_DEPRECATED='^net\.ipv[46]\.neigh\.[^ ]*\.(base_reachable_time|retrans_time) = '
+export SYSCTL_DEPRECATED
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 LAB=${LAB:-$(cd "${BASH_SOURCE[0]%/*}/.." && pwd)}
 _me=${BASH_SOURCE[1]:-$0}; _me=${_me##*/}
@@ -456,7 +459,15 @@ host_role() {
 # file per command, its first line "$ <command line>", then the raw output
 # (stdout and stderr). One bash per host runs them all, because every exec
 # costs under TCG. Not busybox sh: Debian's busybox prefers its own applets,
-# so "ip" or "sysctl" in it would be busybox's, not the real tools.
+# so "ip" or "ss" in it would be busybox's, not the real tools. busybox is
+# used on purpose only where its output is byte for byte the real tool's:
+# cat, uname -a, and sysctl -a less the two deprecated neigh keys procps
+# hides (dr-healthy checks both against procps and coreutils). procps'
+# sysctl -a makes ~16000 syscalls (a failing readlink per path component),
+# ~0.6 s a host under TCG; busybox's ~4000.
+# The captures' tcpdump -e -n -r texts are written by the host once the
+# guest has ended (lab/run, from LAB_OUT/tcpdump.want): the same tcpdump
+# on the same pcap, natively instead of ~0.25 s a pcap under TCG.
 gather_case() {
     local dir=$1 h role script hosts dirs=()
     hosts="$(<$LABRUN/hosts) hypervisor"
@@ -488,6 +499,7 @@ _gather_script() {
     local role=$1
     text <<'EOF'
 run() { f=$1; shift; { echo "\$ $*"; "$@" 2>&1; } >"$f"; }
+bb() { f=$1; shift; { echo "\$ $*"; busybox "$@" 2>&1; } >"$f"; }
 EOF
     if [ "$role" = director ]; then
         text <<'EOF'
@@ -496,8 +508,8 @@ run ipvsadm-Ln-stats.txt ipvsadm -Ln --stats
 run ipvsadm-Ln-rate.txt ipvsadm -Ln --rate
 run ipvsadm-Lnc.txt ipvsadm -Lnc
 run ipvsadm-Sn.txt ipvsadm -Sn
-run proc-net-ip_vs.txt cat /proc/net/ip_vs
-run proc-net-ip_vs_conn.txt cat /proc/net/ip_vs_conn
+bb proc-net-ip_vs.txt cat /proc/net/ip_vs
+bb proc-net-ip_vs_conn.txt cat /proc/net/ip_vs_conn
 EOF
     fi
     text <<'EOF'
@@ -507,7 +519,7 @@ run ip-route.txt ip route
 run ip-route-table-local.txt ip route show table local
 run ip-rule.txt ip rule
 run ip-neigh.txt ip neigh
-{ echo '$ sysctl -a'; sysctl -a 2>/dev/null; } >sysctl-a.txt
+{ echo '$ sysctl -a'; busybox sysctl -a 2>/dev/null | busybox grep -Ev "$SYSCTL_DEPRECATED"; } >sysctl-a.txt
 run nft-list-ruleset.txt nft list ruleset
 run iptables-save-c.txt iptables-save -c
 for t in raw mangle nat filter; do
@@ -515,13 +527,13 @@ for t in raw mangle nat filter; do
 done
 run ss-lntup.txt ss -lntup
 command -v netstat >/dev/null && run netstat-lntup.txt netstat -lntup
-run uname-a.txt uname -a
+bb uname-a.txt uname -a
 run lsmod.txt lsmod
 run nstat-az.txt nstat -az
 if [ -e /proc/sys/net/netfilter/nf_conntrack_count ]; then
     run conntrack-S.txt conntrack -S
-    run nf_conntrack_count.txt cat /proc/sys/net/netfilter/nf_conntrack_count
-    run nf_conntrack_max.txt cat /proc/sys/net/netfilter/nf_conntrack_max
+    bb nf_conntrack_count.txt cat /proc/sys/net/netfilter/nf_conntrack_count
+    bb nf_conntrack_max.txt cat /proc/sys/net/netfilter/nf_conntrack_max
 fi
 EOF
     if [ "$role" = hypervisor ]; then
@@ -535,14 +547,24 @@ EOF
 }
 
 _gather_captures() {   # _gather_captures CASEDIR HOST
-    local dir=$1 h=$2 p i
-    for p in "$LABRUN"/cap/"$h"/*.pcap; do
-        [ -f "$p" ] || continue
+    local dir=$1 h=$2 p i pcaps=()
+    for p in "$LABRUN"/cap/"$h"/*.pcap; do [ -f "$p" ] && pcaps+=("$p"); done
+    [ ${#pcaps[@]} -gt 0 ] || return 0
+    cp "${pcaps[@]}" "$dir/$h/"
+    for p in "${pcaps[@]}"; do
         i=${p##*/}; i=${i%.pcap}
-        cp "$p" "$dir/$h/$i.pcap"
-        # from inside the case folder, so that tcpdump names the file as the case does
-        (cd "$dir/$h" && { echo "\$ tcpdump -e -n -r $i.pcap"; tcpdump -e -n -r "$i.pcap" 2>&1; } >"tcpdump-$i.txt")
+        case $dir in
+            "$LAB_OUT"/*) [ "${LAB_SHELL:-0}" = 1 ] || {
+                echo "${dir#"$LAB_OUT"/}/$h $i" >>"$LAB_OUT/tcpdump.want"; continue; };;
+        esac
+        pcap_text "$dir/$h" "$i"
     done
+}
+# pcap_text DIR IFACE : DIR/tcpdump-IFACE.txt from DIR/IFACE.pcap; from inside
+# the folder, so that tcpdump names the file as the case does (lab/run's
+# pcap_texts does the same on the host)
+pcap_text() {
+    (cd "$1" && { echo "\$ tcpdump -e -n -r $2.pcap"; tcpdump -e -n -r "$2.pcap" 2>&1; } >"tcpdump-$2.txt")
 }
 
 _case_yaml() {
