@@ -116,33 +116,40 @@ func realServerStates(p *Pass, s *topology.Service) [][]peerState {
 	return append(views, out)
 }
 
-// destState says whether real server rs of vs on director d works.
-func destState(d *evidence.Host, s *topology.Service, vs *evidence.VirtualService, rs *evidence.RealServer) (peerState, bool) {
-	if s.Proto == "tcp" || strings.EqualFold(vs.Proto, "TCP") {
-		est, syn := 0, 0
-		var estRef, synRef evidence.Ref
-		for _, g := range d.IPVS.Conns {
-			if g.Template || g.Dest.Addr() != rs.Addr || (rs.Port != 0 && g.Dest.Port() != rs.Port) {
-				continue
-			}
-			if g.Virtual.Addr() != vs.Addr && vs.Addr.IsValid() {
-				continue
-			}
-			for state, n := range g.States {
-				switch strings.ToUpper(state) {
-				case "ESTABLISHED", "FIN_WAIT", "TIME_WAIT", "CLOSE_WAIT", "LAST_ACK":
-					est += n
-					if estRef.IsZero() {
-						estRef = g.First
-					}
-				case "SYN_RECV":
-					syn += n
-					if synRef.IsZero() {
-						synRef = g.First
-					}
+// handshakes counts the connections of the groups keep selects (never
+// persistence templates) that completed the TCP handshake and those still
+// in SYN_RECV, with the first line of each. A connection past the
+// handshake (closing included) proves the path worked both ways.
+func handshakes(conns []*evidence.ConnGroup, keep func(*evidence.ConnGroup) bool) (est, syn int, estRef, synRef evidence.Ref) {
+	for _, g := range conns {
+		if g.Template || !keep(g) {
+			continue
+		}
+		for state, n := range g.States {
+			switch strings.ToUpper(state) {
+			case "ESTABLISHED", "FIN_WAIT", "TIME_WAIT", "CLOSE_WAIT", "LAST_ACK":
+				est += n
+				if estRef.IsZero() {
+					estRef = g.First
+				}
+			case "SYN_RECV":
+				syn += n
+				if synRef.IsZero() {
+					synRef = g.First
 				}
 			}
 		}
+	}
+	return est, syn, estRef, synRef
+}
+
+// destState says whether real server rs of vs on director d works.
+func destState(d *evidence.Host, s *topology.Service, vs *evidence.VirtualService, rs *evidence.RealServer) (peerState, bool) {
+	if s.Proto == "tcp" || strings.EqualFold(vs.Proto, "TCP") {
+		est, syn, estRef, synRef := handshakes(d.IPVS.Conns, func(g *evidence.ConnGroup) bool {
+			return g.Dest.Addr() == rs.Addr && (rs.Port == 0 || g.Dest.Port() == rs.Port) &&
+				(g.Virtual.Addr() == vs.Addr || !vs.Addr.IsValid())
+		})
 		switch {
 		case est > 0:
 			return peerState{works: true, ref: estRef, what: fmt.Sprintf("%d of its connections through %s completed the handshake", est, d.Name)}, true
@@ -172,27 +179,9 @@ func directorStates(p *Pass, s *topology.Service) []peerState {
 		if vs == nil || d.IPVS == nil {
 			continue
 		}
-		est, syn := 0, 0
-		var estRef, synRef evidence.Ref
-		for _, g := range d.IPVS.Conns {
-			if g.Template || (vs.Addr.IsValid() && g.Virtual.Addr() != vs.Addr) {
-				continue
-			}
-			for state, n := range g.States {
-				switch strings.ToUpper(state) {
-				case "ESTABLISHED", "FIN_WAIT", "TIME_WAIT":
-					est += n
-					if estRef.IsZero() {
-						estRef = g.First
-					}
-				case "SYN_RECV":
-					syn += n
-					if synRef.IsZero() {
-						synRef = g.First
-					}
-				}
-			}
-		}
+		est, syn, estRef, synRef := handshakes(d.IPVS.Conns, func(g *evidence.ConnGroup) bool {
+			return !vs.Addr.IsValid() || g.Virtual.Addr() == vs.Addr
+		})
 		switch {
 		case est > 0:
 			out = append(out, peerState{host: d, works: true, ref: estRef, what: fmt.Sprintf("%d of its connections completed the handshake", est)})
