@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -49,6 +50,11 @@ type expectation struct {
 	// match, so that the marker goes with the fix. The rest of the case is
 	// checked as usual.
 	WrongCite string `yaml:"wrong_cite"`
+	// Verdicts, when set, are the coverage verdicts the diagnosis may
+	// reach (diagnosis.Verdict*): a case whose evidence cannot decide
+	// anything lists the honest ones, so that a clean bill of health
+	// ("no-problem") from it fails.
+	Verdicts []string `yaml:"verdict"`
 }
 
 // quiet reports whether the case expects no critical finding.
@@ -204,6 +210,9 @@ func expectationProblems(d diagnosis.Diagnosis, e expectation) []string {
 	has := map[string]bool{}
 	for _, f := range d.Findings {
 		has[f.ID] = true
+	}
+	if len(e.Verdicts) > 0 && !slices.Contains(e.Verdicts, d.Coverage.Verdict) {
+		p = append(p, "verdict "+d.Coverage.Verdict)
 	}
 	for _, id := range e.Also {
 		if !has[id] {
