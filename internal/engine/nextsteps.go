@@ -230,10 +230,10 @@ func (f *filler) hostStep(a *ask) diagnosis.NextStep {
 	cmd, why := f.fill(a.host, a.need.Command)
 	when := a.need.When
 	s := diagnosis.NextStep{On: a.host.Name, Command: cmd, When: when, Settles: a.ids,
-		Why: "it would settle " + strings.Join(a.ids, ", ")}
+		Why: "it would settle " + settleList(a.ids)}
 	if x := a.hidden; !x.Ref.IsZero() {
 		s.Why = fmt.Sprintf("the output left out %s (%s:%d %q): it would settle %s", x.What, x.Ref.Source, x.Ref.Line,
-			evidence.Clip(strings.TrimSpace(x.Ref.Text), 80), strings.Join(a.ids, ", "))
+			evidence.Clip(strings.TrimSpace(x.Ref.Text), 80), settleList(a.ids))
 	}
 	if why != "" {
 		s.Why += " (" + why + ")"
@@ -283,8 +283,20 @@ func (f *filler) roleStep(a *ask) diagnosis.NextStep {
 		Command: "lvsdoctor collect --dir case --role " + string(a.role),
 		Settles: a.ids,
 		Why: fmt.Sprintf("the case holds no %s's evidence (%s): it would settle %s",
-			roleNoun(a.role), where, strings.Join(a.ids, ", ")),
+			roleNoun(a.role), where, settleList(a.ids)),
 	}
+}
+
+// settleList names the causes a step settles for a person: the first
+// eight, in rule order, then how many more. A case with no director's
+// evidence at all would otherwise list every director check (45 today), a
+// wall nobody reads; the JSON's settles keeps them all.
+func settleList(ids []string) string {
+	const shown = 8
+	if len(ids) <= shown+1 {
+		return strings.Join(ids, ", ")
+	}
+	return fmt.Sprintf("%s and %d more (-o json lists them)", strings.Join(ids[:shown], ", "), len(ids)-shown)
 }
 
 func roleNoun(r evidence.Role) string {
