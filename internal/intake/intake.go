@@ -434,7 +434,7 @@ func parseText(c *evidence.Case, defaultHost, src, base string, t textBlocks, in
 		return
 	}
 	if len(t.anonymised) > 0 {
-		c.Notes = append(c.Notes, fmt.Sprintf("%s: anonymised addresses are read as numbers, the same wherever one recurs (%s); the evidence quotes show them so",
+		c.Notes = append(c.Notes, fmt.Sprintf("%s: anonymised addresses and address placeholders are read as addresses of their own, the same wherever one recurs (%s); the evidence quotes show them so",
 			src, strings.Join(t.anonymised, ", ")))
 	}
 	if t.size >= largeFile && t.size >= collectAfter {
