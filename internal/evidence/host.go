@@ -57,6 +57,12 @@ type Case struct {
 	indexed        int
 }
 
+// AnonymisedNote is what a case note about hidden addresses says after the
+// file's name and before the list of what each was read as ("x.y.z.208 as
+// 254.176.226.208"): the report shows that list beside the service, whose
+// address may be one of them.
+const AnonymisedNote = "anonymised addresses and address placeholders are read as addresses of their own, the same wherever one recurs"
+
 // Endpoint is an address with its provenance.
 type Endpoint struct {
 	Addr netip.Addr

@@ -193,7 +193,11 @@ type KeepalivedConfig struct {
 	// LVSFragment holds the lines of virtual_server settings pasted on
 	// their own, outside any block ("persistence_timeout 4294967295"): a
 	// fragment says the host runs keepalived's LVS side.
-	LVSFragment     []Ref
+	LVSFragment []Ref
+	// VRRPFragment holds the lines of vrrp_instance settings pasted
+	// without their instance ("unicast_peer {"): the host runs keepalived's
+	// VRRP side.
+	VRRPFragment    []Ref
 	VRRPInstances   []*VRRPInstance
 	VirtualServers  []*KVirtualServer
 	LocalAddrGroups map[string][]KAddrRange

@@ -1,8 +1,10 @@
 package intake
 
 import (
+	"fmt"
 	"hash/fnv"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -16,22 +18,66 @@ import (
 // derived from its text and position, the same everywhere in the case,
 // and a first octet hidden becomes one of 240-254 (reserved, never a real
 // host's). The evidence quotes then show these numbers; the notes say so.
+//
+// Placeholders ("<public-ip>:80", "<private-ip-of-ct>", "<VIP>/32") hide a
+// whole address behind a name. What survives is only which lines name the
+// same address, so each name is read as an address of its own in
+// 240.0.0.0/4, distinct from every other name of the case: the services
+// and real servers they stand for exist, and rules comparing addresses can
+// run.
 
 // anonOctet is a hidden octet: x's, y's, z's or stars, or one letter a-d.
 const anonOctet = `(?:[xXyYzZ*]{1,3}|[a-dA-D])`
 
-var anonAddr = regexp.MustCompile(`(?:^|[^\w.*-])((?:` + anonOctet + `|\d{1,3})\.(?:` + anonOctet + `|\d{1,3})\.(?:` + anonOctet + `|\d{1,3})\.(?:` + anonOctet + `|\d{1,3}))(?:$|[^\w.*])`)
+// anonAddr is an address with hidden octets, alone or followed by tcpdump's
+// ".port" (x.y.z.208.80: the port is not an octet, only a number after a
+// fourth). What precedes it is checked apart (anonBoundary): a match
+// taking the character before would take it from the address before.
+var anonAddr = regexp.MustCompile(`((?:` + anonOctet + `|\d{1,3})\.(?:` + anonOctet + `|\d{1,3})\.(?:` + anonOctet + `|\d{1,3})\.(?:` + anonOctet + `|\d{1,3}))(?:\.\d{1,5})?(?:$|[^\w.*])`)
 
-// readAnonymised replaces the anonymised addresses of text by the numbers
-// they are read as; it returns the text and what was replaced (first few).
-func readAnonymised(text string) (string, []string) {
-	if !mayHoldAnonymised(text) {
-		return text, nil
+// placeholder is a name in angle brackets standing for an address:
+// "<public-ip>", "<private-ip-of-ct>", "<VIP>", "<rs1_addr>".
+var placeholder = regexp.MustCompile(`<([A-Za-z][A-Za-z0-9_.-]{0,47})>`)
+
+// addressWords are the words of a placeholder's name that make it stand
+// for an address; "<host>" or "<interface>" names no address.
+var addressWords = map[string]bool{"ip": true, "ipv4": true, "ipaddr": true, "addr": true, "address": true,
+	"vip": true, "rip": true, "dip": true, "lip": true}
+
+// placeholderName reports whether name (between the angle brackets) stands
+// for an address: one of its words is an address word, trailing digits
+// aside (ip1, vip2).
+func placeholderName(name string) bool {
+	for _, w := range strings.FieldsFunc(strings.ToLower(name), func(r rune) bool { return r == '-' || r == '_' || r == '.' }) {
+		if addressWords[strings.TrimRight(w, "0123456789")] {
+			return true
+		}
 	}
+	return false
+}
+
+// readAnonymised replaces the anonymised addresses and placeholders of
+// text by the addresses they are read as; it returns the text and what was
+// replaced (the first few, each once).
+func readAnonymised(text string) (string, []string) {
 	var seen []string
-	out := anonAddr.ReplaceAllStringFunc(text, func(m string) string {
-		loc := anonAddr.FindStringSubmatchIndex(m)
-		addr := m[loc[2]:loc[3]]
+	note := func(from, to string) {
+		// once per address read: "<VIP>" and "<vip>" are one
+		if len(seen) < 6 && !slices.ContainsFunc(seen, func(s string) bool { return strings.HasSuffix(s, " as "+to) }) {
+			seen = append(seen, from+" as "+to)
+		}
+	}
+	text = readPlaceholders(text, note)
+	if !mayHoldAnonymised(text) {
+		return text, seen
+	}
+	var b strings.Builder
+	last := 0
+	for _, loc := range anonAddr.FindAllStringSubmatchIndex(text, -1) {
+		if loc[2] > 0 && !anonBoundary(text[loc[2]-1]) {
+			continue // part of a word or a longer dotted run
+		}
+		addr := text[loc[2]:loc[3]]
 		octs := strings.Split(addr, ".")
 		hidden := 0
 		for i, o := range octs {
@@ -42,14 +88,60 @@ func readAnonymised(text string) (string, []string) {
 			octs[i] = strconv.Itoa(anonNumber(o, i))
 		}
 		if hidden == 0 || hidden == 4 {
-			return m // an address, or four words: not an anonymised one
+			continue // an address, or four words: not an anonymised one
 		}
-		if len(seen) < 5 {
-			seen = append(seen, addr+" as "+strings.Join(octs, "."))
+		read := strings.Join(octs, ".")
+		note(addr, read)
+		b.WriteString(text[last:loc[2]])
+		b.WriteString(read)
+		last = loc[3]
+	}
+	if last == 0 {
+		return text, seen
+	}
+	b.WriteString(text[last:])
+	text = b.String()
+	return text, seen
+}
+
+// readPlaceholders replaces the address placeholders of text ("<public-ip>")
+// by addresses of 240.0.0.0/4, one per name (case aside), distinct from each
+// other. A name also closed as a tag ("</vip>") is XML, not a placeholder.
+func readPlaceholders(text string, note func(from, to string)) string {
+	if !strings.Contains(text, "<") || !strings.Contains(text, ">") {
+		return text
+	}
+	byName := map[string]string{}
+	taken := map[string]bool{}
+	return placeholder.ReplaceAllStringFunc(text, func(m string) string {
+		name := m[1 : len(m)-1]
+		if !placeholderName(name) || strings.Contains(text, "</"+name+">") {
+			return m
 		}
-		return m[:loc[2]] + strings.Join(octs, ".") + m[loc[3]:]
+		key := strings.ToLower(name)
+		addr, ok := byName[key]
+		if !ok {
+			h := fnv.New32a()
+			h.Write([]byte(key))
+			v := h.Sum32()
+			for {
+				addr = fmt.Sprintf("%d.%d.%d.%d", 240+v%15, 1+(v>>4)%254, 1+(v>>12)%254, 1+(v>>20)%254)
+				if !taken[addr] {
+					break
+				}
+				v = v*16777619 + 1
+			}
+			byName[key], taken[addr] = addr, true
+		}
+		note(m, addr)
+		return addr
 	})
-	return out, seen
+}
+
+// anonBoundary reports whether c may precede an anonymised address: not a
+// letter, digit, dot, star or dash of a longer token.
+func anonBoundary(c byte) bool {
+	return !(isOctetByte(c) || c == '_' || c == '.' || c == '-')
 }
 
 // anonNumber is the number a hidden octet is read as.

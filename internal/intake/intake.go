@@ -434,8 +434,8 @@ func parseText(c *evidence.Case, defaultHost, src, base string, t textBlocks, in
 		return
 	}
 	if len(t.anonymised) > 0 {
-		c.Notes = append(c.Notes, fmt.Sprintf("%s: anonymised addresses are read as numbers, the same wherever one recurs (%s); the evidence quotes show them so",
-			src, strings.Join(t.anonymised, ", ")))
+		c.Notes = append(c.Notes, fmt.Sprintf("%s: %s (%s); the evidence quotes show them so",
+			src, evidence.AnonymisedNote, strings.Join(t.anonymised, ", ")))
 	}
 	if t.size >= largeFile && t.size >= collectAfter {
 		defer runtime.GC()

@@ -177,6 +177,15 @@ func writeText(w io.Writer, d *diagnosis.Diagnosis, o Options) error {
 	if len(hosts) > 0 {
 		fmt.Fprintf(&b, "hosts: %s\n", strings.Join(hosts, ", "))
 	}
+	if a := AddressesLine(d); a != "" {
+		for i, l := range wrap(esc(a), p.wrapAt(2)) {
+			if i == 0 {
+				fmt.Fprintf(&b, "%s\n", l)
+			} else {
+				fmt.Fprintf(&b, "  %s\n", l)
+			}
+		}
+	}
 	if c := ClockLine(d.Clock); c != "" {
 		for i, l := range wrap(esc(c), p.wrapAt(2)) {
 			if i == 0 {
@@ -652,6 +661,26 @@ func Verdict(d *diagnosis.Diagnosis) string {
 			"the NOTES say what would settle the others", cv.ChecksRun, cv.Checks, mode, read)
 	}
 	return fmt.Sprintf("No problem found: %d of the %d checks for %s ran (%s)", cv.ChecksRun, cv.Checks, mode, read)
+}
+
+// AddressesLine says what the hidden addresses of the input (x.y.z.208,
+// <public-ip>) were read as, which the service line and the findings show
+// in their place; "" when none were hidden.
+func AddressesLine(d *diagnosis.Diagnosis) string {
+	var read []string
+	for _, n := range d.Notes {
+		_, rest, ok := strings.Cut(n, evidence.AnonymisedNote+" (")
+		if !ok {
+			continue
+		}
+		if list, _, ok := strings.Cut(rest, "); "); ok {
+			read = append(read, list)
+		}
+	}
+	if len(read) == 0 {
+		return ""
+	}
+	return "addresses hidden in the input: " + strings.Join(read, ", ")
 }
 
 // ClockLine says in one line the zone every time of the report is in and

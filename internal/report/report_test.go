@@ -151,3 +151,23 @@ func TestTextWidth(t *testing.T) {
 		}
 	}
 }
+
+// TestAddressesLine: what hidden addresses were read as is said beside the
+// service (which may be one of them), not only among the notes.
+func TestAddressesLine(t *testing.T) {
+	d := &diagnosis.Diagnosis{Notes: []string{"x", "paste.txt: " + evidence.AnonymisedNote + " (<public-ip> as 245.202.67.51, x.y.z.1 as 254.176.226.1); the evidence quotes show them so"}}
+	want := "addresses hidden in the input: <public-ip> as 245.202.67.51, x.y.z.1 as 254.176.226.1"
+	if got := AddressesLine(d); got != want {
+		t.Errorf("AddressesLine = %q, want %q", got, want)
+	}
+	var b strings.Builder
+	if err := Write(&b, "text", d, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "<public-ip> as 245.202.67.51") {
+		t.Errorf("the text report does not say it:\n%s", b.String())
+	}
+	if AddressesLine(&diagnosis.Diagnosis{Notes: []string{"x"}}) != "" {
+		t.Error("an addresses line without hidden addresses")
+	}
+}

@@ -14,7 +14,7 @@ import (
 var netTunnelMTU = &Rule{
 	ID:    "net.tunnel-mtu",
 	Modes: []string{"tun"},
-	Doc:   "TUN adds a 20-byte IPIP header: full-size client segments (MSS 1460 on 1500-byte links) no longer fit, and only ICMP frag-needed (PMTU discovery) saves the connection.",
+	Doc:   "TUN adds a 20-byte IPIP header: full-size client segments (MSS 1460 on 1500-byte links) no longer fit, and only ICMP frag-needed (PMTU discovery) saves the connection; a capture where a segment answered by frag-needed is resent as large shows that ICMP filtered, whatever the service.",
 	Rank:  30,
 	Needs: []Need{
 		{Role: evidence.RoleDirector, Kind: evidence.KindLinks, Command: "ip -d link"},
@@ -26,7 +26,102 @@ var netTunnelMTU = &Rule{
 				checkTunnelMTU(p, s)
 			}
 		}
+		if len(p.Services()) == 0 {
+			// No service to match the ICMP to: the capture alone can
+			// still show path MTU discovery failing.
+			checkPMTUIgnored(p)
+		}
 	},
+}
+
+// pmtuIgnored is a full-size TCP segment answered by ICMP frag-needed and
+// resent unchanged after it, in one capture.
+type pmtuIgnored struct {
+	host        *evidence.Host
+	seg, resent *evidence.Frame
+	icmp        icmpUnreach
+	repeats     int
+}
+
+// findPMTUIgnored finds, in each host's capture, a TCP segment too large
+// for the MTU an ICMP frag-needed about its destination names, sent again
+// with the same sequence and length after that ICMP: the sender never
+// lowered its path MTU, so the ICMP did not reach its TCP stack.
+func findPMTUIgnored(p *Pass) []pmtuIgnored {
+	var out []pmtuIgnored
+	for _, h := range p.Case.Hosts {
+		var found *pmtuIgnored
+		for k := range h.Frames {
+			u, ok := decodeUnreach(h, &h.Frames[k])
+			if !ok || u.kind != "frag" || u.mtu <= 0 || !u.about.IsValid() {
+				continue
+			}
+			sender := u.frame.Dst
+			for j := k - 1; j >= 0; j-- {
+				f := &h.Frames[j]
+				// IPv4 and TCP headers add 40 bytes at least. The sequence
+				// numbers are compared as printed: one capture prints a
+				// flow's relative numbers from one base.
+				if f.Proto != "tcp" || f.Src != sender || f.Dst != u.about || f.Length+40 <= u.mtu {
+					continue
+				}
+				for m := k + 1; m < len(h.Frames); m++ {
+					g := &h.Frames[m]
+					if g.Proto == "tcp" && g.Src == f.Src && g.SPort == f.SPort && g.Dst == f.Dst && g.DPort == f.DPort &&
+						g.Seq == f.Seq && g.Length == f.Length {
+						if found == nil {
+							found = &pmtuIgnored{host: h, seg: f, resent: g, icmp: u}
+						}
+						found.repeats++
+						break
+					}
+				}
+				break
+			}
+		}
+		if found != nil {
+			out = append(out, *found)
+		}
+	}
+	return out
+}
+
+// times says how often something happened after an ICMP.
+func times(n int) string {
+	if n == 1 {
+		return "once after it"
+	}
+	return fmt.Sprintf("after %d of them", n)
+}
+
+// checkPMTUIgnored reports path MTU discovery failing in a capture: the
+// ICMP that says the segments are too large arrives, and they are resent
+// as large as before, until the connection times out.
+func checkPMTUIgnored(p *Pass) {
+	for _, x := range findPMTUIgnored(p) {
+		sender := x.seg.Src
+		p.Report(diagnosis.Finding{
+			Severity: diagnosis.Critical,
+			Host:     x.host.Name,
+			Title: fmt.Sprintf("path MTU discovery fails: %s resends its %d-byte segments to %s after ICMP frag-needed (mtu %d)",
+				sender, x.seg.Length, x.seg.Dst, x.icmp.mtu),
+			Explanation: fmt.Sprintf("A hop on the path to %s (%s, the ICMP's sender) has an MTU of %d, less than a full-size "+
+				"packet (a tunnel's, or an encapsulating hop's), and answers %s's %d-byte segments with ICMP fragmentation-needed. "+
+				"The capture on %s shows that ICMP and then the same segment (seq %d, %d bytes) sent again as large as before "+
+				"(%s): the sender never lowered its path MTU, so the ICMP never reached its TCP stack. Where the capture "+
+				"ran on the sender, its own firewall drops the ICMP after tcpdump saw it: a rule accepting only some ICMP "+
+				"(echo requests, type 8) ahead of a DROP or REJECT. Handshakes and small replies pass; every large reply is "+
+				"resent until the connection times out.",
+				x.seg.Dst, x.icmp.frame.Src, x.icmp.mtu, sender, x.seg.Length, x.host.Name, x.seg.Seq, x.seg.Length, times(x.repeats)),
+			Evidence: []evidence.Ref{x.seg.Ref, x.icmp.frame.Ref, x.resent.Ref},
+			Fix: []string{
+				fixCmd("iptables -I INPUT -p icmp --icmp-type fragmentation-needed -j ACCEPT",
+					"on %s: let ICMP type 3 code 4 in ahead of the rules that accept only echo requests (and in the chains a controller such as kube-router owns)", sender),
+				fixCmd(fmt.Sprintf("iptables -t mangle -A OUTPUT -s %s -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss %d", sender, x.icmp.mtu-40),
+					"or, on %s: announce an MSS whose packets fit the path", sender),
+			},
+		})
+	}
 }
 
 var mssRe = regexp.MustCompile(`\bmss (\d+)`)

@@ -142,6 +142,11 @@ func (t *Topology) inferDirectors() {
 		case h.Keepalived != nil && (len(h.Keepalived.LVSFragment) > 0 || h.Keepalived.LVSTimeouts != nil || h.Keepalived.LVSSyncDaemon != nil):
 			h.Role = evidence.RoleDirector
 			t.RoleInferred[h.Name] = "its keepalived.conf holds IPVS settings"
+		case h.Keepalived != nil && len(h.Keepalived.VRRPFragment) > 0:
+			// quoted vrrp_instance settings: keepalived's VRRP side, which
+			// moves a director's VIPs
+			h.Role = evidence.RoleDirector
+			t.RoleInferred[h.Name] = "its keepalived.conf holds VRRP settings"
 		case programsIPVS(h):
 			h.Role = evidence.RoleDirector
 			t.RoleInferred[h.Name] = "its keepalived log shows keepalived programming IPVS"

@@ -70,6 +70,10 @@ func ParseConfig(doc evidence.Doc) (*evidence.KeepalivedConfig, []evidence.Probl
 		open := stack[len(stack)-1].owner
 		p.issue(open.kw, fmt.Sprintf("block %q opened here is never closed", open.kw), open.doc, open.line, "")
 	}
+	if p.instanceFragment(top) {
+		p.finish()
+		return p.cfg, p.probs
+	}
 	top = p.dropProse(top)
 	if p.fragment(top) {
 		p.finish()
@@ -288,6 +292,14 @@ func (p *parser) vrrpInstance(st *stmt) {
 	}
 	p.instances[vi.Name] = true
 	for _, s := range st.block {
+		p.instanceSetting(vi, s)
+	}
+	p.cfg.VRRPInstances = append(p.cfg.VRRPInstances, vi)
+}
+
+// instanceSetting reads one statement of a vrrp_instance into vi.
+func (p *parser) instanceSetting(vi *evidence.VRRPInstance, s *stmt) {
+	{
 		switch s.kw {
 		case "state":
 			vi.State = strings.ToUpper(arg(s, 0))
@@ -348,7 +360,7 @@ func (p *parser) vrrpInstance(st *stmt) {
 					vi.UnicastPeers = append(vi.UnicastPeers, a)
 					vi.UnicastPeerRefs = append(vi.UnicastPeerRefs, p.sref(u))
 				} else {
-					p.stIssue(u, fmt.Sprintf("unicast_peer entry %q is not an IP address", evidence.Clip(u.kw, 64)))
+					p.stIssue(u, badUnicastPeer(u.kw))
 				}
 			}
 		case "virtual_ipaddress", "virtual_ipaddress_excluded":
@@ -366,7 +378,39 @@ func (p *parser) vrrpInstance(st *stmt) {
 			}
 		}
 	}
-	p.cfg.VRRPInstances = append(p.cfg.VRRPInstances, vi)
+}
+
+// badUnicastPeer says what keepalived does with a unicast_peer entry that
+// is no address: alloc_vrrp_unicast_peer (vrrp_data.c, v1.2.10 to v2.4.3)
+// logs "Configuration error: VRRP instance[%s] malformed unicast peer
+// address[%s]. Skipping..." and drops it. An instance left with no peer
+// sends its adverts by multicast (silently up to v2.2.4, with a
+// deprecation warning after, in fault state with unicast_fault_no_peer:
+// vrrp.c's vrrp_complete_instance).
+func badUnicastPeer(entry string) string {
+	msg := fmt.Sprintf("unicast_peer entry %q is not an IP address: keepalived logs \"malformed unicast peer address[%s]. Skipping...\" "+
+		"and drops it; an instance left with no unicast peer sends its adverts by multicast (or, with unicast_fault_no_peer, goes to FAULT), "+
+		"which peers on a network without multicast never hear", evidence.Clip(entry, 64), evidence.Clip(entry, 64))
+	if a, b, ok := gluedAddrs(entry); ok {
+		msg += fmt.Sprintf("; it is two addresses on one line (%s and %s: a line break lost), each must be on its own line", a, b)
+	}
+	return msg
+}
+
+// gluedAddrs splits an entry that is two IPv4 addresses written together
+// ("192.168.2.54192.168.2.56"), when only one split makes two addresses.
+func gluedAddrs(s string) (netip.Addr, netip.Addr, bool) {
+	var a, b netip.Addr
+	n := 0
+	for i := 7; i <= len(s)-7; i++ {
+		x, err1 := netip.ParseAddr(s[:i])
+		y, err2 := netip.ParseAddr(s[i:])
+		if err1 == nil && err2 == nil && x.Is4() && y.Is4() {
+			a, b = x, y
+			n++
+		}
+	}
+	return a, b, n == 1
 }
 
 // vip reads "192.0.2.100/24 dev eth0 label eth0:1 [brd ..] [scope ..]".
@@ -535,6 +579,43 @@ func (p *parser) fragment(top []*stmt) bool {
 		if st.kw == "persistence_timeout" {
 			p.persistenceTimeout(st)
 		}
+	}
+	return true
+}
+
+// instanceFragment reads a paste of vrrp_instance settings with no
+// vrrp_instance around them ("unicast_peer { ... }" quoted from a
+// configuration, between lines of prose): each is checked as it would be
+// inside its instance, and the prose around them is skipped with a
+// problem. It reports whether top was one: at least one setting only a
+// vrrp_instance has, and nothing else of keepalived's.
+func (p *parser) instanceFragment(top []*stmt) bool {
+	if len(top) == 0 || len(top) > 20 {
+		return false
+	}
+	var settings, prose []*stmt
+	for _, st := range top {
+		switch {
+		case known("top", st.kw) || nearMiss("top", st.kw) != "":
+			return false
+		case knownSet["vrrp_instance"][st.kw] && !knownSet["virtual_server"][st.kw]:
+			settings = append(settings, st)
+		case !st.hasBlock:
+			prose = append(prose, st)
+		default:
+			return false
+		}
+	}
+	if len(settings) == 0 || len(prose) > 2*len(settings)+2 {
+		return false
+	}
+	vi := &evidence.VRRPInstance{}
+	for _, st := range settings {
+		p.cfg.VRRPFragment = append(p.cfg.VRRPFragment, p.sref(st))
+		p.instanceSetting(vi, st)
+	}
+	if len(prose) > 0 {
+		p.problem(prose[0].doc, prose[0].line, "%d lines around the vrrp_instance settings are not keepalived configuration (text pasted around it?) and were skipped", len(prose))
 	}
 	return true
 }

@@ -439,3 +439,38 @@ func TestIntentReadings(t *testing.T) {
 		t.Error("LVSKeywordLine")
 	}
 }
+
+// TestInstanceFragment: vrrp_instance settings quoted without their
+// instance, between lines of prose, are checked as inside one: a unicast
+// peer glued to the next is reported with what keepalived does with it,
+// the prose is skipped with one problem, and no instance is invented.
+func TestInstanceFragment(t *testing.T) {
+	text := "keepalived.conf 中设置\n\n unicast_peer {\n        192.168.2.54192.168.2.56\n    }\n\n正确的应该是：\nunicast_peer {\n        192.168.2.54\n        192.168.2.56\n    }\n"
+	if !Formats()[0].Sniff(text) {
+		t.Fatal("a unicast_peer block is not sniffed as keepalived.conf")
+	}
+	cfg, probs := ParseConfig(evidence.Doc{Host: "h", Source: "paste", Start: 1, Text: text})
+	if len(cfg.VRRPInstances) != 0 || len(cfg.VRRPFragment) != 2 {
+		t.Fatalf("instances %d, fragment lines %d; want 0 and 2", len(cfg.VRRPInstances), len(cfg.VRRPFragment))
+	}
+	if len(cfg.Issues) != 1 {
+		t.Fatalf("issues = %+v, want the glued peer's only", cfg.Issues)
+	}
+	is := cfg.Issues[0]
+	for _, want := range []string{`malformed unicast peer address[192.168.2.54192.168.2.56]. Skipping...`, "192.168.2.54 and 192.168.2.56"} {
+		if !strings.Contains(is.Message, want) {
+			t.Errorf("issue %q does not say %q", is.Message, want)
+		}
+	}
+	if is.Ref.Line != 4 {
+		t.Errorf("issue cites line %d, want 4", is.Ref.Line)
+	}
+	if len(probs) != 1 || !strings.Contains(probs[0].Message, "2 lines around the vrrp_instance settings") {
+		t.Errorf("problems = %+v, want the two prose lines skipped", probs)
+	}
+	// A whole configuration is not a fragment.
+	cfg, _ = ParseConfig(evidence.Doc{Source: "x", Text: "vrrp_instance V {\n unicast_peer {\n  10.0.0.2\n }\n}\n"})
+	if len(cfg.VRRPInstances) != 1 || len(cfg.VRRPFragment) != 0 {
+		t.Errorf("a configuration read as a fragment: %+v", cfg)
+	}
+}

@@ -13,6 +13,10 @@ import (
 // confSniffRE: a top-level block keepalived has and nothing else has.
 var confSniffRE = regexp.MustCompile(`(?m)^\s*(?:(?:vrrp_instance|vrrp_sync_group|vrrp_script|virtual_server_group|local_address_group)\s+\S+|virtual_server\s+(?:\S+\s+\d+|fwmark\s+\d+|group\s+\S+)|global_defs)\s*(?:\{|$)`)
 
+// instanceBlockRE: a block only a vrrp_instance opens, quoted without its
+// instance ("unicast_peer {").
+var instanceBlockRE = regexp.MustCompile(`(?m)^\s*(?:unicast_peer|virtual_ipaddress|virtual_ipaddress_excluded|track_script|track_interface)\s*\{\s*$`)
+
 // Formats is what this package reads: keepalived.conf, and `keepalived -v`.
 func Formats() []format.Format {
 	return []format.Format{
@@ -23,7 +27,9 @@ func Formats() []format.Format {
 				`^(?:cat|less|more|view|vi|vim|nano|bat)\s+(?:-\S+\s+)*\S*/keepalived/\S+`,
 			),
 			Files: format.Patterns(`^keepalived.*\.conf$`),
-			Sniff: func(head string) bool { return confSniffRE.MatchString(head) || fragmentText(head) },
+			Sniff: func(head string) bool {
+				return confSniffRE.MatchString(head) || fragmentText(head) || instanceBlockRE.MatchString(head)
+			},
 			Apply: applyConf,
 		},
 		{

@@ -46,6 +46,11 @@ type parser struct {
 	capped   bool // MaxFrames reached
 	seq      *seqState
 	ascii    bool // -A: payloads printed unindented as text
+	// prose counts the lines of text between packets (isProse); the
+	// first is cited.
+	prose     int
+	proseLine int
+	proseText string
 }
 
 // Parse reads tcpdump text output. The interface of each frame is the one a
@@ -83,6 +88,9 @@ func Parse(doc evidence.Doc) ([]evidence.Frame, []evidence.Problem) {
 	}
 	if p.dropped > 0 {
 		p.probs = append(p.probs, p.doc.Problemf(-1, "%d more lines not understood", p.dropped))
+	}
+	if p.prose > 0 {
+		p.probs = append(p.probs, p.doc.Problemf(p.proseLine, "%d lines of text between the packets, not tcpdump output (prose pasted with the capture?), not used: %q…", p.prose, p.proseText))
 	}
 	if p.anon > 0 {
 		p.probs = append(p.probs, p.doc.Problemf(-1, "%d packets with addresses that are not IP addresses (anonymised or resolved names; use tcpdump -n)", p.anon))
@@ -144,8 +152,43 @@ func (p *parser) line(i int, raw string) {
 	if p.ascii && len(p.frames) > 0 {
 		return // a payload printed by -A
 	}
+	if len(p.frames) > 0 && isProse(s) {
+		// The page's text between the captures it quotes: one problem
+		// for all of it, not one per line.
+		if p.prose == 0 {
+			p.proseLine, p.proseText = i, evidence.Clip(s, 60)
+		}
+		p.prose++
+		return
+	}
 	p.bad++
 	p.problem(i, "not tcpdump output: %q", evidence.Clip(s, 80))
+}
+
+// isProse reports whether a line is a sentence, not a damaged packet
+// line: letters of a script tcpdump never prints (CJK, Cyrillic...), or
+// five words or more that are nearly all words of letters.
+func isProse(s string) bool {
+	foreign := 0
+	for _, r := range s {
+		if r >= utf8.RuneSelf && unicode.IsLetter(r) && !unicode.Is(unicode.Latin, r) {
+			if foreign++; foreign >= 2 {
+				return true
+			}
+		}
+	}
+	fields := strings.Fields(s)
+	if len(fields) < 5 {
+		return false
+	}
+	words := 0
+	for _, f := range fields {
+		f = strings.TrimRight(f, ",.;:!?)")
+		if f != "" && strings.IndexFunc(f, func(r rune) bool { return !unicode.IsLetter(r) && r != '\'' && r != '-' }) < 0 {
+			words++
+		}
+	}
+	return words*5 >= len(fields)*4
 }
 
 // hasFlag reports whether a command line carries the one-letter option c,

@@ -382,3 +382,26 @@ func TestAnonymisedMACs(t *testing.T) {
 		t.Errorf("dst MACs %q %q", fr[0].DstMAC, fr[1].DstMAC)
 	}
 }
+
+// TestProseBetweenPackets: a web page's sentences between the captures it
+// quotes are one problem, citing the first; a damaged line that is no
+// sentence is still reported on its own.
+func TestProseBetweenPackets(t *testing.T) {
+	text := "06:00:00.000000 IP 192.0.2.1.1000 > 192.0.2.2.80: Flags [S], seq 1, win 1, length 0\n" +
+		"---以下略去客户端第3、4、5次重传数据\n" +
+		"We can see that the frame was never forwarded to the real server.\n" +
+		"06:00:01.000000 IP 192.0.2.1.1000 > 192.0.2.2.80: Flags [S], seq 1, win 1, length 0\n" +
+		"garbled 1.2.3\n"
+	fr, probs := Parse(evidence.Doc{Source: "x", Start: 1, Text: text})
+	if len(fr) != 2 {
+		t.Fatalf("%d frames, want 2", len(fr))
+	}
+	var msgs []string
+	for _, p := range probs {
+		msgs = append(msgs, p.Message)
+	}
+	if len(probs) != 2 || !strings.HasPrefix(probs[1].Message, "2 lines of text between the packets") || probs[1].Line != 2 ||
+		!strings.Contains(probs[0].Message, "garbled 1.2.3") {
+		t.Errorf("problems %q (lines %+v), want the garbled line, then the 2 prose lines from line 2", msgs, probs)
+	}
+}
