@@ -56,13 +56,22 @@ type FNATLocalAddr struct {
 // DeclaredService is a virtual service an IPVS controller's settings
 // declare, which the controller keeps in the table: lvscare's --vs with
 // its --rs (sealos's HA for the Kubernetes API).
+// A Kubernetes Service manifest declares one per port and address
+// (clusterIP, each externalIP); without a clusterIP (the API server
+// assigns it) Addr is not valid and only the ports are known.
 type DeclaredService struct {
-	Controller  string // "lvscare"
+	Controller  string // "lvscare", "kubernetes"
+	Name        string // the Service's namespace/name; "" for lvscare
 	Proto       string // "TCP"
 	Addr        netip.Addr
 	Port        uint16
 	RealServers []netip.AddrPort
-	Ref         Ref // the line naming the virtual service
+	// TargetPort is the port the Service's endpoints (the table's real
+	// servers) listen on: its targetPort, or Port when the manifest
+	// gives none; a named port ("http") when it names one.
+	TargetPort string
+	NodePort   uint16
+	Ref        Ref // the line naming the virtual service
 }
 
 // IPVSTimeouts are IPVS's idle timeouts in seconds: an established TCP

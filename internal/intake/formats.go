@@ -14,6 +14,7 @@ import (
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/ipset"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/iptables"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/ipvsadm"
+	"github.com/lvsdoctor/lvsdoctor/internal/parse/k8sservice"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/keepalived"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/kernel"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/kubeproxy"
@@ -55,6 +56,7 @@ var formats = slices.Concat(
 	droptrace.Formats(),
 	kubeproxy.Formats(),
 	lvscare.Formats(),
+	k8sservice.Formats(),
 )
 
 // Formats returns every format in the order Detect tries them.

@@ -15,6 +15,7 @@ import (
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/ipset"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/iptables"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/ipvsadm"
+	"github.com/lvsdoctor/lvsdoctor/internal/parse/k8sservice"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/keepalived"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/kernel"
 	"github.com/lvsdoctor/lvsdoctor/internal/parse/kubeproxy"
@@ -37,7 +38,7 @@ func TestDetectionOrder(t *testing.T) {
 		"ip-addr ip-link ip-rule ip-neigh ip-route ifconfig arp sysctl proc-sys " +
 		"ss netstat-s netstat-listen netstat-connections nstat proc-net-snmp ethtool-S conntrack-S conntrack-count " +
 		"uname grubby kernel-packages dnf-history ls-boot lsmod modinfo kernel-config modules-builtin os-release hostnamectl dmidecode " +
-		"virsh-dumpxml virsh-nwfilter-dumpxml virsh-list virsh-nwfilter-list libvirt-xml tcpdump probe watch kube-proxy-config lvscare"
+		"virsh-dumpxml virsh-nwfilter-dumpxml virsh-list virsh-nwfilter-list libvirt-xml tcpdump probe watch kube-proxy-config lvscare k8s-service"
 	var got []string
 	for _, f := range Formats() {
 		got = append(got, f.Name)
@@ -53,7 +54,7 @@ func TestEveryFormatOrdered(t *testing.T) {
 	declared := slices.Concat(arp.Formats(), counters.Formats(), droptrace.Formats(), ebtables.Formats(), firewalld.Formats(), ifconfig.Formats(),
 		iproute.Formats(), ipset.Formats(), iptables.Formats(), ipvsadm.Formats(), keepalived.Formats(), kernel.Formats(), libvirt.Formats(),
 		nft.Formats(), platform.Formats(), probe.Formats(), sockets.Formats(), sysctl.Formats(), syslog.Formats(), tcpdump.Formats(), kubeproxy.Formats(),
-		lvscare.Formats())
+		lvscare.Formats(), k8sservice.Formats())
 	var want, got []string
 	for _, f := range declared {
 		want = append(want, f.Name)

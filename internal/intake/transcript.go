@@ -292,6 +292,10 @@ func SplitTranscript(text string) []Block {
 	// prompts: each later command line in it starts a block too.
 	fenceCommands := false
 	heredocEnd := "" // the word ending a here-document being skipped
+	// The here-document's own text (from, to, first line): a Kubernetes
+	// manifest that `kubectl apply` reads is the intent the tables are
+	// judged by, so it becomes a block of its own.
+	hdFrom, hdTo, hdLine := -1, 0, 0
 	flush := func() {
 		if has {
 			cur.Text = text[from:to]
@@ -333,9 +337,24 @@ func SplitTranscript(text string) []Block {
 
 		if heredocEnd != "" {
 			// A here-document is the command's input, not its output.
-			if strings.TrimSpace(line) == heredocEnd {
-				heredocEnd = ""
+			if i == skip {
+				continue // the command line opening the fence and the here-document
 			}
+			if strings.TrimSpace(line) != heredocEnd {
+				if hdFrom < 0 {
+					hdFrom, hdLine = lineStart, i+1
+				}
+				hdTo = lineEnd
+				continue
+			}
+			heredocEnd = ""
+			if hdFrom >= 0 && isManifest(text[hdFrom:hdTo]) {
+				host, netns := cur.Host, cur.Netns
+				start(Block{Host: host, Netns: netns, Start: hdLine})
+				has, from, to = true, hdFrom, hdTo
+				start(Block{Host: host, Netns: netns, Start: i + 2})
+			}
+			hdFrom = -1
 			continue
 		}
 		if fenceCommands && i != skip {
@@ -418,6 +437,12 @@ func bareCommand(line string) string {
 	}
 	return c
 }
+
+// manifestRE: the lines that open a Kubernetes object.
+var manifestRE = regexp.MustCompile(`(?m)^\s*apiVersion:\s*\S+\s*$[\s\S]*?^\s*kind:\s*\S+|^\s*kind:\s*\S+\s*$[\s\S]*?^\s*apiVersion:\s*\S+`)
+
+// isManifest: text holds a Kubernetes object (apiVersion and kind lines).
+func isManifest(text string) bool { return manifestRE.MatchString(text) }
 
 // heredoc finds the word ending a here-document: cat << EOF > svc.yaml,
 // cat <<-'END'.

@@ -84,6 +84,19 @@ func TestSplitTranscript(t *testing.T) {
 			},
 		},
 		{
+			name: "a here-document holding a Kubernetes object is a block of its own",
+			in: "```\ncat << EOF > svc.yaml\napiVersion: v1\nkind: Service\nspec:\n  ports:\n    - port: 80\nEOF\nkubectl apply -f svc.yaml\n```\n" +
+				"# kubectl apply -f - <<'END'\napiVersion: v1\nkind: Service\nEND\nservice/svc created\n",
+			want: []wantBlock{
+				{Command: "cat << EOF > svc.yaml", Start: 3},
+				{Start: 3, Lines: []string{"apiVersion: v1", "kind: Service", "spec:", "  ports:", "    - port: 80"}},
+				{Command: "kubectl apply -f svc.yaml", Start: 10},
+				{Command: "kubectl apply -f - <<'END'", Start: 12},
+				{Start: 12, Lines: []string{"apiVersion: v1", "kind: Service"}},
+				{Start: 15, Lines: []string{"service/svc created"}},
+			},
+		},
+		{
 			name: "a fence of output keeps lines that start with a command's name",
 			in:   "```\nTCP  192.0.2.50:80 rr\nip 192.0.2.1 is the VIP\ncat /etc/x\n```\n",
 			want: []wantBlock{{Start: 2, Lines: []string{"TCP  192.0.2.50:80 rr", "ip 192.0.2.1 is the VIP", "cat /etc/x"}}},

@@ -150,10 +150,11 @@ func (t *Topology) inferDirectors() {
 		case programsIPVS(h):
 			h.Role = evidence.RoleDirector
 			t.RoleInferred[h.Name] = "its keepalived log shows keepalived programming IPVS"
-		case len(h.Declared) > 0:
+		case hostDeclared(h) != nil:
+			ds := hostDeclared(h)
 			h.Role = evidence.RoleDirector
-			t.RoleInferred[h.Name] = "its " + h.Declared[0].Controller + " options declare virtual service " +
-				netip.AddrPortFrom(h.Declared[0].Addr, h.Declared[0].Port).String()
+			t.RoleInferred[h.Name] = "its " + ds.Controller + " options declare virtual service " +
+				netip.AddrPortFrom(ds.Addr, ds.Port).String()
 		case runsVRRP(h):
 			// keepalived's VRRP moving a VIP between hosts is what a
 			// director pair runs (as its keepalived.conf would say).
@@ -258,6 +259,9 @@ func (t *Topology) resolveServices(hint evidence.Service) {
 		}
 		for i := range h.Declared {
 			ds := &h.Declared[i]
+			if !ds.Addr.IsValid() {
+				continue // a Service whose clusterIP the API server assigns: its ports alone name no service
+			}
 			s := add(ds.Proto, ds.Addr, ds.Port, 0)
 			s.declared = append(s.declared, ds)
 			if s.Ref.IsZero() {
@@ -383,6 +387,19 @@ func (t *Topology) fillService(s *Service, hint evidence.Service) {
 			}
 		}
 	}
+}
+
+// hostDeclared is the first virtual service the host's own controller
+// options declare (lvscare's --vs); nil when none. A Kubernetes Service
+// manifest is the cluster's intent, not the host's: quoting one does not
+// make the host a node.
+func hostDeclared(h *evidence.Host) *evidence.DeclaredService {
+	for i := range h.Declared {
+		if h.Declared[i].Controller != "kubernetes" && h.Declared[i].Addr.IsValid() {
+			return &h.Declared[i]
+		}
+	}
+	return nil
 }
 
 // kubeProxyRef is the line that shows kube-proxy programs h's IPVS table
