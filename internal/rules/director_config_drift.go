@@ -13,7 +13,7 @@ import (
 var directorConfigDrift = &Rule{
 	ID:       "director.config-drift",
 	Explains: []string{"net.icmp-unreachable", "trace.director-not-forwarding"},
-	Doc:      "The running IPVS table differs from the director's keepalived.conf (missing or extra services or real servers, another scheduler or forwarding method).",
+	Doc:      "The running IPVS table differs from the director's keepalived.conf (missing or extra services or real servers, another scheduler or forwarding method), or keeps real servers at a port the Kubernetes Service no longer targets.",
 	Rank:     13,
 	Needs: []Need{
 		{Role: evidence.RoleDirector, Kind: evidence.KindIPVS, Command: "ipvsadm -Sn"},
@@ -22,6 +22,7 @@ var directorConfigDrift = &Rule{
 	Run: func(p *Pass) {
 		for _, d := range p.Directors() {
 			checkTimeoutsUnset(p, d)
+			checkServiceDrift(p, d)
 			kc := d.Keepalived
 			if d.IPVS == nil || kc == nil || len(kc.VirtualServers) == 0 || !d.Has(evidence.KindIPVS) || !d.Has(evidence.KindKeepalived) {
 				continue
@@ -394,4 +395,97 @@ func keepalivedBefore(version string, major, minor, patch int) bool {
 		}
 	}
 	return false
+}
+
+// serviceVirtuals are the table's virtual services that carry the port of
+// a Kubernetes Service ds: at its address and port, at any address with
+// its port when the manifest gives no clusterIP (the API server assigns
+// it), at its nodePort. With none, a quoted table whose service port was
+// edited or mistyped is still the Service's when its real servers are at
+// the targetPort and at another port: one Service port's endpoints share
+// their targetPort, so the mix is the Service's old and new versions.
+func serviceVirtuals(d *evidence.Host, ds *evidence.DeclaredService, target uint16) []*evidence.VirtualService {
+	var out []*evidence.VirtualService
+	for _, vs := range d.IPVS.Services {
+		if vs.Proto == "FWM" || !strings.EqualFold(vs.Proto, ds.Proto) {
+			continue
+		}
+		if (vs.Port == ds.Port && (!ds.Addr.IsValid() || vs.Addr == ds.Addr)) || (ds.NodePort != 0 && vs.Port == ds.NodePort) {
+			out = append(out, vs)
+		}
+	}
+	if len(out) > 0 || ds.Addr.IsValid() {
+		return out
+	}
+	for _, vs := range d.IPVS.Services {
+		if vs.Proto == "FWM" || !strings.EqualFold(vs.Proto, ds.Proto) {
+			continue
+		}
+		at, other := false, false
+		for _, r := range vs.Dests {
+			at = at || r.Port == target
+			other = other || r.Port != target
+		}
+		if at && other {
+			out = append(out, vs)
+		}
+	}
+	return out
+}
+
+// checkServiceDrift compares the table with the Kubernetes Services the
+// case quotes (the proxy's intent: kube-proxy, kube-router): a real
+// server at a port the Service does not target is left from an earlier
+// version of it (a port changed and applied again), which the proxy did
+// not remove; the connections IPVS schedules to it are refused.
+func checkServiceDrift(p *Pass, d *evidence.Host) {
+	if d.IPVS == nil || !d.Has(evidence.KindIPVS) {
+		return
+	}
+	var diffs, fixes []string
+	var ev []evidence.Ref
+	seen := map[*evidence.RealServer]bool{}
+	for i := range d.Declared {
+		ds := &d.Declared[i]
+		if ds.Controller != "kubernetes" {
+			continue
+		}
+		target, err := strconv.ParseUint(ds.TargetPort, 10, 16)
+		if err != nil || target == 0 {
+			continue // a named targetPort: the pods' port numbers are not in the manifest
+		}
+		for _, vs := range serviceVirtuals(d, ds, uint16(target)) {
+			for _, r := range vs.Dests {
+				if r.Port == uint16(target) || seen[r] || vs.Filtered {
+					continue
+				}
+				seen[r] = true
+				diffs = append(diffs, fmt.Sprintf("%s forwards to %s, but Service %s sends port %d to targetPort %d",
+					vs.Key(), netip.AddrPortFrom(r.Addr, r.Port), ds.Name, ds.Port, target))
+				ev = append(ev, r.Ref, ds.Ref)
+				flag := map[string]string{"TCP": "-t", "UDP": "-u", "SCTP": "--sctp-service"}[strings.ToUpper(vs.Proto)]
+				if flag != "" && vs.Addr.IsValid() {
+					fixes = append(fixes, fixCmd(fmt.Sprintf("ipvsadm -d %s %s -r %s", flag, netip.AddrPortFrom(vs.Addr, vs.Port), netip.AddrPortFrom(r.Addr, r.Port)),
+						"remove the real server the Service no longer targets"))
+				}
+			}
+		}
+	}
+	if len(diffs) == 0 {
+		return
+	}
+	ev = append(ev, tableRef(d))
+	p.Report(diagnosis.Finding{
+		Severity: diagnosis.Critical,
+		Host:     d.Name,
+		Title:    fmt.Sprintf("the running IPVS table of %s keeps real servers its Kubernetes Service no longer targets (%d)", d.Name, len(diffs)),
+		Explanation: "the service proxy (kube-proxy, kube-router) should keep one real server per endpoint at the Service's " +
+			"targetPort; a real server at another port is left from an earlier version of the Service (its port changed and " +
+			"was applied again) that the proxy did not remove. IPVS still schedules connections to it and nothing listens " +
+			"there: those connections are refused or time out while the others work: " + strings.Join(diffs, "; ") + ".",
+		Evidence: ev,
+		Fix: append(append([]string{fixCmd("ipvsadm -Sn > /tmp/ipvs.before", "on %s: keep a copy", d.Name)}, fixes...),
+			fixStep("restart the service proxy on the node so that it rebuilds its table from the Services, and upgrade it if it "+
+				"keeps stale real servers (kube-router before #842 did)")),
+	})
 }
