@@ -17,7 +17,7 @@ import (
 
 // flagRE: a kube-proxy flag that says who owns IPVS, as a command line or
 // a manifest's argument list prints it.
-var flagRE = regexp.MustCompile(`--(proxy-mode|ipvs-exclude-cidrs)(?:=|\s+)"?([A-Za-z0-9.,:/]+)`)
+var flagRE = regexp.MustCompile(`--(proxy-mode|ipvs-exclude-cidrs|ipvs-scheduler|masquerade-all|cluster-cidr|ipvs-tcp-timeout|ipvs-tcpfin-timeout|ipvs-udp-timeout|ipvs-strict-arp)(?:=|\s+)"?([A-Za-z0-9.,:/]+)`)
 
 // argLineRE: a line that is a command's arguments, not prose about them:
 // a manifest's list item or a continued command line ("- --proxy-mode=ipvs",
@@ -28,6 +28,15 @@ var argLineRE = regexp.MustCompile(`^\s*(?:-\s+)?["']?--[a-z]|(?:^\s*|/)kube-pro
 var (
 	modeRE    = regexp.MustCompile(`^\s*mode:\s*["']?([a-z]+)["']?\s*$`)
 	excludeRE = regexp.MustCompile(`^\s*excludeCIDRs:\s*\[([^\]]*)\]`)
+	// settingRE: the configuration's other IPVS settings, recorded under
+	// the name of the flag that sets the same (kube-proxy's
+	// pkg/proxy/apis/config/types.go: iptables.masqueradeAll,
+	// ipvs.scheduler, ipvs.tcpTimeout, ipvs.strictARP, clusterCIDR).
+	settingRE = regexp.MustCompile(`^\s*(masqueradeAll|scheduler|clusterCIDR|tcpTimeout|tcpFinTimeout|udpTimeout|strictARP):\s*["']?([A-Za-z0-9.,:/]+)["']?\s*$`)
+	// configKeyRE: keys only a kube-proxy configuration holds, which tell
+	// one quoted without its apiVersion and kind lines (the mode line
+	// alone could be anything's).
+	configKeyRE = regexp.MustCompile(`(?m)^\s*(?:masqueradeAll|excludeCIDRs|kubeProxyIPVSConfiguration|kubeProxyIPTablesConfiguration|strictARP|conntrack|clusterCIDR|healthzBindAddress|metricsBindAddress):`)
 	// startRE: the first line of a kube-proxy manifest or command line
 	// pasted after another file (a container's `- command:` list).
 	startRE = regexp.MustCompile(`^\s*-?\s*(?:command|args):\s*$|(?:^|[\s/])kube-proxy(?:\s|$)|^\s*(?:kind:\s*KubeProxyConfiguration|apiVersion:\s*kubeproxy\.config)`)
@@ -39,7 +48,7 @@ func Formats() []format.Format {
 		Name:  "kube-proxy-config",
 		Files: format.Patterns(`^kube-?proxy.*\.(?:ya?ml|conf|txt)$`),
 		Sniff: func(head string) bool {
-			if strings.Contains(head, "KubeProxyConfiguration") {
+			if isConfig(head) {
 				return true
 			}
 			for _, line := range strings.Split(head, "\n") {
@@ -86,7 +95,7 @@ func Tail(text string) (offset int, ok bool) {
 // of kind evidence.LogKubeProxyConfig, Subject "proxy-mode=ipvs" or
 // "ipvs-exclude-cidrs=<list>", each citing its line.
 func Apply(doc evidence.Doc, h *evidence.Host) {
-	config := strings.Contains(doc.Text, "KubeProxyConfiguration")
+	config := isConfig(doc.Text)
 	for i, line := range strings.Split(doc.Text, "\n") {
 		var subject string
 		switch {
@@ -95,6 +104,9 @@ func Apply(doc evidence.Doc, h *evidence.Host) {
 			subject = m[1] + "=" + m[2]
 		case config && modeRE.MatchString(line):
 			subject = "proxy-mode=" + modeRE.FindStringSubmatch(line)[1]
+		case config && settingRE.MatchString(line):
+			m := settingRE.FindStringSubmatch(line)
+			subject = settingFlags[m[1]] + "=" + m[2]
 		case config && excludeRE.MatchString(line):
 			list := strings.NewReplacer(`"`, "", "'", "", " ", "").Replace(excludeRE.FindStringSubmatch(line)[1])
 			subject = "ipvs-exclude-cidrs=" + list
@@ -105,4 +117,25 @@ func Apply(doc evidence.Doc, h *evidence.Host) {
 		h.Logs = append(h.Logs, evidence.LogEvent{Kind: evidence.LogKubeProxyConfig, Subject: subject, Detail: ref.Text, Ref: ref})
 		h.MarkSeen(evidence.KindLogs, ref)
 	}
+}
+
+// settingFlags: the flag named after each configuration setting.
+var settingFlags = map[string]string{
+	"masqueradeAll": "masquerade-all", "scheduler": "ipvs-scheduler", "clusterCIDR": "cluster-cidr",
+	"tcpTimeout": "ipvs-tcp-timeout", "tcpFinTimeout": "ipvs-tcpfin-timeout", "udpTimeout": "ipvs-udp-timeout",
+	"strictARP": "ipvs-strict-arp",
+}
+
+// isConfig: text is a KubeProxyConfiguration, named (its kind or
+// apiVersion) or told by a mode line beside keys only it has.
+func isConfig(text string) bool {
+	if strings.Contains(text, "KubeProxyConfiguration") || strings.Contains(text, "kubeproxy.config.k8s.io") {
+		return true
+	}
+	for _, line := range strings.Split(text, "\n") {
+		if modeRE.MatchString(line) {
+			return configKeyRE.MatchString(text)
+		}
+	}
+	return false
 }

@@ -59,3 +59,35 @@ func TestApply(t *testing.T) {
 		t.Error("sniff")
 	}
 }
+
+// TestConfigSettings: the IPVS settings of a KubeProxyConfiguration, named
+// or quoted without its apiVersion and kind (opsnull/follow-me-install-
+// kubernetes-cluster#553, testdata/field), recorded under their flags'
+// names; a mode line beside other software's keys is not kube-proxy's.
+func TestConfigSettings(t *testing.T) {
+	cases := []struct{ name, text, want string }{
+		{"quoted without kind (opsnull#553)", "mode: \"ipvs\"\nportRange: \"\"\nkubeProxyIPTablesConfiguration:\n  masqueradeAll: false\nkubeProxyIPVSConfiguration:\n  scheduler: rr\n  excludeCIDRs: []\n",
+			"proxy-mode=ipvs;masquerade-all=false;ipvs-scheduler=rr;ipvs-exclude-cidrs="},
+		{"kubeadm's config.conf", "apiVersion: kubeproxy.config.k8s.io/v1alpha1\nclusterCIDR: 10.244.0.0/16\niptables:\n  masqueradeAll: false\nipvs:\n  scheduler: \"wrr\"\n  strictARP: true\n  tcpTimeout: 0s\n  tcpFinTimeout: 0s\n  udpTimeout: 0s\nkind: KubeProxyConfiguration\nmode: ipvs\n",
+			"cluster-cidr=10.244.0.0/16;masquerade-all=false;ipvs-scheduler=wrr;ipvs-strict-arp=true;ipvs-tcp-timeout=0s;ipvs-tcpfin-timeout=0s;ipvs-udp-timeout=0s;proxy-mode=ipvs"},
+		{"flags", "- command:\n  - /usr/local/bin/kube-proxy\n  - --proxy-mode=ipvs\n  - --ipvs-scheduler=sh\n  - --masquerade-all\n",
+			"proxy-mode=ipvs;ipvs-scheduler=sh"},
+	}
+	for _, c := range cases {
+		if !Formats()[0].Sniff(c.text) {
+			t.Errorf("%s: not sniffed", c.name)
+		}
+		h := evidence.NewHost("node1")
+		Apply(evidence.Doc{Host: "node1", Source: "x", Start: 1, Text: c.text}, h)
+		var got []string
+		for _, l := range h.Logs {
+			got = append(got, l.Subject)
+		}
+		if strings.Join(got, ";") != c.want {
+			t.Errorf("%s: %q", c.name, strings.Join(got, ";"))
+		}
+	}
+	if Formats()[0].Sniff("mode: \"0644\"\nowner: root\n") {
+		t.Error("a mode line alone sniffed as kube-proxy's")
+	}
+}
