@@ -398,27 +398,23 @@ func keepalivedBefore(version string, major, minor, patch int) bool {
 }
 
 // serviceVirtuals are the table's virtual services that carry the port of
-// a Kubernetes Service ds: at its address and port, at any address with
-// its port when the manifest gives no clusterIP (the API server assigns
-// it), at its nodePort. With none, a quoted table whose service port was
-// edited or mistyped is still the Service's when its real servers are at
-// the targetPort and at another port: one Service port's endpoints share
-// their targetPort, so the mix is the Service's old and new versions.
+// a Kubernetes Service ds: at its address and port, or at its nodePort on
+// any address. A manifest without a clusterIP (the API server assigns it)
+// names no address, and a whole node's table holds other Services on the
+// same port: there the Service's are those whose real servers are at the
+// targetPort and at another port (one Service port's endpoints share their
+// targetPort, so the mix is the Service's old and new versions), whatever
+// their port (a quoted table's port may be edited or mistyped).
 func serviceVirtuals(d *evidence.Host, ds *evidence.DeclaredService, target uint16) []*evidence.VirtualService {
 	var out []*evidence.VirtualService
 	for _, vs := range d.IPVS.Services {
 		if vs.Proto == "FWM" || !strings.EqualFold(vs.Proto, ds.Proto) {
 			continue
 		}
-		if (vs.Port == ds.Port && (!ds.Addr.IsValid() || vs.Addr == ds.Addr)) || (ds.NodePort != 0 && vs.Port == ds.NodePort) {
-			out = append(out, vs)
-		}
-	}
-	if len(out) > 0 || ds.Addr.IsValid() {
-		return out
-	}
-	for _, vs := range d.IPVS.Services {
-		if vs.Proto == "FWM" || !strings.EqualFold(vs.Proto, ds.Proto) {
+		if ds.Addr.IsValid() {
+			if (vs.Addr == ds.Addr && vs.Port == ds.Port) || (ds.NodePort != 0 && vs.Port == ds.NodePort) {
+				out = append(out, vs)
+			}
 			continue
 		}
 		at, other := false, false
