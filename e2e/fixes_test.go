@@ -22,7 +22,7 @@ var fixCommands = map[string]bool{
 	"az": true, "keepalived": true, "arping": true, "tcpdump": true, "ebtables": true, "cat": true, "grep": true,
 	"ss": true, "nstat": true, "journalctl": true, "lvsdoctor": true, "sed": true, "nc": true, "uname": true,
 	"rpm": true, "dpkg": true, "apt": true, "dnf": true, "reboot": true, "firewall-cmd": true, "kubectl": true,
-	"ausearch": true, "restorecon": true, "rm": true,
+	"ausearch": true, "restorecon": true, "rm": true, "nsenter": true,
 }
 
 // fixPlaceholderRe finds a placeholder left where the case's value goes:

@@ -397,7 +397,13 @@ type Frame struct {
 	ARPIP  netip.Addr
 	ARPMAC string
 	Inner  *Frame // IPIP inner packet
-	Ref    Ref
+	// VRID, VRRPPrio and VRRPAddrs are a VRRP advertisement's virtual
+	// router id, priority and the addresses it carries ("vrid 51, prio 100,
+	// ... addrs: 10.0.0.100"): the VIPs its sender's keepalived manages.
+	VRID      int
+	VRRPPrio  int
+	VRRPAddrs []netip.Addr
+	Ref       Ref
 	// Dir is the direction a Linux cooked capture (tcpdump -i any) shows:
 	// "in", "out", "broadcast", "multicast", "other" (to another host); ""
 	// when the capture does not say. In DR mode the forwarded copy differs

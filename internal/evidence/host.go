@@ -159,6 +159,11 @@ type Host struct {
 	// Declared are the virtual services an IPVS controller's settings
 	// declare on this host (lvscare's --vs/--rs).
 	Declared []DeclaredService
+	// SwarmLB is the command that entered this network namespace as one of
+	// Docker swarm's load balancers (nsenter --net=/var/run/docker/netns/
+	// lb_<netid> or ingress_sbox): swarm programs IPVS there and forwards
+	// its services' VIPs in masquerading (NAT) mode. Nil otherwise.
+	SwarmLB *Ref
 
 	Kernel   Kernel
 	Platform Platform

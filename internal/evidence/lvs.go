@@ -3,6 +3,7 @@ package evidence
 import (
 	"net/netip"
 	"strconv"
+	"strings"
 )
 
 // IPVS is the director's IPVS state, from ipvsadm or /proc/net/ip_vs*.
@@ -393,3 +394,45 @@ const (
 	// Subject holds the modules named.
 	LogKubeProxyModprobeQuiet = "kube-proxy-modprobe-quiet"
 )
+
+// ManagedVIP is an address keepalived's VRRP moves, as a log line or a
+// captured advert names it, with that line.
+type ManagedVIP struct {
+	Addr netip.Addr
+	Ref  Ref
+}
+
+// KeepalivedVIPs lists, once each and in the order seen, the VIPs that
+// h's evidence shows keepalived's VRRP managing without its configuration:
+// the addresses of its gratuitous ARPs ("Sending gratuitous ARPs on eth0
+// for 192.0.2.10") and those VRRP adverts captured on h carry ("addrs:
+// 192.0.2.10"). keepalived sends both only for its vrrp_instance's
+// virtual_ipaddress entries.
+func (h *Host) KeepalivedVIPs() []ManagedVIP {
+	var out []ManagedVIP
+	seen := map[netip.Addr]bool{}
+	add := func(a netip.Addr, ref Ref) {
+		if a.IsValid() && !a.IsUnspecified() && !a.IsMulticast() && !seen[a] {
+			seen[a] = true
+			out = append(out, ManagedVIP{Addr: a, Ref: ref})
+		}
+	}
+	for _, l := range h.Logs {
+		if l.Kind != LogGARPSent {
+			continue
+		}
+		if a, err := netip.ParseAddr(strings.TrimRight(l.Subject, ".,")); err == nil {
+			add(a, l.Ref)
+		}
+	}
+	for i := range h.Frames {
+		f := &h.Frames[i]
+		if f.Proto != "vrrp" {
+			continue
+		}
+		for _, a := range f.VRRPAddrs {
+			add(a, f.Ref)
+		}
+	}
+	return out
+}

@@ -458,6 +458,9 @@ func parseText(c *evidence.Case, defaultHost, src, base string, t textBlocks, in
 			host = canonicalHost(c, b.Netns, "")
 		}
 		h := c.Host(host)
+		if h.SwarmLB == nil && b.Netns != "" && IsSwarmLB(b.NetnsLine) {
+			h.SwarmLB = &evidence.Ref{Host: host, Source: src, Line: b.Start - 1, Text: evidence.Clip(strings.TrimSpace(b.NetnsLine), 200)}
+		}
 		parts := []Block{b}
 		if t.runs == nil && splitsByContent(b) {
 			parts = splitByContent(b)

@@ -14,10 +14,12 @@ type Block struct {
 	// Netns is the network namespace the command ran in (ip netns exec,
 	// nsenter --net): its output is that namespace's, not the prompt
 	// host's, whose session goes on after it.
-	Netns   string
-	Command string // command line without prompt and sudo; "" when unknown
-	Start   int    // 1-based line of the block's first output line
-	Text    string // the output, a substring of the file
+	Netns string
+	// NetnsLine is the line whose command entered Netns, as written.
+	NetnsLine string
+	Command   string // command line without prompt and sudo; "" when unknown
+	Start     int    // 1-based line of the block's first output line
+	Text      string // the output, a substring of the file
 }
 
 var (
@@ -359,7 +361,7 @@ func SplitTranscript(text string) []Block {
 		}
 		if fenceCommands && i != skip {
 			if c := bareCommand(line); c != "" {
-				start(Block{Host: marked, Netns: netnsOf(line), Command: c, Start: i + 2})
+				start(Block{Host: marked, Netns: netnsOf(line), NetnsLine: netnsLine(line), Command: c, Start: i + 2})
 				heredocEnd = heredocWord(c)
 				continue
 			}
@@ -386,7 +388,7 @@ func SplitTranscript(text string) []Block {
 			} else {
 				marked = ""
 			}
-			start(Block{Host: host, Netns: netnsOf(line), Command: cmd, Start: i + 2})
+			start(Block{Host: host, Netns: netnsOf(line), NetnsLine: netnsLine(line), Command: cmd, Start: i + 2})
 			heredocEnd = heredocWord(cmd)
 			continue
 		}
@@ -410,6 +412,7 @@ func SplitTranscript(text string) []Block {
 				if c := bareCommand(next); c != "" {
 					cur.Command = c
 					cur.Netns = netnsOf(next)
+					cur.NetnsLine = netnsLine(next)
 					cur.Start = i + 3
 					skip = i + 1
 					fenceCommands = true
@@ -471,6 +474,24 @@ func netnsOf(line string) string {
 	}
 	return ""
 }
+
+// netnsLine is line when it enters a network namespace, else "".
+func netnsLine(line string) string {
+	if netnsOf(line) == "" {
+		return ""
+	}
+	return line
+}
+
+// swarmLBNetns matches the path of one of Docker swarm's load-balancer
+// namespaces: lb_<network id> per overlay network, ingress_sbox for the
+// routing mesh. Docker keeps them in /var/run/docker/netns (or /run/...);
+// the name alone could be anyone's namespace.
+var swarmLBNetns = regexp.MustCompile(`(?:^|[\s=]|\s-n)(?:/var)?/run/docker/netns/(?:lb_[A-Za-z0-9]+|ingress_sbox)\s`)
+
+// IsSwarmLB reports whether a line enters one of Docker swarm's load-
+// balancer namespaces by its path (nsenter --net=/var/run/docker/netns/lb_x).
+func IsSwarmLB(line string) bool { return swarmLBNetns.MatchString(line + " ") }
 
 // looksLikeCommandLine tells "cat /etc/keepalived/keepalived.conf" from
 // output that happens to start with a command's name ("ip 192.0.2.1 is

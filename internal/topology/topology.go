@@ -165,6 +165,11 @@ func (t *Topology) inferDirectors() {
 			// connection: on a director.
 			h.Role = evidence.RoleDirector
 			t.RoleInferred[h.Name] = "its IPVS connection table has entries"
+		case h.SwarmLB != nil:
+			// Docker swarm's load balancer: its IPVS forwards the
+			// overlay's service VIPs in masquerading (NAT) mode.
+			h.Role = evidence.RoleDirector
+			t.RoleInferred[h.Name] = "it is a Docker swarm load-balancer network namespace (" + h.SwarmLB.Text + "), where swarm's IPVS forwards service VIPs in NAT mode"
 		case runsKubeProxy(h):
 			// kube-proxy forwards the service traffic of its node: in IPVS
 			// mode with the kernel's IPVS, the node is a director.
@@ -281,6 +286,9 @@ func (t *Topology) resolveServices(hint evidence.Service) {
 	var all []*Service
 	for _, k := range order {
 		all = append(all, byKey[k])
+	}
+	if len(all) == 0 && !hint.VIP.IsValid() {
+		all = t.unconfiguredServices()
 	}
 	if !hint.VIP.IsValid() {
 		all = t.markedVIPs(all)
@@ -644,6 +652,36 @@ func parseMark(s string) uint32 {
 		return 0
 	}
 	return uint32(n)
+}
+
+// unconfiguredServices are the services the evidence shows without an
+// IPVS table, a keepalived virtual_server or a controller's settings: the
+// VIPs keepalived's VRRP manages (its gratuitous ARPs, its captured
+// adverts), of unknown port and mode; a Docker swarm load-balancer
+// namespace's NAT service, of unknown VIP.
+func (t *Topology) unconfiguredServices() []*Service {
+	var all []*Service
+	seen := map[netip.Addr]bool{}
+	for _, h := range t.Case.Hosts {
+		for _, v := range h.KeepalivedVIPs() {
+			if seen[v.Addr] {
+				continue
+			}
+			seen[v.Addr] = true
+			all = append(all, &Service{VIP: v.Addr, Ref: v.Ref,
+				IPVS: map[string]*evidence.VirtualService{}, Config: map[string]*evidence.KVirtualServer{}})
+		}
+	}
+	if len(all) > 0 {
+		return all
+	}
+	for _, h := range t.Case.HostsWithRole(evidence.RoleDirector) {
+		if h.SwarmLB != nil {
+			return []*Service{{Mode: "nat", ModeRef: *h.SwarmLB, Ref: *h.SwarmLB,
+				IPVS: map[string]*evidence.VirtualService{}, Config: map[string]*evidence.KVirtualServer{}}}
+		}
+	}
+	return nil
 }
 
 // carriesVIPs reports whether a keepalived configuration has a

@@ -577,6 +577,7 @@ func (p *parser) payload(i int, f *evidence.Frame, s string) await {
 		f.ICMP = t
 	case strings.HasPrefix(s, "VRRP"):
 		f.Proto = "vrrp"
+		vrrpAdvert(f, s)
 	case strings.HasPrefix(s, "igmp"):
 		f.Proto = "igmp"
 	case strings.HasPrefix(s, "GRE"):
@@ -585,6 +586,10 @@ func (p *parser) payload(i int, f *evidence.Frame, s string) await {
 		f.Proto = "esp"
 	case strings.HasPrefix(s, "sctp"):
 		f.Proto = "sctp"
+	case f.Proto == "vrrp":
+		// "vrrp 172.31.0.47 > 224.0.0.18: VRRPv2, Advertisement, ...":
+		// the summary behind a second pair of addresses, as posted.
+		vrrpAdvert(f, s)
 	default:
 		if m := ipProtoRe.FindStringSubmatch(s); m != nil {
 			f.Proto = m[1]
@@ -843,4 +848,38 @@ func IfaceFromName(source string) string {
 		}
 	}
 	return ""
+}
+
+var (
+	vrrpVRIDRe  = regexp.MustCompile(`\bvrid (\d{1,3}),`)
+	vrrpPrioRe  = regexp.MustCompile(`\bprio (\d{1,3}),`)
+	vrrpAddrsRe = regexp.MustCompile(`\baddrs(?:\(\d+\))?: ([0-9A-Fa-f.:, ]+)`)
+)
+
+// vrrpAdvert reads a VRRP advertisement's summary ("VRRPv2, Advertisement,
+// vrid 51, prio 100, authtype none, intvl 1s, length 20, addrs: 10.0.0.100";
+// VRRPv3 prints "addrs(2): a,b"): the addresses are the VIPs of the
+// sender's instance.
+func vrrpAdvert(f *evidence.Frame, s string) {
+	if !strings.Contains(s, "Advertisement") {
+		return
+	}
+	if m := vrrpVRIDRe.FindStringSubmatch(s); m != nil {
+		f.VRID, _ = strconv.Atoi(m[1])
+	}
+	if m := vrrpPrioRe.FindStringSubmatch(s); m != nil {
+		f.VRRPPrio, _ = strconv.Atoi(m[1])
+	}
+	m := vrrpAddrsRe.FindStringSubmatch(s)
+	if m == nil {
+		return
+	}
+	for _, a := range strings.FieldsFunc(m[1], func(r rune) bool { return r == ',' || r == ' ' }) {
+		if len(f.VRRPAddrs) >= 32 {
+			break
+		}
+		if ip, err := netip.ParseAddr(a); err == nil {
+			f.VRRPAddrs = append(f.VRRPAddrs, ip)
+		}
+	}
 }
